@@ -1,0 +1,1339 @@
+//! From YAML text to a validated [`Config`], collecting every problem on the way.
+//!
+//! The walker reads each mapping with a [`Map`] reader that remembers which keys were used;
+//! whatever is left over is an unknown key, reported with a "did you mean" hint. Each typed
+//! getter reports its own problem and returns `None`, so validation always runs to the end
+//! and the user sees every mistake in one go.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use portcullis_core::{ApiIdentity, ResponseType};
+
+use crate::diag::{Diagnostic, Diagnostics, suggest};
+use crate::model::*;
+use crate::units::{parse_duration, parse_size};
+use crate::yaml::{self, Key, Loc, Node, Value};
+
+/// Looks up an environment variable for `${NAME}` substitution.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Reads and validates a config file. Relative file paths inside it are resolved against the
+/// file's directory.
+pub fn load_file(path: &Path) -> Result<Config, Diagnostics> {
+    let file = path.display().to_string();
+    let source = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) => {
+            return Err(Diagnostics {
+                source: String::new(),
+                items: vec![Diagnostic {
+                    file,
+                    loc: Loc::default(),
+                    path: String::new(),
+                    message: format!("cannot read the config file: {e}"),
+                    help: Some("check the path and that the file is readable".into()),
+                }],
+            });
+        }
+    };
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let env = |name: &str| std::env::var(name).ok();
+    load_str(&file, &source, &base, &env)
+}
+
+/// Validates config text. `file` names it in diagnostics, `base` resolves relative paths.
+pub fn load_str(
+    file: &str,
+    source: &str,
+    base: &Path,
+    env: EnvLookup<'_>,
+) -> Result<Config, Diagnostics> {
+    let mut cx = Cx {
+        file,
+        base,
+        env,
+        diags: Vec::new(),
+    };
+    let config = match yaml::parse(source) {
+        Ok(root) => read_config(&mut cx, &root),
+        Err(e) => {
+            cx.error(
+                e.loc,
+                "",
+                format!("invalid YAML: {}", e.message),
+                "fix the YAML syntax at this position",
+            );
+            None
+        }
+    };
+    match config {
+        Some(c) if cx.diags.is_empty() => Ok(c),
+        _ => {
+            let mut items = cx.diags;
+            if items.is_empty() {
+                items.push(Diagnostic {
+                    file: file.to_owned(),
+                    loc: Loc::default(),
+                    path: String::new(),
+                    message: "the config is invalid".into(),
+                    help: None,
+                });
+            }
+            items.sort_by_key(|d| (d.loc.line, d.loc.column));
+            Err(Diagnostics {
+                source: source.to_owned(),
+                items,
+            })
+        }
+    }
+}
+
+struct Cx<'a> {
+    file: &'a str,
+    base: &'a Path,
+    env: EnvLookup<'a>,
+    diags: Vec<Diagnostic>,
+}
+
+impl Cx<'_> {
+    fn error(&mut self, loc: Loc, path: &str, message: impl Into<String>, help: impl Into<String>) {
+        let help = help.into();
+        self.diags.push(Diagnostic {
+            file: self.file.to_owned(),
+            loc,
+            path: path.to_owned(),
+            message: message.into(),
+            help: (!help.is_empty()).then_some(help),
+        });
+    }
+
+    fn expected(&mut self, node: &Node, path: &str, what: &str, help: &str) {
+        self.error(
+            node.loc,
+            path,
+            format!("expected {what}, found {}", node.value.kind()),
+            help,
+        );
+    }
+
+    /// A string scalar with `${VAR}` substituted. Numbers and booleans are accepted as text.
+    fn string(&mut self, node: &Node, path: &str) -> Option<String> {
+        let raw = match &node.value {
+            Value::Str(s) => s.clone(),
+            Value::Int(i) => i.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Float(f) => f.to_string(),
+            _ => {
+                self.expected(node, path, "a string", "write the value as a quoted string");
+                return None;
+            }
+        };
+        self.substitute(&raw, node.loc, path)
+    }
+
+    fn substitute(&mut self, raw: &str, loc: Loc, path: &str) -> Option<String> {
+        if !raw.contains('$') {
+            return Some(raw.to_owned());
+        }
+        let mut out = String::with_capacity(raw.len());
+        let mut rest = raw;
+        let mut ok = true;
+        while let Some(pos) = rest.find('$') {
+            let (head, tail) = rest.split_at(pos);
+            out.push_str(head);
+            if let Some(after) = tail.strip_prefix("$${") {
+                out.push_str("${");
+                rest = after;
+            } else if let Some(after) = tail.strip_prefix("${") {
+                let Some(end) = after.find('}') else {
+                    self.error(
+                        loc,
+                        path,
+                        "unterminated `${` in value",
+                        "close it with `}`, or write `$${` for a literal `${`",
+                    );
+                    return None;
+                };
+                let (name, after_name) = after.split_at(end);
+                let valid = !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && !name.bytes().next().is_some_and(|b| b.is_ascii_digit());
+                if !valid {
+                    self.error(
+                        loc,
+                        path,
+                        format!("`${{{name}}}` is not a valid environment variable reference"),
+                        "variable names are letters, digits and `_`, not starting with a digit",
+                    );
+                    ok = false;
+                } else if let Some(v) = (self.env)(name) {
+                    out.push_str(&v);
+                } else {
+                    self.error(
+                        loc,
+                        path,
+                        format!("environment variable `{name}` is not set"),
+                        format!(
+                            "set {name} before starting the gateway, or write the value directly"
+                        ),
+                    );
+                    ok = false;
+                }
+                rest = after_name.get(1..).unwrap_or("");
+            } else {
+                out.push('$');
+                rest = tail.get(1..).unwrap_or("");
+            }
+        }
+        out.push_str(rest);
+        ok.then_some(out)
+    }
+
+    fn duration(&mut self, node: &Node, path: &str) -> Option<Duration> {
+        let text = self.string(node, path)?;
+        match parse_duration(&text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(
+                    node.loc,
+                    path,
+                    e,
+                    "write a duration such as `500ms`, `30s`, `1m30s` or `2h`",
+                );
+                None
+            }
+        }
+    }
+
+    fn size(&mut self, node: &Node, path: &str) -> Option<u64> {
+        let text = self.string(node, path)?;
+        match parse_size(&text) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                self.error(
+                    node.loc,
+                    path,
+                    e,
+                    "write a size such as `16KiB`, `10MiB` or a number of bytes",
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
+        match node.value {
+            Value::Bool(b) => Some(b),
+            _ => {
+                self.expected(node, path, "true or false", "");
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, node: &Node, path: &str, min: i64, max: i64) -> Option<i64> {
+        match node.value {
+            Value::Int(i) if (min..=max).contains(&i) => Some(i),
+            Value::Int(i) => {
+                self.error(
+                    node.loc,
+                    path,
+                    format!("{i} is out of range"),
+                    format!("use a whole number from {min} to {max}"),
+                );
+                None
+            }
+            _ => {
+                self.expected(
+                    node,
+                    path,
+                    "a whole number",
+                    &format!("use a whole number from {min} to {max}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn status(&mut self, node: &Node, path: &str) -> Option<u16> {
+        self.integer(node, path, 100, 599)
+            .and_then(|i| u16::try_from(i).ok())
+    }
+
+    fn socket_addr(&mut self, node: &Node, path: &str) -> Option<SocketAddr> {
+        let text = self.string(node, path)?;
+        match text.parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.error(
+                    node.loc,
+                    path,
+                    format!("`{text}` is not an IP address and port"),
+                    "write it as `127.0.0.1:8080` or `[::1]:8080`",
+                );
+                None
+            }
+        }
+    }
+
+    fn file_path(&mut self, node: &Node, path: &str) -> Option<PathBuf> {
+        let text = self.string(node, path)?;
+        let p = PathBuf::from(&text);
+        let full = if p.is_absolute() {
+            p
+        } else {
+            self.base.join(p)
+        };
+        if !full.is_file() {
+            self.error(
+                node.loc,
+                path,
+                format!("file `{}` does not exist", full.display()),
+                "relative paths are resolved against the config file's directory",
+            );
+            return None;
+        }
+        Some(full)
+    }
+
+    fn map<'n>(&mut self, node: &'n Node, path: &str) -> Option<Map<'n>> {
+        match &node.value {
+            Value::Map(entries) => Some(Map {
+                entries,
+                used: vec![false; entries.len()],
+                path: path.to_owned(),
+                loc: node.loc,
+            }),
+            Value::Null => Some(Map {
+                entries: &[],
+                used: Vec::new(),
+                path: path.to_owned(),
+                loc: node.loc,
+            }),
+            _ => {
+                self.expected(
+                    node,
+                    path,
+                    "a mapping",
+                    "write `key: value` pairs indented under this key",
+                );
+                None
+            }
+        }
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// A mapping being read: keys taken are marked; the rest are unknown.
+struct Map<'n> {
+    entries: &'n [(Key, Node)],
+    used: Vec<bool>,
+    path: String,
+    loc: Loc,
+}
+
+impl<'n> Map<'n> {
+    fn take(&mut self, key: &str) -> Option<(&'n Node, String)> {
+        let idx = self.entries.iter().position(|(k, _)| k.name == key)?;
+        if let Some(u) = self.used.get_mut(idx) {
+            *u = true;
+        }
+        self.entries
+            .get(idx)
+            .map(|(_, n)| (n, join(&self.path, key)))
+    }
+
+    fn required(&mut self, cx: &mut Cx<'_>, key: &str, help: &str) -> Option<(&'n Node, String)> {
+        let found = self.take(key);
+        if found.is_none() {
+            let what = if self.path.is_empty() {
+                "the top level".to_owned()
+            } else {
+                format!("`{}`", self.path)
+            };
+            cx.error(
+                self.loc,
+                &self.path,
+                format!("missing key `{key}` in {what}"),
+                help,
+            );
+        }
+        found
+    }
+
+    /// Reports every key not taken, suggesting the closest allowed one.
+    fn finish(self, cx: &mut Cx<'_>, allowed: &[&str]) {
+        for ((key, _), used) in self.entries.iter().zip(self.used) {
+            if used {
+                continue;
+            }
+            let help = match suggest(&key.name, allowed.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("allowed keys here: {}", allowed.join(", ")),
+            };
+            cx.error(
+                key.loc,
+                &join(&self.path, &key.name),
+                format!("unknown key `{}`", key.name),
+                help,
+            );
+        }
+    }
+}
+
+const TOP_KEYS: &[&str] = &[
+    "api",
+    "listener",
+    "admin",
+    "access_log",
+    "resources",
+    "gateway_responses",
+];
+
+fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
+    let mut m = cx.map(root, "")?;
+    let api = m
+        .required(
+            cx,
+            "api",
+            "add an `api:` section with `id`, `stage`, `region` and `account`",
+        )
+        .and_then(|(n, p)| read_api(cx, n, &p));
+    let listener = match m.take("listener") {
+        Some((n, p)) => read_listener(cx, n, &p),
+        None => {
+            cx.error(
+                root.loc,
+                "",
+                "missing key `listener`",
+                "add `listener:` with at least `address: 127.0.0.1:8080`",
+            );
+            None
+        }
+    };
+    let admin = m.take("admin").and_then(|(n, p)| read_admin(cx, n, &p));
+    let access_log = match m.take("access_log") {
+        Some((n, p)) => read_access_log(cx, n, &p),
+        None => Some(AccessLogConfig {
+            enabled: true,
+            target: LogTarget::Stdout,
+        }),
+    };
+    let resources = match m.take("resources") {
+        Some((n, p)) => read_resources(cx, n, &p),
+        None => Some(Vec::new()),
+    };
+    let gateway_responses = match m.take("gateway_responses") {
+        Some((n, p)) => read_gateway_responses(cx, n, &p),
+        None => Some(Vec::new()),
+    };
+    m.finish(cx, TOP_KEYS);
+    Some(Config {
+        file: cx.file.to_owned(),
+        api: api?,
+        listener: listener?,
+        admin,
+        access_log: access_log?,
+        resources: resources?,
+        gateway_responses: gateway_responses?,
+    })
+}
+
+fn read_api(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<ApiIdentity> {
+    let mut m = cx.map(node, path)?;
+    let field =
+        |cx: &mut Cx<'_>, m: &mut Map<'_>, key: &str, help: &str, check: fn(&str) -> bool| {
+            let (n, p) = m.required(cx, key, help)?;
+            let v = cx.string(n, &p)?;
+            if !check(&v) {
+                cx.error(n.loc, &p, format!("`{v}` is not a valid {key}"), help);
+                return None;
+            }
+            Some(v)
+        };
+    let id = field(
+        cx,
+        &mut m,
+        "id",
+        "an API id is letters and digits, e.g. `a1b2c3d4e5`",
+        |s| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        },
+    );
+    let stage = field(
+        cx,
+        &mut m,
+        "stage",
+        "a stage name is letters, digits, `-` and `_`, e.g. `prod`",
+        |s| {
+            !s.is_empty()
+                && s.len() <= 128
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        },
+    );
+    let region = field(
+        cx,
+        &mut m,
+        "region",
+        "a region looks like `us-east-1`",
+        |s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        },
+    );
+    let account = field(
+        cx,
+        &mut m,
+        "account",
+        "an account id is twelve digits, quoted: `\"123456789012\"`",
+        |s| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()),
+    );
+    let partition = match m.take("partition") {
+        Some((n, p)) => cx.string(n, &p),
+        None => Some("aws".to_owned()),
+    };
+    m.finish(cx, &["id", "stage", "region", "account", "partition"]);
+    Some(ApiIdentity {
+        api_id: id?,
+        stage: stage?,
+        region: region?,
+        account: account?,
+        partition: partition?,
+    })
+}
+
+const LISTENER_KEYS: &[&str] = &[
+    "address",
+    "tls",
+    "http2",
+    "max_header_size",
+    "max_body_size",
+    "header_read_timeout",
+    "idle_timeout",
+    "request_timeout",
+    "shutdown_grace",
+    "max_connections",
+];
+
+fn read_listener(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<ListenerConfig> {
+    let mut m = cx.map(node, path)?;
+    let address = m
+        .required(cx, "address", "add `address: 127.0.0.1:8080`")
+        .and_then(|(n, p)| cx.socket_addr(n, &p));
+    let tls = m.take("tls").map(|(n, p)| read_tls(cx, n, &p));
+    let http2 = m.take("http2").map(|(n, p)| cx.boolean(n, &p));
+    let size =
+        |cx: &mut Cx<'_>, m: &mut Map<'_>, key: &str, default: u64, min: u64| -> Option<u64> {
+            let Some((n, p)) = m.take(key) else {
+                return Some(default);
+            };
+            let v = cx.size(n, &p)?;
+            if v < min {
+                cx.error(n.loc, &p, format!("{key} must be at least {min} bytes"), "");
+                return None;
+            }
+            Some(v)
+        };
+    let max_header_size = size(cx, &mut m, "max_header_size", 16 * 1024, 8 * 1024);
+    let max_body_size = size(cx, &mut m, "max_body_size", 10 * 1024 * 1024, 0);
+    let dur = |cx: &mut Cx<'_>, m: &mut Map<'_>, key: &str, default: u64| -> Option<Duration> {
+        let Some((n, p)) = m.take(key) else {
+            return Some(Duration::from_secs(default));
+        };
+        let d = cx.duration(n, &p)?;
+        if d.is_zero() && key != "shutdown_grace" {
+            cx.error(n.loc, &p, format!("{key} must be greater than zero"), "");
+            return None;
+        }
+        Some(d)
+    };
+    let header_read_timeout = dur(cx, &mut m, "header_read_timeout", 10);
+    let idle_timeout = dur(cx, &mut m, "idle_timeout", 60);
+    let request_timeout = dur(cx, &mut m, "request_timeout", 60);
+    let shutdown_grace = dur(cx, &mut m, "shutdown_grace", 30);
+    let max_connections = match m.take("max_connections") {
+        Some((n, p)) => cx
+            .integer(n, &p, 1, 1_000_000)
+            .and_then(|i| u32::try_from(i).ok()),
+        None => Some(10_000),
+    };
+    m.finish(cx, LISTENER_KEYS);
+    Some(ListenerConfig {
+        address: address?,
+        tls: match tls {
+            Some(t) => Some(t?),
+            None => None,
+        },
+        http2: match http2 {
+            Some(b) => b?,
+            None => true,
+        },
+        max_header_size: max_header_size?,
+        max_body_size: max_body_size?,
+        header_read_timeout: header_read_timeout?,
+        idle_timeout: idle_timeout?,
+        request_timeout: request_timeout?,
+        shutdown_grace: shutdown_grace?,
+        max_connections: max_connections?,
+    })
+}
+
+fn read_tls(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<TlsConfig> {
+    let mut m = cx.map(node, path)?;
+    let cert = m
+        .required(
+            cx,
+            "cert_file",
+            "add `cert_file:` with a PEM certificate chain",
+        )
+        .and_then(|(n, p)| cx.file_path(n, &p));
+    let key = m
+        .required(cx, "key_file", "add `key_file:` with a PEM private key")
+        .and_then(|(n, p)| cx.file_path(n, &p));
+    m.finish(cx, &["cert_file", "key_file"]);
+    Some(TlsConfig {
+        cert_file: cert?,
+        key_file: key?,
+        loc: node.loc,
+    })
+}
+
+fn read_admin(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<AdminConfig> {
+    let mut m = cx.map(node, path)?;
+    let address = m
+        .required(cx, "address", "add `address: 127.0.0.1:9090`")
+        .and_then(|(n, p)| cx.socket_addr(n, &p));
+    m.finish(cx, &["address"]);
+    Some(AdminConfig { address: address? })
+}
+
+fn read_access_log(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<AccessLogConfig> {
+    let mut m = cx.map(node, path)?;
+    let enabled = match m.take("enabled") {
+        Some((n, p)) => cx.boolean(n, &p),
+        None => Some(true),
+    };
+    let target = match m.take("target") {
+        Some((n, p)) => cx.string(n, &p).map(|t| match t.as_str() {
+            "stdout" => LogTarget::Stdout,
+            "stderr" => LogTarget::Stderr,
+            other => {
+                let p = PathBuf::from(other);
+                LogTarget::File(if p.is_absolute() { p } else { cx.base.join(p) })
+            }
+        }),
+        None => Some(LogTarget::Stdout),
+    };
+    m.finish(cx, &["enabled", "target"]);
+    Some(AccessLogConfig {
+        enabled: enabled?,
+        target: target?,
+    })
+}
+
+const METHODS: &[&str] = &[
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
+];
+
+fn read_resources(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<ResourceConfig>> {
+    let Value::Map(entries) = &node.value else {
+        if node.value == Value::Null {
+            return Some(Vec::new());
+        }
+        cx.expected(
+            node,
+            path,
+            "a mapping of resource paths",
+            "write resources as `/pets:` keys with methods under them",
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    let mut shapes: Vec<(Vec<Segment>, String)> = Vec::new();
+    for (key, value) in entries {
+        let rpath = join(path, &key.name);
+        let Some(segments) = parse_resource_path(cx, &key.name, key.loc, &rpath) else {
+            ok = false;
+            continue;
+        };
+        // Two templates that differ only in parameter names would match the same requests.
+        let shape: Vec<Segment> = segments
+            .iter()
+            .map(|s| match s {
+                Segment::Literal(l) => Segment::Literal(l.clone()),
+                Segment::Param(_) => Segment::Param(String::new()),
+                Segment::Greedy(_) => Segment::Greedy(String::new()),
+            })
+            .collect();
+        if let Some((_, other)) = shapes.iter().find(|(s, _)| *s == shape) {
+            cx.error(key.loc, &rpath, format!("resource `{}` conflicts with `{other}`", key.name), "two resources at the same level cannot differ only in parameter names; use one name");
+            ok = false;
+            continue;
+        }
+        shapes.push((shape, key.name.clone()));
+        match read_methods(cx, value, &rpath, &segments) {
+            Some(methods) => out.push(ResourceConfig {
+                path: key.name.clone(),
+                segments,
+                methods,
+                loc: key.loc,
+            }),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn parse_resource_path(cx: &mut Cx<'_>, text: &str, loc: Loc, path: &str) -> Option<Vec<Segment>> {
+    let help =
+        "a resource path starts with `/` and has segments like `pets`, `{id}` or a last `{proxy+}`";
+    let Some(rest) = text.strip_prefix('/') else {
+        cx.error(
+            loc,
+            path,
+            format!("resource path `{text}` must start with `/`"),
+            help,
+        );
+        return None;
+    };
+    if rest.is_empty() {
+        return Some(Vec::new());
+    }
+    let raw: Vec<&str> = rest.split('/').collect();
+    let mut segments = Vec::with_capacity(raw.len());
+    let mut names: Vec<&str> = Vec::new();
+    for (i, seg) in raw.iter().enumerate() {
+        let last = i + 1 == raw.len();
+        if seg.is_empty() {
+            cx.error(
+                loc,
+                path,
+                format!("resource path `{text}` has an empty segment"),
+                "remove the doubled or trailing `/`",
+            );
+            return None;
+        }
+        if let Some(inner) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            let (name, greedy) = match inner.strip_suffix('+') {
+                Some(n) => (n, true),
+                None => (inner, false),
+            };
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+            if !valid {
+                cx.error(
+                    loc,
+                    path,
+                    format!("`{seg}` is not a valid path parameter"),
+                    "parameter names are letters, digits, `_`, `-` and `.`",
+                );
+                return None;
+            }
+            if names.contains(&name) {
+                cx.error(
+                    loc,
+                    path,
+                    format!("path parameter `{name}` appears twice"),
+                    "give each parameter its own name",
+                );
+                return None;
+            }
+            names.push(name);
+            if greedy {
+                if !last {
+                    cx.error(
+                        loc,
+                        path,
+                        format!("greedy parameter `{seg}` must be the last segment"),
+                        "move `{name+}` to the end of the path",
+                    );
+                    return None;
+                }
+                segments.push(Segment::Greedy(name.to_owned()));
+            } else {
+                segments.push(Segment::Param(name.to_owned()));
+            }
+        } else if seg.contains(['{', '}']) {
+            cx.error(
+                loc,
+                path,
+                format!("segment `{seg}` mixes text and a parameter"),
+                "a parameter must be a whole segment, like `{id}`",
+            );
+            return None;
+        } else {
+            segments.push(Segment::Literal((*seg).to_owned()));
+        }
+    }
+    Some(segments)
+}
+
+fn read_methods(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    segments: &[Segment],
+) -> Option<Vec<MethodConfig>> {
+    let Value::Map(entries) = &node.value else {
+        cx.expected(
+            node,
+            path,
+            "a mapping of methods",
+            "write methods such as `GET:` or `ANY:` under the resource",
+        );
+        return None;
+    };
+    if entries.is_empty() {
+        cx.error(
+            node.loc,
+            path,
+            "a resource needs at least one method",
+            "add e.g. `GET:` with an integration",
+        );
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (key, value) in entries {
+        let mpath = join(path, &key.name);
+        if !METHODS.contains(&key.name.as_str()) {
+            let help = match suggest(&key.name, METHODS.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("methods are {}", METHODS.join(", ")),
+            };
+            cx.error(
+                key.loc,
+                &mpath,
+                format!("unknown method `{}`", key.name),
+                help,
+            );
+            ok = false;
+            continue;
+        }
+        let Some(mut m) = cx.map(value, &mpath) else {
+            ok = false;
+            continue;
+        };
+        let integration = m
+            .required(
+                cx,
+                "integration",
+                "add `integration:` with `type: mock` or `type: http_proxy`",
+            )
+            .and_then(|(n, p)| read_integration(cx, n, &p, segments));
+        m.finish(cx, &["integration"]);
+        match integration {
+            Some(integration) => out.push(MethodConfig {
+                method: key.name.clone(),
+                integration,
+            }),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+const MOCK_KEYS: &[&str] = &["type", "status", "headers", "body"];
+const PROXY_KEYS: &[&str] = &[
+    "type",
+    "uri",
+    "timeout",
+    "protocol",
+    "ca_file",
+    "request_parameters",
+];
+
+fn read_integration(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    segments: &[Segment],
+) -> Option<IntegrationConfig> {
+    let mut m = cx.map(node, path)?;
+    let (tnode, tpath) = m.required(cx, "type", "set `type: mock` or `type: http_proxy`")?;
+    let kind = cx.string(tnode, &tpath)?;
+    match kind.as_str() {
+        "mock" => {
+            let status = match m.take("status") {
+                Some((n, p)) => cx.status(n, &p),
+                None => Some(200),
+            };
+            let headers = match m.take("headers") {
+                Some((n, p)) => read_headers(cx, n, &p),
+                None => Some(Vec::new()),
+            };
+            let body = match m.take("body") {
+                Some((n, p)) => cx.string(n, &p),
+                None => Some(String::new()),
+            };
+            m.finish(cx, MOCK_KEYS);
+            Some(IntegrationConfig::Mock(MockConfig {
+                status: status?,
+                headers: headers?,
+                body: body?,
+            }))
+        }
+        "http_proxy" => {
+            let uri = m
+                .required(cx, "uri", "add `uri: http://127.0.0.1:8081/{proxy}`")
+                .and_then(|(n, p)| {
+                    let text = cx.string(n, &p)?;
+                    parse_uri_template(cx, &text, n.loc, &p, segments)
+                });
+            let timeout = match m.take("timeout") {
+                Some((n, p)) => cx.duration(n, &p).and_then(|d| {
+                    if d.is_zero() {
+                        cx.error(
+                            n.loc,
+                            &p,
+                            "timeout must be greater than zero",
+                            "API Gateway's default is 29s",
+                        );
+                        None
+                    } else {
+                        Some(d)
+                    }
+                }),
+                None => Some(Duration::from_secs(29)),
+            };
+            let protocol = match m.take("protocol") {
+                Some((n, p)) => match cx.string(n, &p)?.as_str() {
+                    "auto" => Some(UpstreamProtocol::Auto),
+                    "http2" => Some(UpstreamProtocol::Http2),
+                    other => {
+                        cx.error(
+                            n.loc,
+                            &p,
+                            format!("unknown protocol `{other}`"),
+                            "use `auto` (HTTP/1.1, or ALPN with https) or `http2`",
+                        );
+                        None
+                    }
+                },
+                None => Some(UpstreamProtocol::Auto),
+            };
+            let ca_file = m.take("ca_file").map(|(n, p)| cx.file_path(n, &p));
+            let params = match m.take("request_parameters") {
+                Some((n, p)) => read_parameter_mappings(cx, n, &p, segments),
+                None => Some(Vec::new()),
+            };
+            m.finish(cx, PROXY_KEYS);
+            Some(IntegrationConfig::HttpProxy(HttpProxyConfig {
+                uri: uri?,
+                timeout: timeout?,
+                protocol: protocol?,
+                ca_file: match ca_file {
+                    Some(f) => Some(f?),
+                    None => None,
+                },
+                request_parameters: params?,
+                loc: node.loc,
+            }))
+        }
+        other => {
+            let help = match suggest(other, ["mock", "http_proxy"]) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "integration types are `mock` and `http_proxy`".to_owned(),
+            };
+            cx.error(
+                tnode.loc,
+                &tpath,
+                format!("unknown integration type `{other}`"),
+                help,
+            );
+            None
+        }
+    }
+}
+
+fn valid_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn valid_header_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+}
+
+fn read_headers(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<(String, String)>> {
+    let Value::Map(entries) = &node.value else {
+        cx.expected(node, path, "a mapping of header names to values", "");
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (key, value) in entries {
+        let hpath = join(path, &key.name);
+        if !valid_header_name(&key.name) {
+            cx.error(
+                key.loc,
+                &hpath,
+                format!("`{}` is not a valid header name", key.name),
+                "header names are letters, digits and `-`",
+            );
+            ok = false;
+            continue;
+        }
+        match cx.string(value, &hpath) {
+            Some(v) if valid_header_value(&v) => out.push((key.name.clone(), v)),
+            Some(_) => {
+                cx.error(
+                    value.loc,
+                    &hpath,
+                    "header value has control or non-ASCII characters",
+                    "",
+                );
+                ok = false;
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn parse_uri_template(
+    cx: &mut Cx<'_>,
+    text: &str,
+    loc: Loc,
+    path: &str,
+    segments: &[Segment],
+) -> Option<UriTemplate> {
+    let help = "write an absolute URL such as `http://127.0.0.1:8081/pets/{id}`";
+    let Some((scheme, rest)) = text.split_once("://") else {
+        cx.error(
+            loc,
+            path,
+            format!("`{text}` is not an absolute http(s) URL"),
+            help,
+        );
+        return None;
+    };
+    if scheme != "http" && scheme != "https" {
+        cx.error(
+            loc,
+            path,
+            format!("unsupported scheme `{scheme}`"),
+            "use `http` or `https`",
+        );
+        return None;
+    }
+    let split = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(split);
+    let valid_authority = !authority.is_empty()
+        && !authority.contains(['@', '{', '}', ' '])
+        && authority.bytes().all(|b| b.is_ascii_graphic());
+    if !valid_authority {
+        cx.error(
+            loc,
+            path,
+            format!("`{authority}` is not a valid host[:port]"),
+            help,
+        );
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut rest = if tail.is_empty() { "/" } else { tail };
+    let mut ok = true;
+    while let Some(open) = rest.find('{') {
+        let (lit, after) = rest.split_at(open);
+        if !lit.is_empty() {
+            parts.push(UriPart::Literal(lit.to_owned()));
+        }
+        let Some(close) = after.find('}') else {
+            cx.error(
+                loc,
+                path,
+                "unterminated `{` in uri",
+                "close the parameter with `}`",
+            );
+            return None;
+        };
+        let name = after.get(1..close).unwrap_or("");
+        let known = segments.iter().any(|s| match s {
+            Segment::Param(n) | Segment::Greedy(n) => n == name,
+            Segment::Literal(_) => false,
+        });
+        if !known {
+            let names: Vec<&str> = segments
+                .iter()
+                .filter_map(|s| match s {
+                    Segment::Param(n) | Segment::Greedy(n) => Some(n.as_str()),
+                    Segment::Literal(_) => None,
+                })
+                .collect();
+            let help = if names.is_empty() {
+                "this resource has no path parameters".to_owned()
+            } else {
+                format!("this resource's parameters are: {}", names.join(", "))
+            };
+            cx.error(
+                loc,
+                path,
+                format!("uri uses `{{{name}}}`, which is not a parameter of the resource"),
+                help,
+            );
+            ok = false;
+        }
+        parts.push(UriPart::Param(name.to_owned()));
+        rest = after.get(close + 1..).unwrap_or("");
+    }
+    if rest.contains('}') {
+        cx.error(loc, path, "unmatched `}` in uri", "");
+        return None;
+    }
+    if !rest.is_empty() {
+        parts.push(UriPart::Literal(rest.to_owned()));
+    }
+    ok.then(|| UriTemplate {
+        scheme: scheme.to_owned(),
+        authority: authority.to_owned(),
+        parts,
+    })
+}
+
+fn read_parameter_mappings(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    segments: &[Segment],
+) -> Option<Vec<ParameterMapping>> {
+    let Value::Map(entries) = &node.value else {
+        cx.expected(
+            node,
+            path,
+            "a mapping of integration targets to sources",
+            "e.g. `integration.request.header.X-Request-Id: context.requestId`",
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (key, value) in entries {
+        let mpath = join(path, &key.name);
+        let target = if let Some(h) = key.name.strip_prefix("integration.request.header.") {
+            if valid_header_name(h) {
+                Some(MappingTarget::Header(h.to_owned()))
+            } else {
+                cx.error(
+                    key.loc,
+                    &mpath,
+                    format!("`{h}` is not a valid header name"),
+                    "",
+                );
+                None
+            }
+        } else if let Some(q) = key.name.strip_prefix("integration.request.querystring.") {
+            if q.is_empty() {
+                cx.error(key.loc, &mpath, "empty query parameter name", "");
+                None
+            } else {
+                Some(MappingTarget::Query(q.to_owned()))
+            }
+        } else {
+            cx.error(key.loc, &mpath, format!("unknown mapping target `{}`", key.name), "targets are `integration.request.header.NAME` and `integration.request.querystring.NAME`");
+            None
+        };
+        let source = cx
+            .string(value, &mpath)
+            .and_then(|s| parse_mapping_source(cx, &s, value.loc, &mpath, segments));
+        match (target, source) {
+            (Some(target), Some(source)) => out.push(ParameterMapping { target, source }),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn parse_mapping_source(
+    cx: &mut Cx<'_>,
+    text: &str,
+    loc: Loc,
+    path: &str,
+    segments: &[Segment],
+) -> Option<MappingSource> {
+    if let Some(lit) = text.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        return Some(MappingSource::Literal(lit.to_owned()));
+    }
+    if let Some(rest) = text.strip_prefix("context.authorizer.")
+        && !rest.is_empty()
+    {
+        return Some(MappingSource::Authorizer(rest.to_owned()));
+    }
+    if let Some(rest) = text.strip_prefix("context.") {
+        if let Some((_, v)) = ContextVar::ALL.iter().find(|(n, _)| *n == rest) {
+            return Some(MappingSource::Context(*v));
+        }
+        let names: Vec<&str> = ContextVar::ALL.iter().map(|(n, _)| *n).collect();
+        let help = match suggest(rest, names.iter().copied()) {
+            Some(s) => format!("did you mean `context.{s}`?"),
+            None => format!("context variables are: {}", names.join(", ")),
+        };
+        cx.error(
+            loc,
+            path,
+            format!("unknown context variable `{text}`"),
+            help,
+        );
+        return None;
+    }
+    if let Some(name) = text.strip_prefix("method.request.path.") {
+        let known = segments
+            .iter()
+            .any(|s| matches!(s, Segment::Param(n) | Segment::Greedy(n) if n == name));
+        if !known {
+            cx.error(
+                loc,
+                path,
+                format!("`{name}` is not a path parameter of this resource"),
+                "",
+            );
+            return None;
+        }
+        return Some(MappingSource::PathParam(name.to_owned()));
+    }
+    if let Some(name) = text.strip_prefix("method.request.querystring.")
+        && !name.is_empty()
+    {
+        return Some(MappingSource::QueryParam(name.to_owned()));
+    }
+    if let Some(name) = text.strip_prefix("method.request.header.")
+        && valid_header_name(name)
+    {
+        return Some(MappingSource::Header(name.to_owned()));
+    }
+    cx.error(loc, path, format!("unknown mapping source `{text}`"), "sources are `'literal'`, `context.X`, `context.authorizer.X`, `method.request.path|querystring|header.NAME`");
+    None
+}
+
+fn read_gateway_responses(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+) -> Option<Vec<GatewayResponseConfig>> {
+    let Value::Map(entries) = &node.value else {
+        cx.expected(
+            node,
+            path,
+            "a mapping of response types",
+            "e.g. `UNAUTHORIZED:` with `status`, `headers`, `body`",
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (key, value) in entries {
+        let rpath = join(path, &key.name);
+        let Some(response_type) = ResponseType::from_name(&key.name) else {
+            let names: Vec<&str> = ResponseType::ALL.iter().map(|t| t.name()).collect();
+            let help = match suggest(&key.name, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("response types are: {}", names.join(", ")),
+            };
+            cx.error(
+                key.loc,
+                &rpath,
+                format!("unknown gateway response type `{}`", key.name),
+                help,
+            );
+            ok = false;
+            continue;
+        };
+        let Some(mut m) = cx.map(value, &rpath) else {
+            ok = false;
+            continue;
+        };
+        let status = m.take("status").map(|(n, p)| cx.status(n, &p));
+        let headers = match m.take("headers") {
+            Some((n, p)) => read_headers(cx, n, &p).and_then(|hs| {
+                let mut parsed = Vec::new();
+                for (name, v) in hs {
+                    parsed.push((name, parse_template(cx, &v, n.loc, &p)?));
+                }
+                Some(parsed)
+            }),
+            None => Some(Vec::new()),
+        };
+        let body = m.take("body").map(|(n, p)| {
+            cx.string(n, &p)
+                .and_then(|t| parse_template(cx, &t, n.loc, &p))
+        });
+        m.finish(cx, &["status", "headers", "body"]);
+        let (status, headers, body) = match (status, headers, body) {
+            (Some(None), _, _) | (_, None, _) | (_, _, Some(None)) => {
+                ok = false;
+                continue;
+            }
+            (s, Some(h), b) => (s.flatten(), h, b.flatten()),
+        };
+        out.push(GatewayResponseConfig {
+            response_type,
+            status,
+            headers,
+            body,
+        });
+    }
+    ok.then_some(out)
+}
+
+/// Parses a gateway-response template: text with `$context.X` variables.
+fn parse_template(cx: &mut Cx<'_>, text: &str, loc: Loc, path: &str) -> Option<Vec<TemplatePart>> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find("$context.") {
+        let (lit, after) = rest.split_at(pos);
+        if !lit.is_empty() {
+            parts.push(TemplatePart::Literal(lit.to_owned()));
+        }
+        let name_start = "$context.".len();
+        let name_len = after
+            .get(name_start..)
+            .unwrap_or("")
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'_')
+            .count();
+        let mut name = after.get(name_start..name_start + name_len).unwrap_or("");
+        // A sentence-ending dot is not part of the variable.
+        while let Some(n) = name.strip_suffix('.') {
+            name = n;
+        }
+        let part = match name {
+            "error.message" => TemplatePart::ErrorMessage,
+            "error.messageString" => TemplatePart::ErrorMessageString,
+            "error.responseType" => TemplatePart::ErrorResponseType,
+            other => match ContextVar::ALL.iter().find(|(n, _)| *n == other) {
+                Some((_, v)) => TemplatePart::Context(*v),
+                None => {
+                    cx.error(loc, path, format!("unknown template variable `$context.{other}`"), "use $context.error.message, $context.error.messageString, $context.error.responseType, $context.requestId, $context.resourcePath, ...");
+                    return None;
+                }
+            },
+        };
+        parts.push(part);
+        rest = after.get(name_start + name.len()..).unwrap_or("");
+    }
+    if !rest.is_empty() {
+        parts.push(TemplatePart::Literal(rest.to_owned()));
+    }
+    Some(parts)
+}

@@ -1,0 +1,305 @@
+//! The validated configuration model: what the gateway compiles into a plan.
+//!
+//! Every value here has passed validation; locations are kept where a later compile step
+//! (loading certificates, building clients) may still need to point at the file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use portcullis_core::ApiIdentity;
+use portcullis_core::ResponseType;
+
+use crate::yaml::Loc;
+
+/// A whole, valid configuration file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file name as given (used in diagnostics).
+    pub file: String,
+    /// The API's identity, used to build execute-api ARNs.
+    pub api: ApiIdentity,
+    /// The gateway listener.
+    pub listener: ListenerConfig,
+    /// The admin listener (health, readiness, metrics), if any.
+    pub admin: Option<AdminConfig>,
+    /// Access logging.
+    pub access_log: AccessLogConfig,
+    /// Resources (paths) and their methods, in file order.
+    pub resources: Vec<ResourceConfig>,
+    /// Customised gateway responses.
+    pub gateway_responses: Vec<GatewayResponseConfig>,
+}
+
+/// The public listener.
+#[derive(Debug, Clone)]
+pub struct ListenerConfig {
+    /// Address to bind.
+    pub address: SocketAddr,
+    /// TLS, if the listener terminates it.
+    pub tls: Option<TlsConfig>,
+    /// Offer HTTP/2 (h2c by prior knowledge, and `h2` by ALPN with TLS).
+    pub http2: bool,
+    /// Largest request head (request line and headers), in bytes. Over it: 431.
+    pub max_header_size: u64,
+    /// Largest request body, in bytes. Over it: 413 REQUEST_TOO_LARGE.
+    pub max_body_size: u64,
+    /// Time a client has to send the complete request head.
+    pub header_read_timeout: Duration,
+    /// A connection with no bytes moving in either direction this long is closed.
+    pub idle_timeout: Duration,
+    /// Time from request head to response head, past which the client gets 408.
+    pub request_timeout: Duration,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish.
+    pub shutdown_grace: Duration,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: u32,
+}
+
+/// Certificate and key for a TLS listener.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert_file: PathBuf,
+    /// PEM private key.
+    pub key_file: PathBuf,
+    /// Where `tls` is in the file.
+    pub loc: Loc,
+}
+
+/// The admin listener.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// Address to bind.
+    pub address: SocketAddr,
+}
+
+/// Where access-log lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogTarget {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+    /// A file, appended to.
+    File(PathBuf),
+}
+
+/// Access logging.
+#[derive(Debug, Clone)]
+pub struct AccessLogConfig {
+    /// Whether one JSON line is written per request.
+    pub enabled: bool,
+    /// Where.
+    pub target: LogTarget,
+}
+
+/// One segment of a resource path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Segment {
+    /// A literal segment, matched exactly.
+    Literal(String),
+    /// `{name}`: one non-empty segment.
+    Param(String),
+    /// `{name+}`: one or more segments, only as the last segment.
+    Greedy(String),
+}
+
+/// A resource: a path template and its methods.
+#[derive(Debug, Clone)]
+pub struct ResourceConfig {
+    /// The template as written, e.g. `/pets/{id}`.
+    pub path: String,
+    /// Its segments.
+    pub segments: Vec<Segment>,
+    /// Its methods.
+    pub methods: Vec<MethodConfig>,
+    /// Where the resource is in the file.
+    pub loc: Loc,
+}
+
+/// One method of a resource.
+#[derive(Debug, Clone)]
+pub struct MethodConfig {
+    /// `GET`, `POST`, ... or `ANY`.
+    pub method: String,
+    /// What serves it.
+    pub integration: IntegrationConfig,
+}
+
+/// What serves a method.
+#[derive(Debug, Clone)]
+pub enum IntegrationConfig {
+    /// A fixed response.
+    Mock(MockConfig),
+    /// A reverse proxy to an HTTP(S) upstream.
+    HttpProxy(HttpProxyConfig),
+}
+
+/// A fixed response.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// Status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: String,
+}
+
+/// Which HTTP version to speak to an upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UpstreamProtocol {
+    /// HTTP/1.1 for `http://`; ALPN (h2 or HTTP/1.1) for `https://`.
+    Auto,
+    /// HTTP/2 only: h2c by prior knowledge for `http://`, h2 for `https://`.
+    Http2,
+}
+
+/// A reverse-proxy integration.
+#[derive(Debug, Clone)]
+pub struct HttpProxyConfig {
+    /// The upstream URI template.
+    pub uri: UriTemplate,
+    /// Time allowed until the upstream's response head arrives.
+    pub timeout: Duration,
+    /// HTTP version to the upstream.
+    pub protocol: UpstreamProtocol,
+    /// Extra PEM CA bundle trusted for `https://` upstreams (besides the system roots).
+    pub ca_file: Option<PathBuf>,
+    /// Values mapped into the integration request.
+    pub request_parameters: Vec<ParameterMapping>,
+    /// Where the integration is in the file.
+    pub loc: Loc,
+}
+
+/// A parsed upstream URI template such as `https://api.internal:8443/v1/pets/{id}?src=gw`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UriTemplate {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// `host[:port]`.
+    pub authority: String,
+    /// The path and optional query, as parts.
+    pub parts: Vec<UriPart>,
+}
+
+/// A piece of a URI template's path and query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UriPart {
+    /// Copied as is.
+    Literal(String),
+    /// Replaced by the (re-encoded) value of a path parameter; for a greedy parameter the
+    /// value keeps its slashes.
+    Param(String),
+}
+
+/// Where a mapped value goes in the integration request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MappingTarget {
+    /// `integration.request.header.NAME`
+    Header(String),
+    /// `integration.request.querystring.NAME`
+    Query(String),
+}
+
+/// A request-context variable usable as a mapping source or in templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextVar {
+    /// `requestId`
+    RequestId,
+    /// `resourcePath`: the matched template.
+    ResourcePath,
+    /// `path`: the request path.
+    Path,
+    /// `httpMethod`
+    HttpMethod,
+    /// `stage`
+    Stage,
+    /// `apiId`
+    ApiId,
+    /// `accountId`
+    AccountId,
+    /// `identity.sourceIp`
+    SourceIp,
+    /// `identity.userAgent`
+    UserAgent,
+    /// `requestTimeEpoch` (milliseconds)
+    RequestTimeEpoch,
+    /// `protocol`, e.g. `HTTP/1.1`
+    Protocol,
+    /// `domainName`: the Host the client used.
+    DomainName,
+}
+
+impl ContextVar {
+    /// Every variable with its name after `context.`.
+    pub const ALL: [(&'static str, ContextVar); 12] = [
+        ("requestId", Self::RequestId),
+        ("resourcePath", Self::ResourcePath),
+        ("path", Self::Path),
+        ("httpMethod", Self::HttpMethod),
+        ("stage", Self::Stage),
+        ("apiId", Self::ApiId),
+        ("accountId", Self::AccountId),
+        ("identity.sourceIp", Self::SourceIp),
+        ("identity.userAgent", Self::UserAgent),
+        ("requestTimeEpoch", Self::RequestTimeEpoch),
+        ("protocol", Self::Protocol),
+        ("domainName", Self::DomainName),
+    ];
+}
+
+/// Where a mapped value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MappingSource {
+    /// `'text'`
+    Literal(String),
+    /// `context.X`
+    Context(ContextVar),
+    /// `context.authorizer.principalId` or `context.authorizer.KEY`: filled by authorizers.
+    Authorizer(String),
+    /// `method.request.path.NAME`
+    PathParam(String),
+    /// `method.request.querystring.NAME`
+    QueryParam(String),
+    /// `method.request.header.NAME`
+    Header(String),
+}
+
+/// One parameter mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterMapping {
+    /// Where the value goes.
+    pub target: MappingTarget,
+    /// Where it comes from.
+    pub source: MappingSource,
+}
+
+/// A piece of a gateway-response template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplatePart {
+    /// Copied as is.
+    Literal(String),
+    /// `$context.error.message`: the message text.
+    ErrorMessage,
+    /// `$context.error.messageString`: the message as a JSON string literal (or `null`).
+    ErrorMessageString,
+    /// `$context.error.responseType`
+    ErrorResponseType,
+    /// Any other `$context.X` variable.
+    Context(ContextVar),
+}
+
+/// A customised gateway response.
+#[derive(Debug, Clone)]
+pub struct GatewayResponseConfig {
+    /// Which type.
+    pub response_type: ResponseType,
+    /// Status override.
+    pub status: Option<u16>,
+    /// Extra headers, values are templates.
+    pub headers: Vec<(String, Vec<TemplatePart>)>,
+    /// Body template (default `{"message":$context.error.messageString}`).
+    pub body: Option<Vec<TemplatePart>>,
+}

@@ -1,0 +1,17 @@
+//! Portcullis core vocabulary, shared by every stage of the gateway.
+//!
+//! This crate owns the words the rest of the workspace speaks: the API's identity and the
+//! execute-api method ARN built from it ([`ApiIdentity`], [`method_arn`]), Amazon API
+//! Gateway's gateway-response types with their default status codes, messages and error
+//! types ([`ResponseType`]), and the typed error every stage returns ([`GatewayError`]).
+//!
+//! Invariants: no I/O, no clocks, no async. Everything here is plain data and pure functions,
+//! so the config crate (which must not depend on tokio) and the gateway both build on it.
+
+mod arn;
+mod error;
+mod response_type;
+
+pub use arn::{ApiIdentity, method_arn, push_method_arn};
+pub use error::{Blame, ErrorKind, GatewayError};
+pub use response_type::ResponseType;

@@ -1,0 +1,236 @@
+//! Body types on the hot path: no boxing, no buffering.
+//!
+//! [`RequestBody`] wraps the client's body on its way upstream: it counts bytes and stops the
+//! stream with an error once the configured maximum is passed, flagging the overrun so the
+//! pipeline can answer 413 instead of a generic upstream failure. [`ResponseBody`] is what
+//! the listener sends: a fixed buffer or the upstream's streaming body. [`ObservedBody`]
+//! wraps it and reports the bytes sent once the body is finished or dropped.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+
+/// Boxed error for bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Shared between a [`RequestBody`] and the pipeline that created it.
+#[derive(Debug, Default)]
+pub struct BodyMeter {
+    /// Bytes read from the client so far.
+    pub bytes: AtomicU64,
+    /// Set when the body went over the limit.
+    pub overrun: AtomicBool,
+}
+
+/// The error a [`RequestBody`] yields when the client sends more than allowed.
+#[derive(Debug)]
+pub struct BodyTooLarge;
+
+impl std::fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("request body exceeds the configured maximum")
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
+
+/// The client's body, streamed upstream with a size limit.
+#[derive(Debug)]
+pub struct RequestBody {
+    inner: Incoming,
+    limit: u64,
+    meter: Arc<BodyMeter>,
+}
+
+impl RequestBody {
+    /// Wraps `inner`, allowing at most `limit` bytes.
+    pub fn new(inner: Incoming, limit: u64, meter: Arc<BodyMeter>) -> Self {
+        Self {
+            inner,
+            limit,
+            meter,
+        }
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    let len = u64::try_from(data.len()).unwrap_or(u64::MAX);
+                    let total = this
+                        .meter
+                        .bytes
+                        .fetch_add(len, Ordering::Relaxed)
+                        .saturating_add(len);
+                    if total > this.limit {
+                        this.meter.overrun.store(true, Ordering::Relaxed);
+                        return Poll::Ready(Some(Err(Box::new(BodyTooLarge))));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A response body: fixed bytes or the upstream's stream.
+#[derive(Debug)]
+pub enum ResponseBody {
+    /// A fixed body (mock integrations, gateway responses); `None` once sent.
+    Full(Option<Bytes>),
+    /// The upstream's body, streamed.
+    Upstream(Incoming),
+}
+
+impl ResponseBody {
+    /// A fixed body.
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
+        let b = bytes.into();
+        Self::Full((!b.is_empty()).then_some(b))
+    }
+
+    /// No body.
+    pub fn empty() -> Self {
+        Self::Full(None)
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            Self::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            Self::Upstream(inner) => match Pin::new(inner).poll_frame(cx) {
+                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
+                Poll::Ready(Some(Ok(f))) => Poll::Ready(Some(Ok(f))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Full(b) => b.is_none(),
+            Self::Upstream(inner) => inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Full(Some(b)) => SizeHint::with_exact(u64::try_from(b.len()).unwrap_or(u64::MAX)),
+            Self::Full(None) => SizeHint::with_exact(0),
+            Self::Upstream(inner) => inner.size_hint(),
+        }
+    }
+}
+
+/// Called once when an [`ObservedBody`] is finished or dropped, with the bytes sent.
+pub trait Completion: Send + Sync + 'static {
+    /// The body is done; `complete` is false if it was dropped before its end.
+    fn done(self: Box<Self>, bytes_out: u64, complete: bool);
+}
+
+/// A response body that reports when it is done.
+pub struct ObservedBody {
+    inner: ResponseBody,
+    sent: u64,
+    completion: Option<Box<dyn Completion>>,
+}
+
+impl std::fmt::Debug for ObservedBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObservedBody")
+            .field("sent", &self.sent)
+            .finish()
+    }
+}
+
+impl ObservedBody {
+    /// Wraps `inner`; `completion` runs when it ends.
+    pub fn new(inner: ResponseBody, completion: Option<Box<dyn Completion>>) -> Self {
+        Self {
+            inner,
+            sent: 0,
+            completion,
+        }
+    }
+
+    fn finish(&mut self, complete: bool) {
+        if let Some(c) = self.completion.take() {
+            c.done(self.sent, complete);
+        }
+    }
+}
+
+impl Body for ObservedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(d) = frame.data_ref() {
+                    this.sent += u64::try_from(d.len()).unwrap_or(0);
+                }
+                if this.inner.is_end_stream() {
+                    this.finish(true);
+                }
+            }
+            Poll::Ready(None) => this.finish(true),
+            Poll::Ready(Some(Err(_))) => this.finish(false),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for ObservedBody {
+    fn drop(&mut self) {
+        let complete = self.inner.is_end_stream();
+        self.finish(complete);
+    }
+}

@@ -1,0 +1,164 @@
+//! The per-request context: what later stages, parameter mappings, gateway-response
+//! templates and the access log know about a request.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, Method, Version};
+use portcullis_config::ContextVar;
+use portcullis_core::{ApiIdentity, method_arn};
+
+use crate::body::BodyMeter;
+
+/// Everything known about one request as it moves through the pipeline.
+#[derive(Debug)]
+pub struct RequestCtx {
+    /// `x-amzn-RequestId`, a random UUID.
+    pub request_id: String,
+    /// When the request head was received.
+    pub start: Instant,
+    /// Wall-clock time of arrival, milliseconds since the Unix epoch.
+    pub epoch_ms: u64,
+    /// Request method.
+    pub method: Method,
+    /// Raw request path (percent-encoded, no query).
+    pub path: String,
+    /// Raw query string, if any. Never logged.
+    pub query: Option<String>,
+    /// HTTP version.
+    pub version: Version,
+    /// Client address.
+    pub source_ip: IpAddr,
+    /// `User-Agent`, if sent.
+    pub user_agent: Option<String>,
+    /// `Host` (or `:authority`), if sent.
+    pub host: Option<String>,
+    /// Whether the client connected with TLS.
+    pub tls: bool,
+    /// The matched resource template, once routed.
+    pub resource: Option<Arc<str>>,
+    /// Decoded path parameters, once routed.
+    pub path_params: Vec<(Arc<str>, String)>,
+    /// Principal and context set by an authorizer (`context.authorizer.*`).
+    pub authorizer: Vec<(String, String)>,
+    /// Meter of the request body, when it was streamed upstream.
+    pub body_meter: Option<Arc<BodyMeter>>,
+}
+
+impl RequestCtx {
+    /// A context for a request that just arrived.
+    pub fn new(
+        method: Method,
+        uri: &http::Uri,
+        version: Version,
+        headers: &HeaderMap,
+        source_ip: IpAddr,
+        tls: bool,
+    ) -> Self {
+        let text = |name: http::header::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let host = text(http::header::HOST).or_else(|| uri.authority().map(|a| a.to_string()));
+        Self {
+            request_id: new_request_id(),
+            start: Instant::now(),
+            epoch_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                .unwrap_or(0),
+            method,
+            path: uri.path().to_owned(),
+            query: uri.query().map(str::to_owned),
+            version,
+            source_ip,
+            user_agent: text(http::header::USER_AGENT),
+            host,
+            tls,
+            resource: None,
+            path_params: Vec::new(),
+            authorizer: Vec::new(),
+            body_meter: None,
+        }
+    }
+
+    /// The execute-api ARN of this request: `arn:aws:execute-api:...:api/stage/METHOD/path`.
+    pub fn method_arn(&self, api: &ApiIdentity) -> String {
+        method_arn(api, self.method.as_str(), &self.path)
+    }
+
+    /// A path parameter's decoded value.
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        self.path_params
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The protocol as API Gateway writes it, e.g. `HTTP/1.1`.
+    pub fn protocol(&self) -> &'static str {
+        match self.version {
+            Version::HTTP_09 => "HTTP/0.9",
+            Version::HTTP_10 => "HTTP/1.0",
+            Version::HTTP_2 => "HTTP/2.0",
+            Version::HTTP_3 => "HTTP/3.0",
+            _ => "HTTP/1.1",
+        }
+    }
+
+    /// The value of a `$context.X` variable.
+    pub fn var(&self, api: &ApiIdentity, var: ContextVar) -> Option<String> {
+        Some(match var {
+            ContextVar::RequestId => self.request_id.clone(),
+            ContextVar::ResourcePath => self.resource.as_deref()?.to_owned(),
+            ContextVar::Path => self.path.clone(),
+            ContextVar::HttpMethod => self.method.as_str().to_owned(),
+            ContextVar::Stage => api.stage.clone(),
+            ContextVar::ApiId => api.api_id.clone(),
+            ContextVar::AccountId => api.account.clone(),
+            ContextVar::SourceIp => self.source_ip.to_string(),
+            ContextVar::UserAgent => self.user_agent.clone()?,
+            ContextVar::RequestTimeEpoch => self.epoch_ms.to_string(),
+            ContextVar::Protocol => self.protocol().to_owned(),
+            ContextVar::DomainName => self.host.clone()?,
+        })
+    }
+}
+
+/// A random version-4 UUID. Request ids need to be unique, not secret, so a fast
+/// thread-local generator is enough.
+pub fn new_request_id() -> String {
+    let mut bytes = fastrand::u128(..).to_be_bytes();
+    if let Some(b) = bytes.get_mut(6) {
+        *b = (*b & 0x0f) | 0x40;
+    }
+    if let Some(b) = bytes.get_mut(8) {
+        *b = (*b & 0x3f) | 0x80;
+    }
+    let mut out = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        for nibble in [b >> 4, b & 0x0f] {
+            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_look_like_uuids() {
+        let id = new_request_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(id.as_bytes()[14], b'4');
+        assert_ne!(id, new_request_id());
+    }
+}

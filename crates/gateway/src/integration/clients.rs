@@ -1,0 +1,123 @@
+//! Pooled upstream HTTP clients, shared across plans so reloads keep warm connections.
+//!
+//! One client per (protocol, extra CA file): keep-alive pools, HTTP/1.1 and HTTP/2 (ALPN over
+//! TLS, or h2c by prior knowledge), TLS by rustls with the system roots plus the optional CA.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use portcullis_config::UpstreamProtocol;
+use rustls::RootCertStore;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
+use crate::body::RequestBody;
+
+/// A pooled client for upstream requests.
+pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, RequestBody>;
+
+type Key = (UpstreamProtocol, Option<PathBuf>);
+
+/// The clients in use, by protocol and CA file.
+#[derive(Debug, Default)]
+pub struct UpstreamClients {
+    clients: Mutex<HashMap<Key, UpstreamClient>>,
+    native_roots: Mutex<Option<Arc<RootCertStore>>>,
+}
+
+impl UpstreamClients {
+    /// The client for `protocol` trusting `ca_file` in addition to the system roots.
+    pub fn get(
+        &self,
+        protocol: UpstreamProtocol,
+        ca_file: Option<&Path>,
+    ) -> Result<UpstreamClient, String> {
+        let key = (protocol, ca_file.map(Path::to_path_buf));
+        let mut clients = self
+            .clients
+            .lock()
+            .map_err(|_| "client registry poisoned".to_owned())?;
+        if let Some(c) = clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = self.build(protocol, ca_file)?;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    fn roots(&self) -> Result<Arc<RootCertStore>, String> {
+        let mut cached = self
+            .native_roots
+            .lock()
+            .map_err(|_| "root store poisoned".to_owned())?;
+        if let Some(r) = cached.as_ref() {
+            return Ok(r.clone());
+        }
+        let mut store = RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        for cert in found.certs {
+            // A malformed system certificate is skipped, as every TLS client does.
+            let _ = store.add(cert);
+        }
+        let store = Arc::new(store);
+        *cached = Some(store.clone());
+        Ok(store)
+    }
+
+    fn build(
+        &self,
+        protocol: UpstreamProtocol,
+        ca_file: Option<&Path>,
+    ) -> Result<UpstreamClient, String> {
+        let mut roots = (*self.roots()?).clone();
+        if let Some(path) = ca_file {
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("bad PEM in CA file {}: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!("CA file {} holds no certificates", path.display()));
+            }
+            for c in certs {
+                roots
+                    .add(c)
+                    .map_err(|e| format!("bad certificate in {}: {e}", path.display()))?;
+            }
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_secs(10)));
+        http.set_keepalive(Some(Duration::from_secs(60)));
+        // The connector sets ALPN from the versions enabled here.
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http();
+        let connector = match protocol {
+            UpstreamProtocol::Auto => https.enable_all_versions().wrap_connector(http),
+            UpstreamProtocol::Http2 => https.enable_http2().wrap_connector(http),
+        };
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(512);
+        if protocol == UpstreamProtocol::Http2 {
+            builder.http2_only(true);
+        }
+        Ok(builder.build(connector))
+    }
+}

@@ -1,0 +1,305 @@
+//! The `http_proxy` integration: a streaming reverse proxy to an HTTP(S) upstream.
+//!
+//! The upstream URI is built from the template with path parameters re-encoded; the client's
+//! query string is passed through; hop-by-hop headers are removed both ways; `Host` becomes
+//! the upstream's authority and `X-Forwarded-For/-Proto/-Host` describe the client. Bodies
+//! stream both ways; the request body is metered against the listener's limit. The timeout
+//! covers connecting and waiting for the response head.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use http::header::{CONNECTION, HOST, HeaderName, HeaderValue};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, Request, Response, Uri, Version};
+use hyper::body::Incoming;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use portcullis_config::{HttpProxyConfig, Segment, UriPart};
+use portcullis_core::{ErrorKind, GatewayError};
+
+use super::clients::{UpstreamClient, UpstreamClients};
+use super::mapping::Mappings;
+use crate::body::{BodyMeter, RequestBody, ResponseBody};
+use crate::context::RequestCtx;
+use crate::plan::Plan;
+
+/// Characters encoded in a path segment (RFC 3986 pchar, plus `/`, `%` and space).
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'|')
+    .add(b'[')
+    .add(b']');
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Headers that describe one connection and are never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+#[derive(Debug)]
+enum Part {
+    Literal(String),
+    Param { name: String, greedy: bool },
+}
+
+/// A compiled reverse-proxy integration.
+#[derive(Debug)]
+pub struct HttpProxy {
+    scheme: Scheme,
+    authority: Authority,
+    host: HeaderValue,
+    parts: Vec<Part>,
+    template_has_query: bool,
+    timeout: Duration,
+    client: UpstreamClient,
+    mappings: Mappings,
+}
+
+impl HttpProxy {
+    /// Compiles the integration for a resource with `segments`.
+    pub fn compile(
+        c: &HttpProxyConfig,
+        segments: &[Segment],
+        clients: &UpstreamClients,
+    ) -> Result<Self, String> {
+        let scheme = Scheme::try_from(c.uri.scheme.as_str()).map_err(|e| e.to_string())?;
+        let authority = Authority::try_from(c.uri.authority.as_str())
+            .map_err(|e| format!("upstream authority: {e}"))?;
+        let host = HeaderValue::from_str(authority.as_str()).map_err(|e| e.to_string())?;
+        let parts: Vec<Part> = c
+            .uri
+            .parts
+            .iter()
+            .map(|p| match p {
+                UriPart::Literal(s) => Part::Literal(s.clone()),
+                UriPart::Param(name) => Part::Param {
+                    greedy: segments
+                        .iter()
+                        .any(|s| matches!(s, Segment::Greedy(n) if n == name)),
+                    name: name.clone(),
+                },
+            })
+            .collect();
+        let template_has_query = c
+            .uri
+            .parts
+            .iter()
+            .any(|p| matches!(p, UriPart::Literal(s) if s.contains('?')));
+        let client = clients.get(c.protocol, c.ca_file.as_deref())?;
+        Ok(Self {
+            scheme,
+            authority,
+            host,
+            parts,
+            template_has_query,
+            timeout: c.timeout,
+            client,
+            mappings: Mappings::compile(&c.request_parameters)?,
+        })
+    }
+
+    fn upstream_uri(
+        &self,
+        plan: &Plan,
+        ctx: &RequestCtx,
+        headers: &HeaderMap,
+    ) -> Result<Uri, GatewayError> {
+        let mut pq = String::with_capacity(ctx.path.len() + 32);
+        for part in &self.parts {
+            match part {
+                Part::Literal(s) => pq.push_str(s),
+                Part::Param { name, greedy } => {
+                    let value = ctx.path_param(name).unwrap_or("");
+                    if *greedy {
+                        for (i, seg) in value.split('/').enumerate() {
+                            if i > 0 {
+                                pq.push('/');
+                            }
+                            pq.extend(utf8_percent_encode(seg, SEGMENT));
+                        }
+                    } else {
+                        pq.extend(utf8_percent_encode(value, SEGMENT));
+                    }
+                }
+            }
+        }
+        let mut sep = if self.template_has_query { '&' } else { '?' };
+        if let Some(q) = ctx.query.as_deref().filter(|q| !q.is_empty()) {
+            pq.push(sep);
+            pq.push_str(q);
+            sep = '&';
+        }
+        if !self.mappings.is_empty() {
+            let mut extra = String::new();
+            self.mappings
+                .apply_query(&plan.api, ctx, headers, &mut extra);
+            if !extra.is_empty() {
+                pq.push(sep);
+                pq.push_str(&extra);
+            }
+        }
+        let pq = PathAndQuery::try_from(pq).map_err(|e| {
+            GatewayError::new(ErrorKind::MalformedRequest, format!("upstream path: {e}"))
+        })?;
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(pq)
+            .build()
+            .map_err(|e| GatewayError::new(ErrorKind::Internal, format!("upstream uri: {e}")))
+    }
+
+    /// Proxies the request and returns the upstream's response, body streaming.
+    pub async fn call(
+        &self,
+        plan: &Plan,
+        req: Request<Incoming>,
+        ctx: &mut RequestCtx,
+    ) -> Result<Response<ResponseBody>, GatewayError> {
+        let (parts, body) = req.into_parts();
+        let uri = self.upstream_uri(plan, ctx, &parts.headers)?;
+        let mut headers = parts.headers;
+        strip_hop_by_hop(&mut headers);
+        let original_host = headers.remove(HOST);
+        headers.insert(HOST, self.host.clone());
+        let client_ip = ctx.source_ip.to_string();
+        let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+            Some(prev) if !prev.is_empty() => format!("{prev}, {client_ip}"),
+            _ => client_ip,
+        };
+        if let Ok(v) = HeaderValue::from_str(&xff) {
+            headers.insert(X_FORWARDED_FOR, v);
+        }
+        headers.insert(
+            X_FORWARDED_PROTO,
+            HeaderValue::from_static(if ctx.tls { "https" } else { "http" }),
+        );
+        if let Some(h) = original_host.or_else(|| {
+            ctx.host
+                .as_deref()
+                .and_then(|h| HeaderValue::from_str(h).ok())
+        }) {
+            headers.insert(X_FORWARDED_HOST, h);
+        }
+        if !self.mappings.is_empty() {
+            let incoming = headers.clone();
+            self.mappings
+                .apply_headers(&plan.api, ctx, &incoming, &mut headers);
+        }
+
+        let meter = Arc::new(BodyMeter::default());
+        let mut upstream_req = Request::new(RequestBody::new(
+            body,
+            plan.limits.max_body_size,
+            meter.clone(),
+        ));
+        *upstream_req.method_mut() = parts.method;
+        *upstream_req.uri_mut() = uri;
+        *upstream_req.version_mut() = Version::HTTP_11;
+        *upstream_req.headers_mut() = headers;
+        ctx.body_meter = Some(meter.clone());
+
+        let result = tokio::time::timeout(self.timeout, self.client.request(upstream_req)).await;
+        let response = match result {
+            Err(_) => {
+                return Err(GatewayError::new(
+                    ErrorKind::UpstreamTimeout,
+                    format!(
+                        "no response from {} within {:?}",
+                        self.authority, self.timeout
+                    ),
+                ));
+            }
+            Ok(Err(e)) => {
+                if meter.overrun.load(Ordering::Relaxed) {
+                    return Err(GatewayError::new(
+                        ErrorKind::BodyTooLarge,
+                        "request body exceeded the limit while streaming",
+                    ));
+                }
+                let kind = if e.is_connect() {
+                    ErrorKind::UpstreamUnavailable
+                } else {
+                    ErrorKind::UpstreamProtocol
+                };
+                return Err(GatewayError::new(
+                    kind,
+                    format!("upstream {}: {}", self.authority, error_chain(&e)),
+                ));
+            }
+            Ok(Ok(r)) => r,
+        };
+        let (mut parts, body) = response.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        Ok(Response::from_parts(parts, ResponseBody::Upstream(body)))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Removes hop-by-hop headers, including those the `Connection` header names.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", HeaderValue::from_static("close, x-private"));
+        h.insert("x-private", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        h.insert("x-kept", HeaderValue::from_static("yes"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h["x-kept"], "yes");
+    }
+}

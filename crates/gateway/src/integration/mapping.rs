@@ -1,0 +1,136 @@
+//! Parameter mapping: context values into the integration request's headers and query.
+//!
+//! API Gateway's `integration.request.header.X-Request-Id: context.requestId`. Compiled from
+//! config; resolving a source is a lookup in the request context. A source with no value
+//! (an absent header, an authorizer key not set) leaves the target out.
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use portcullis_config::{ApiIdentity, MappingSource, MappingTarget, ParameterMapping};
+
+use crate::context::RequestCtx;
+
+/// Characters left as they are in a query component (RFC 3986 unreserved).
+pub const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A compiled mapping.
+#[derive(Debug)]
+pub struct Mappings {
+    headers: Vec<(HeaderName, MappingSource)>,
+    query: Vec<(String, MappingSource)>,
+}
+
+impl Mappings {
+    /// Compiles the configured mappings.
+    pub fn compile(list: &[ParameterMapping]) -> Result<Self, String> {
+        let mut headers = Vec::new();
+        let mut query = Vec::new();
+        for m in list {
+            match &m.target {
+                MappingTarget::Header(h) => {
+                    let name = HeaderName::from_bytes(h.as_bytes())
+                        .map_err(|e| format!("header `{h}`: {e}"))?;
+                    headers.push((name, m.source.clone()));
+                }
+                MappingTarget::Query(q) => query.push((q.clone(), m.source.clone())),
+            }
+        }
+        Ok(Self { headers, query })
+    }
+
+    /// Whether there is nothing to map.
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty() && self.query.is_empty()
+    }
+
+    /// Sets mapped headers on `out` (replacing same-named ones).
+    pub fn apply_headers(
+        &self,
+        api: &ApiIdentity,
+        ctx: &RequestCtx,
+        incoming: &HeaderMap,
+        out: &mut HeaderMap,
+    ) {
+        for (name, source) in &self.headers {
+            if let Some(v) = resolve(api, ctx, incoming, source)
+                && let Ok(v) = HeaderValue::from_str(&v)
+            {
+                out.insert(name.clone(), v);
+            }
+        }
+    }
+
+    /// Appends mapped query parameters to `query` (a query string without `?`).
+    pub fn apply_query(
+        &self,
+        api: &ApiIdentity,
+        ctx: &RequestCtx,
+        incoming: &HeaderMap,
+        query: &mut String,
+    ) {
+        for (name, source) in &self.query {
+            if let Some(v) = resolve(api, ctx, incoming, source) {
+                if !query.is_empty() {
+                    query.push('&');
+                }
+                query.extend(utf8_percent_encode(name, QUERY_COMPONENT));
+                query.push('=');
+                query.extend(utf8_percent_encode(&v, QUERY_COMPONENT));
+            }
+        }
+    }
+}
+
+fn resolve(
+    api: &ApiIdentity,
+    ctx: &RequestCtx,
+    incoming: &HeaderMap,
+    source: &MappingSource,
+) -> Option<String> {
+    match source {
+        MappingSource::Literal(s) => Some(s.clone()),
+        MappingSource::Context(v) => ctx.var(api, *v),
+        MappingSource::Authorizer(key) => ctx
+            .authorizer
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone()),
+        MappingSource::PathParam(name) => ctx.path_param(name).map(str::to_owned),
+        MappingSource::QueryParam(name) => ctx.query.as_deref().and_then(|q| query_value(q, name)),
+        MappingSource::Header(name) => incoming
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+/// The first value of `name` in a query string, form-decoded.
+pub fn query_value(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (form_decode(k) == name).then(|| form_decode(v))
+    })
+}
+
+fn form_decode(s: &str) -> String {
+    let plus = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_decoded() {
+        assert_eq!(query_value("a=1&b=x+y%21&c", "b").as_deref(), Some("x y!"));
+        assert_eq!(query_value("a=1&c", "c").as_deref(), Some(""));
+        assert_eq!(query_value("a=1", "z"), None);
+    }
+}

@@ -1,0 +1,42 @@
+//! Integrations: what finally answers a routed request.
+//!
+//! Stage: last in the pipeline. Each integration is compiled from config once per plan;
+//! upstream connection pools live in [`clients::UpstreamClients`], outside the plan, so a
+//! reload keeps warm connections.
+
+pub mod clients;
+pub mod http_proxy;
+pub mod mapping;
+pub mod mock;
+
+use http::Request;
+use hyper::body::Incoming;
+use portcullis_core::GatewayError;
+
+use crate::body::ResponseBody;
+use crate::context::RequestCtx;
+use crate::plan::Plan;
+
+/// A compiled integration.
+#[derive(Debug)]
+pub enum Integration {
+    /// A fixed response.
+    Mock(mock::Mock),
+    /// A reverse proxy.
+    HttpProxy(Box<http_proxy::HttpProxy>),
+}
+
+impl Integration {
+    /// Serves the request.
+    pub async fn call(
+        &self,
+        plan: &Plan,
+        req: Request<Incoming>,
+        ctx: &mut RequestCtx,
+    ) -> Result<http::Response<ResponseBody>, GatewayError> {
+        match self {
+            Self::Mock(m) => Ok(m.call()),
+            Self::HttpProxy(p) => p.call(plan, req, ctx).await,
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! Portcullis gateway: the compiled plan, the request pipeline, integrations, the listener,
+//! hot reload, metrics and the access log.
+//!
+//! Start a [`Gateway`] from a validated [`Config`]; it binds its listeners, serves with an
+//! immutable [`Plan`] held in an `ArcSwap`, and swaps in a new plan on reload only after the
+//! new one compiled completely. In-flight requests keep the plan they started with.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        reason = "tests assert by unwrapping"
+    )
+)]
+
+pub mod access_log;
+pub mod admin;
+pub mod body;
+pub mod context;
+pub mod integration;
+pub mod pipeline;
+pub mod plan;
+pub mod respond;
+pub mod route;
+pub mod server;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use metrics_exporter_prometheus::PrometheusHandle;
+use portcullis_config::{Config, Diagnostic, Diagnostics, Loc};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::access_log::AccessLog;
+use crate::integration::clients::UpstreamClients;
+pub use crate::plan::Plan;
+use crate::server::Phase;
+
+/// State shared by every connection and kept across reloads.
+#[derive(Debug)]
+pub struct Shared {
+    /// The plan now serving.
+    pub plan: ArcSwap<Plan>,
+    /// Upstream connection pools.
+    pub clients: UpstreamClients,
+    /// Access-log writer.
+    pub access_log: AccessLog,
+    /// Metrics handle for `/metrics`.
+    pub metrics: Option<PrometheusHandle>,
+    /// Whether `/readyz` says ready.
+    pub ready: AtomicBool,
+    generation: AtomicU64,
+    config_path: Option<PathBuf>,
+    reload_lock: tokio::sync::Mutex<Option<u64>>,
+}
+
+/// Why a gateway did not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The config is invalid.
+    Config(Diagnostics),
+    /// A listener could not be bound, or the log could not be opened.
+    Io(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Config(d) => write!(f, "{d}"),
+            Self::Io(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    shared: Arc<Shared>,
+    phase: watch::Sender<Phase>,
+    listener_task: JoinHandle<()>,
+    admin_task: Option<JoinHandle<()>>,
+    addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
+}
+
+/// Installs the process-wide crypto provider; call once before any TLS work.
+pub fn install_crypto_provider() {
+    // An error only means a provider is installed already.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+impl Gateway {
+    /// Compiles `config`, binds the listeners and starts serving. `config_path` is the file
+    /// reloads read again.
+    pub async fn start(config: Config, config_path: Option<PathBuf>) -> Result<Self, StartError> {
+        install_crypto_provider();
+        let clients = UpstreamClients::default();
+        let plan = Plan::compile(config, 1, &clients).map_err(StartError::Config)?;
+        let access_log = AccessLog::start(&plan.config.access_log)
+            .map_err(|e| StartError::Io(format!("cannot open the access log: {e}")))?;
+        let listener_cfg = plan.config.listener.clone();
+        let admin_cfg = plan.config.admin.clone();
+        let listener = TcpListener::bind(listener_cfg.address).await.map_err(|e| {
+            StartError::Io(format!(
+                "cannot bind the listener on {}: {e}",
+                listener_cfg.address
+            ))
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError::Io(e.to_string()))?;
+        let admin_listener = match &admin_cfg {
+            Some(a) => Some(TcpListener::bind(a.address).await.map_err(|e| {
+                StartError::Io(format!(
+                    "cannot bind the admin listener on {}: {e}",
+                    a.address
+                ))
+            })?),
+            None => None,
+        };
+        let admin_addr = match &admin_listener {
+            Some(l) => Some(l.local_addr().map_err(|e| StartError::Io(e.to_string()))?),
+            None => None,
+        };
+        let metrics = telemetry::install();
+        if let Some(h) = metrics.clone() {
+            tokio::spawn(telemetry::upkeep(h));
+        }
+        metrics::gauge!(telemetry::PLAN_GENERATION).set(1.0);
+        let shared = Arc::new(Shared {
+            plan: ArcSwap::from_pointee(plan),
+            clients,
+            access_log,
+            metrics,
+            ready: AtomicBool::new(false),
+            generation: AtomicU64::new(1),
+            config_path,
+            reload_lock: tokio::sync::Mutex::new(None),
+        });
+        let (phase, phase_rx) = watch::channel(Phase::Running);
+        let listener_task = tokio::spawn(server::run(
+            shared.clone(),
+            listener,
+            listener_cfg.tls.is_some(),
+            listener_cfg.max_connections,
+            phase_rx.clone(),
+        ));
+        let admin_task =
+            admin_listener.map(|l| tokio::spawn(admin::run(shared.clone(), l, phase_rx)));
+        shared.ready.store(true, Ordering::Release);
+        tracing::info!(%addr, admin = ?admin_addr, tls = listener_cfg.tls.is_some(), "gateway listening");
+        Ok(Self {
+            shared,
+            phase,
+            listener_task,
+            admin_task,
+            addr,
+            admin_addr,
+        })
+    }
+
+    /// The bound gateway address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bound admin address, if configured.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// The shared state (plan, metrics).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Reads the config file again and swaps in the new plan if it is valid. On failure the
+    /// diagnostics are logged and counted, and the old plan keeps serving.
+    pub async fn reload(&self) -> Result<u64, Diagnostics> {
+        reload(&self.shared).await
+    }
+
+    /// Starts watching the config file; a change triggers a reload.
+    pub fn watch_config(&self) -> Result<(), String> {
+        let Some(path) = self.shared.config_path.clone() else {
+            return Err("no config file to watch".into());
+        };
+        watch_file(self.shared.clone(), &path)
+    }
+
+    /// Stops accepting, lets in-flight requests finish within `grace`, then stops.
+    pub async fn shutdown(self, grace: Duration) {
+        self.shared.ready.store(false, Ordering::Release);
+        let _ = self.phase.send(Phase::Draining);
+        tracing::info!(?grace, "draining connections");
+        let mut listener_task = self.listener_task;
+        if tokio::time::timeout(grace, &mut listener_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("grace period over; closing the remaining connections");
+            let _ = self.phase.send(Phase::Stop);
+            let _ = tokio::time::timeout(Duration::from_secs(1), &mut listener_task).await;
+        }
+        let _ = self.phase.send(Phase::Stop);
+        if let Some(t) = self.admin_task {
+            let _ = t.await;
+        }
+        tracing::info!("gateway stopped");
+    }
+
+    /// Serves until SIGTERM or SIGINT, reloading on SIGHUP; then shuts down gracefully.
+    pub async fn run_until_signal(self) -> Result<(), String> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+        let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: reloading the config");
+                    let _ = self.reload().await;
+                }
+            }
+        }
+        let grace = self.shared.plan.load().config.listener.shutdown_grace;
+        self.shutdown(grace).await;
+        Ok(())
+    }
+}
+
+async fn reload(shared: &Arc<Shared>) -> Result<u64, Diagnostics> {
+    let mut last_failed = shared.reload_lock.lock().await;
+    let Some(path) = shared.config_path.clone() else {
+        return Err(Diagnostics {
+            source: String::new(),
+            items: vec![Diagnostic {
+                file: "-".into(),
+                loc: Loc::default(),
+                path: String::new(),
+                message: "the gateway was started without a config file".into(),
+                help: None,
+            }],
+        });
+    };
+    let text = std::fs::read(&path).unwrap_or_default();
+    let digest = fingerprint(&text);
+    let loaded = tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || portcullis_config::load_file(&path)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(Diagnostics {
+            source: String::new(),
+            items: vec![Diagnostic {
+                file: path.display().to_string(),
+                loc: Loc::default(),
+                path: String::new(),
+                message: format!("reload task failed: {e}"),
+                help: None,
+            }],
+        })
+    });
+    let generation = shared.generation.load(Ordering::Acquire) + 1;
+    let compiled = loaded.and_then(|config| Plan::compile(config, generation, &shared.clients));
+    match compiled {
+        Ok(plan) => {
+            let old = shared.plan.load();
+            warn_restart_only(&old.config, &plan.config);
+            shared.plan.store(Arc::new(plan));
+            shared.generation.store(generation, Ordering::Release);
+            *last_failed = None;
+            metrics::counter!(telemetry::RELOADS).increment(1);
+            metrics::gauge!(telemetry::PLAN_GENERATION).set(generation as f64);
+            tracing::info!(generation, file = %path.display(), "config reloaded");
+            Ok(generation)
+        }
+        Err(diags) => {
+            metrics::counter!(telemetry::RELOAD_FAILURES).increment(1);
+            if *last_failed != Some(digest) {
+                tracing::error!(file = %path.display(), problems = diags.items.len(), "config reload rejected; the previous config keeps serving\n{}", diags.render());
+            }
+            *last_failed = Some(digest);
+            Err(diags)
+        }
+    }
+}
+
+fn fingerprint(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+fn warn_restart_only(old: &Config, new: &Config) {
+    let (a, b) = (&old.listener, &new.listener);
+    if a.address != b.address
+        || a.tls.is_some() != b.tls.is_some()
+        || a.max_connections != b.max_connections
+    {
+        tracing::warn!("listener address, TLS on/off and max_connections change only on restart");
+    }
+    if old.admin.as_ref().map(|x| x.address) != new.admin.as_ref().map(|x| x.address) {
+        tracing::warn!("the admin address changes only on restart");
+    }
+    if old.access_log.enabled != new.access_log.enabled
+        || old.access_log.target != new.access_log.target
+    {
+        tracing::warn!("access_log changes only on restart");
+    }
+}
+
+fn watch_file(shared: Arc<Shared>, path: &Path) -> Result<(), String> {
+    use notify::{RecursiveMode, Watcher};
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let name = path.file_name().map(|n| n.to_os_string());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(event) = res {
+            let ours = event
+                .paths
+                .iter()
+                .any(|p| p.file_name().map(|n| n.to_os_string()) == name);
+            if ours && !event.kind.is_access() {
+                let _ = tx.try_send(());
+            }
+        }
+    })
+    .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    watcher
+        .watch(&dir, RecursiveMode::NonRecursive)
+        .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    tokio::spawn(async move {
+        let _watcher = watcher;
+        while rx.recv().await.is_some() {
+            // Editors write in several steps: wait for the file to settle.
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            while rx.try_recv().is_ok() {}
+            tracing::info!("config file changed: reloading");
+            let _ = reload(&shared).await;
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! The request pipeline, in API Gateway's order, on one screen.
+//!
+//! ```text
+//! listener limits -> route -> [resource policy -> authenticate -> authorize -> throttle
+//!   -> validate] -> integrate -> respond
+//! ```
+//! The bracketed stages plug in here as they are built; each takes the narrowest input and
+//! returns a named output or a [`GatewayError`]. Errors from any stage go to
+//! [`Responses::render`](crate::respond::Responses::render), the only place that picks a
+//! status code. Every response gets `x-amzn-RequestId`, and its body is observed so that
+//! metrics and the access-log line are written when the last byte has gone out.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use http::header::{CONTENT_LENGTH, HeaderValue};
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use portcullis_core::{ErrorKind, GatewayError};
+
+use crate::Shared;
+use crate::access_log::{AccessRecord, rfc3339};
+use crate::body::{Completion, ObservedBody, ResponseBody};
+use crate::context::RequestCtx;
+use crate::plan::Plan;
+use crate::respond::REQUEST_ID;
+use crate::telemetry;
+
+/// What the listener knows about the connection a request came on.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnInfo {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+}
+
+/// Serves one request with the plan current when it arrived.
+pub async fn serve(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    conn: ConnInfo,
+) -> Response<ObservedBody> {
+    let plan = shared.plan.load_full();
+    let mut ctx = RequestCtx::new(
+        req.method().clone(),
+        req.uri(),
+        req.version(),
+        req.headers(),
+        conn.peer.ip(),
+        conn.tls,
+    );
+    let declared_in = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let result =
+        match tokio::time::timeout(plan.limits.request_timeout, run(&plan, req, &mut ctx)).await {
+            Ok(r) => r,
+            Err(_) => Err(GatewayError::new(
+                ErrorKind::ClientTimeout,
+                "request not completed within request_timeout",
+            )),
+        };
+    let mut response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if e.kind.blame() == portcullis_core::Blame::Upstream {
+                let route = ctx.resource.clone().unwrap_or_else(|| Arc::from("-"));
+                let kind = match e.kind {
+                    ErrorKind::UpstreamTimeout => "timeout",
+                    ErrorKind::UpstreamUnavailable => "unavailable",
+                    _ => "protocol",
+                };
+                metrics::counter!(telemetry::UPSTREAM_ERRORS, "route" => metrics::SharedString::from_shared(route), "kind" => kind).increment(1);
+            }
+            plan.responses.render(&plan.api, &e, &ctx)
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    let (parts, body) = response.into_parts();
+    let done = Done {
+        shared,
+        ctx,
+        status: parts.status,
+        declared_in,
+    };
+    Response::from_parts(parts, ObservedBody::new(body, Some(Box::new(done))))
+}
+
+async fn run(
+    plan: &Plan,
+    req: Request<Incoming>,
+    ctx: &mut RequestCtx,
+) -> Result<Response<ResponseBody>, GatewayError> {
+    // Listener limits: a declared body over the limit is refused before it is read.
+    if let Some(len) = req.headers().get(CONTENT_LENGTH) {
+        let len = len
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| {
+                GatewayError::new(ErrorKind::MalformedRequest, "invalid Content-Length")
+            })?;
+        if len > plan.limits.max_body_size {
+            return Err(GatewayError::new(
+                ErrorKind::BodyTooLarge,
+                format!("Content-Length {len} exceeds {}", plan.limits.max_body_size),
+            ));
+        }
+    }
+
+    // Route.
+    let matched = plan.router.lookup(req.method(), req.uri().path())?;
+    ctx.resource = Some(matched.resource.clone());
+    ctx.path_params = matched.params;
+    let route = matched.value;
+
+    // Integrate.
+    route.integration.call(plan, req, ctx).await
+}
+
+/// Writes metrics and the access-log line when the response body is done.
+struct Done {
+    shared: Arc<Shared>,
+    ctx: RequestCtx,
+    status: StatusCode,
+    declared_in: u64,
+}
+
+impl Completion for Done {
+    fn done(self: Box<Self>, bytes_out: u64, complete: bool) {
+        let ctx = &self.ctx;
+        let elapsed = ctx.start.elapsed();
+        let route = ctx.resource.clone();
+        let method = telemetry::method_label(&ctx.method);
+        let route_label = match &route {
+            Some(r) => metrics::SharedString::from_shared(r.clone()),
+            None => metrics::SharedString::const_str("-"),
+        };
+        metrics::counter!(telemetry::REQUESTS, "route" => route_label.clone(), "method" => method, "status" => telemetry::status_label(self.status)).increment(1);
+        metrics::histogram!(telemetry::DURATION, "route" => route_label, "method" => method)
+            .record(elapsed.as_secs_f64());
+
+        if self.shared.access_log.enabled() {
+            let bytes_in = ctx
+                .body_meter
+                .as_ref()
+                .map_or(self.declared_in, |m| m.bytes.load(Ordering::Relaxed));
+            let user_agent = ctx.user_agent.as_deref().map(|ua| truncate(ua, 256));
+            self.shared.access_log.write(&AccessRecord {
+                time: rfc3339(ctx.epoch_ms),
+                request_id: &ctx.request_id,
+                source_ip: ctx.source_ip,
+                method: ctx.method.as_str(),
+                path: &ctx.path,
+                route: route.as_deref(),
+                status: self.status.as_u16(),
+                protocol: ctx.protocol(),
+                latency_ms: elapsed.as_secs_f64() * 1000.0,
+                bytes_in,
+                bytes_out,
+                user_agent,
+                complete,
+            });
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}

@@ -1,0 +1,197 @@
+//! The plan: a config compiled into the immutable tables the pipeline reads.
+//!
+//! `Config --compile--> Arc<Plan>`, swapped atomically on reload. Everything a request needs
+//! (route table, integrations, gateway responses, limits, TLS) is in here; state that must
+//! outlive a reload (upstream connection pools) lives in [`Shared`](crate::Shared) and is
+//! only referenced.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_config::{ApiIdentity, Config, Diagnostic, Diagnostics, IntegrationConfig, Loc};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::integration::Integration;
+use crate::integration::clients::UpstreamClients;
+use crate::integration::http_proxy::HttpProxy;
+use crate::integration::mock::Mock;
+use crate::respond::Responses;
+use crate::route::Router;
+
+/// One (resource, method) target.
+#[derive(Debug)]
+pub struct Route {
+    /// The resource template, also the `route` label in metrics and logs.
+    pub resource: Arc<str>,
+    /// What serves it.
+    pub integration: Integration,
+}
+
+/// Listener limits that apply per connection and per request.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request head in bytes.
+    pub max_header_size: u64,
+    /// Largest request body in bytes.
+    pub max_body_size: u64,
+    /// Time to receive a request head.
+    pub header_read_timeout: Duration,
+    /// Close a connection after this long without I/O.
+    pub idle_timeout: Duration,
+    /// Time from request head to response head.
+    pub request_timeout: Duration,
+    /// Offer HTTP/2.
+    pub http2: bool,
+}
+
+/// A compiled configuration.
+#[derive(Debug)]
+pub struct Plan {
+    /// Increases by one with each successful load.
+    pub generation: u64,
+    /// The API's identity.
+    pub api: ApiIdentity,
+    /// Resources and methods.
+    pub router: Router<Route>,
+    /// Gateway responses.
+    pub responses: Responses,
+    /// Limits.
+    pub limits: Limits,
+    /// TLS for the listener, if configured.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The config it was compiled from.
+    pub config: Config,
+}
+
+impl Plan {
+    /// Compiles `config`. Problems found here (unreadable certificates and the like) are
+    /// reported as diagnostics pointing at the config, like validation problems.
+    pub fn compile(
+        config: Config,
+        generation: u64,
+        clients: &UpstreamClients,
+    ) -> Result<Self, Diagnostics> {
+        let mut diags = Vec::new();
+        let mut problem = |loc: Loc, path: String, message: String, help: &str| {
+            diags.push(Diagnostic {
+                file: config.file.clone(),
+                loc,
+                path,
+                message,
+                help: (!help.is_empty()).then(|| help.to_owned()),
+            });
+        };
+        let mut router = Router::new();
+        for resource in &config.resources {
+            for method in &resource.methods {
+                let path = format!("resources.{}.{}.integration", resource.path, method.method);
+                let integration = match &method.integration {
+                    IntegrationConfig::Mock(m) => Mock::compile(m).map(Integration::Mock),
+                    IntegrationConfig::HttpProxy(p) => {
+                        HttpProxy::compile(p, &resource.segments, clients)
+                            .map(|p| Integration::HttpProxy(Box::new(p)))
+                    }
+                };
+                let integration = match integration {
+                    Ok(i) => i,
+                    Err(e) => {
+                        problem(resource.loc, path, e, "");
+                        continue;
+                    }
+                };
+                let route = Route {
+                    resource: Arc::from(resource.path.as_str()),
+                    integration,
+                };
+                if let Err(e) =
+                    router.insert(&resource.path, &resource.segments, &method.method, route)
+                {
+                    problem(
+                        resource.loc,
+                        format!("resources.{}", resource.path),
+                        e.0,
+                        "use the same parameter name at the same position in every resource",
+                    );
+                }
+            }
+        }
+        let responses = match Responses::compile(&config.gateway_responses) {
+            Ok(r) => r,
+            Err(e) => {
+                problem(Loc::default(), "gateway_responses".into(), e, "");
+                Responses::default()
+            }
+        };
+        let l = &config.listener;
+        let tls = match &l.tls {
+            Some(t) => match server_tls(&t.cert_file, &t.key_file, l.http2) {
+                Ok(c) => Some(Arc::new(c)),
+                Err(e) => {
+                    problem(
+                        t.loc,
+                        "listener.tls".into(),
+                        e,
+                        "cert_file must hold a PEM certificate chain and key_file the matching PEM private key",
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        if !diags.is_empty() {
+            let source = std::fs::read_to_string(&config.file).unwrap_or_default();
+            return Err(Diagnostics {
+                source,
+                items: diags,
+            });
+        }
+        let limits = Limits {
+            max_header_size: l.max_header_size,
+            max_body_size: l.max_body_size,
+            header_read_timeout: l.header_read_timeout,
+            idle_timeout: l.idle_timeout,
+            request_timeout: l.request_timeout,
+            http2: l.http2,
+        };
+        Ok(Plan {
+            generation,
+            api: config.api.clone(),
+            router,
+            responses,
+            limits,
+            tls,
+            config,
+        })
+    }
+}
+
+/// Builds a rustls server config from PEM files, offering h2 by ALPN when `http2`.
+pub fn server_tls(
+    cert_file: &std::path::Path,
+    key_file: &std::path::Path,
+    http2: bool,
+) -> Result<rustls::ServerConfig, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_file)
+        .map_err(|e| format!("cannot read {}: {e}", cert_file.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("bad PEM in {}: {e}", cert_file.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no certificate", cert_file.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| format!("cannot read a private key from {}: {e}", key_file.display()))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certificate and key do not fit together: {e}"))?;
+    cfg.alpn_protocols = if http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    Ok(cfg)
+}

@@ -1,0 +1,285 @@
+//! The listener: accepts connections, speaks HTTP/1.1 and HTTP/2 (h2c and TLS with ALPN),
+//! enforces connection-level limits and drains gracefully.
+//!
+//! Limits: request heads over `max_header_size` get 431 from the HTTP/1 codec; a client must
+//! send its head within `header_read_timeout` (and finish a TLS handshake in the same time);
+//! a connection with no bytes moving for `idle_timeout` is closed; at most `max_connections`
+//! are served at once. On shutdown the accept loop stops, every connection is asked to finish
+//! its in-flight requests and close, and after the grace period the rest are dropped.
+
+use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use crate::Shared;
+use crate::pipeline::{self, ConnInfo};
+use crate::telemetry;
+
+/// Lifecycle of the listener, broadcast to every connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Serving.
+    Running,
+    /// Finish in-flight requests, accept no new ones.
+    Draining,
+    /// Grace period over: drop every connection.
+    Stop,
+}
+
+/// Runs the accept loop until the phase leaves `Running`, then waits for connections to
+/// drain (they are dropped when the phase becomes `Stop`). `tls` says whether the listener
+/// terminates TLS; the certificate itself comes from the current plan, so reloads renew it.
+pub async fn run(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    tls: bool,
+    max_connections: u32,
+    mut phase: watch::Receiver<Phase>,
+) {
+    let permits = Arc::new(Semaphore::new(
+        usize::try_from(max_connections).unwrap_or(10_000),
+    ));
+    let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = phase.changed() => break,
+        };
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = phase.changed() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let phase = phase.clone();
+        let alive = alive_tx.clone();
+        tokio::spawn(async move {
+            metrics::gauge!(telemetry::OPEN_CONNECTIONS).increment(1.0);
+            serve_connection(shared, stream, peer, tls, phase).await;
+            metrics::gauge!(telemetry::OPEN_CONNECTIONS).decrement(1.0);
+            drop(permit);
+            drop(alive);
+        });
+    }
+    drop(listener);
+    drop(alive_tx);
+    // Every connection task holds a sender; recv() returns None when the last one ends.
+    let _ = alive_rx.recv().await;
+}
+
+async fn serve_connection(
+    shared: Arc<Shared>,
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    tls: bool,
+    mut phase: watch::Receiver<Phase>,
+) {
+    let plan = shared.plan.load_full();
+    let limits = plan.limits.clone();
+    let activity = Arc::new(Activity::new());
+    let io = Tracked {
+        inner: stream,
+        activity: activity.clone(),
+    };
+    let info = ConnInfo { peer, tls };
+    if tls {
+        let Some(config) = plan.tls.clone() else {
+            tracing::error!("TLS listener without a certificate in the plan");
+            return;
+        };
+        drop(plan);
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(io)).await {
+            Ok(Ok(tls_stream)) => {
+                drive(shared, tls_stream, info, &limits, activity, &mut phase).await
+            }
+            Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "TLS handshake failed"),
+            Err(_) => tracing::debug!(peer = %peer, "TLS handshake timed out"),
+        }
+    } else {
+        drop(plan);
+        drive(shared, io, info, &limits, activity, &mut phase).await;
+    }
+}
+
+async fn drive<I>(
+    shared: Arc<Shared>,
+    io: I,
+    info: ConnInfo,
+    limits: &crate::plan::Limits,
+    activity: Arc<Activity>,
+    phase: &mut watch::Receiver<Phase>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let max_head = usize::try_from(limits.max_header_size)
+        .unwrap_or(usize::MAX)
+        .max(8192);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(max_head)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_size).unwrap_or(u32::MAX))
+        .max_concurrent_streams(256)
+        .keep_alive_interval(Some(limits.idle_timeout / 2))
+        .keep_alive_timeout(Duration::from_secs(20));
+    if !limits.http2 {
+        builder = builder.http1_only();
+    }
+    let service = service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(pipeline::serve(shared, req, info).await) }
+    });
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    let idle = limits.idle_timeout;
+    let mut tick = tokio::time::interval((idle / 4).max(Duration::from_millis(50)));
+    let mut closing = false;
+    if *phase.borrow() != Phase::Running {
+        conn.as_mut().graceful_shutdown();
+        closing = true;
+    }
+    loop {
+        tokio::select! {
+            res = conn.as_mut() => {
+                if let Err(e) = res {
+                    tracing::debug!(peer = %info.peer, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            changed = phase.changed() => {
+                let now = if changed.is_ok() { *phase.borrow() } else { Phase::Stop };
+                match now {
+                    Phase::Running => {}
+                    Phase::Draining if !closing => {
+                        conn.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                    Phase::Draining => {}
+                    Phase::Stop => return,
+                }
+            }
+            _ = tick.tick() => {
+                let quiet = activity.idle_for();
+                if quiet >= idle * 2 {
+                    // It ignored the polite close: drop it.
+                    return;
+                }
+                if quiet >= idle && !closing {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
+}
+
+/// When a connection last moved a byte.
+struct Activity {
+    origin: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            origin: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let now = self.origin.elapsed();
+        now.saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
+    }
+}
+
+/// A stream that records activity on every read and write that moves bytes.
+struct Tracked<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,94 @@
+//! Metrics (Prometheus text on the admin listener) and names used across the gateway.
+//!
+//! The recorder is process-wide and installed once; every gateway in the process (tests start
+//! several) reports into it.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Requests by route, method and status.
+pub const REQUESTS: &str = "portcullis_requests_total";
+/// Request latency histogram by route and method, in seconds.
+pub const DURATION: &str = "portcullis_request_duration_seconds";
+/// Upstream errors by route and kind.
+pub const UPSTREAM_ERRORS: &str = "portcullis_upstream_errors_total";
+/// Successful config reloads.
+pub const RELOADS: &str = "portcullis_config_reloads_total";
+/// Failed config reloads (the old plan kept serving).
+pub const RELOAD_FAILURES: &str = "portcullis_config_reload_failures_total";
+/// Open client connections.
+pub const OPEN_CONNECTIONS: &str = "portcullis_open_connections";
+/// Generation of the plan now serving.
+pub const PLAN_GENERATION: &str = "portcullis_config_generation";
+/// Access-log lines dropped because the writer fell behind.
+pub const ACCESS_LOG_DROPPED: &str = "portcullis_access_log_dropped_total";
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide recorder (once) and returns its handle.
+pub fn install() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let buckets = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ];
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(DURATION.to_owned()), &buckets)
+                .ok()?;
+            match builder.install_recorder() {
+                Ok(handle) => {
+                    metrics::describe_counter!(REQUESTS, "Requests by route, method and status.");
+                    metrics::describe_histogram!(DURATION, metrics::Unit::Seconds, "Request latency until the last body byte.");
+                    metrics::describe_counter!(UPSTREAM_ERRORS, "Integration failures by route and kind.");
+                    metrics::describe_counter!(RELOADS, "Successful configuration reloads.");
+                    metrics::describe_counter!(RELOAD_FAILURES, "Rejected configuration reloads; the previous plan kept serving.");
+                    metrics::describe_gauge!(OPEN_CONNECTIONS, "Open client connections.");
+                    metrics::describe_gauge!(PLAN_GENERATION, "Generation of the configuration now serving.");
+                    metrics::describe_counter!(ACCESS_LOG_DROPPED, "Access-log lines dropped because the writer fell behind.");
+                    metrics::counter!(RELOADS).absolute(0);
+                    metrics::counter!(RELOAD_FAILURES).absolute(0);
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics recorder not installed; /metrics will be empty");
+                    None
+                }
+            }
+        })
+        .clone()
+}
+
+/// Runs the recorder's periodic upkeep (histogram maintenance) until the task is dropped.
+pub async fn upkeep(handle: PrometheusHandle) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        handle.run_upkeep();
+    }
+}
+
+/// A `'static` label for a status code.
+pub fn status_label(status: StatusCode) -> &'static str {
+    static LABELS: OnceLock<Vec<String>> = OnceLock::new();
+    let labels = LABELS.get_or_init(|| (0..1000).map(|i| i.to_string()).collect());
+    labels
+        .get(usize::from(status.as_u16()))
+        .map_or("other", String::as_str)
+}
+
+/// A `'static` label for a method.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}

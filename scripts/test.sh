@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the whole Portcullis test suite on a fresh Debian machine with a Rust toolchain.
+# Installs what the tests need, then: formatting check, clippy (warnings are errors),
+# unit, property, golden and integration tests, and `portcullis check` on every example.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+[ -e /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  else
+    echo "missing packages: ${need_apt[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+fi
+
+export CARGO_TERM_COLOR=never
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
