@@ -1,0 +1,212 @@
+//! Test harness: gateways from YAML on 127.0.0.1:0, a real upstream on loopback, clients.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "test helpers"
+)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use portcullis_gateway::Gateway;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+pub type TestBody = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Starts a gateway from YAML text. `{{UPSTREAM}}` in the text is replaced by `upstream`.
+pub async fn gateway(yaml: &str) -> Gateway {
+    gateway_in(yaml, Path::new(".")).await
+}
+
+pub async fn gateway_in(yaml: &str, base: &Path) -> Gateway {
+    let env = |_: &str| None;
+    let config = portcullis_config::load_str("test.yaml", yaml, base, &env).unwrap_or_else(|d| panic!("{d}"));
+    Gateway::start(config, None).await.unwrap()
+}
+
+/// Starts a gateway from a file (reloads read it again).
+pub async fn gateway_from_file(path: &Path) -> Gateway {
+    let config = portcullis_config::load_file(path).unwrap_or_else(|d| panic!("{d}"));
+    Gateway::start(config, Some(path.to_path_buf())).await.unwrap()
+}
+
+pub fn api_header() -> &'static str {
+    "api:\n  id: testapi\n  stage: test\n  region: us-east-1\n  account: \"123456789012\"\n"
+}
+
+/// Shared state of the test upstream.
+#[derive(Default)]
+pub struct UpstreamState {
+    /// Released by the test to let `/stream` finish.
+    pub release: Notify,
+}
+
+/// A real HTTP/1.1 + h2c server on loopback with test endpoints:
+/// - `/echo...`: JSON with method, uri, headers and body length
+/// - `/slow?ms=N`: waits N ms, then 200
+/// - `/big?n=N`: N bytes of `x`, in 64 KiB chunks
+/// - `/count`: reads the whole body and answers its length
+/// - `/stream`: sends `first`, waits for `release`, sends `last`
+pub async fn upstream() -> (SocketAddr, Arc<UpstreamState>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(UpstreamState::default());
+    let st = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let st = st.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req| {
+                    let st = st.clone();
+                    async move { Ok::<_, Infallible>(upstream_handle(st, req).await) }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (addr, state)
+}
+
+fn query_num(req: &Request<Incoming>, key: &str) -> u64 {
+    req.uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}="))))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn upstream_handle(st: Arc<UpstreamState>, req: Request<Incoming>) -> Response<TestBody> {
+    let path = req.uri().path().to_owned();
+    let full = |s: String| Full::new(Bytes::from(s)).map_err(|e| match e {}).boxed();
+    if path.starts_with("/slow") {
+        tokio::time::sleep(Duration::from_millis(query_num(&req, "ms"))).await;
+        return Response::new(full("slow done".into()));
+    }
+    if path.starts_with("/big") {
+        let n = query_num(&req, "n");
+        let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+        let stream = futures_util::stream::unfold(n, move |left| {
+            let chunk = chunk.clone();
+            async move {
+                if left == 0 {
+                    return None;
+                }
+                let take = left.min(chunk.len() as u64);
+                Some((Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Frame::data(chunk.slice(..take as usize))), left - take))
+            }
+        });
+        return Response::new(StreamBody::new(stream).boxed());
+    }
+    if path.starts_with("/count") {
+        let mut body = req.into_body();
+        let mut n = 0u64;
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(f) => n += f.data_ref().map_or(0, |d| d.len() as u64),
+                Err(_) => return Response::builder().status(400).body(full("body error".into())).unwrap(),
+            }
+        }
+        return Response::new(full(n.to_string()));
+    }
+    if path.starts_with("/stream") {
+        let stream = futures_util::stream::unfold(0u8, move |step| {
+            let st = st.clone();
+            async move {
+                match step {
+                    0 => Some((Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Frame::data(Bytes::from_static(b"first"))), 1)),
+                    1 => {
+                        st.release.notified().await;
+                        Some((Ok(Frame::data(Bytes::from_static(b"last"))), 2))
+                    }
+                    _ => None,
+                }
+            }
+        });
+        return Response::new(StreamBody::new(stream).boxed());
+    }
+    // echo
+    let method = req.method().to_string();
+    let uri = req.uri().to_string();
+    let version = format!("{:?}", req.version());
+    let headers: serde_json::Map<String, serde_json::Value> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_str().unwrap_or("").to_owned())))
+        .collect();
+    let body = req.into_body().collect().await.map(|b| b.to_bytes().len()).unwrap_or(0);
+    let json = serde_json::json!({"method": method, "uri": uri, "version": version, "headers": headers, "bodyLength": body});
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .header("connection", "x-upstream-private")
+        .header("x-upstream-private", "secret")
+        .body(full(json.to_string()))
+        .unwrap()
+}
+
+/// A port with nothing listening on it.
+pub async fn closed_port() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap()
+}
+
+/// An upstream that accepts connections and closes them at once.
+pub async fn resetting_upstream() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            drop(s);
+        }
+    });
+    addr
+}
+
+pub fn client() -> Client<HttpConnector, TestBody> {
+    Client::builder(TokioExecutor::new()).build(HttpConnector::new())
+}
+
+pub fn h2c_client() -> Client<HttpConnector, TestBody> {
+    Client::builder(TokioExecutor::new()).http2_only(true).build(HttpConnector::new())
+}
+
+pub fn empty() -> TestBody {
+    Full::new(Bytes::new()).map_err(|e| match e {}).boxed()
+}
+
+pub fn body(b: impl Into<Bytes>) -> TestBody {
+    Full::new(b.into()).map_err(|e| match e {}).boxed()
+}
+
+/// Sends a request and returns status, headers and the whole body as text.
+pub async fn send(client: &Client<HttpConnector, TestBody>, req: Request<TestBody>) -> (StatusCode, http::HeaderMap, String) {
+    let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req)).await.expect("request timed out").unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+pub async fn get(addr: SocketAddr, path: &str) -> (StatusCode, http::HeaderMap, String) {
+    let req = Request::get(format!("http://{addr}{path}")).body(empty()).unwrap();
+    send(&client(), req).await
+}
