@@ -1,5 +1,12 @@
 //! Whole-gateway tests: routing, proxying, gateway responses, limits.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "tests"
+)]
 
 mod common;
 
@@ -46,12 +53,24 @@ fn proxy_config(upstream: std::net::SocketAddr, extra: &str) -> String {
 async fn unknown_route_and_unconfigured_method_answer_missing_authentication_token() {
     let (up, _) = upstream().await;
     let gw = gateway(&proxy_config(up, "")).await;
-    for (method, path) in [("GET", "/nope"), ("DELETE", "/pets"), ("POST", "/pets/1"), ("GET", "/")] {
-        let req = Request::builder().method(method).uri(format!("http://{}{path}", gw.addr())).body(empty()).unwrap();
+    for (method, path) in [
+        ("GET", "/nope"),
+        ("DELETE", "/pets"),
+        ("POST", "/pets/1"),
+        ("GET", "/"),
+    ] {
+        let req = Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", gw.addr()))
+            .body(empty())
+            .unwrap();
         let (status, headers, body) = send(&client(), req).await;
         assert_eq!(status, 403, "{method} {path}");
         assert_eq!(body, r#"{"message":"Missing Authentication Token"}"#);
-        assert_eq!(headers["x-amzn-errortype"], "MissingAuthenticationTokenException");
+        assert_eq!(
+            headers["x-amzn-errortype"],
+            "MissingAuthenticationTokenException"
+        );
         assert_eq!(headers["content-type"], "application/json");
         assert_eq!(headers["x-amzn-requestid"].len(), 36);
     }
@@ -74,16 +93,25 @@ async fn proxies_with_params_query_forwarded_headers_and_mappings() {
     let (status, headers, body) = send(&client(), req).await;
     assert_eq!(status, 200, "{body}");
     let echo: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(echo["uri"], "/v1/pets/a%20b%2Fc?src=gw&x=1&y=two&caller=tester%20one&fixed=yes");
+    assert_eq!(
+        echo["uri"],
+        "/v1/pets/a%20b%2Fc?src=gw&x=1&y=two&caller=tester%20one&fixed=yes"
+    );
     let h = &echo["headers"];
     assert_eq!(h["host"], up.to_string());
     assert_eq!(h["x-forwarded-for"], "10.9.8.7, 127.0.0.1");
     assert_eq!(h["x-forwarded-proto"], "http");
     assert_eq!(h["x-forwarded-host"], gw.addr().to_string());
-    assert_eq!(h["x-request-id"], headers["x-amzn-requestid"].to_str().unwrap());
+    assert_eq!(
+        h["x-request-id"],
+        headers["x-amzn-requestid"].to_str().unwrap()
+    );
     assert_eq!(h["x-resource"], "/pets/{id}");
     assert_eq!(h["x-pet"], "a b/c");
-    assert!(h.get("x-private").is_none(), "header named by Connection was forwarded");
+    assert!(
+        h.get("x-private").is_none(),
+        "header named by Connection was forwarded"
+    );
     assert!(h.get("connection").is_none());
     // hop-by-hop headers of the response are removed too
     assert!(!headers.contains_key("x-upstream-private"));
@@ -98,7 +126,8 @@ async fn proxies_with_params_query_forwarded_headers_and_mappings() {
 #[tokio::test]
 async fn streams_large_bodies_both_ways() {
     let (up, state) = upstream().await;
-    let gw = gateway(&proxy_config(up, "").replace("max_body_size: 1MiB", "max_body_size: 100MiB")).await;
+    let gw = gateway(&proxy_config(up, "").replace("max_body_size: 1MiB", "max_body_size: 100MiB"))
+        .await;
     // upload 48 MiB, chunked, no Content-Length
     let total: u64 = 48 * 1024 * 1024;
     let chunk = bytes::Bytes::from(vec![b'y'; 256 * 1024]);
@@ -119,14 +148,26 @@ async fn streams_large_bodies_both_ways() {
     // the response streams: the first chunk arrives while the upstream is still holding
     // the rest, which it only sends once the client has seen the first one
     let resp = client()
-        .request(Request::get(format!("http://{}/files/stream", gw.addr())).body(empty()).unwrap())
+        .request(
+            Request::get(format!("http://{}/files/stream", gw.addr()))
+                .body(empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     let mut body = resp.into_body();
-    let first = tokio::time::timeout(Duration::from_secs(5), body.frame()).await.expect("first chunk was held back").unwrap().unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .expect("first chunk was held back")
+        .unwrap()
+        .unwrap();
     assert_eq!(first.into_data().unwrap(), "first");
     state.release.notify_one();
-    let rest = tokio::time::timeout(Duration::from_secs(5), body.collect()).await.unwrap().unwrap().to_bytes();
+    let rest = tokio::time::timeout(Duration::from_secs(5), body.collect())
+        .await
+        .unwrap()
+        .unwrap()
+        .to_bytes();
     assert_eq!(rest, "last");
 }
 
@@ -161,9 +202,14 @@ async fn bodies_over_the_limit_are_413() {
     // Declared too large: refused before the body is read. Raw TCP so we can send the
     // head alone and see the answer without sending a byte of the body.
     let mut s = tokio::net::TcpStream::connect(gw.addr()).await.unwrap();
-    s.write_all(b"POST /files/count HTTP/1.1\r\nhost: x\r\ncontent-length: 5000000\r\n\r\n").await.unwrap();
+    s.write_all(b"POST /files/count HTTP/1.1\r\nhost: x\r\ncontent-length: 5000000\r\n\r\n")
+        .await
+        .unwrap();
     let mut buf = vec![0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.unwrap().unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
     let head = String::from_utf8_lossy(&buf[..n]);
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
     assert!(head.contains(r#"{"message":"Request Too Long"}"#), "{head}");
@@ -187,13 +233,17 @@ async fn bodies_over_the_limit_are_413() {
 #[tokio::test]
 async fn oversized_request_heads_are_431() {
     let (up, _) = upstream().await;
-    let gw = gateway(&proxy_config(up, "").replace("max_body_size: 1MiB", "max_header_size: 8KiB")).await;
+    let gw = gateway(&proxy_config(up, "").replace("max_body_size: 1MiB", "max_header_size: 8KiB"))
+        .await;
     let mut s = tokio::net::TcpStream::connect(gw.addr()).await.unwrap();
     let big = "a".repeat(20_000);
     let req = format!("GET /pets HTTP/1.1\r\nhost: x\r\nx-big: {big}\r\n\r\n");
     let _ = s.write_all(req.as_bytes()).await;
     let mut buf = vec![0u8; 1024];
-    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.unwrap().unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
     let head = String::from_utf8_lossy(&buf[..n]);
     assert!(head.starts_with("HTTP/1.1 431"), "{head}");
     // a normal request still works
@@ -204,17 +254,26 @@ async fn oversized_request_heads_are_431() {
 #[tokio::test]
 async fn slow_clients_are_cut_off() {
     let (up, _) = upstream().await;
-    let cfg = proxy_config(up, "").replace("max_body_size: 1MiB", "header_read_timeout: 300ms\n  idle_timeout: 400ms");
+    let cfg = proxy_config(up, "").replace(
+        "max_body_size: 1MiB",
+        "header_read_timeout: 300ms\n  idle_timeout: 400ms",
+    );
     let gw = gateway(&cfg).await;
     // A head that never completes is dropped after header_read_timeout.
     let mut s = tokio::net::TcpStream::connect(gw.addr()).await.unwrap();
-    s.write_all(b"GET /pets HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    s.write_all(b"GET /pets HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
     let mut buf = vec![0u8; 1024];
-    let r = tokio::time::timeout(Duration::from_secs(3), s.read(&mut buf)).await.expect("connection held open");
+    let r = tokio::time::timeout(Duration::from_secs(3), s.read(&mut buf))
+        .await
+        .expect("connection held open");
     assert!(matches!(r, Ok(_) | Err(_)));
     // An idle keep-alive connection is closed after idle_timeout.
     let mut s = tokio::net::TcpStream::connect(gw.addr()).await.unwrap();
-    s.write_all(b"GET /pets HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    s.write_all(b"GET /pets HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
     let n = s.read(&mut buf).await.unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
     let closed = tokio::time::timeout(Duration::from_secs(3), async {
@@ -236,18 +295,24 @@ async fn serves_h2c_and_proxies_to_h2c_upstreams() {
         "  /h2/{{proxy+}}:\n    ANY:\n      integration:\n        type: http_proxy\n        uri: http://{up}/{{proxy}}\n        protocol: http2\n"
     );
     let gw = gateway(&proxy_config(up, &extra)).await;
-    let req = Request::get(format!("http://{}/pets", gw.addr())).body(empty()).unwrap();
+    let req = Request::get(format!("http://{}/pets", gw.addr()))
+        .body(empty())
+        .unwrap();
     let resp = h2c_client().request(req).await.unwrap();
     assert_eq!(resp.version(), http::Version::HTTP_2);
     assert_eq!(resp.status(), 200);
     // client over h2, upstream over h2c prior knowledge
-    let req = Request::get(format!("http://{}/h2/echo", gw.addr())).body(empty()).unwrap();
+    let req = Request::get(format!("http://{}/h2/echo", gw.addr()))
+        .body(empty())
+        .unwrap();
     let (status, _, body) = send(&h2c_client(), req).await;
     assert_eq!(status, 200);
     let echo: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(echo["version"], "HTTP/2.0");
     // client over h2, upstream over HTTP/1.1
-    let req = Request::get(format!("http://{}/files/echo", gw.addr())).body(empty()).unwrap();
+    let req = Request::get(format!("http://{}/files/echo", gw.addr()))
+        .body(empty())
+        .unwrap();
     let (status, _, body) = send(&h2c_client(), req).await;
     assert_eq!(status, 200);
     let echo: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -272,7 +337,12 @@ async fn custom_gateway_responses() {
     assert_eq!(status, 403);
     assert_eq!(headers["access-control-allow-origin"], "*");
     let id = headers["x-amzn-requestid"].to_str().unwrap();
-    assert_eq!(body, format!(r#"{{"error":"Missing Authentication Token","type":"MISSING_AUTHENTICATION_TOKEN","id":"{id}"}}"#));
+    assert_eq!(
+        body,
+        format!(
+            r#"{{"error":"Missing Authentication Token","type":"MISSING_AUTHENTICATION_TOKEN","id":"{id}"}}"#
+        )
+    );
     let (status, headers, body) = get(gw.addr(), "/files/slow?ms=2000").await;
     assert_eq!(status, 503);
     assert_eq!(headers["retry-after"], "1");

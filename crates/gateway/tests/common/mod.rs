@@ -36,14 +36,17 @@ pub async fn gateway(yaml: &str) -> Gateway {
 
 pub async fn gateway_in(yaml: &str, base: &Path) -> Gateway {
     let env = |_: &str| None;
-    let config = portcullis_config::load_str("test.yaml", yaml, base, &env).unwrap_or_else(|d| panic!("{d}"));
+    let config = portcullis_config::load_str("test.yaml", yaml, base, &env)
+        .unwrap_or_else(|d| panic!("{d}"));
     Gateway::start(config, None).await.unwrap()
 }
 
 /// Starts a gateway from a file (reloads read it again).
 pub async fn gateway_from_file(path: &Path) -> Gateway {
     let config = portcullis_config::load_file(path).unwrap_or_else(|d| panic!("{d}"));
-    Gateway::start(config, Some(path.to_path_buf())).await.unwrap()
+    Gateway::start(config, Some(path.to_path_buf()))
+        .await
+        .unwrap()
 }
 
 pub fn api_header() -> &'static str {
@@ -70,7 +73,9 @@ pub async fn upstream() -> (SocketAddr, Arc<UpstreamState>) {
     let st = state.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let st = st.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |req| {
@@ -89,7 +94,10 @@ pub async fn upstream() -> (SocketAddr, Arc<UpstreamState>) {
 fn query_num(req: &Request<Incoming>, key: &str) -> u64 {
     req.uri()
         .query()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}="))))
+        .and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+        })
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
@@ -111,7 +119,12 @@ async fn upstream_handle(st: Arc<UpstreamState>, req: Request<Incoming>) -> Resp
                     return None;
                 }
                 let take = left.min(chunk.len() as u64);
-                Some((Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Frame::data(chunk.slice(..take as usize))), left - take))
+                Some((
+                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Frame::data(
+                        chunk.slice(..take as usize),
+                    )),
+                    left - take,
+                ))
             }
         });
         return Response::new(StreamBody::new(stream).boxed());
@@ -122,7 +135,12 @@ async fn upstream_handle(st: Arc<UpstreamState>, req: Request<Incoming>) -> Resp
         while let Some(frame) = body.frame().await {
             match frame {
                 Ok(f) => n += f.data_ref().map_or(0, |d| d.len() as u64),
-                Err(_) => return Response::builder().status(400).body(full("body error".into())).unwrap(),
+                Err(_) => {
+                    return Response::builder()
+                        .status(400)
+                        .body(full("body error".into()))
+                        .unwrap();
+                }
             }
         }
         return Response::new(full(n.to_string()));
@@ -132,7 +150,12 @@ async fn upstream_handle(st: Arc<UpstreamState>, req: Request<Incoming>) -> Resp
             let st = st.clone();
             async move {
                 match step {
-                    0 => Some((Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Frame::data(Bytes::from_static(b"first"))), 1)),
+                    0 => Some((
+                        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Frame::data(
+                            Bytes::from_static(b"first"),
+                        )),
+                        1,
+                    )),
                     1 => {
                         st.release.notified().await;
                         Some((Ok(Frame::data(Bytes::from_static(b"last"))), 2))
@@ -150,9 +173,19 @@ async fn upstream_handle(st: Arc<UpstreamState>, req: Request<Incoming>) -> Resp
     let headers: serde_json::Map<String, serde_json::Value> = req
         .headers()
         .iter()
-        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_str().unwrap_or("").to_owned())))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                serde_json::Value::String(v.to_str().unwrap_or("").to_owned()),
+            )
+        })
         .collect();
-    let body = req.into_body().collect().await.map(|b| b.to_bytes().len()).unwrap_or(0);
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes().len())
+        .unwrap_or(0);
     let json = serde_json::json!({"method": method, "uri": uri, "version": version, "headers": headers, "bodyLength": body});
     Response::builder()
         .status(StatusCode::OK)
@@ -186,7 +219,9 @@ pub fn client() -> Client<HttpConnector, TestBody> {
 }
 
 pub fn h2c_client() -> Client<HttpConnector, TestBody> {
-    Client::builder(TokioExecutor::new()).http2_only(true).build(HttpConnector::new())
+    Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build(HttpConnector::new())
 }
 
 pub fn empty() -> TestBody {
@@ -198,15 +233,27 @@ pub fn body(b: impl Into<Bytes>) -> TestBody {
 }
 
 /// Sends a request and returns status, headers and the whole body as text.
-pub async fn send(client: &Client<HttpConnector, TestBody>, req: Request<TestBody>) -> (StatusCode, http::HeaderMap, String) {
-    let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req)).await.expect("request timed out").unwrap();
+pub async fn send(
+    client: &Client<HttpConnector, TestBody>,
+    req: Request<TestBody>,
+) -> (StatusCode, http::HeaderMap, String) {
+    let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))
+        .await
+        .expect("request timed out")
+        .unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
 }
 
 pub async fn get(addr: SocketAddr, path: &str) -> (StatusCode, http::HeaderMap, String) {
-    let req = Request::get(format!("http://{addr}{path}")).body(empty()).unwrap();
+    let req = Request::get(format!("http://{addr}{path}"))
+        .body(empty())
+        .unwrap();
     send(&client(), req).await
 }
