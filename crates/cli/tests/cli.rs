@@ -1,0 +1,347 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "tests"
+)]
+//! Runs the real `portcullis` binary: `check`, `serve`, `--version` and `--help`.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+fn portcullis() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    // Keep logs quiet and deterministic; tests that look at logs set their own.
+    cmd.env_remove("RUST_LOG");
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+/// A fresh, empty directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "portcullis-cli-test-{}-{n}-{name}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const GOOD: &str = r#"api:
+  id: clitest
+  stage: dev
+  region: us-east-1
+  account: "123456789012"
+listener:
+  address: 127.0.0.1:8080
+resources:
+  /ping:
+    GET:
+      integration:
+        type: mock
+        body: pong
+"#;
+
+/// Two mistakes: a misspelt key (line 7, column 3) and a bad duration (line 8, column 20).
+const BAD: &str = r#"api:
+  id: clitest
+  stage: dev
+  region: us-east-1
+  account: "123456789012"
+listener:
+  adress: 127.0.0.1:8080
+  request_timeout: 30
+"#;
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+#[test]
+fn every_example_passes_check() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(examples_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().any(|n| n == "quickstart.yaml") && names.iter().any(|n| n == "proxy-api.yaml"),
+        "examples not found: {names:?}"
+    );
+    for file in &files {
+        let (code, stdout, stderr) = run(portcullis().arg("check").arg(file));
+        assert_eq!(
+            code,
+            0,
+            "`portcullis check {}` failed:\n{stderr}",
+            file.display()
+        );
+        assert_eq!(stdout, format!("ok: {}\n", file.display()));
+        assert!(stderr.is_empty(), "{stderr}");
+    }
+    // All at once, as the help's example does.
+    let (code, stdout, stderr) = run(portcullis().arg("check").args(&files));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().count(), files.len(), "{stdout}");
+}
+
+#[test]
+fn check_reports_every_problem_with_location_and_help() {
+    let dir = TempDir::new("bad");
+    dir.write("bad.yaml", BAD);
+    let (code, stdout, stderr) = run(portcullis()
+        .current_dir(dir.path())
+        .args(["check", "bad.yaml"]));
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(!stdout.contains("ok:"), "{stdout}");
+    // The misspelt key, the missing key it causes, and the bad duration.
+    assert!(stderr.contains("error: unknown key `adress`"), "{stderr}");
+    assert!(stderr.contains("--> bad.yaml:7:3"), "{stderr}");
+    assert!(stderr.contains("help: did you mean `address`?"), "{stderr}");
+    assert!(
+        stderr.contains("error: missing key `address` in `listener`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error: `30` needs a unit"), "{stderr}");
+    assert!(stderr.contains("--> bad.yaml:8:20"), "{stderr}");
+    assert!(
+        stderr.contains("= at: listener.request_timeout"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("3 problems found"), "{stderr}");
+    assert!(stderr.contains("invalid: bad.yaml"), "{stderr}");
+    assert_eq!(
+        stderr.matches("help:").count(),
+        3,
+        "every problem has help:\n{stderr}"
+    );
+}
+
+#[test]
+fn check_good_and_bad_reports_both_and_fails() {
+    let dir = TempDir::new("mixed");
+    dir.write("good.yaml", GOOD);
+    dir.write("bad.yaml", BAD);
+    let (code, stdout, stderr) =
+        run(portcullis()
+            .current_dir(dir.path())
+            .args(["check", "good.yaml", "bad.yaml"]));
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(stdout, "ok: good.yaml\n");
+    assert!(stderr.contains("bad.yaml:7:3"), "{stderr}");
+    assert!(stderr.contains("invalid: bad.yaml"), "{stderr}");
+    assert!(!stderr.contains("good.yaml"), "{stderr}");
+
+    // The order of the arguments does not matter.
+    let (code, stdout, _) =
+        run(portcullis()
+            .current_dir(dir.path())
+            .args(["check", "bad.yaml", "good.yaml"]));
+    assert_eq!(code, 1);
+    assert_eq!(stdout, "ok: good.yaml\n");
+}
+
+#[test]
+fn check_good_file_exits_zero() {
+    let dir = TempDir::new("good");
+    let good = dir.write("good.yaml", GOOD);
+    let (code, stdout, stderr) = run(portcullis().arg("check").arg(&good));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, format!("ok: {}\n", good.display()));
+}
+
+#[test]
+fn check_missing_file_fails() {
+    let dir = TempDir::new("missing");
+    let (code, stdout, stderr) = run(portcullis()
+        .current_dir(dir.path())
+        .args(["check", "nope.yaml"]));
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("cannot read the config file"), "{stderr}");
+    assert!(stderr.contains("--> nope.yaml"), "{stderr}");
+    assert!(stderr.contains("help:"), "{stderr}");
+    assert!(stderr.contains("invalid: nope.yaml"), "{stderr}");
+}
+
+#[test]
+fn check_without_files_is_a_usage_error() {
+    let (code, stdout, stderr) = run(portcullis().arg("check"));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stderr.contains("FILE"), "{stderr}");
+}
+
+#[test]
+fn version_prints_the_version() {
+    let (code, stdout, _) = run(portcullis().arg("--version"));
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout.trim(),
+        format!("portcullis {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn help_lists_commands_and_examples() {
+    let (code, stdout, _) = run(portcullis().arg("--help"));
+    assert_eq!(code, 0);
+    for needle in [
+        "Usage: portcullis",
+        "serve",
+        "check",
+        "Examples:",
+        "portcullis serve --config",
+        "portcullis check examples/*.yaml",
+    ] {
+        assert!(
+            stdout.contains(needle),
+            "`{needle}` not in --help:\n{stdout}"
+        );
+    }
+    let (code, stdout, _) = run(portcullis().args(["check", "--help"]));
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("Exit status: 0 when every file is valid, 1 otherwise."),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(portcullis().args(["serve", "--help"]));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("--config <FILE>"), "{stdout}");
+}
+
+/// Two distinct ports that were free a moment ago.
+fn free_ports() -> (u16, u16) {
+    let a = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let b = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
+}
+
+#[test]
+fn serve_with_an_invalid_config_fails_and_binds_nothing() {
+    let dir = TempDir::new("serve");
+    let (port, admin_port) = free_ports();
+    // The listener and admin sections are valid; the mistake is further down.
+    let config = format!(
+        r#"api:
+  id: clitest
+  stage: dev
+  region: us-east-1
+  account: "123456789012"
+listener:
+  address: 127.0.0.1:{port}
+admin:
+  address: 127.0.0.1:{admin_port}
+resources:
+  /ping:
+    GETT:
+      integration:
+        type: mock
+"#
+    );
+    dir.write("serve.yaml", &config);
+    let mut child = portcullis()
+        .current_dir(dir.path())
+        .args(["serve", "--no-watch", "--config", "serve.yaml"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addrs = [
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, admin_port)),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // While it runs, nothing may accept connections on either port.
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        for addr in &addrs {
+            assert!(
+                TcpStream::connect_timeout(addr, Duration::from_millis(100)).is_err(),
+                "something accepted a connection on {addr}"
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`serve` with an invalid config did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!status.success(), "exited with {status}:\n{stderr}");
+    assert!(stderr.contains("error: unknown method `GETT`"), "{stderr}");
+    assert!(stderr.contains("--> serve.yaml:12:5"), "{stderr}");
+    assert!(stderr.contains("help: did you mean `GET`?"), "{stderr}");
+    assert!(!stderr.contains("listening"), "{stderr}");
+    // Both ports are still free.
+    for addr in addrs {
+        TcpListener::bind(addr).unwrap_or_else(|e| panic!("{addr} is taken: {e}"));
+    }
+}
+
+#[test]
+fn serve_with_a_missing_config_fails() {
+    let dir = TempDir::new("serve-missing");
+    let (code, _, stderr) = run(portcullis().current_dir(dir.path()).args([
+        "serve",
+        "--no-watch",
+        "--config",
+        "absent.yaml",
+    ]));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("cannot read the config file"), "{stderr}");
+    assert!(stderr.contains("absent.yaml"), "{stderr}");
+}
