@@ -114,6 +114,10 @@ async fn serve(path: PathBuf, watch: bool) -> ExitCode {
     };
     let gateway = match portcullis_gateway::Gateway::start(config, Some(path)).await {
         Ok(g) => g,
+        Err(portcullis_gateway::StartError::Config(diags)) => {
+            eprint!("{}", diags.render());
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;

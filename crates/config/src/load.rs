@@ -437,6 +437,27 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         None => Some(Vec::new()),
     };
     m.finish(cx, TOP_KEYS);
+    if let (Some(l), Some(a)) = (&listener, &admin)
+        && l.address == a.address
+        && l.address.port() != 0
+    {
+        let loc = match &root.value {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.name == "admin")
+                .map_or(root.loc, |(k, _)| k.loc),
+            _ => root.loc,
+        };
+        cx.error(
+            loc,
+            "admin.address",
+            format!(
+                "the admin listener uses the gateway's address {}",
+                a.address
+            ),
+            "give the admin listener its own port, e.g. 127.0.0.1:9090",
+        );
+    }
     Some(Config {
         file: cx.file.to_owned(),
         api: api?,
@@ -762,7 +783,7 @@ fn parse_resource_path(cx: &mut Cx<'_>, text: &str, loc: Loc, path: &str) -> Opt
                         loc,
                         path,
                         format!("greedy parameter `{seg}` must be the last segment"),
-                        "move `{name+}` to the end of the path",
+                        format!("move `{{{name}+}}` to the end of the path"),
                     );
                     return None;
                 }

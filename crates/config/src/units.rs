@@ -16,6 +16,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             return Err(format!("`{text}` is not a duration"));
         }
         let (number, tail) = rest.split_at(digits);
+        if tail.starts_with('.') {
+            return Err(format!(
+                "`{text}` has a fraction; use a smaller unit, e.g. `1500ms` for 1.5s"
+            ));
+        }
         let unit_len = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
         let (unit, tail) = tail.split_at(unit_len);
         let value: u128 = number

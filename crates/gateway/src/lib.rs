@@ -276,7 +276,29 @@ async fn reload(shared: &Arc<Shared>) -> Result<u64, Diagnostics> {
         })
     });
     let generation = shared.generation.load(Ordering::Acquire) + 1;
-    let compiled = loaded.and_then(|config| Plan::compile(config, generation, &shared.clients));
+    let compiled = loaded
+        .and_then(|config| Plan::compile(config, generation, &shared.clients))
+        .and_then(|plan| {
+            // The listener speaks TLS or not from the start; a reload cannot switch it.
+            let was_tls = shared.plan.load().config.listener.tls.is_some();
+            if was_tls == plan.config.listener.tls.is_some() {
+                return Ok(plan);
+            }
+            Err(Diagnostics {
+                source: std::fs::read_to_string(&path).unwrap_or_default(),
+                items: vec![Diagnostic {
+                    file: path.display().to_string(),
+                    loc: plan.config.listener.tls.as_ref().map_or(Loc::default(), |t| t.loc),
+                    path: "listener.tls".into(),
+                    message: if was_tls {
+                        "removing `listener.tls` needs a restart".into()
+                    } else {
+                        "adding `listener.tls` needs a restart".into()
+                    },
+                    help: Some("restart the gateway to switch TLS on or off; certificates themselves reload".into()),
+                }],
+            })
+        });
     match compiled {
         Ok(plan) => {
             let old = shared.plan.load();
@@ -309,11 +331,8 @@ fn fingerprint(bytes: &[u8]) -> u64 {
 
 fn warn_restart_only(old: &Config, new: &Config) {
     let (a, b) = (&old.listener, &new.listener);
-    if a.address != b.address
-        || a.tls.is_some() != b.tls.is_some()
-        || a.max_connections != b.max_connections
-    {
-        tracing::warn!("listener address, TLS on/off and max_connections change only on restart");
+    if a.address != b.address || a.max_connections != b.max_connections {
+        tracing::warn!("listener address and max_connections change only on restart");
     }
     if old.admin.as_ref().map(|x| x.address) != new.admin.as_ref().map(|x| x.address) {
         tracing::warn!("the admin address changes only on restart");

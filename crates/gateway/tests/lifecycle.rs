@@ -322,3 +322,27 @@ async fn shutdown_grace_period_is_bounded() {
         "the request past the grace period should be cut"
     );
 }
+
+#[tokio::test]
+async fn reload_cannot_switch_tls_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    let path = dir.path().join("gw.yaml");
+    std::fs::write(
+        &path,
+        mock_config("plain", "access_log:\n  enabled: false\n"),
+    )
+    .unwrap();
+    let gw = gateway_from_file(&path).await;
+    let tls = mock_config("plain", "access_log:\n  enabled: false\n").replace(
+        "  address: 127.0.0.1:0\n",
+        "  address: 127.0.0.1:0\n  tls:\n    cert_file: cert.pem\n    key_file: key.pem\n",
+    );
+    std::fs::write(&path, tls).unwrap();
+    let err = gw.reload().await.unwrap_err();
+    assert!(err.render().contains("needs a restart"), "{}", err.render());
+    let (status, _, body) = get(gw.addr(), "/hello").await;
+    assert_eq!((status.as_u16(), body.as_str()), (200, "plain"));
+}

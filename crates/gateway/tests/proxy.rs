@@ -348,3 +348,19 @@ async fn custom_gateway_responses() {
     assert_eq!(headers["retry-after"], "1");
     assert_eq!(body, r#"{"message":"Endpoint request timed out"}"#);
 }
+
+#[tokio::test]
+async fn template_query_params_cannot_inject_and_mappings_read_client_headers() {
+    let (up, _) = upstream().await;
+    let extra = format!(
+        "  /lookup/{{key}}:\n    GET:\n      integration:\n        type: http_proxy\n        uri: http://{up}/echo?key={{key}}\n        request_parameters:\n          integration.request.header.X-Client-Host: method.request.header.Host\n"
+    );
+    let gw = gateway(&proxy_config(up, &extra)).await;
+    let (status, _, body) = get(gw.addr(), "/lookup/a%26admin%3D1%2Bx").await;
+    assert_eq!(status, 200, "{body}");
+    let echo: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(echo["uri"], "/echo?key=a%26admin%3D1%2Bx");
+    // the mapping sees the Host the client sent, not the rewritten upstream Host
+    assert_eq!(echo["headers"]["x-client-host"], gw.addr().to_string());
+    assert_eq!(echo["headers"]["host"], up.to_string());
+}

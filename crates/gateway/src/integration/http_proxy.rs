@@ -19,7 +19,7 @@ use portcullis_config::{HttpProxyConfig, Segment, UriPart};
 use portcullis_core::{ErrorKind, GatewayError};
 
 use super::clients::{UpstreamClient, UpstreamClients};
-use super::mapping::Mappings;
+use super::mapping::{Mappings, QUERY_COMPONENT};
 use crate::body::{BodyMeter, RequestBody, ResponseBody};
 use crate::context::RequestCtx;
 use crate::plan::Plan;
@@ -62,7 +62,13 @@ const HOP_BY_HOP: [&str; 8] = [
 #[derive(Debug)]
 enum Part {
     Literal(String),
-    Param { name: String, greedy: bool },
+    /// A parameter; `in_query` when it stands after the template's `?`, where `&`, `=`
+    /// and `+` must be encoded so a value cannot add query parameters.
+    Param {
+        name: String,
+        greedy: bool,
+        in_query: bool,
+    },
 }
 
 /// A compiled reverse-proxy integration.
@@ -89,20 +95,23 @@ impl HttpProxy {
         let authority = Authority::try_from(c.uri.authority.as_str())
             .map_err(|e| format!("upstream authority: {e}"))?;
         let host = HeaderValue::from_str(authority.as_str()).map_err(|e| e.to_string())?;
-        let parts: Vec<Part> = c
-            .uri
-            .parts
-            .iter()
-            .map(|p| match p {
-                UriPart::Literal(s) => Part::Literal(s.clone()),
-                UriPart::Param(name) => Part::Param {
+        let mut in_query = false;
+        let mut parts: Vec<Part> = Vec::with_capacity(c.uri.parts.len());
+        for p in &c.uri.parts {
+            match p {
+                UriPart::Literal(s) => {
+                    in_query |= s.contains('?');
+                    parts.push(Part::Literal(s.clone()));
+                }
+                UriPart::Param(name) => parts.push(Part::Param {
                     greedy: segments
                         .iter()
                         .any(|s| matches!(s, Segment::Greedy(n) if n == name)),
                     name: name.clone(),
-                },
-            })
-            .collect();
+                    in_query,
+                }),
+            }
+        }
         let template_has_query = c
             .uri
             .parts
@@ -131,9 +140,15 @@ impl HttpProxy {
         for part in &self.parts {
             match part {
                 Part::Literal(s) => pq.push_str(s),
-                Part::Param { name, greedy } => {
+                Part::Param {
+                    name,
+                    greedy,
+                    in_query,
+                } => {
                     let value = ctx.path_param(name).unwrap_or("");
-                    if *greedy {
+                    if *in_query {
+                        pq.extend(utf8_percent_encode(value, QUERY_COMPONENT));
+                    } else if *greedy {
                         for (i, seg) in value.split('/').enumerate() {
                             if i > 0 {
                                 pq.push('/');
@@ -182,6 +197,8 @@ impl HttpProxy {
         let (parts, body) = req.into_parts();
         let uri = self.upstream_uri(plan, ctx, &parts.headers)?;
         let mut headers = parts.headers;
+        // Mapping sources read the client's headers as sent, before any rewriting.
+        let original = (!self.mappings.is_empty()).then(|| headers.clone());
         strip_hop_by_hop(&mut headers);
         let original_host = headers.remove(HOST);
         headers.insert(HOST, self.host.clone());
@@ -204,10 +221,9 @@ impl HttpProxy {
         }) {
             headers.insert(X_FORWARDED_HOST, h);
         }
-        if !self.mappings.is_empty() {
-            let incoming = headers.clone();
+        if let Some(original) = &original {
             self.mappings
-                .apply_headers(&plan.api, ctx, &incoming, &mut headers);
+                .apply_headers(&plan.api, ctx, original, &mut headers);
         }
 
         let meter = Arc::new(BodyMeter::default());
