@@ -51,6 +51,7 @@ pub fn load_str(
     env: EnvLookup<'_>,
 ) -> Result<Config, Diagnostics> {
     let mut cx = Cx {
+        proxy_timeouts: Vec::new(),
         file,
         base,
         env,
@@ -91,6 +92,8 @@ pub fn load_str(
 }
 
 struct Cx<'a> {
+    /// Integration timeouts seen, checked against the listener's request timeout at the end.
+    proxy_timeouts: Vec<(Loc, String, Duration)>,
     file: &'a str,
     base: &'a Path,
     env: EnvLookup<'a>,
@@ -227,7 +230,12 @@ impl Cx<'_> {
         match node.value {
             Value::Bool(b) => Some(b),
             _ => {
-                self.expected(node, path, "true or false", "");
+                self.expected(
+                    node,
+                    path,
+                    "true or false",
+                    "write `true` or `false`, unquoted",
+                );
                 None
             }
         }
@@ -370,6 +378,15 @@ impl<'n> Map<'n> {
         found
     }
 
+    /// Reports keys that are not in `allowed`, without reading the rest: used when the
+    /// mapping cannot be read further (its `type` is missing) but typos should still show.
+    fn finish_known(mut self, cx: &mut Cx<'_>, allowed: &[&str]) {
+        for k in allowed {
+            let _ = self.take(k);
+        }
+        self.finish(cx, allowed);
+    }
+
     /// Reports every key not taken, suggesting the closest allowed one.
     fn finish(self, cx: &mut Cx<'_>, allowed: &[&str]) {
         for ((key, _), used) in self.entries.iter().zip(self.used) {
@@ -408,18 +425,13 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
             "add an `api:` section with `id`, `stage`, `region` and `account`",
         )
         .and_then(|(n, p)| read_api(cx, n, &p));
-    let listener = match m.take("listener") {
-        Some((n, p)) => read_listener(cx, n, &p),
-        None => {
-            cx.error(
-                root.loc,
-                "",
-                "missing key `listener`",
-                "add `listener:` with at least `address: 127.0.0.1:8080`",
-            );
-            None
-        }
-    };
+    let listener = m
+        .required(
+            cx,
+            "listener",
+            "add `listener:` with at least `address: 127.0.0.1:8080`",
+        )
+        .and_then(|(n, p)| read_listener(cx, n, &p));
     let admin = m.take("admin").and_then(|(n, p)| read_admin(cx, n, &p));
     let access_log = match m.take("access_log") {
         Some((n, p)) => read_access_log(cx, n, &p),
@@ -437,6 +449,18 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         None => Some(Vec::new()),
     };
     m.finish(cx, TOP_KEYS);
+    if let Some(l) = &listener {
+        for (loc, path, timeout) in std::mem::take(&mut cx.proxy_timeouts) {
+            if timeout > l.request_timeout {
+                cx.error(
+                    loc,
+                    &path,
+                    format!("the integration timeout {timeout:?} is longer than listener.request_timeout {:?}", l.request_timeout),
+                    "the request timeout would cut the request first and blame the client; shorten the integration timeout or raise request_timeout",
+                );
+            }
+        }
+    }
     if let (Some(l), Some(a)) = (&listener, &admin)
         && l.address == a.address
         && l.address.port() != 0
@@ -520,11 +544,23 @@ fn read_api(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<ApiIdentity> {
         cx,
         &mut m,
         "account",
-        "an account id is twelve digits, quoted: `\"123456789012\"`",
+        "an account id is twelve digits, quoted: `\"123456789012\"` (unquoted, YAML reads a number and drops leading zeros)",
         |s| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()),
     );
     let partition = match m.take("partition") {
-        Some((n, p)) => cx.string(n, &p),
+        Some((n, p)) => cx.string(n, &p).and_then(|v| {
+            if !v.is_empty() && v.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+                Some(v)
+            } else {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("`{v}` is not a valid partition"),
+                    "partitions look like `aws`, `aws-cn` or `aws-us-gov`",
+                );
+                None
+            }
+        }),
         None => Some("aws".to_owned()),
     };
     m.finish(cx, &["id", "stage", "region", "account", "partition"]);
@@ -564,7 +600,12 @@ fn read_listener(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<ListenerCon
             };
             let v = cx.size(n, &p)?;
             if v < min {
-                cx.error(n.loc, &p, format!("{key} must be at least {min} bytes"), "");
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("{key} must be at least {min} bytes"),
+                    format!("use {min} bytes or more, e.g. `16KiB`"),
+                );
                 return None;
             }
             Some(v)
@@ -649,14 +690,32 @@ fn read_access_log(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<AccessLog
         None => Some(true),
     };
     let target = match m.take("target") {
-        Some((n, p)) => cx.string(n, &p).map(|t| match t.as_str() {
-            "stdout" => LogTarget::Stdout,
-            "stderr" => LogTarget::Stderr,
-            other => {
-                let p = PathBuf::from(other);
-                LogTarget::File(if p.is_absolute() { p } else { cx.base.join(p) })
-            }
-        }),
+        Some((n, p)) => cx
+            .string(n, &p)
+            .map(|t| match t.as_str() {
+                "stdout" => LogTarget::Stdout,
+                "stderr" => LogTarget::Stderr,
+                other => {
+                    let p = PathBuf::from(other);
+                    LogTarget::File(if p.is_absolute() { p } else { cx.base.join(p) })
+                }
+            })
+            .and_then(|t| {
+                if let LogTarget::File(f) = &t
+                    && let Some(dir) = f.parent()
+                    && !dir.as_os_str().is_empty()
+                    && !dir.is_dir()
+                {
+                    cx.error(
+                        n.loc,
+                        &p,
+                        format!("directory `{}` does not exist", dir.display()),
+                        "create it, or write the log to `stdout` or `stderr`",
+                    );
+                    return None;
+                }
+                Some(t)
+            }),
         None => Some(LogTarget::Stdout),
     };
     m.finish(cx, &["enabled", "target"]);
@@ -888,16 +947,65 @@ fn read_integration(
     segments: &[Segment],
 ) -> Option<IntegrationConfig> {
     let mut m = cx.map(node, path)?;
-    let (tnode, tpath) = m.required(cx, "type", "set `type: mock` or `type: http_proxy`")?;
-    let kind = cx.string(tnode, &tpath)?;
+    let all_keys: Vec<&str> = MOCK_KEYS
+        .iter()
+        .chain(PROXY_KEYS.iter().skip(1))
+        .copied()
+        .collect();
+    let Some((tnode, tpath)) = m.required(cx, "type", "set `type: mock` or `type: http_proxy`")
+    else {
+        m.finish_known(cx, &all_keys);
+        return None;
+    };
+    let Some(kind) = cx.string(tnode, &tpath) else {
+        m.finish_known(cx, &all_keys);
+        return None;
+    };
     match kind.as_str() {
         "mock" => {
             let status = match m.take("status") {
-                Some((n, p)) => cx.status(n, &p),
+                Some((n, p)) => cx.status(n, &p).and_then(|s| {
+                    if s < 200 {
+                        cx.error(
+                            n.loc,
+                            &p,
+                            format!("a mock cannot answer with the informational status {s}"),
+                            "use a final status from 200 to 599",
+                        );
+                        return None;
+                    }
+                    Some(s)
+                }),
                 None => Some(200),
             };
             let headers = match m.take("headers") {
-                Some((n, p)) => read_headers(cx, n, &p),
+                Some((n, p)) => read_headers(cx, n, &p).and_then(|hs| {
+                    let framing = [
+                        "content-length",
+                        "transfer-encoding",
+                        "connection",
+                        "keep-alive",
+                        "upgrade",
+                        "te",
+                        "trailer",
+                    ];
+                    let bad: Vec<&str> = hs
+                        .iter()
+                        .map(|(k, _)| k.as_str())
+                        .filter(|k| framing.contains(&k.to_ascii_lowercase().as_str()))
+                        .collect();
+                    if bad.is_empty() {
+                        Some(hs)
+                    } else {
+                        cx.error(
+                            n.loc,
+                            &p,
+                            format!("`{}` cannot be set on a mock response", bad.join("`, `")),
+                            "the gateway sets framing headers itself from the body",
+                        );
+                        None
+                    }
+                }),
                 None => Some(Vec::new()),
             };
             let body = match m.take("body") {
@@ -920,6 +1028,7 @@ fn read_integration(
                 });
             let timeout = match m.take("timeout") {
                 Some((n, p)) => cx.duration(n, &p).and_then(|d| {
+                    cx.proxy_timeouts.push((n.loc, p.clone(), d));
                     if d.is_zero() {
                         cx.error(
                             n.loc,
@@ -932,7 +1041,12 @@ fn read_integration(
                         Some(d)
                     }
                 }),
-                None => Some(Duration::from_secs(29)),
+                None => {
+                    // API Gateway's default; checked like an explicit one.
+                    let d = Duration::from_secs(29);
+                    cx.proxy_timeouts.push((node.loc, join(path, "timeout"), d));
+                    Some(d)
+                }
             };
             let protocol = match m.take("protocol") {
                 Some((n, p)) => match cx.string(n, &p)?.as_str() {
@@ -979,6 +1093,7 @@ fn read_integration(
                 format!("unknown integration type `{other}`"),
                 help,
             );
+            m.finish_known(cx, &all_keys);
             None
         }
     }
@@ -999,7 +1114,12 @@ fn valid_header_value(value: &str) -> bool {
 
 fn read_headers(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<(String, String)>> {
     let Value::Map(entries) = &node.value else {
-        cx.expected(node, path, "a mapping of header names to values", "");
+        cx.expected(
+            node,
+            path,
+            "a mapping of header names to values",
+            "write `Header-Name: value` pairs",
+        );
         return None;
     };
     let mut out = Vec::new();
@@ -1166,7 +1286,12 @@ fn read_parameter_mappings(
             }
         } else if let Some(q) = key.name.strip_prefix("integration.request.querystring.") {
             if q.is_empty() {
-                cx.error(key.loc, &mpath, "empty query parameter name", "");
+                cx.error(
+                    key.loc,
+                    &mpath,
+                    "empty query parameter name",
+                    "name the parameter: `integration.request.querystring.NAME`",
+                );
                 None
             } else {
                 Some(MappingTarget::Query(q.to_owned()))
@@ -1227,7 +1352,7 @@ fn parse_mapping_source(
                 loc,
                 path,
                 format!("`{name}` is not a path parameter of this resource"),
-                "",
+                path_param_help(segments),
             );
             return None;
         }
@@ -1243,7 +1368,12 @@ fn parse_mapping_source(
     {
         return Some(MappingSource::Header(name.to_owned()));
     }
-    cx.error(loc, path, format!("unknown mapping source `{text}`"), "sources are `'literal'`, `context.X`, `context.authorizer.X`, `method.request.path|querystring|header.NAME`");
+    let help = if text.contains('.') {
+        "sources are `'literal'`, `context.X`, `context.authorizer.X`, `method.request.path|querystring|header.NAME`".to_owned()
+    } else {
+        format!("to send the text itself, quote it: \"'{text}'\"")
+    };
+    cx.error(loc, path, format!("unknown mapping source `{text}`"), help);
     None
 }
 
@@ -1253,6 +1383,9 @@ fn read_gateway_responses(
     path: &str,
 ) -> Option<Vec<GatewayResponseConfig>> {
     let Value::Map(entries) = &node.value else {
+        if node.value == Value::Null {
+            return Some(Vec::new());
+        }
         cx.expected(
             node,
             path,
@@ -1286,13 +1419,7 @@ fn read_gateway_responses(
         };
         let status = m.take("status").map(|(n, p)| cx.status(n, &p));
         let headers = match m.take("headers") {
-            Some((n, p)) => read_headers(cx, n, &p).and_then(|hs| {
-                let mut parsed = Vec::new();
-                for (name, v) in hs {
-                    parsed.push((name, parse_template(cx, &v, n.loc, &p)?));
-                }
-                Some(parsed)
-            }),
+            Some((n, p)) => read_template_headers(cx, n, &p),
             None => Some(Vec::new()),
         };
         let body = m.take("body").map(|(n, p)| {
@@ -1319,7 +1446,9 @@ fn read_gateway_responses(
 
 /// Parses a gateway-response template: text with `$context.X` variables.
 fn parse_template(cx: &mut Cx<'_>, text: &str, loc: Loc, path: &str) -> Option<Vec<TemplatePart>> {
+    const SPECIAL: [&str; 3] = ["error.message", "error.messageString", "error.responseType"];
     let mut parts = Vec::new();
+    let mut ok = true;
     let mut rest = text;
     while let Some(pos) = rest.find("$context.") {
         let (lit, after) = rest.split_at(pos);
@@ -1339,22 +1468,103 @@ fn parse_template(cx: &mut Cx<'_>, text: &str, loc: Loc, path: &str) -> Option<V
             name = n;
         }
         let part = match name {
-            "error.message" => TemplatePart::ErrorMessage,
-            "error.messageString" => TemplatePart::ErrorMessageString,
-            "error.responseType" => TemplatePart::ErrorResponseType,
-            other => match ContextVar::ALL.iter().find(|(n, _)| *n == other) {
-                Some((_, v)) => TemplatePart::Context(*v),
-                None => {
-                    cx.error(loc, path, format!("unknown template variable `$context.{other}`"), "use $context.error.message, $context.error.messageString, $context.error.responseType, $context.requestId, $context.resourcePath, ...");
-                    return None;
-                }
-            },
+            "error.message" => Some(TemplatePart::ErrorMessage),
+            "error.messageString" => Some(TemplatePart::ErrorMessageString),
+            "error.responseType" => Some(TemplatePart::ErrorResponseType),
+            other => ContextVar::ALL
+                .iter()
+                .find(|(n, _)| *n == other)
+                .map(|(_, v)| TemplatePart::Context(*v)),
         };
-        parts.push(part);
+        match part {
+            Some(p) => parts.push(p),
+            None => {
+                let known = SPECIAL
+                    .iter()
+                    .copied()
+                    .chain(ContextVar::ALL.iter().map(|(n, _)| *n));
+                let help = match suggest(name, known) {
+                    Some(s) => format!("did you mean `$context.{s}`?"),
+                    None => "use $context.error.message, $context.error.messageString, $context.error.responseType, $context.requestId, $context.resourcePath, $context.stage, ...".to_owned(),
+                };
+                cx.error(
+                    loc,
+                    path,
+                    format!("unknown template variable `$context.{name}`"),
+                    help,
+                );
+                ok = false;
+            }
+        }
         rest = after.get(name_start + name.len()..).unwrap_or("");
     }
     if !rest.is_empty() {
         parts.push(TemplatePart::Literal(rest.to_owned()));
     }
-    Some(parts)
+    ok.then_some(parts)
+}
+
+/// Gateway-response headers: names checked like any header, values parsed as templates,
+/// each problem reported at its own header.
+fn read_template_headers(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+) -> Option<Vec<(String, Vec<TemplatePart>)>> {
+    let Value::Map(entries) = &node.value else {
+        cx.expected(
+            node,
+            path,
+            "a mapping of header names to values",
+            "write `Header-Name: value` pairs",
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (key, value) in entries {
+        let hpath = join(path, &key.name);
+        if !valid_header_name(&key.name) {
+            cx.error(
+                key.loc,
+                &hpath,
+                format!("`{}` is not a valid header name", key.name),
+                "header names are letters, digits and `-`",
+            );
+            ok = false;
+            continue;
+        }
+        let parsed = cx.string(value, &hpath).and_then(|v| {
+            if !valid_header_value(&v) {
+                cx.error(
+                    value.loc,
+                    &hpath,
+                    "header value has control or non-ASCII characters",
+                    "use printable ASCII only",
+                );
+                return None;
+            }
+            parse_template(cx, &v, value.loc, &hpath)
+        });
+        match parsed {
+            Some(t) => out.push((key.name.clone(), t)),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn path_param_help(segments: &[Segment]) -> String {
+    let names: Vec<&str> = segments
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Param(n) | Segment::Greedy(n) => Some(n.as_str()),
+            Segment::Literal(_) => None,
+        })
+        .collect();
+    if names.is_empty() {
+        "this resource has no path parameters".to_owned()
+    } else {
+        format!("this resource's parameters are: {}", names.join(", "))
+    }
 }

@@ -158,10 +158,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
             let loc = loc_of(&key);
             let name = key.value.0;
             let node = map.next_value::<Node>()?;
-            if entries.iter().any(|(k, _)| k.name == name) {
+            if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
                 return Err(de::Error::custom(format!(
-                    "duplicate key `{name}` at line {}",
-                    loc.line
+                    "duplicate key `{name}` (first at line {}, again at line {})",
+                    first.loc.line, loc.line
                 )));
             }
             entries.push((Key { name, loc }, node));
@@ -187,7 +187,11 @@ pub struct SyntaxError {
 
 /// Parses YAML text into a node tree.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    let result: Result<Node, serde_saphyr::Error> = serde_saphyr::from_str(text);
+    // Duplicates reach our own visitor, which reports both places.
+    let mut options = serde_saphyr::Options::default();
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
+    let result: Result<Node, serde_saphyr::Error> =
+        serde_saphyr::from_str_with_options(text, options);
     result.map_err(|e| {
         let loc = e
             .location()
@@ -197,8 +201,15 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             })
             .unwrap_or_default();
         let full = e.to_string();
-        // The crate's message may carry its own snippet; keep the first line as the reason.
-        let message = full.lines().next().unwrap_or("invalid YAML").to_owned();
+        // The crate's message may carry its own snippet and position; keep the reason only.
+        let mut message = full.lines().next().unwrap_or("invalid YAML").trim();
+        message = message.strip_prefix("error:").unwrap_or(message).trim();
+        if let Some(rest) = message.strip_prefix("line ")
+            && let Some((_, reason)) = rest.split_once(": ")
+        {
+            message = reason.trim();
+        }
+        let message = message.to_owned();
         SyntaxError { message, loc }
     })
 }

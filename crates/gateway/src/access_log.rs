@@ -79,15 +79,17 @@ impl AccessLog {
             while let Some(line) = rx.blocking_recv() {
                 buf.extend_from_slice(line.as_bytes());
                 buf.push(b'\n');
+                let mut lines = 1u64;
                 while let Ok(more) = rx.try_recv() {
                     buf.extend_from_slice(more.as_bytes());
                     buf.push(b'\n');
+                    lines += 1;
                     if buf.len() > 60 * 1024 {
                         break;
                     }
                 }
                 if out.write_all(&buf).and_then(|()| out.flush()).is_err() {
-                    metrics::counter!(telemetry::ACCESS_LOG_DROPPED).increment(1);
+                    metrics::counter!(telemetry::ACCESS_LOG_DROPPED).increment(lines);
                 }
                 buf.clear();
             }

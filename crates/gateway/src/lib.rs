@@ -87,7 +87,7 @@ impl std::error::Error for StartError {}
 #[derive(Debug)]
 pub struct Gateway {
     shared: Arc<Shared>,
-    phase: watch::Sender<Phase>,
+    phase: Arc<watch::Sender<Phase>>,
     listener_task: JoinHandle<()>,
     admin_task: Option<JoinHandle<()>>,
     addr: SocketAddr,
@@ -149,6 +149,7 @@ impl Gateway {
             reload_lock: tokio::sync::Mutex::new(None),
         });
         let (phase, phase_rx) = watch::channel(Phase::Running);
+        let phase = Arc::new(phase);
         let listener_task = tokio::spawn(server::run(
             shared.clone(),
             listener,
@@ -237,6 +238,16 @@ impl Gateway {
             }
         }
         let grace = self.shared.plan.load().config.listener.shutdown_grace;
+        let phase = self.phase.clone();
+        tokio::spawn(async move {
+            // A second SIGTERM or SIGINT while draining stops at once.
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::warn!("second signal: closing all connections now");
+            let _ = phase.send(Phase::Stop);
+        });
         self.shutdown(grace).await;
         Ok(())
     }
@@ -322,7 +333,8 @@ async fn reload(shared: &Arc<Shared>) -> Result<u64, Diagnostics> {
     }
 }
 
-fn fingerprint(bytes: &[u8]) -> u64 {
+/// A non-cryptographic fingerprint of file contents, to notice changes.
+pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);

@@ -25,6 +25,7 @@ use crate::body::{Completion, ObservedBody, ResponseBody};
 use crate::context::RequestCtx;
 use crate::plan::Plan;
 use crate::respond::REQUEST_ID;
+use crate::server::InFlight;
 use crate::telemetry;
 
 /// What the listener knows about the connection a request came on.
@@ -41,6 +42,7 @@ pub async fn serve(
     shared: Arc<Shared>,
     req: Request<Incoming>,
     conn: ConnInfo,
+    in_flight: InFlight,
 ) -> Response<ObservedBody> {
     let plan = shared.plan.load_full();
     let mut ctx = RequestCtx::new(
@@ -85,6 +87,7 @@ pub async fn serve(
     }
     let (parts, body) = response.into_parts();
     let done = Done {
+        _in_flight: in_flight,
         shared,
         ctx,
         status: parts.status,
@@ -127,6 +130,8 @@ async fn run(
 
 /// Writes metrics and the access-log line when the response body is done.
 struct Done {
+    /// Ends the request for the connection's idle accounting when the body is done.
+    _in_flight: InFlight,
     shared: Arc<Shared>,
     ctx: RequestCtx,
     status: StatusCode,

@@ -191,13 +191,16 @@ impl<T> Router<T> {
         let trimmed = path.strip_prefix('/').ok_or_else(|| {
             GatewayError::new(ErrorKind::RouteNotFound, "path does not start with `/`")
         })?;
-        // API Gateway treats `/pets/` as `/pets`.
-        let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+        // API Gateway treats `/pets/` as `/pets`; a greedy value keeps the slash.
+        let (trimmed, trailing) = match trimmed.strip_suffix('/') {
+            Some(t) => (t, true),
+            None => (trimmed, false),
+        };
         let mut params = Vec::new();
         let resource = if trimmed.is_empty() {
             self.root.resource.as_ref()
         } else {
-            find(&self.root, trimmed, &mut params)?
+            find(&self.root, trimmed, trailing, &mut params)?
         };
         let Some(resource) = resource else {
             return Err(GatewayError::new(
@@ -252,6 +255,7 @@ fn decode_greedy(rest: &str) -> Result<String, GatewayError> {
 fn find<'r, T>(
     node: &'r TrieNode<T>,
     rest: &str,
+    trailing: bool,
     params: &mut Vec<(Arc<str>, String)>,
 ) -> Result<Option<&'r Resource<T>>, GatewayError> {
     let (segment, tail) = match rest.split_once('/') {
@@ -263,7 +267,7 @@ fn find<'r, T>(
         .literals
         .binary_search_by(|(k, _)| (**k).cmp(&*decoded))
         && let Some((_, child)) = node.literals.get(i)
-        && let Some(found) = descend(child, tail, params)?
+        && let Some(found) = descend(child, tail, trailing, params)?
     {
         return Ok(Some(found));
     }
@@ -272,7 +276,7 @@ fn find<'r, T>(
     {
         let mark = params.len();
         params.push((name.clone(), decoded.clone().into_owned()));
-        if let Some(found) = descend(child, tail, params)? {
+        if let Some(found) = descend(child, tail, trailing, params)? {
             return Ok(Some(found));
         }
         params.truncate(mark);
@@ -280,7 +284,11 @@ fn find<'r, T>(
     if let Some((name, resource)) = &node.greedy
         && !segment.is_empty()
     {
-        params.push((name.clone(), decode_greedy(rest)?));
+        let mut value = decode_greedy(rest)?;
+        if trailing {
+            value.push('/');
+        }
+        params.push((name.clone(), value));
         return Ok(Some(resource));
     }
     Ok(None)
@@ -289,12 +297,13 @@ fn find<'r, T>(
 fn descend<'r, T>(
     child: &'r TrieNode<T>,
     tail: Option<&str>,
+    trailing: bool,
     params: &mut Vec<(Arc<str>, String)>,
 ) -> Result<Option<&'r Resource<T>>, GatewayError> {
     match tail {
         None => Ok(child.resource.as_ref()),
         Some("") => Ok(None),
-        Some(t) => find(child, t, params),
+        Some(t) => find(child, t, trailing, params),
     }
 }
 

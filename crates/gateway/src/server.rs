@@ -8,17 +8,14 @@
 //! its in-flight requests and close, and after the grace period the rest are dropped.
 
 use std::convert::Infallible;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 
@@ -97,10 +94,7 @@ async fn serve_connection(
     let plan = shared.plan.load_full();
     let limits = plan.limits.clone();
     let activity = Arc::new(Activity::new());
-    let io = Tracked {
-        inner: stream,
-        activity: activity.clone(),
-    };
+    let io = stream;
     let info = ConnInfo { peer, tls };
     if tls {
         let Some(config) = plan.tls.clone() else {
@@ -152,9 +146,11 @@ async fn drive<I>(
     if !limits.http2 {
         builder = builder.http1_only();
     }
+    let service_activity = activity.clone();
     let service = service_fn(move |req| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(pipeline::serve(shared, req, info).await) }
+        let in_flight = service_activity.begin();
+        async move { Ok::<_, Infallible>(pipeline::serve(shared, req, info, in_flight).await) }
     });
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
@@ -200,9 +196,13 @@ async fn drive<I>(
     }
 }
 
-/// When a connection last moved a byte.
-struct Activity {
+/// Requests in flight on one connection and when the last one ended: a connection is
+/// idle when nothing is in flight and nothing has been for `idle_timeout`. HTTP/2 pings and
+/// slow bodies do not count as activity (the request timeout bounds those).
+#[derive(Debug)]
+pub struct Activity {
     origin: Instant,
+    in_flight: AtomicUsize,
     last_ms: AtomicU64,
 }
 
@@ -210,76 +210,34 @@ impl Activity {
     fn new() -> Self {
         Self {
             origin: Instant::now(),
+            in_flight: AtomicUsize::new(0),
             last_ms: AtomicU64::new(0),
         }
     }
 
-    fn touch(&self) {
-        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_ms.store(ms, Ordering::Relaxed);
+    /// Marks a request as started; the guard marks it ended when dropped.
+    pub fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(self.clone())
     }
 
     fn idle_for(&self) -> Duration {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return Duration::ZERO;
+        }
         let now = self.origin.elapsed();
-        now.saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
+        now.saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Acquire)))
     }
 }
 
-/// A stream that records activity on every read and write that moves bytes.
-struct Tracked<S> {
-    inner: S,
-    activity: Arc<Activity>,
-}
+/// One request in flight on a connection; ends when dropped (after the response body).
+#[derive(Debug)]
+pub struct InFlight(Arc<Activity>);
 
-impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.touch();
-        }
-        polled
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
-        polled
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
-        polled
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let ms = u64::try_from(self.0.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.0.last_ms.store(ms, Ordering::Release);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -364,3 +364,14 @@ async fn template_query_params_cannot_inject_and_mappings_read_client_headers() 
     assert_eq!(echo["headers"]["x-client-host"], gw.addr().to_string());
     assert_eq!(echo["headers"]["host"], up.to_string());
 }
+
+#[tokio::test]
+async fn idle_timeout_never_cuts_a_request_in_flight() {
+    let (up, _) = upstream().await;
+    let cfg = proxy_config(up, "")
+        .replace("max_body_size: 1MiB", "idle_timeout: 200ms")
+        .replace("timeout: 300ms", "timeout: 3s");
+    let gw = gateway(&cfg).await;
+    let (status, _, body) = get(gw.addr(), "/files/slow?ms=900").await;
+    assert_eq!((status.as_u16(), body.as_str()), (200, "slow done"));
+}

@@ -22,7 +22,9 @@ use crate::body::RequestBody;
 /// A pooled client for upstream requests.
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, RequestBody>;
 
-type Key = (UpstreamProtocol, Option<PathBuf>);
+/// Protocol, and the CA file with a fingerprint of its contents (so a changed file is
+/// picked up on reload).
+type Key = (UpstreamProtocol, Option<(PathBuf, u64)>);
 
 /// The clients in use, by protocol and CA file.
 #[derive(Debug, Default)]
@@ -38,7 +40,15 @@ impl UpstreamClients {
         protocol: UpstreamProtocol,
         ca_file: Option<&Path>,
     ) -> Result<UpstreamClient, String> {
-        let key = (protocol, ca_file.map(Path::to_path_buf));
+        let ca = match ca_file {
+            Some(path) => {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
+                Some((path.to_path_buf(), crate::fingerprint(&bytes)))
+            }
+            None => None,
+        };
+        let key = (protocol, ca);
         let mut clients = self
             .clients
             .lock()
