@@ -9,6 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: the proxy path allocates and frees many small buffers per request; measured
+/// faster than the system allocator on the load benchmark (docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EXAMPLES: &str = "\
 Examples:
   portcullis serve --config examples/quickstart.yaml
@@ -66,10 +71,15 @@ fn main() -> ExitCode {
         Command::Check { files } => check(&files),
         Command::Serve { config, no_watch } => {
             init_logging();
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            // On one CPU a work-stealing pool only adds hand-offs between threads: use the
+            // current-thread scheduler there (also when the process is pinned with taskset).
+            let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+            let mut builder = if cpus == 1 {
+                tokio::runtime::Builder::new_current_thread()
+            } else {
+                tokio::runtime::Builder::new_multi_thread()
+            };
+            let runtime = match builder.enable_all().build() {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("error: cannot start the runtime: {e}");

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use http::{HeaderMap, Method, Version};
+use http::{HeaderMap, HeaderValue, Method, Version};
 use portcullis_config::ContextVar;
 use portcullis_core::{ApiIdentity, method_arn};
 
@@ -15,25 +15,21 @@ use crate::body::BodyMeter;
 #[derive(Debug)]
 pub struct RequestCtx {
     /// `x-amzn-RequestId`, a random UUID.
-    pub request_id: String,
+    pub request_id: RequestId,
     /// When the request head was received.
     pub start: Instant,
     /// Wall-clock time of arrival, milliseconds since the Unix epoch.
     pub epoch_ms: u64,
     /// Request method.
     pub method: Method,
-    /// Raw request path (percent-encoded, no query).
-    pub path: String,
-    /// Raw query string, if any. Never logged.
-    pub query: Option<String>,
+    /// The request target (path and query share the request's buffer: no copy).
+    uri: http::Uri,
     /// HTTP version.
     pub version: Version,
     /// Client address.
     pub source_ip: IpAddr,
-    /// `User-Agent`, if sent.
-    pub user_agent: Option<String>,
-    /// `Host` (or `:authority`), if sent.
-    pub host: Option<String>,
+    user_agent: Option<HeaderValue>,
+    host: Option<HeaderValue>,
     /// Whether the client connected with TLS.
     pub tls: bool,
     /// The matched resource template, once routed.
@@ -44,6 +40,8 @@ pub struct RequestCtx {
     pub authorizer: Vec<(String, String)>,
     /// Meter of the request body, when it was streamed upstream.
     pub body_meter: Option<Arc<BodyMeter>>,
+    /// Metric handles of the matched route.
+    pub metrics: Option<Arc<crate::telemetry::RouteMetrics>>,
 }
 
 impl RequestCtx {
@@ -56,13 +54,10 @@ impl RequestCtx {
         source_ip: IpAddr,
         tls: bool,
     ) -> Self {
-        let text = |name: http::header::HeaderName| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let host = text(http::header::HOST).or_else(|| uri.authority().map(|a| a.to_string()));
+        let host = headers.get(http::header::HOST).cloned().or_else(|| {
+            uri.authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        });
         Self {
             request_id: new_request_id(),
             start: Instant::now(),
@@ -71,23 +66,48 @@ impl RequestCtx {
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
                 .unwrap_or(0),
             method,
-            path: uri.path().to_owned(),
-            query: uri.query().map(str::to_owned),
+            uri: uri.clone(),
             version,
             source_ip,
-            user_agent: text(http::header::USER_AGENT),
+            user_agent: headers.get(http::header::USER_AGENT).cloned(),
             host,
             tls,
             resource: None,
             path_params: Vec::new(),
             authorizer: Vec::new(),
             body_meter: None,
+            metrics: None,
         }
+    }
+
+    /// Raw request path (percent-encoded, without the query).
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// Raw query string, if any. Never logged.
+    pub fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+
+    /// `User-Agent`, if sent and printable.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_ref().and_then(|v| v.to_str().ok())
+    }
+
+    /// `Host` (or `:authority`), if sent and printable.
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_ref().and_then(|v| v.to_str().ok())
+    }
+
+    /// The `Host` header value as received.
+    pub fn host_header(&self) -> Option<&HeaderValue> {
+        self.host.as_ref()
     }
 
     /// The execute-api ARN of this request: `arn:aws:execute-api:...:api/stage/METHOD/path`.
     pub fn method_arn(&self, api: &ApiIdentity) -> String {
-        method_arn(api, self.method.as_str(), &self.path)
+        method_arn(api, self.method.as_str(), self.path())
     }
 
     /// A path parameter's decoded value.
@@ -112,25 +132,57 @@ impl RequestCtx {
     /// The value of a `$context.X` variable.
     pub fn var(&self, api: &ApiIdentity, var: ContextVar) -> Option<String> {
         Some(match var {
-            ContextVar::RequestId => self.request_id.clone(),
+            ContextVar::RequestId => self.request_id.to_string(),
             ContextVar::ResourcePath => self.resource.as_deref()?.to_owned(),
-            ContextVar::Path => self.path.clone(),
+            ContextVar::Path => self.path().to_owned(),
             ContextVar::HttpMethod => self.method.as_str().to_owned(),
             ContextVar::Stage => api.stage.clone(),
             ContextVar::ApiId => api.api_id.clone(),
             ContextVar::AccountId => api.account.clone(),
             ContextVar::SourceIp => self.source_ip.to_string(),
-            ContextVar::UserAgent => self.user_agent.clone()?,
+            ContextVar::UserAgent => self.user_agent()?.to_owned(),
             ContextVar::RequestTimeEpoch => self.epoch_ms.to_string(),
             ContextVar::Protocol => self.protocol().to_owned(),
-            ContextVar::DomainName => self.host.clone()?,
+            ContextVar::DomainName => self.host()?.to_owned(),
         })
+    }
+}
+
+/// A request id: a random version-4 UUID in its 36-character text form, kept inline.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RequestId([u8; 36]);
+
+impl RequestId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits and dashes are ever written.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::ops::Deref for RequestId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
     }
 }
 
 /// A random version-4 UUID. Request ids need to be unique, not secret, so a fast
 /// thread-local generator is enough.
-pub fn new_request_id() -> String {
+pub fn new_request_id() -> RequestId {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = fastrand::u128(..).to_be_bytes();
     if let Some(b) = bytes.get_mut(6) {
         *b = (*b & 0x0f) | 0x40;
@@ -138,16 +190,20 @@ pub fn new_request_id() -> String {
     if let Some(b) = bytes.get_mut(8) {
         *b = (*b & 0x3f) | 0x80;
     }
-    let mut out = String::with_capacity(36);
+    let mut out = [b'-'; 36];
+    let mut pos = 0usize;
     for (i, b) in bytes.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+            pos += 1;
         }
         for nibble in [b >> 4, b & 0x0f] {
-            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            if let (Some(slot), Some(digit)) = (out.get_mut(pos), HEX.get(usize::from(nibble))) {
+                *slot = *digit;
+            }
+            pos += 1;
         }
     }
-    out
+    RequestId(out)
 }
 
 #[cfg(test)]
@@ -159,6 +215,9 @@ mod tests {
         let id = new_request_id();
         assert_eq!(id.len(), 36);
         assert_eq!(id.as_bytes()[14], b'4');
+        assert_eq!(id.as_bytes()[8], b'-');
+        assert_eq!(id.as_bytes()[23], b'-');
+        assert!(id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()));
         assert_ne!(id, new_request_id());
     }
 }

@@ -82,11 +82,12 @@ pub async fn serve(
             plan.responses.render(&plan.api, &e, &ctx)
         }
     };
-    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+    if let Ok(v) = HeaderValue::from_str(ctx.request_id.as_str()) {
         response.headers_mut().insert(REQUEST_ID, v);
     }
     let (parts, body) = response.into_parts();
     let done = Done {
+        unrouted: plan.unrouted_metrics.clone(),
         _in_flight: in_flight,
         shared,
         ctx,
@@ -121,6 +122,7 @@ async fn run(
     // Route.
     let matched = plan.router.lookup(req.method(), req.uri().path())?;
     ctx.resource = Some(matched.resource.clone());
+    ctx.metrics = Some(matched.value.metrics.clone());
     ctx.path_params = matched.params;
     let route = matched.value;
 
@@ -130,6 +132,8 @@ async fn run(
 
 /// Writes metrics and the access-log line when the response body is done.
 struct Done {
+    /// Metrics for a request that matched no route.
+    unrouted: Arc<crate::telemetry::RouteMetrics>,
     /// Ends the request for the connection's idle accounting when the body is done.
     _in_flight: InFlight,
     shared: Arc<Shared>,
@@ -143,27 +147,25 @@ impl Completion for Done {
         let ctx = &self.ctx;
         let elapsed = ctx.start.elapsed();
         let route = ctx.resource.clone();
-        let method = telemetry::method_label(&ctx.method);
-        let route_label = match &route {
-            Some(r) => metrics::SharedString::from_shared(r.clone()),
-            None => metrics::SharedString::const_str("-"),
-        };
-        metrics::counter!(telemetry::REQUESTS, "route" => route_label.clone(), "method" => method, "status" => telemetry::status_label(self.status)).increment(1);
-        metrics::histogram!(telemetry::DURATION, "route" => route_label, "method" => method)
-            .record(elapsed.as_secs_f64());
+        match &ctx.metrics {
+            Some(m) => m.record(&ctx.method, self.status, elapsed.as_secs_f64()),
+            None => self
+                .unrouted
+                .record(&ctx.method, self.status, elapsed.as_secs_f64()),
+        }
 
         if self.shared.access_log.enabled() {
             let bytes_in = ctx
                 .body_meter
                 .as_ref()
                 .map_or(self.declared_in, |m| m.bytes.load(Ordering::Relaxed));
-            let user_agent = ctx.user_agent.as_deref().map(|ua| truncate(ua, 256));
+            let user_agent = ctx.user_agent().map(|ua| truncate(ua, 256));
             self.shared.access_log.write(&AccessRecord {
                 time: rfc3339(ctx.epoch_ms),
-                request_id: &ctx.request_id,
+                request_id: ctx.request_id.as_str(),
                 source_ip: ctx.source_ip,
                 method: ctx.method.as_str(),
-                path: &ctx.path,
+                path: ctx.path(),
                 route: route.as_deref(),
                 status: self.status.as_u16(),
                 protocol: ctx.protocol(),

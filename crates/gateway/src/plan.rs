@@ -18,12 +18,15 @@ use crate::integration::http_proxy::HttpProxy;
 use crate::integration::mock::Mock;
 use crate::respond::Responses;
 use crate::route::Router;
+use crate::telemetry::RouteMetrics;
 
 /// One (resource, method) target.
 #[derive(Debug)]
 pub struct Route {
     /// The resource template, also the `route` label in metrics and logs.
     pub resource: Arc<str>,
+    /// Metric handles for this resource.
+    pub metrics: Arc<RouteMetrics>,
     /// What serves it.
     pub integration: Integration,
 }
@@ -58,6 +61,8 @@ pub struct Plan {
     pub responses: Responses,
     /// Limits.
     pub limits: Limits,
+    /// Metric handles for requests that matched no route.
+    pub unrouted_metrics: Arc<RouteMetrics>,
     /// TLS for the listener, if configured.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// The config it was compiled from.
@@ -84,6 +89,7 @@ impl Plan {
         };
         let mut router = Router::new();
         for resource in &config.resources {
+            let route_metrics = Arc::new(RouteMetrics::new(&resource.path));
             for method in &resource.methods {
                 let path = format!("resources.{}.{}.integration", resource.path, method.method);
                 let integration = match &method.integration {
@@ -102,6 +108,7 @@ impl Plan {
                 };
                 let route = Route {
                     resource: Arc::from(resource.path.as_str()),
+                    metrics: route_metrics.clone(),
                     integration,
                 };
                 if let Err(e) =
@@ -160,6 +167,7 @@ impl Plan {
             router,
             responses,
             limits,
+            unrouted_metrics: Arc::new(RouteMetrics::new("-")),
             tls,
             config,
         })

@@ -79,16 +79,60 @@ pub fn status_label(status: StatusCode) -> &'static str {
         .map_or("other", String::as_str)
 }
 
-/// A `'static` label for a method.
-pub fn method_label(method: &Method) -> &'static str {
+/// Metric handles of one route, registered once per plan so that a request only touches
+/// atomics: no label building, hashing or allocation on the hot path.
+#[derive(Debug)]
+pub struct RouteMetrics {
+    route: metrics::SharedString,
+    durations: [std::sync::OnceLock<metrics::Histogram>; METHOD_LABELS.len()],
+    requests: std::sync::Mutex<Vec<(usize, u16, metrics::Counter)>>,
+}
+
+const METHOD_LABELS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "OTHER",
+];
+
+impl RouteMetrics {
+    /// Handles for `route` (a resource template, or `-` for unrouted requests).
+    pub fn new(route: &str) -> Self {
+        Self {
+            route: metrics::SharedString::from(route.to_owned()),
+            durations: Default::default(),
+            requests: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Counts one finished request and records its latency.
+    pub fn record(&self, method: &Method, status: StatusCode, seconds: f64) {
+        let m = method_index(method);
+        let method_label = METHOD_LABELS.get(m).copied().unwrap_or("OTHER");
+        if let Some(slot) = self.durations.get(m) {
+            slot.get_or_init(|| metrics::histogram!(DURATION, "route" => self.route.clone(), "method" => method_label))
+                .record(seconds);
+        }
+        let code = status.as_u16();
+        let Ok(mut counters) = self.requests.lock() else {
+            return;
+        };
+        if let Some((_, _, c)) = counters.iter().find(|(mm, s, _)| *mm == m && *s == code) {
+            c.increment(1);
+            return;
+        }
+        let c = metrics::counter!(REQUESTS, "route" => self.route.clone(), "method" => method_label, "status" => status_label(status));
+        c.increment(1);
+        counters.push((m, code, c));
+    }
+}
+
+fn method_index(method: &Method) -> usize {
     match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "OTHER",
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PUT => 2,
+        Method::PATCH => 3,
+        Method::DELETE => 4,
+        Method::HEAD => 5,
+        Method::OPTIONS => 6,
+        _ => 7,
     }
 }

@@ -136,7 +136,7 @@ impl HttpProxy {
         ctx: &RequestCtx,
         headers: &HeaderMap,
     ) -> Result<Uri, GatewayError> {
-        let mut pq = String::with_capacity(ctx.path.len() + 32);
+        let mut pq = String::with_capacity(ctx.path().len() + 32);
         for part in &self.parts {
             match part {
                 Part::Literal(s) => pq.push_str(s),
@@ -162,7 +162,7 @@ impl HttpProxy {
             }
         }
         let mut sep = if self.template_has_query { '&' } else { '?' };
-        if let Some(q) = ctx.query.as_deref().filter(|q| !q.is_empty()) {
+        if let Some(q) = ctx.query().filter(|q| !q.is_empty()) {
             pq.push(sep);
             pq.push_str(q);
             sep = '&';
@@ -214,11 +214,7 @@ impl HttpProxy {
             X_FORWARDED_PROTO,
             HeaderValue::from_static(if ctx.tls { "https" } else { "http" }),
         );
-        if let Some(h) = original_host.or_else(|| {
-            ctx.host
-                .as_deref()
-                .and_then(|h| HeaderValue::from_str(h).ok())
-        }) {
+        if let Some(h) = original_host.or_else(|| ctx.host_header().cloned()) {
             headers.insert(X_FORWARDED_HOST, h);
         }
         if let Some(original) = &original {

@@ -100,7 +100,7 @@ fn resolve(
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone()),
         MappingSource::PathParam(name) => ctx.path_param(name).map(str::to_owned),
-        MappingSource::QueryParam(name) => ctx.query.as_deref().and_then(|q| query_value(q, name)),
+        MappingSource::QueryParam(name) => ctx.query().and_then(|q| query_value(q, name)),
         MappingSource::Header(name) => incoming
             .get(name.as_str())
             .and_then(|v| v.to_str().ok())
