@@ -122,6 +122,13 @@ async fn serve(path: PathBuf, watch: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let signals = match portcullis_gateway::Signals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let gateway = match portcullis_gateway::Gateway::start(config, Some(path)).await {
         Ok(g) => g,
         Err(portcullis_gateway::StartError::Config(diags)) => {
@@ -136,7 +143,7 @@ async fn serve(path: PathBuf, watch: bool) -> ExitCode {
     if watch && let Err(e) = gateway.watch_config() {
         tracing::warn!(error = %e, "config file not watched; SIGHUP still reloads");
     }
-    match gateway.run_until_signal().await {
+    match gateway.run_until_signal(signals).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -345,3 +345,110 @@ fn serve_with_a_missing_config_fails() {
     assert!(stderr.contains("cannot read the config file"), "{stderr}");
     assert!(stderr.contains("absent.yaml"), "{stderr}");
 }
+
+/// One HTTP/1.0 GET over a plain socket: (status, body), or None if nothing answered.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect_timeout(
+        &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nhost: localhost\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+fn served_config(port: u16, admin: u16, body: &str) -> String {
+    format!(
+        "api:\n  id: sig\n  stage: test\n  region: us-east-1\n  account: \"123456789012\"\nlistener:\n  address: 127.0.0.1:{port}\n  shutdown_grace: 5s\nadmin:\n  address: 127.0.0.1:{admin}\naccess_log:\n  enabled: false\nresources:\n  /hello:\n    GET:\n      integration:\n        type: mock\n        body: {body}\n"
+    )
+}
+
+fn wait_for(mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn serve_reloads_on_sighup_and_exits_cleanly_on_sigterm() {
+    let dir = TempDir::new("signals");
+    let (port, admin) = free_ports();
+    let config = dir.write("gw.yaml", &served_config(port, admin, "v1"));
+    let mut child = portcullis()
+        .args(["serve", "--no-watch", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let up = wait_for(|| http_get(admin, "/readyz").is_some_and(|(s, _)| s == 200));
+    if !up {
+        let _ = child.kill();
+        panic!("gateway did not become ready");
+    }
+    assert_eq!(http_get(port, "/hello"), Some((200, "v1".to_owned())));
+    assert_eq!(http_get(port, "/nope").map(|r| r.0), Some(403));
+
+    // An invalid file on SIGHUP is rejected; the old config keeps serving.
+    dir.write("gw.yaml", "api: [broken\n");
+    signal(pid, "-HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(http_get(port, "/hello"), Some((200, "v1".to_owned())));
+    // A valid one is picked up (no file watching: --no-watch).
+    dir.write("gw.yaml", &served_config(port, admin, "v2"));
+    signal(pid, "-HUP");
+    assert!(
+        wait_for(|| http_get(port, "/hello") == Some((200, "v2".to_owned()))),
+        "SIGHUP did not reload"
+    );
+    let metrics = http_get(admin, "/metrics").unwrap().1;
+    assert!(
+        metrics.contains("portcullis_config_reloads_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("portcullis_config_reload_failures_total 1"),
+        "{metrics}"
+    );
+
+    signal(pid, "-TERM");
+    let exited = wait_for(|| child.try_wait().unwrap().is_some());
+    if !exited {
+        let _ = child.kill();
+        panic!("gateway did not exit after SIGTERM");
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    let mut log = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut log).unwrap();
+    assert!(log.contains("config reload rejected"), "{log}");
+    assert!(log.contains("invalid YAML"), "{log}");
+    assert!(log.contains("gateway stopped"), "{log}");
+    assert!(
+        http_get(port, "/hello").is_none(),
+        "still serving after exit"
+    );
+}

@@ -5,6 +5,8 @@
 //! type and from there to status, headers and body. `detail` is for the log line only and is
 //! never sent to a client, so it may name the precise reason a check failed.
 
+use std::borrow::Cow;
+
 use crate::ResponseType;
 
 /// Who caused an error: decides the log level and which metrics count it.
@@ -96,13 +98,13 @@ pub struct GatewayError {
     pub kind: ErrorKind,
     /// Replaces the type's default `message` (e.g. the list of missing parameters).
     pub message: Option<String>,
-    /// Why, for the log line only; never sent to the client.
-    pub detail: String,
+    /// Why, for the log line only; never sent to the client. Static text costs no allocation.
+    pub detail: Cow<'static, str>,
 }
 
 impl GatewayError {
     /// A new error of `kind` with a log-only `detail`.
-    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, detail: impl Into<Cow<'static, str>>) -> Self {
         Self {
             kind,
             message: None,

@@ -94,6 +94,26 @@ pub struct Gateway {
     admin_addr: Option<SocketAddr>,
 }
 
+/// SIGTERM, SIGINT and SIGHUP, caught from the moment they are installed.
+#[derive(Debug)]
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (inside a tokio runtime).
+    pub fn install() -> Result<Self, String> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).map_err(|e| e.to_string())?,
+            int: signal(SignalKind::interrupt()).map_err(|e| e.to_string())?,
+            hup: signal(SignalKind::hangup()).map_err(|e| e.to_string())?,
+        })
+    }
+}
+
 /// Installs the process-wide crypto provider; call once before any TLS work.
 pub fn install_crypto_provider() {
     // An error only means a provider is installed already.
@@ -222,11 +242,14 @@ impl Gateway {
     }
 
     /// Serves until SIGTERM or SIGINT, reloading on SIGHUP; then shuts down gracefully.
-    pub async fn run_until_signal(self) -> Result<(), String> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-        let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-        let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    /// Install `signals` before starting the gateway, so that no signal arriving in between
+    /// takes its default action.
+    pub async fn run_until_signal(self, signals: Signals) -> Result<(), String> {
+        let Signals {
+            mut term,
+            mut int,
+            mut hup,
+        } = signals;
         loop {
             tokio::select! {
                 _ = term.recv() => break,

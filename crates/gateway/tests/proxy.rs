@@ -375,3 +375,48 @@ async fn idle_timeout_never_cuts_a_request_in_flight() {
     let (status, _, body) = get(gw.addr(), "/files/slow?ms=900").await;
     assert_eq!((status.as_u16(), body.as_str()), (200, "slow done"));
 }
+
+#[tokio::test]
+async fn proxies_to_tls_upstreams_with_an_extra_ca_and_alpn() {
+    let (up, ca_pem) = tls_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca_pem).unwrap();
+    let port = up.port();
+    let yaml = format!(
+        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:
+  /auto/{{proxy+}}:
+    ANY:
+      integration:
+        type: http_proxy
+        uri: https://localhost:{port}/{{proxy}}
+        ca_file: ca.pem
+  /h2/{{proxy+}}:
+    ANY:
+      integration:
+        type: http_proxy
+        uri: https://localhost:{port}/{{proxy}}
+        ca_file: ca.pem
+        protocol: http2
+  /untrusted/{{proxy+}}:
+    ANY:
+      integration:
+        type: http_proxy
+        uri: https://localhost:{port}/{{proxy}}
+",
+        api = api_header()
+    );
+    let gw = gateway_in(&yaml, dir.path()).await;
+    for path in ["/auto/echo", "/h2/echo"] {
+        let (status, _, body) = get(gw.addr(), path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        let echo: serde_json::Value = serde_json::from_str(&body).unwrap();
+        // ALPN offers h2 first, and the upstream takes it
+        assert_eq!(echo["version"], "HTTP/2.0", "{path}");
+    }
+    // without the CA the certificate is not trusted: 502, never a silent plaintext fallback
+    let (status, _, body) = get(gw.addr(), "/untrusted/echo").await;
+    assert_eq!(
+        (status.as_u16(), body.as_str()),
+        (502, r#"{"message":"Internal server error"}"#)
+    );
+}
