@@ -103,8 +103,10 @@ impl Body for RequestBody {
 pub enum ResponseBody {
     /// A fixed body (mock integrations, gateway responses); `None` once sent.
     Full(Option<Bytes>),
-    /// The upstream's body, streamed.
+    /// The upstream's body, streamed (hyper client: HTTPS and HTTP/2 upstreams).
     Upstream(Incoming),
+    /// The upstream's body, streamed (in-task HTTP/1.1 client).
+    H1(crate::integration::h1::H1Body),
 }
 
 impl ResponseBody {
@@ -136,6 +138,7 @@ impl Body for ResponseBody {
                 Poll::Ready(None) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             },
+            Self::H1(inner) => Pin::new(inner).poll_frame(cx),
         }
     }
 
@@ -143,6 +146,7 @@ impl Body for ResponseBody {
         match self {
             Self::Full(b) => b.is_none(),
             Self::Upstream(inner) => inner.is_end_stream(),
+            Self::H1(inner) => inner.is_end_stream(),
         }
     }
 
@@ -151,6 +155,7 @@ impl Body for ResponseBody {
             Self::Full(Some(b)) => SizeHint::with_exact(u64::try_from(b.len()).unwrap_or(u64::MAX)),
             Self::Full(None) => SizeHint::with_exact(0),
             Self::Upstream(inner) => inner.size_hint(),
+            Self::H1(inner) => inner.size_hint(),
         }
     }
 }

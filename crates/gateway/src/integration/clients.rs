@@ -17,6 +17,7 @@ use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
+use super::h1::H1Pool;
 use crate::body::RequestBody;
 
 /// A pooled client for upstream requests.
@@ -31,6 +32,7 @@ type Key = (UpstreamProtocol, Option<(PathBuf, u64)>);
 pub struct UpstreamClients {
     clients: Mutex<HashMap<Key, UpstreamClient>>,
     native_roots: Mutex<Option<Arc<RootCertStore>>>,
+    h1_pools: Mutex<HashMap<String, Arc<H1Pool>>>,
 }
 
 impl UpstreamClients {
@@ -59,6 +61,18 @@ impl UpstreamClients {
         let client = self.build(protocol, ca_file)?;
         clients.insert(key, client.clone());
         Ok(client)
+    }
+
+    /// The in-task HTTP/1.1 connection pool for a plain `http://` upstream.
+    pub fn h1_pool(&self, authority: &str) -> Result<Arc<H1Pool>, String> {
+        let mut pools = self
+            .h1_pools
+            .lock()
+            .map_err(|_| "pool registry poisoned".to_owned())?;
+        Ok(pools
+            .entry(authority.to_owned())
+            .or_insert_with(|| Arc::new(H1Pool::new(authority)))
+            .clone())
     }
 
     fn roots(&self) -> Result<Arc<RootCertStore>, String> {

@@ -15,10 +15,11 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Request, Response, Uri, Version};
 use hyper::body::Incoming;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-use portcullis_config::{HttpProxyConfig, Segment, UriPart};
+use portcullis_config::{HttpProxyConfig, Segment, UpstreamProtocol, UriPart};
 use portcullis_core::{ErrorKind, GatewayError};
 
 use super::clients::{UpstreamClient, UpstreamClients};
+use super::h1::{H1Error, H1Pool};
 use super::mapping::{Mappings, QUERY_COMPONENT};
 use crate::body::{BodyMeter, RequestBody, ResponseBody};
 use crate::context::RequestCtx;
@@ -81,6 +82,8 @@ pub struct HttpProxy {
     template_has_query: bool,
     timeout: Duration,
     client: UpstreamClient,
+    /// The in-task HTTP/1.1 client, for plain `http://` upstreams without `protocol: http2`.
+    h1: Option<Arc<H1Pool>>,
     mappings: Mappings,
 }
 
@@ -118,6 +121,9 @@ impl HttpProxy {
             .iter()
             .any(|p| matches!(p, UriPart::Literal(s) if s.contains('?')));
         let client = clients.get(c.protocol, c.ca_file.as_deref())?;
+        let h1 = (scheme == Scheme::HTTP && c.protocol == UpstreamProtocol::Auto)
+            .then(|| clients.h1_pool(authority.as_str()))
+            .transpose()?;
         Ok(Self {
             scheme,
             authority,
@@ -126,16 +132,17 @@ impl HttpProxy {
             template_has_query,
             timeout: c.timeout,
             client,
+            h1,
             mappings: Mappings::compile(&c.request_parameters)?,
         })
     }
 
-    fn upstream_uri(
+    fn upstream_path(
         &self,
         plan: &Plan,
         ctx: &RequestCtx,
         headers: &HeaderMap,
-    ) -> Result<Uri, GatewayError> {
+    ) -> Result<PathAndQuery, GatewayError> {
         let mut pq = String::with_capacity(ctx.path().len() + 32);
         for part in &self.parts {
             match part {
@@ -176,15 +183,9 @@ impl HttpProxy {
                 pq.push_str(&extra);
             }
         }
-        let pq = PathAndQuery::try_from(pq).map_err(|e| {
+        PathAndQuery::try_from(pq).map_err(|e| {
             GatewayError::new(ErrorKind::MalformedRequest, format!("upstream path: {e}"))
-        })?;
-        Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(pq)
-            .build()
-            .map_err(|e| GatewayError::new(ErrorKind::Internal, format!("upstream uri: {e}")))
+        })
     }
 
     /// Proxies the request and returns the upstream's response, body streaming.
@@ -195,7 +196,7 @@ impl HttpProxy {
         ctx: &mut RequestCtx,
     ) -> Result<Response<ResponseBody>, GatewayError> {
         let (parts, body) = req.into_parts();
-        let uri = self.upstream_uri(plan, ctx, &parts.headers)?;
+        let path = self.upstream_path(plan, ctx, &parts.headers)?;
         let mut headers = parts.headers;
         // Mapping sources read the client's headers as sent, before any rewriting.
         let original = (!self.mappings.is_empty()).then(|| headers.clone());
@@ -223,34 +224,72 @@ impl HttpProxy {
         }
 
         let meter = Arc::new(BodyMeter::default());
-        let mut upstream_req = Request::new(RequestBody::new(
-            body,
-            plan.limits.max_body_size,
-            meter.clone(),
-        ));
+        let body = RequestBody::new(body, plan.limits.max_body_size, meter.clone());
+        ctx.body_meter = Some(meter.clone());
+        let timed_out = || {
+            GatewayError::new(
+                ErrorKind::UpstreamTimeout,
+                format!(
+                    "no response from {} within {:?}",
+                    self.authority, self.timeout
+                ),
+            )
+        };
+        let overrun = || {
+            meter.overrun.load(Ordering::Relaxed).then(|| {
+                GatewayError::new(
+                    ErrorKind::BodyTooLarge,
+                    "request body exceeded the limit while streaming",
+                )
+            })
+        };
+
+        if let Some(pool) = &self.h1 {
+            let sent = tokio::time::timeout(
+                self.timeout,
+                pool.send(&parts.method, path.as_str(), &headers, body),
+            )
+            .await;
+            let response = match sent {
+                Err(_) => return Err(timed_out()),
+                Ok(Err(e)) => {
+                    if let Some(e) = overrun() {
+                        return Err(e);
+                    }
+                    let kind = match e {
+                        H1Error::Connect(_) | H1Error::Io(_) => ErrorKind::UpstreamUnavailable,
+                        H1Error::Protocol(_) => ErrorKind::UpstreamProtocol,
+                        H1Error::Body(_) => ErrorKind::MalformedRequest,
+                    };
+                    return Err(GatewayError::new(
+                        kind,
+                        format!("upstream {}: {e}", self.authority),
+                    ));
+                }
+                Ok(Ok(r)) => r,
+            };
+            let (mut parts, body) = response.into_parts();
+            strip_hop_by_hop(&mut parts.headers);
+            return Ok(Response::from_parts(parts, ResponseBody::H1(body)));
+        }
+
+        let uri = Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path)
+            .build()
+            .map_err(|e| GatewayError::new(ErrorKind::Internal, format!("upstream uri: {e}")))?;
+        let mut upstream_req = Request::new(body);
         *upstream_req.method_mut() = parts.method;
         *upstream_req.uri_mut() = uri;
         *upstream_req.version_mut() = Version::HTTP_11;
         *upstream_req.headers_mut() = headers;
-        ctx.body_meter = Some(meter.clone());
-
         let result = tokio::time::timeout(self.timeout, self.client.request(upstream_req)).await;
         let response = match result {
-            Err(_) => {
-                return Err(GatewayError::new(
-                    ErrorKind::UpstreamTimeout,
-                    format!(
-                        "no response from {} within {:?}",
-                        self.authority, self.timeout
-                    ),
-                ));
-            }
+            Err(_) => return Err(timed_out()),
             Ok(Err(e)) => {
-                if meter.overrun.load(Ordering::Relaxed) {
-                    return Err(GatewayError::new(
-                        ErrorKind::BodyTooLarge,
-                        "request body exceeded the limit while streaming",
-                    ));
+                if let Some(e) = overrun() {
+                    return Err(e);
                 }
                 let kind = if e.is_connect() {
                     ErrorKind::UpstreamUnavailable

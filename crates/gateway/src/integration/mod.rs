@@ -5,6 +5,7 @@
 //! reload keeps warm connections.
 
 pub mod clients;
+pub mod h1;
 pub mod http_proxy;
 pub mod mapping;
 pub mod mock;

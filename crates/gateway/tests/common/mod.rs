@@ -296,3 +296,46 @@ pub async fn tls_upstream() -> (SocketAddr, String) {
     });
     (addr, pem)
 }
+
+/// An upstream that answers every request with `response` (raw bytes) and then closes the
+/// connection when `close` is set. Returns its address and a log of the request heads.
+pub async fn scripted_upstream(
+    response: &'static [u8],
+    close: bool,
+) -> (SocketAddr, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = log.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    let mut chunk = [0u8; 4096];
+                    let Ok(n) = s.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end + 4]).into_owned();
+                        buf.drain(..end + 4);
+                        seen.lock().unwrap().push(head);
+                        if s.write_all(response).await.is_err() {
+                            return;
+                        }
+                        if close {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, log)
+}
