@@ -451,11 +451,15 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
     m.finish(cx, TOP_KEYS);
     if let Some(l) = &listener {
         for (loc, path, timeout) in std::mem::take(&mut cx.proxy_timeouts) {
-            if timeout > l.request_timeout {
+            if timeout >= l.request_timeout {
                 cx.error(
                     loc,
                     &path,
-                    format!("the integration timeout {timeout:?} is longer than listener.request_timeout {:?}", l.request_timeout),
+                    format!(
+                        "the integration timeout {} is not shorter than listener.request_timeout {}",
+                        crate::units::format_duration(timeout),
+                        crate::units::format_duration(l.request_timeout)
+                    ),
                     "the request timeout would cut the request first and blame the client; shorten the integration timeout or raise request_timeout",
                 );
             }
@@ -465,11 +469,19 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         && l.address == a.address
         && l.address.port() != 0
     {
-        let loc = match &root.value {
+        // Point at the admin address value itself.
+        let admin_map = match &root.value {
             Value::Map(entries) => entries
                 .iter()
                 .find(|(k, _)| k.name == "admin")
-                .map_or(root.loc, |(k, _)| k.loc),
+                .map(|(_, v)| v),
+            _ => None,
+        };
+        let loc = match admin_map.map(|n| &n.value) {
+            Some(Value::Map(entries)) => entries
+                .iter()
+                .find(|(k, _)| k.name == "address")
+                .map_or(root.loc, |(_, v)| v.loc),
             _ => root.loc,
         };
         cx.error(
@@ -1049,7 +1061,7 @@ fn read_integration(
                 }
             };
             let protocol = match m.take("protocol") {
-                Some((n, p)) => match cx.string(n, &p)?.as_str() {
+                Some((n, p)) => cx.string(n, &p).and_then(|v| match v.as_str() {
                     "auto" => Some(UpstreamProtocol::Auto),
                     "http2" => Some(UpstreamProtocol::Http2),
                     other => {
@@ -1061,7 +1073,7 @@ fn read_integration(
                         );
                         None
                     }
-                },
+                }),
                 None => Some(UpstreamProtocol::Auto),
             };
             let ca_file = m.take("ca_file").map(|(n, p)| cx.file_path(n, &p));

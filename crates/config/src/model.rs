@@ -46,7 +46,8 @@ pub struct ListenerConfig {
     pub max_body_size: u64,
     /// Time a client has to send the complete request head.
     pub header_read_timeout: Duration,
-    /// A connection with no bytes moving in either direction this long is closed.
+    /// A connection with no request in flight this long is closed, and so is one whose
+    /// response body has not moved for this long.
     pub idle_timeout: Duration,
     /// Time from request head to response head, past which the client gets 408.
     pub request_timeout: Duration,

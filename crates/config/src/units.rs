@@ -48,6 +48,26 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(millis))
 }
 
+/// Formats a duration the way the config writes it: `29s`, `1500ms`, `2m`, `1h30m`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    if !ms.is_multiple_of(1000) {
+        return format!("{ms}ms");
+    }
+    let mut secs = ms / 1000;
+    let mut out = String::new();
+    for (unit, size) in [("d", 86_400u128), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
+
 /// Parses a byte size: a plain integer, or an integer with `B`, `KB`, `MB`, `GB` (powers of
 /// 1000) or `KiB`, `MiB`, `GiB` (powers of 1024).
 pub fn parse_size(text: &str) -> Result<u64, String> {
@@ -111,6 +131,16 @@ mod tests {
         ] {
             assert!(parse_duration(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn durations_format_back() {
+        for text in ["29s", "1500ms", "2m", "1h30m", "1d", "0s", "90m"] {
+            let d = parse_duration(text).unwrap();
+            assert_eq!(parse_duration(&format_duration(d)).unwrap(), d, "{text}");
+        }
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
     }
 
     #[test]

@@ -162,6 +162,9 @@ impl Body for ResponseBody {
 
 /// Called once when an [`ObservedBody`] is finished or dropped, with the bytes sent.
 pub trait Completion: Send + Sync + 'static {
+    /// A chunk of the body went out (or is about to): the response is making progress.
+    fn progress(&self) {}
+
     /// The body is done; `complete` is false if it was dropped before its end.
     fn done(self: Box<Self>, bytes_out: u64, complete: bool);
 }
@@ -212,6 +215,9 @@ impl Body for ObservedBody {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(d) = frame.data_ref() {
                     this.sent += u64::try_from(d.len()).unwrap_or(0);
+                }
+                if let Some(c) = &this.completion {
+                    c.progress();
                 }
                 if this.inner.is_end_stream() {
                     this.finish(true);

@@ -105,7 +105,8 @@ impl RequestCtx {
         self.host.as_ref()
     }
 
-    /// The execute-api ARN of this request: `arn:aws:execute-api:...:api/stage/METHOD/path`.
+    /// The execute-api ARN of this request:
+    /// `arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/{METHOD}/{path}`.
     pub fn method_arn(&self, api: &ApiIdentity) -> String {
         method_arn(api, self.method.as_str(), self.path())
     }

@@ -310,35 +310,65 @@ async fn reload(shared: &Arc<Shared>) -> Result<u64, Diagnostics> {
         })
     });
     let generation = shared.generation.load(Ordering::Acquire) + 1;
-    let compiled = loaded
-        .and_then(|config| Plan::compile(config, generation, &shared.clients))
-        .and_then(|plan| {
-            // The listener speaks TLS or not from the start; a reload cannot switch it.
-            let was_tls = shared.plan.load().config.listener.tls.is_some();
-            if was_tls == plan.config.listener.tls.is_some() {
-                return Ok(plan);
-            }
-            Err(Diagnostics {
-                source: std::fs::read_to_string(&path).unwrap_or_default(),
-                items: vec![Diagnostic {
-                    file: path.display().to_string(),
-                    loc: plan.config.listener.tls.as_ref().map_or(Loc::default(), |t| t.loc),
-                    path: "listener.tls".into(),
-                    message: if was_tls {
-                        "removing `listener.tls` needs a restart".into()
-                    } else {
-                        "adding `listener.tls` needs a restart".into()
-                    },
-                    help: Some("restart the gateway to switch TLS on or off; certificates themselves reload".into()),
-                }],
+    // Compiling reads certificates and CA files: keep it off the async threads.
+    let compiled = match loaded {
+        Ok(config) => {
+            let shared_for_compile = shared.clone();
+            tokio::task::spawn_blocking(move || {
+                Plan::compile(config, generation, &shared_for_compile.clients)
             })
-        });
+            .await
+            .unwrap_or_else(|e| {
+                Err(Diagnostics {
+                    source: String::new(),
+                    items: vec![Diagnostic {
+                        file: path.display().to_string(),
+                        loc: Loc::default(),
+                        path: String::new(),
+                        message: format!("reload task failed: {e}"),
+                        help: None,
+                    }],
+                })
+            })
+        }
+        Err(d) => Err(d),
+    };
+    let compiled = compiled.and_then(|plan| {
+        // The listener speaks TLS or not from the start; a reload cannot switch it.
+        let was_tls = shared.plan.load().config.listener.tls.is_some();
+        if was_tls == plan.config.listener.tls.is_some() {
+            return Ok(plan);
+        }
+        Err(Diagnostics {
+            source: std::fs::read_to_string(&path).unwrap_or_default(),
+            items: vec![Diagnostic {
+                file: path.display().to_string(),
+                loc: plan
+                    .config
+                    .listener
+                    .tls
+                    .as_ref()
+                    .map_or(Loc::default(), |t| t.loc),
+                path: "listener.tls".into(),
+                message: if was_tls {
+                    "removing `listener.tls` needs a restart".into()
+                } else {
+                    "adding `listener.tls` needs a restart".into()
+                },
+                help: Some(
+                    "restart the gateway to switch TLS on or off; certificates themselves reload"
+                        .into(),
+                ),
+            }],
+        })
+    });
     match compiled {
         Ok(plan) => {
             let old = shared.plan.load();
             warn_restart_only(&old.config, &plan.config);
             shared.plan.store(Arc::new(plan));
             shared.generation.store(generation, Ordering::Release);
+            shared.clients.evict_before(generation);
             *last_failed = None;
             metrics::counter!(telemetry::RELOADS).increment(1);
             metrics::gauge!(telemetry::PLAN_GENERATION).set(generation as f64);

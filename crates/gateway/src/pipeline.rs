@@ -86,9 +86,11 @@ pub async fn serve(
         response.headers_mut().insert(REQUEST_ID, v);
     }
     let (parts, body) = response.into_parts();
+    let mut in_flight = in_flight;
+    in_flight.streaming();
     let done = Done {
         unrouted: plan.unrouted_metrics.clone(),
-        _in_flight: in_flight,
+        in_flight,
         shared,
         ctx,
         status: parts.status,
@@ -135,7 +137,7 @@ struct Done {
     /// Metrics for a request that matched no route.
     unrouted: Arc<crate::telemetry::RouteMetrics>,
     /// Ends the request for the connection's idle accounting when the body is done.
-    _in_flight: InFlight,
+    in_flight: InFlight,
     shared: Arc<Shared>,
     ctx: RequestCtx,
     status: StatusCode,
@@ -143,6 +145,10 @@ struct Done {
 }
 
 impl Completion for Done {
+    fn progress(&self) {
+        self.in_flight.progress();
+    }
+
     fn done(self: Box<Self>, bytes_out: u64, complete: bool) {
         let ctx = &self.ctx;
         let elapsed = ctx.start.elapsed();

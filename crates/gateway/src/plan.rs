@@ -40,7 +40,8 @@ pub struct Limits {
     pub max_body_size: u64,
     /// Time to receive a request head.
     pub header_read_timeout: Duration,
-    /// Close a connection after this long without I/O.
+    /// Close a connection after this long with no request in flight, or with a response body
+    /// that does not move.
     pub idle_timeout: Duration,
     /// Time from request head to response head.
     pub request_timeout: Duration,
@@ -95,7 +96,7 @@ impl Plan {
                 let integration = match &method.integration {
                     IntegrationConfig::Mock(m) => Mock::compile(m).map(Integration::Mock),
                     IntegrationConfig::HttpProxy(p) => {
-                        HttpProxy::compile(p, &resource.segments, clients)
+                        HttpProxy::compile(p, &resource.segments, clients, generation)
                             .map(|p| Integration::HttpProxy(Box::new(p)))
                     }
                 };

@@ -3,7 +3,8 @@
 //!
 //! Limits: request heads over `max_header_size` get 431 from the HTTP/1 codec; a client must
 //! send its head within `header_read_timeout` (and finish a TLS handshake in the same time);
-//! a connection with no bytes moving for `idle_timeout` is closed; at most `max_connections`
+//! a connection with no request in flight for `idle_timeout` is closed, and so is one whose
+//! response body has not moved for that long; at most `max_connections`
 //! are served at once. On shutdown the accept loop stops, every connection is asked to finish
 //! its in-flight requests and close, and after the grace period the rest are dropped.
 
@@ -182,6 +183,12 @@ async fn drive<I>(
                 }
             }
             _ = tick.tick() => {
+                                if activity.stalled_for() >= idle {
+                    // A response has been streaming without moving a byte for a whole idle
+                    // period: a stalled upstream body or a client that stopped reading.
+                    tracing::debug!(peer = %info.peer, "response stalled; closing the connection");
+                    return;
+                }
                 let quiet = activity.idle_for();
                 if quiet >= idle * 2 {
                     // It ignored the polite close: drop it.
@@ -204,6 +211,10 @@ pub struct Activity {
     origin: Instant,
     in_flight: AtomicUsize,
     last_ms: AtomicU64,
+    /// Responses whose head is out and whose body is still being sent.
+    streaming: AtomicUsize,
+    /// When a streaming response last made progress.
+    progress_ms: AtomicU64,
 }
 
 impl Activity {
@@ -212,13 +223,31 @@ impl Activity {
             origin: Instant::now(),
             in_flight: AtomicUsize::new(0),
             last_ms: AtomicU64::new(0),
+            streaming: AtomicUsize::new(0),
+            progress_ms: AtomicU64::new(0),
         }
     }
 
     /// Marks a request as started; the guard marks it ended when dropped.
     pub fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight(self.clone())
+        InFlight {
+            activity: self.clone(),
+            streaming: false,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// How long streaming responses have gone without progress (zero when none streams).
+    fn stalled_for(&self) -> Duration {
+        if self.streaming.load(Ordering::Acquire) == 0 {
+            return Duration::ZERO;
+        }
+        let last = Duration::from_millis(self.progress_ms.load(Ordering::Acquire));
+        self.origin.elapsed().saturating_sub(last)
     }
 
     fn idle_for(&self) -> Duration {
@@ -232,12 +261,36 @@ impl Activity {
 
 /// One request in flight on a connection; ends when dropped (after the response body).
 #[derive(Debug)]
-pub struct InFlight(Arc<Activity>);
+pub struct InFlight {
+    activity: Arc<Activity>,
+    streaming: bool,
+}
+
+impl InFlight {
+    /// The response head is out: from now on its body must keep making progress.
+    pub fn streaming(&mut self) {
+        if !self.streaming {
+            self.streaming = true;
+            self.progress();
+            self.activity.streaming.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// The response body moved.
+    pub fn progress(&self) {
+        self.activity
+            .progress_ms
+            .store(self.activity.now_ms(), Ordering::Release);
+    }
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let ms = u64::try_from(self.0.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.0.last_ms.store(ms, Ordering::Release);
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let a = &self.activity;
+        if self.streaming {
+            a.streaming.fetch_sub(1, Ordering::AcqRel);
+        }
+        a.last_ms.store(a.now_ms(), Ordering::Release);
+        a.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }

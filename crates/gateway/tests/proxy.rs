@@ -420,3 +420,31 @@ async fn proxies_to_tls_upstreams_with_an_extra_ca_and_alpn() {
         (502, r#"{"message":"Internal server error"}"#)
     );
 }
+
+#[tokio::test]
+async fn a_stalled_response_body_is_cut_after_the_idle_timeout() {
+    let (up, _state) = upstream().await;
+    let cfg = proxy_config(up, "")
+        .replace("max_body_size: 1MiB", "idle_timeout: 300ms")
+        .replace("timeout: 300ms", "timeout: 250ms");
+    let gw = gateway(&cfg).await;
+    let resp = client()
+        .request(
+            Request::get(format!("http://{}/files/stream", gw.addr()))
+                .body(empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut body = resp.into_body();
+    let first = body.frame().await.unwrap().unwrap();
+    assert_eq!(first.into_data().unwrap(), "first");
+    // The upstream never sends the rest: the gateway must not hold the connection forever.
+    let rest = tokio::time::timeout(Duration::from_secs(5), body.collect())
+        .await
+        .expect("stalled body held open");
+    assert!(
+        rest.is_err(),
+        "a cut response must end in an error, not look complete"
+    );
+}

@@ -30,9 +30,10 @@ type Key = (UpstreamProtocol, Option<(PathBuf, u64)>);
 /// The clients in use, by protocol and CA file.
 #[derive(Debug, Default)]
 pub struct UpstreamClients {
-    clients: Mutex<HashMap<Key, UpstreamClient>>,
+    /// Each client with the newest plan generation that uses it.
+    clients: Mutex<HashMap<Key, (UpstreamClient, u64)>>,
     native_roots: Mutex<Option<Arc<RootCertStore>>>,
-    h1_pools: Mutex<HashMap<String, Arc<H1Pool>>>,
+    h1_pools: Mutex<HashMap<String, (Arc<H1Pool>, u64)>>,
 }
 
 impl UpstreamClients {
@@ -41,6 +42,7 @@ impl UpstreamClients {
         &self,
         protocol: UpstreamProtocol,
         ca_file: Option<&Path>,
+        generation: u64,
     ) -> Result<UpstreamClient, String> {
         let ca = match ca_file {
             Some(path) => {
@@ -55,24 +57,37 @@ impl UpstreamClients {
             .clients
             .lock()
             .map_err(|_| "client registry poisoned".to_owned())?;
-        if let Some(c) = clients.get(&key) {
+        if let Some((c, used)) = clients.get_mut(&key) {
+            *used = (*used).max(generation);
             return Ok(c.clone());
         }
         let client = self.build(protocol, ca_file)?;
-        clients.insert(key, client.clone());
+        clients.insert(key, (client.clone(), generation));
         Ok(client)
     }
 
     /// The in-task HTTP/1.1 connection pool for a plain `http://` upstream.
-    pub fn h1_pool(&self, authority: &str) -> Result<Arc<H1Pool>, String> {
+    pub fn h1_pool(&self, authority: &str, generation: u64) -> Result<Arc<H1Pool>, String> {
         let mut pools = self
             .h1_pools
             .lock()
             .map_err(|_| "pool registry poisoned".to_owned())?;
-        Ok(pools
+        let (pool, used) = pools
             .entry(authority.to_owned())
-            .or_insert_with(|| Arc::new(H1Pool::new(authority)))
-            .clone())
+            .or_insert_with(|| (Arc::new(H1Pool::new(authority)), generation));
+        *used = (*used).max(generation);
+        Ok(pool.clone())
+    }
+
+    /// Forgets clients and pools no plan from `generation` on uses. Plans still serving
+    /// in-flight requests keep their own references, so nothing in use is closed early.
+    pub fn evict_before(&self, generation: u64) {
+        if let Ok(mut clients) = self.clients.lock() {
+            clients.retain(|_, (_, used)| *used >= generation);
+        }
+        if let Ok(mut pools) = self.h1_pools.lock() {
+            pools.retain(|_, (_, used)| *used >= generation);
+        }
     }
 
     fn roots(&self) -> Result<Arc<RootCertStore>, String> {

@@ -93,6 +93,7 @@ impl HttpProxy {
         c: &HttpProxyConfig,
         segments: &[Segment],
         clients: &UpstreamClients,
+        generation: u64,
     ) -> Result<Self, String> {
         let scheme = Scheme::try_from(c.uri.scheme.as_str()).map_err(|e| e.to_string())?;
         let authority = Authority::try_from(c.uri.authority.as_str())
@@ -120,9 +121,9 @@ impl HttpProxy {
             .parts
             .iter()
             .any(|p| matches!(p, UriPart::Literal(s) if s.contains('?')));
-        let client = clients.get(c.protocol, c.ca_file.as_deref())?;
+        let client = clients.get(c.protocol, c.ca_file.as_deref(), generation)?;
         let h1 = (scheme == Scheme::HTTP && c.protocol == UpstreamProtocol::Auto)
-            .then(|| clients.h1_pool(authority.as_str()))
+            .then(|| clients.h1_pool(authority.as_str(), generation))
             .transpose()?;
         Ok(Self {
             scheme,
