@@ -94,6 +94,20 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
+    /// One problem about a file as a whole (it cannot be read, a reload task failed, ...).
+    pub fn whole_file(file: &str, message: impl Into<String>, help: Option<String>) -> Self {
+        Self {
+            source: String::new(),
+            items: vec![Diagnostic {
+                file: file.to_owned(),
+                loc: Loc::default(),
+                path: String::new(),
+                message: message.into(),
+                help,
+            }],
+        }
+    }
+
     /// Renders every problem, followed by a count line.
     pub fn render(&self) -> String {
         let mut out = String::new();

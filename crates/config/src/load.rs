@@ -26,16 +26,11 @@ pub fn load_file(path: &Path) -> Result<Config, Diagnostics> {
     let source = match std::fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) => {
-            return Err(Diagnostics {
-                source: String::new(),
-                items: vec![Diagnostic {
-                    file,
-                    loc: Loc::default(),
-                    path: String::new(),
-                    message: format!("cannot read the config file: {e}"),
-                    help: Some("check the path and that the file is readable".into()),
-                }],
-            });
+            return Err(Diagnostics::whole_file(
+                &file,
+                format!("cannot read the config file: {e}"),
+                Some("check the path and that the file is readable".into()),
+            ));
         }
     };
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -1125,6 +1120,17 @@ fn valid_header_value(value: &str) -> bool {
 }
 
 fn read_headers(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<(String, String)>> {
+    read_header_map(cx, node, path, |_, v, _, _| Some(v))
+}
+
+/// Reads `Header-Name: value` pairs: names and values are checked here, each value is then
+/// turned into `T` by `parse`, and every problem is reported at its own header.
+fn read_header_map<T>(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    mut parse: impl FnMut(&mut Cx<'_>, String, Loc, &str) -> Option<T>,
+) -> Option<Vec<(String, T)>> {
     let Value::Map(entries) = &node.value else {
         cx.expected(
             node,
@@ -1148,17 +1154,20 @@ fn read_headers(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<(String,
             ok = false;
             continue;
         }
-        match cx.string(value, &hpath) {
-            Some(v) if valid_header_value(&v) => out.push((key.name.clone(), v)),
-            Some(_) => {
+        let parsed = cx.string(value, &hpath).and_then(|v| {
+            if !valid_header_value(&v) {
                 cx.error(
                     value.loc,
                     &hpath,
                     "header value has control or non-ASCII characters",
-                    "",
+                    "use printable ASCII only",
                 );
-                ok = false;
+                return None;
             }
+            parse(cx, v, value.loc, &hpath)
+        });
+        match parsed {
+            Some(t) => out.push((key.name.clone(), t)),
             None => ok = false,
         }
     }
@@ -1516,54 +1525,15 @@ fn parse_template(cx: &mut Cx<'_>, text: &str, loc: Loc, path: &str) -> Option<V
     ok.then_some(parts)
 }
 
-/// Gateway-response headers: names checked like any header, values parsed as templates,
-/// each problem reported at its own header.
+/// Gateway-response headers: names checked like any header, values parsed as templates.
 fn read_template_headers(
     cx: &mut Cx<'_>,
     node: &Node,
     path: &str,
 ) -> Option<Vec<(String, Vec<TemplatePart>)>> {
-    let Value::Map(entries) = &node.value else {
-        cx.expected(
-            node,
-            path,
-            "a mapping of header names to values",
-            "write `Header-Name: value` pairs",
-        );
-        return None;
-    };
-    let mut out = Vec::new();
-    let mut ok = true;
-    for (key, value) in entries {
-        let hpath = join(path, &key.name);
-        if !valid_header_name(&key.name) {
-            cx.error(
-                key.loc,
-                &hpath,
-                format!("`{}` is not a valid header name", key.name),
-                "header names are letters, digits and `-`",
-            );
-            ok = false;
-            continue;
-        }
-        let parsed = cx.string(value, &hpath).and_then(|v| {
-            if !valid_header_value(&v) {
-                cx.error(
-                    value.loc,
-                    &hpath,
-                    "header value has control or non-ASCII characters",
-                    "use printable ASCII only",
-                );
-                return None;
-            }
-            parse_template(cx, &v, value.loc, &hpath)
-        });
-        match parsed {
-            Some(t) => out.push((key.name.clone(), t)),
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
+    read_header_map(cx, node, path, |cx, v, loc, p| {
+        parse_template(cx, &v, loc, p)
+    })
 }
 
 fn path_param_help(segments: &[Segment]) -> String {

@@ -279,60 +279,31 @@ impl Gateway {
 async fn reload(shared: &Arc<Shared>) -> Result<u64, Diagnostics> {
     let mut last_failed = shared.reload_lock.lock().await;
     let Some(path) = shared.config_path.clone() else {
-        return Err(Diagnostics {
-            source: String::new(),
-            items: vec![Diagnostic {
-                file: "-".into(),
-                loc: Loc::default(),
-                path: String::new(),
-                message: "the gateway was started without a config file".into(),
-                help: None,
-            }],
-        });
+        return Err(Diagnostics::whole_file(
+            "-",
+            "the gateway was started without a config file",
+            None,
+        ));
     };
     let text = std::fs::read(&path).unwrap_or_default();
     let digest = fingerprint(&text);
-    let loaded = tokio::task::spawn_blocking({
-        let path = path.clone();
-        move || portcullis_config::load_file(&path)
+    let generation = shared.generation.load(Ordering::Acquire) + 1;
+    // Reading the file and compiling it (certificates, CA files) stay off the async threads.
+    let compiled = tokio::task::spawn_blocking({
+        let (path, shared) = (path.clone(), shared.clone());
+        move || {
+            portcullis_config::load_file(&path)
+                .and_then(|config| Plan::compile(config, generation, &shared.clients))
+        }
     })
     .await
     .unwrap_or_else(|e| {
-        Err(Diagnostics {
-            source: String::new(),
-            items: vec![Diagnostic {
-                file: path.display().to_string(),
-                loc: Loc::default(),
-                path: String::new(),
-                message: format!("reload task failed: {e}"),
-                help: None,
-            }],
-        })
+        Err(Diagnostics::whole_file(
+            &path.display().to_string(),
+            format!("reload task failed: {e}"),
+            None,
+        ))
     });
-    let generation = shared.generation.load(Ordering::Acquire) + 1;
-    // Compiling reads certificates and CA files: keep it off the async threads.
-    let compiled = match loaded {
-        Ok(config) => {
-            let shared_for_compile = shared.clone();
-            tokio::task::spawn_blocking(move || {
-                Plan::compile(config, generation, &shared_for_compile.clients)
-            })
-            .await
-            .unwrap_or_else(|e| {
-                Err(Diagnostics {
-                    source: String::new(),
-                    items: vec![Diagnostic {
-                        file: path.display().to_string(),
-                        loc: Loc::default(),
-                        path: String::new(),
-                        message: format!("reload task failed: {e}"),
-                        help: None,
-                    }],
-                })
-            })
-        }
-        Err(d) => Err(d),
-    };
     let compiled = compiled.and_then(|plan| {
         // The listener speaks TLS or not from the start; a reload cannot switch it.
         let was_tls = shared.plan.load().config.listener.tls.is_some();

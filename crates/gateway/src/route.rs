@@ -440,21 +440,10 @@ mod tests {
 
     mod props {
         use super::*;
-        use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+        use percent_encoding::utf8_percent_encode;
         use proptest::prelude::*;
 
-        const SEGMENT: &AsciiSet = &CONTROLS
-            .add(b' ')
-            .add(b'"')
-            .add(b'#')
-            .add(b'%')
-            .add(b'/')
-            .add(b'<')
-            .add(b'>')
-            .add(b'?')
-            .add(b'`')
-            .add(b'{')
-            .add(b'}');
+        use crate::integration::http_proxy::SEGMENT;
 
         fn literal() -> impl Strategy<Value = String> {
             "[a-z0-9_.-]{1,8}"

@@ -26,7 +26,7 @@ use crate::context::RequestCtx;
 use crate::plan::Plan;
 
 /// Characters encoded in a path segment (RFC 3986 pchar, plus `/`, `%` and space).
-const SEGMENT: &AsciiSet = &CONTROLS
+pub(crate) const SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
