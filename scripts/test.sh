@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole Portcullis test suite on a fresh Debian machine with a Rust toolchain.
-# Installs what the tests need, then: formatting check, clippy (warnings are errors),
-# unit, property, golden and integration tests, and `portcullis check` on every example.
+# Installs what the tests need (curl, CA certificates, a PostgreSQL server started on
+# 127.0.0.1 for the identity store's tests), then: formatting check, clippy (warnings are
+# errors), unit, property, golden and integration tests, and `portcullis check` on every
+# example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+
+# A throwaway PostgreSQL on loopback; stopped again when the tests end.
+PORTCULLIS_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)
+export PORTCULLIS_TEST_POSTGRES_URL
+trap 'bash scripts/postgres.sh stop' EXIT
 
 export CARGO_TERM_COLOR=never
 cargo fmt --all -- --check

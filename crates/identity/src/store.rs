@@ -1,0 +1,835 @@
+//! The user-pool store: one implementation over SQLite (a file, the embedded default) and
+//! PostgreSQL (for several gateway nodes), through sqlx's `Any` driver.
+//!
+//! Both backends run the same statements; only the schema files differ (column types and
+//! key generation). Times are Unix seconds, ids and JSON are text, so every value crosses the
+//! driver as an integer, a float or a string. Migrations are versioned and applied at open;
+//! a database whose schema is newer than this binary is refused with a clear error rather
+//! than written to.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::model::*;
+
+/// `SELECT <user columns> FROM users <tail>`, as a literal.
+macro_rules! user_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT sub, username, enabled, password_hash, email, attributes, signed_out_at, created_at, updated_at FROM users ",
+            $tail
+        )
+    };
+}
+
+/// `SELECT <client columns> FROM app_clients <tail>`, as a literal.
+macro_rules! client_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT client_id, name, secret_hash, auth_flows, scopes, access_ttl, id_ttl, refresh_ttl FROM app_clients ",
+            $tail
+        )
+    };
+}
+
+/// Schema versions this binary knows, with their SQLite and PostgreSQL forms.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+/// The newest schema version this binary knows.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Store errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or answered an error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The database was migrated by a newer Portcullis.
+    #[error(
+        "the database schema is version {found}, newer than this binary supports ({supported}); upgrade Portcullis or point it at another database"
+    )]
+    SchemaTooNew {
+        /// Version in the database.
+        found: i64,
+        /// Newest version this binary knows.
+        supported: i64,
+    },
+    /// A uniqueness rule would be broken (the username or name exists).
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A stored value could not be decoded.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The database URL or path is not usable.
+    #[error("{0}")]
+    Config(String),
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// Unix time in seconds.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The user-pool store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+fn map_unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        return StoreError::Conflict(what());
+    }
+    StoreError::Database(e)
+}
+
+impl Store {
+    /// Opens (creating if needed) a SQLite database file, readable only by this user, in WAL
+    /// mode, and brings its schema up to date.
+    pub async fn open_sqlite(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| {
+                    StoreError::Config(format!("cannot create {}: {e}", path.display()))
+                })?;
+        }
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        Self::connect(&url).await
+    }
+
+    /// Connects to `url` (`sqlite://...` or `postgres://...`) and migrates.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Config(
+                "database URL must start with sqlite:// or postgres://".into(),
+            ));
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // Per connection: enforce references, and wait rather than fail
+                        // while another process (the CLI, another gateway) writes.
+                        sqlx::raw_sql("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(url).await?;
+        if backend == Backend::Sqlite {
+            sqlx::raw_sql("PRAGMA journal_mode = WAL;")
+                .execute(&pool)
+                .await?;
+        }
+        let store = Self { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The schema version now in the database.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("v")?)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        let current = self.schema_version().await?;
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for (version, sqlite, postgres) in MIGRATIONS {
+            if *version <= current {
+                continue;
+            }
+            let sql = match self.backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => postgres,
+            };
+            let mut tx = self.pool.begin().await?;
+            sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(*version)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    // ---- users ----
+
+    /// Creates a user. Usernames are unique regardless of case.
+    pub async fn create_user(&self, new: &NewUser) -> Result<User> {
+        let t = now();
+        let sub = new_uuid();
+        sqlx::query(
+            "INSERT INTO users (sub, username, username_key, enabled, password_hash, email, attributes, signed_out_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, 1, $4, $5, $6, 0, $7, $7)",
+        )
+        .bind(&sub)
+        .bind(&new.username)
+        .bind(username_key(&new.username))
+        .bind(&new.password_hash)
+        .bind(new.email.as_deref())
+        .bind(serde_json::to_string(&new.attributes).unwrap_or_else(|_| "{}".into()))
+        .bind(t)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_unique(e, || format!("user `{}`", new.username)))?;
+        self.user_by_sub(&sub)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user `{}`", new.username)))
+    }
+
+    /// A user by username, case-insensitively.
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        let row = sqlx::query(user_select!("WHERE username_key = $1"))
+            .bind(username_key(username))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    /// A user by `sub`.
+    pub async fn user_by_sub(&self, sub: &str) -> Result<Option<User>> {
+        let row = sqlx::query(user_select!("WHERE sub = $1"))
+            .bind(sub)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    /// All users, by username.
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query(user_select!("ORDER BY username_key"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn user_id(&self, username: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT id FROM users WHERE username_key = $1")
+            .bind(username_key(username))
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(r.try_get::<i64, _>("id")?),
+            None => Err(StoreError::NotFound(format!("user `{username}`"))),
+        }
+    }
+
+    async fn update_user(&self, username: &str, value: Column<'_>) -> Result<()> {
+        let q = match value {
+            Column::Enabled(i) => sqlx::query(
+                "UPDATE users SET enabled = $1, updated_at = $2 WHERE username_key = $3",
+            )
+            .bind(i),
+            Column::PasswordHash(s) => sqlx::query(
+                "UPDATE users SET password_hash = $1, updated_at = $2 WHERE username_key = $3",
+            )
+            .bind(s.to_owned()),
+        };
+        let done = q
+            .bind(now())
+            .bind(username_key(username))
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user `{username}`")));
+        }
+        Ok(())
+    }
+
+    /// Enables or disables a user. A disabled user cannot log in or refresh.
+    pub async fn set_enabled(&self, username: &str, enabled: bool) -> Result<()> {
+        self.update_user(username, Column::Enabled(i64::from(enabled)))
+            .await
+    }
+
+    /// Replaces a user's password hash.
+    pub async fn set_password_hash(&self, username: &str, hash: &str) -> Result<()> {
+        self.update_user(username, Column::PasswordHash(hash)).await
+    }
+
+    /// Signs a user out everywhere: tokens issued before `at` are invalid, and every refresh
+    /// family of the user is revoked.
+    pub async fn global_sign_out(&self, username: &str, at: i64) -> Result<()> {
+        let id = self.user_id(username).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET signed_out_at = $1, updated_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let families = sqlx::query(
+            "SELECT family_id, MAX(expires_at) AS exp FROM refresh_tokens WHERE user_id = $1 GROUP BY family_id",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for f in families {
+            let family: String = f.try_get("family_id")?;
+            let exp: i64 = f.try_get("exp")?;
+            revoke_family_in(&mut tx, &family, at, exp).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a user with their memberships, limits and refresh tokens.
+    pub async fn delete_user(&self, username: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM users WHERE username_key = $1")
+            .bind(username_key(username))
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user `{username}`")));
+        }
+        Ok(())
+    }
+
+    /// Sets (or replaces) a user's limits.
+    pub async fn set_limits(&self, username: &str, limits: &Limits) -> Result<()> {
+        let id = self.user_id(username).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM user_limits WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO user_limits (user_id, rate, burst, quota, quota_period) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(limits.rate)
+        .bind(i64::from(limits.burst))
+        .bind(limits.quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX)))
+        .bind(limits.quota_period.map(QuotaPeriod::as_str))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A user's limits, if set.
+    pub async fn limits(&self, username: &str) -> Result<Option<Limits>> {
+        let id = self.user_id(username).await?;
+        let row = sqlx::query(
+            "SELECT rate, burst, quota, quota_period FROM user_limits WHERE user_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let period: Option<String> = r.try_get("quota_period")?;
+        Ok(Some(Limits {
+            rate: r.try_get("rate")?,
+            burst: u32::try_from(r.try_get::<i64, _>("burst")?)
+                .map_err(|_| StoreError::Corrupt("burst".into()))?,
+            quota: r
+                .try_get::<Option<i64>, _>("quota")?
+                .map(|q| u64::try_from(q).unwrap_or(0)),
+            quota_period: match period {
+                Some(p) => Some(
+                    QuotaPeriod::parse(&p)
+                        .ok_or_else(|| StoreError::Corrupt(format!("quota period `{p}`")))?,
+                ),
+                None => None,
+            },
+        }))
+    }
+
+    // ---- groups ----
+
+    /// Creates a group.
+    pub async fn create_group(&self, g: &Group) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO groups (name, description, precedence, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&g.name)
+        .bind(&g.description)
+        .bind(g.precedence)
+        .bind(g.role.as_deref())
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_unique(e, || format!("group `{}`", g.name)))?;
+        Ok(())
+    }
+
+    /// All groups, by precedence then name.
+    pub async fn list_groups(&self) -> Result<Vec<Group>> {
+        let rows = sqlx::query(
+            "SELECT name, description, precedence, role FROM groups ORDER BY precedence, name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    /// Deletes a group and its memberships.
+    pub async fn delete_group(&self, name: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM groups WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("group `{name}`")));
+        }
+        Ok(())
+    }
+
+    /// Adds a user to a group (no error if already a member).
+    pub async fn add_to_group(&self, username: &str, group: &str) -> Result<()> {
+        let id = self.user_id(username).await?;
+        let exists = sqlx::query("SELECT name FROM groups WHERE name = $1")
+            .bind(group)
+            .fetch_optional(&self.pool)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("group `{group}`")));
+        }
+        let member =
+            sqlx::query("SELECT user_id FROM memberships WHERE user_id = $1 AND group_name = $2")
+                .bind(id)
+                .bind(group)
+                .fetch_optional(&self.pool)
+                .await?;
+        if member.is_none() {
+            sqlx::query("INSERT INTO memberships (user_id, group_name) VALUES ($1, $2)")
+                .bind(id)
+                .bind(group)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes a user from a group.
+    pub async fn remove_from_group(&self, username: &str, group: &str) -> Result<()> {
+        let id = self.user_id(username).await?;
+        let done = sqlx::query("DELETE FROM memberships WHERE user_id = $1 AND group_name = $2")
+            .bind(id)
+            .bind(group)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "membership of `{username}` in `{group}`"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A user's groups, by precedence (lowest first, as Cognito orders them) then name.
+    pub async fn user_groups(&self, username: &str) -> Result<Vec<Group>> {
+        let id = self.user_id(username).await?;
+        let rows = sqlx::query(
+            "SELECT g.name, g.description, g.precedence, g.role FROM groups g \
+             JOIN memberships m ON m.group_name = g.name WHERE m.user_id = $1 ORDER BY g.precedence, g.name",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    // ---- app clients ----
+
+    /// Registers an app client.
+    pub async fn create_client(&self, c: &AppClient) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO app_clients (client_id, name, secret_hash, auth_flows, scopes, access_ttl, id_ttl, refresh_ttl, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&c.client_id)
+        .bind(&c.name)
+        .bind(c.secret_hash.as_deref())
+        .bind(c.auth_flows.join(" "))
+        .bind(c.scopes.join(" "))
+        .bind(c.access_ttl)
+        .bind(c.id_ttl)
+        .bind(c.refresh_ttl)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_unique(e, || format!("client `{}`", c.client_id)))?;
+        Ok(())
+    }
+
+    /// An app client by id.
+    pub async fn client(&self, client_id: &str) -> Result<Option<AppClient>> {
+        let row = sqlx::query(client_select!("WHERE client_id = $1"))
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| client_from_row(&r)).transpose()
+    }
+
+    /// All app clients.
+    pub async fn list_clients(&self) -> Result<Vec<AppClient>> {
+        let rows = sqlx::query(client_select!("ORDER BY client_id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(client_from_row).collect()
+    }
+
+    /// Deletes an app client.
+    pub async fn delete_client(&self, client_id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM app_clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("client `{client_id}`")));
+        }
+        Ok(())
+    }
+
+    // ---- refresh tokens and revocation ----
+
+    /// Stores a refresh token by the hash of its value.
+    pub async fn insert_refresh(&self, t: &RefreshRecord) -> Result<()> {
+        let id = sqlx::query("SELECT id FROM users WHERE sub = $1")
+            .bind(&t.user_sub)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user `{}`", t.user_sub)))?
+            .try_get::<i64, _>("id")?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, issued_at, expires_at, rotated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(&t.token_hash)
+        .bind(&t.family_id)
+        .bind(id)
+        .bind(&t.client_id)
+        .bind(t.issued_at)
+        .bind(t.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a refresh token as used, atomically. Returns the record as it was, or `None` if
+    /// no such token exists. A record whose `rotated_at` is set was used before: presenting
+    /// it again is reuse, and the caller revokes its family.
+    pub async fn take_refresh(&self, token_hash: &str, at: i64) -> Result<Option<RefreshRecord>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT r.token_hash, r.family_id, u.sub, r.client_id, r.issued_at, r.expires_at, r.rotated_at \
+             FROM refresh_tokens r JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(r) = row else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let record = RefreshRecord {
+            token_hash: r.try_get("token_hash")?,
+            family_id: r.try_get("family_id")?,
+            user_sub: r.try_get("sub")?,
+            client_id: r.try_get("client_id")?,
+            issued_at: r.try_get("issued_at")?,
+            expires_at: r.try_get("expires_at")?,
+            rotated_at: r.try_get("rotated_at")?,
+        };
+        if record.rotated_at.is_none() {
+            // Only the first of two racing uses updates the row; the other sees reuse.
+            let done = sqlx::query(
+                "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
+            )
+            .bind(at)
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            if done.rows_affected() == 0 {
+                return Ok(Some(RefreshRecord {
+                    rotated_at: Some(at),
+                    ..record
+                }));
+            }
+            return Ok(Some(record));
+        }
+        tx.commit().await?;
+        Ok(Some(record))
+    }
+
+    /// Revokes a refresh family until `expires_at` (the latest expiry among its tokens).
+    pub async fn revoke_family(&self, family_id: &str, at: i64, expires_at: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        revoke_family_in(&mut tx, family_id, at, expires_at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether a refresh family is revoked.
+    pub async fn family_revoked(&self, family_id: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT family_id FROM revoked_families WHERE family_id = $1")
+            .bind(family_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Denies an access token's `jti` until it expires.
+    pub async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<()> {
+        let exists = sqlx::query("SELECT jti FROM revoked_jtis WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?;
+        if exists.is_none() {
+            sqlx::query("INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2)")
+                .bind(jti)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether an access token's `jti` is denied.
+    pub async fn jti_revoked(&self, jti: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT jti FROM revoked_jtis WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Deletes expired refresh tokens and revocations; returns how many rows went.
+    pub async fn purge_expired(&self, at: i64) -> Result<u64> {
+        let mut n = 0;
+        for sql in [
+            "DELETE FROM refresh_tokens WHERE expires_at < $1",
+            "DELETE FROM revoked_families WHERE expires_at < $1",
+            "DELETE FROM revoked_jtis WHERE expires_at < $1",
+        ] {
+            n += sqlx::query(sql)
+                .bind(at)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(n)
+    }
+
+    // ---- signing keys ----
+
+    /// Stores a signing key.
+    pub async fn insert_signing_key(&self, k: &SigningKeyRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_pem, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&k.kid)
+        .bind(&k.alg)
+        .bind(k.private_pem.expose())
+        .bind(&k.public_jwk)
+        .bind(k.created_at)
+        .bind(k.retired_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_unique(e, || format!("key `{}`", k.kid)))?;
+        Ok(())
+    }
+
+    /// All signing keys, newest first.
+    pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, private_pem, public_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SigningKeyRecord {
+                    kid: r.try_get("kid")?,
+                    alg: r.try_get("alg")?,
+                    private_pem: Secret::new(r.try_get::<String, _>("private_pem")?),
+                    public_jwk: r.try_get("public_jwk")?,
+                    created_at: r.try_get("created_at")?,
+                    retired_at: r.try_get("retired_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks a key retired at `at`: it no longer signs and leaves the JWKS.
+    pub async fn retire_key(&self, kid: &str, at: i64) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE signing_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL",
+        )
+        .bind(at)
+        .bind(kid)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("active key `{kid}`")));
+        }
+        Ok(())
+    }
+}
+
+/// A user column that can be updated on its own.
+enum Column<'a> {
+    Enabled(i64),
+    PasswordHash(&'a str),
+}
+
+async fn revoke_family_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    family_id: &str,
+    at: i64,
+    expires_at: i64,
+) -> Result<()> {
+    let exists = sqlx::query("SELECT family_id FROM revoked_families WHERE family_id = $1")
+        .bind(family_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if exists.is_none() {
+        sqlx::query(
+            "INSERT INTO revoked_families (family_id, revoked_at, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(family_id)
+        .bind(at)
+        .bind(expires_at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn username_key(username: &str) -> String {
+    username.to_lowercase()
+}
+
+fn user_from_row(r: &AnyRow) -> Result<User> {
+    let attributes: String = r.try_get("attributes")?;
+    Ok(User {
+        sub: r.try_get("sub")?,
+        username: r.try_get("username")?,
+        enabled: r.try_get::<i64, _>("enabled")? != 0,
+        password_hash: Secret::new(r.try_get::<String, _>("password_hash")?),
+        email: r.try_get("email")?,
+        attributes: serde_json::from_str(&attributes)
+            .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?,
+        signed_out_at: r.try_get("signed_out_at")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn group_from_row(r: &AnyRow) -> Result<Group> {
+    Ok(Group {
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        precedence: r.try_get("precedence")?,
+        role: r.try_get("role")?,
+    })
+}
+
+fn client_from_row(r: &AnyRow) -> Result<AppClient> {
+    let words = |s: String| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    Ok(AppClient {
+        client_id: r.try_get("client_id")?,
+        name: r.try_get("name")?,
+        secret_hash: r.try_get("secret_hash")?,
+        auth_flows: words(r.try_get("auth_flows")?),
+        scopes: words(r.try_get("scopes")?),
+        access_ttl: r.try_get("access_ttl")?,
+        id_ttl: r.try_get("id_ttl")?,
+        refresh_ttl: r.try_get("refresh_ttl")?,
+    })
+}
+
+/// A random version-4 UUID for `sub` and family ids.
+pub fn new_uuid() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom_fill(&mut bytes);
+    if let Some(b) = bytes.get_mut(6) {
+        *b = (*b & 0x0f) | 0x40;
+    }
+    if let Some(b) = bytes.get_mut(8) {
+        *b = (*b & 0x3f) | 0x80;
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex.get(0..8).unwrap_or(""),
+        hex.get(8..12).unwrap_or(""),
+        hex.get(12..16).unwrap_or(""),
+        hex.get(16..20).unwrap_or(""),
+        hex.get(20..32).unwrap_or("")
+    )
+}
+
+/// Fills `buf` from the operating system's CSPRNG.
+pub fn getrandom_fill(buf: &mut [u8]) {
+    // A failing OS generator is not something to continue past with predictable bytes.
+    while getrandom::fill(buf).is_err() {
+        std::thread::yield_now();
+    }
+}

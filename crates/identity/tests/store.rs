@@ -1,0 +1,325 @@
+//! The store against a real SQLite file and a real PostgreSQL server, same scenario on both.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "tests"
+)]
+
+use std::collections::BTreeMap;
+
+use portcullis_identity::store::{Store, StoreError, now};
+use portcullis_identity::*;
+
+/// A fresh PostgreSQL database on the test server (scripts/postgres.sh starts one and
+/// scripts/test.sh exports its URL). The tests require it: there is no silent skip.
+async fn postgres_url() -> String {
+    let admin = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("PORTCULLIS_TEST_POSTGRES_URL is not set: run the tests with `bash scripts/test.sh`, which starts PostgreSQL on loopback")
+    });
+    sqlx::any::install_default_drivers();
+    let name = format!("portcullis_test_{}", fastrand::u64(..));
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_owned();
+    format!("{base}/{name}")
+}
+
+fn new_user(name: &str) -> NewUser {
+    NewUser {
+        username: name.to_owned(),
+        password_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+        email: Some(format!("{}@example.com", name.to_lowercase())),
+        attributes: BTreeMap::from([("custom:tier".to_owned(), "gold".to_owned())]),
+    }
+}
+
+async fn scenario(store: &Store) {
+    assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+
+    // users: unique regardless of case
+    let alice = store.create_user(&new_user("Alice")).await.unwrap();
+    assert_eq!(alice.sub.len(), 36);
+    assert!(alice.enabled);
+    assert!(matches!(
+        store.create_user(&new_user("alice")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let found = store.user_by_username("ALICE").await.unwrap().unwrap();
+    assert_eq!(found.sub, alice.sub);
+    assert_eq!(found.username, "Alice");
+    assert_eq!(found.attributes["custom:tier"], "gold");
+    assert_eq!(format!("{:?}", found.password_hash), "***");
+    assert!(store.user_by_username("nobody").await.unwrap().is_none());
+    store.create_user(&new_user("bob")).await.unwrap();
+    let names: Vec<String> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["Alice", "bob"]);
+    store.set_enabled("alice", false).await.unwrap();
+    assert!(
+        !store
+            .user_by_sub(&alice.sub)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+    store
+        .set_password_hash("alice", "$argon2id$new")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .user_by_username("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .expose(),
+        "$argon2id$new"
+    );
+    assert!(matches!(
+        store.set_enabled("nobody", true).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // limits
+    assert_eq!(store.limits("alice").await.unwrap(), None);
+    let limits = Limits {
+        rate: 12.5,
+        burst: 20,
+        quota: Some(10_000),
+        quota_period: Some(QuotaPeriod::Month),
+    };
+    store.set_limits("alice", &limits).await.unwrap();
+    assert_eq!(store.limits("Alice").await.unwrap(), Some(limits));
+    let unlimited = Limits {
+        rate: 1.0,
+        burst: 1,
+        quota: None,
+        quota_period: None,
+    };
+    store.set_limits("alice", &unlimited).await.unwrap();
+    assert_eq!(store.limits("alice").await.unwrap(), Some(unlimited));
+
+    // groups, ordered by precedence
+    let admins = Group {
+        name: "admins".into(),
+        description: "full access".into(),
+        precedence: 1,
+        role: Some("admin".into()),
+    };
+    let readers = Group {
+        name: "readers".into(),
+        description: String::new(),
+        precedence: 10,
+        role: None,
+    };
+    store.create_group(&readers).await.unwrap();
+    store.create_group(&admins).await.unwrap();
+    assert!(matches!(
+        store.create_group(&admins).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.add_to_group("alice", "readers").await.unwrap();
+    store.add_to_group("alice", "admins").await.unwrap();
+    store.add_to_group("alice", "admins").await.unwrap();
+    assert_eq!(
+        store.user_groups("alice").await.unwrap(),
+        vec![admins.clone(), readers.clone()]
+    );
+    assert!(matches!(
+        store.add_to_group("alice", "ghosts").await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.remove_from_group("alice", "readers").await.unwrap();
+    assert_eq!(
+        store.user_groups("alice").await.unwrap(),
+        vec![admins.clone()]
+    );
+    store.delete_group("admins").await.unwrap();
+    assert!(
+        store.user_groups("alice").await.unwrap().is_empty(),
+        "membership went with the group"
+    );
+    assert_eq!(store.list_groups().await.unwrap(), vec![readers]);
+
+    // app clients
+    let client = AppClient {
+        client_id: "web".into(),
+        name: "Web app".into(),
+        secret_hash: None,
+        auth_flows: vec!["USER_PASSWORD_AUTH".into(), "REFRESH_TOKEN_AUTH".into()],
+        scopes: vec!["openid".into(), "pets/read".into()],
+        access_ttl: 3600,
+        id_ttl: 3600,
+        refresh_ttl: 30 * 86_400,
+    };
+    store.create_client(&client).await.unwrap();
+    assert!(matches!(
+        store.create_client(&client).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.client("web").await.unwrap(), Some(client.clone()));
+    assert_eq!(store.list_clients().await.unwrap(), vec![client]);
+
+    // refresh rotation and reuse detection
+    let t = now();
+    let rec = RefreshRecord {
+        token_hash: "h1".into(),
+        family_id: "fam1".into(),
+        user_sub: alice.sub.clone(),
+        client_id: "web".into(),
+        issued_at: t,
+        expires_at: t + 100,
+        rotated_at: None,
+    };
+    store.insert_refresh(&rec).await.unwrap();
+    let first = store.take_refresh("h1", t + 1).await.unwrap().unwrap();
+    assert_eq!(first.rotated_at, None, "first use");
+    let again = store.take_refresh("h1", t + 2).await.unwrap().unwrap();
+    assert_eq!(again.rotated_at, Some(t + 1), "second use is reuse");
+    assert!(store.take_refresh("unknown", t).await.unwrap().is_none());
+    assert!(!store.family_revoked("fam1").await.unwrap());
+    store.revoke_family("fam1", t, t + 100).await.unwrap();
+    store.revoke_family("fam1", t, t + 100).await.unwrap();
+    assert!(store.family_revoked("fam1").await.unwrap());
+
+    // global sign-out revokes every family of the user
+    store
+        .insert_refresh(&RefreshRecord {
+            token_hash: "h2".into(),
+            family_id: "fam2".into(),
+            ..rec.clone()
+        })
+        .await
+        .unwrap();
+    store.global_sign_out("alice", t + 5).await.unwrap();
+    assert!(store.family_revoked("fam2").await.unwrap());
+    assert_eq!(
+        store
+            .user_by_username("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .signed_out_at,
+        t + 5
+    );
+
+    // access-token denylist
+    store.revoke_jti("jti-1", t + 50).await.unwrap();
+    store.revoke_jti("jti-1", t + 50).await.unwrap();
+    assert!(store.jti_revoked("jti-1").await.unwrap());
+    assert!(!store.jti_revoked("jti-2").await.unwrap());
+    assert!(store.purge_expired(t + 1000).await.unwrap() >= 4);
+    assert!(!store.jti_revoked("jti-1").await.unwrap());
+
+    // signing keys
+    let key = |kid: &str, created: i64| SigningKeyRecord {
+        kid: kid.into(),
+        alg: "RS256".into(),
+        private_pem: Secret::new("-----BEGIN PRIVATE KEY-----".into()),
+        public_jwk: format!(r#"{{"kid":"{kid}"}}"#),
+        created_at: created,
+        retired_at: None,
+    };
+    store.insert_signing_key(&key("k1", t)).await.unwrap();
+    store.insert_signing_key(&key("k2", t + 1)).await.unwrap();
+    let kids: Vec<String> = store
+        .signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(kids, ["k2", "k1"]);
+    store.retire_key("k1", t + 2).await.unwrap();
+    assert!(matches!(
+        store.retire_key("k1", t + 3).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.signing_keys().await.unwrap()[1].retired_at,
+        Some(t + 2)
+    );
+
+    // deleting a user takes their tokens and memberships along
+    store
+        .insert_refresh(&RefreshRecord {
+            token_hash: "h3".into(),
+            ..rec
+        })
+        .await
+        .unwrap();
+    store.delete_user("ALICE").await.unwrap();
+    assert!(store.user_by_sub(&alice.sub).await.unwrap().is_none());
+    assert!(store.take_refresh("h3", t).await.unwrap().is_none());
+    assert!(matches!(
+        store.delete_user("alice").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn newer_schema_is_refused(url: &str) {
+    let store = Store::connect(url).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
+    sqlx::raw_sql("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(store);
+    match Store::connect(url).await {
+        Err(StoreError::SchemaTooNew {
+            found: 999,
+            supported,
+        }) => assert_eq!(supported, SCHEMA_VERSION),
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data/identity.db");
+    let store = Store::open_sqlite(&path).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the database holds key material: owner only");
+    scenario(&store).await;
+    // reopening migrates nothing and keeps the data
+    drop(store);
+    let again = Store::open_sqlite(&path).await.unwrap();
+    assert_eq!(again.schema_version().await.unwrap(), SCHEMA_VERSION);
+    assert_eq!(again.list_users().await.unwrap().len(), 1);
+    drop(again);
+    newer_schema_is_refused(&format!("sqlite://{}", path.display())).await;
+}
+
+#[tokio::test]
+async fn postgres_store() {
+    let url = postgres_url().await;
+    let store = Store::connect(&url).await.unwrap();
+    assert_eq!(store.backend(), Backend::Postgres);
+    scenario(&store).await;
+    drop(store);
+    newer_schema_is_refused(&url).await;
+}
