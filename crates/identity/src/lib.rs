@@ -3,8 +3,10 @@
 //! This crate owns the user pool's data and its secrets: the [`store::Store`] over SQLite
 //! (the embedded default, one file) or PostgreSQL (for several gateway nodes) with versioned
 //! migrations, and [`password`] hashing with Argon2id on a bounded blocking pool so that a
-//! login flood cannot starve proxied traffic. Token issuing, the login endpoints and the
-//! Cognito-compatible API build on these.
+//! login flood cannot starve proxied traffic; signing [`keys`] (RS256 by default, ES256 and
+//! EdDSA selectable) with the JWKS they publish; and [`tokens`]: Cognito-shaped ID and
+//! access JWTs carrying the user's role and limits, and opaque refresh tokens stored hashed.
+//! The login endpoints and the Cognito-compatible API build on these.
 #![cfg_attr(
     test,
     allow(
@@ -16,9 +18,18 @@
     )
 )]
 
+pub mod keys;
 pub mod model;
 pub mod password;
 pub mod store;
+pub mod tokens;
 
 pub use model::*;
+
+/// Installs jsonwebtoken's aws-lc-rs provider (once per process; later calls do nothing).
+/// Signing or verifying before this panics inside jsonwebtoken.
+pub fn install_crypto_provider() {
+    // An error only means a provider is installed already.
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+}
 pub use store::{Backend, SCHEMA_VERSION, Store, StoreError};
