@@ -150,6 +150,12 @@ pub struct RefreshRecord {
     pub user_sub: String,
     /// Client it was issued to.
     pub client_id: String,
+    /// Scopes granted, space-separated.
+    pub scopes: String,
+    /// When the user authenticated (kept across rotations).
+    pub auth_time: i64,
+    /// `origin_jti` of the authentication (kept across rotations).
+    pub origin_jti: String,
     /// Unix time issued.
     pub issued_at: i64,
     /// Unix time it expires.

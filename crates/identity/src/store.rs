@@ -557,13 +557,16 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("user `{}`", t.user_sub)))?
             .try_get::<i64, _>("id")?;
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, issued_at, expires_at, rotated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, scopes, auth_time, origin_jti, issued_at, expires_at, rotated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
         )
         .bind(&t.token_hash)
         .bind(&t.family_id)
         .bind(id)
         .bind(&t.client_id)
+        .bind(&t.scopes)
+        .bind(t.auth_time)
+        .bind(&t.origin_jti)
         .bind(t.issued_at)
         .bind(t.expires_at)
         .execute(&self.pool)
@@ -577,7 +580,7 @@ impl Store {
     pub async fn take_refresh(&self, token_hash: &str, at: i64) -> Result<Option<RefreshRecord>> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
-            "SELECT r.token_hash, r.family_id, u.sub, r.client_id, r.issued_at, r.expires_at, r.rotated_at \
+            "SELECT r.token_hash, r.family_id, u.sub, r.client_id, r.scopes, r.auth_time, r.origin_jti, r.issued_at, r.expires_at, r.rotated_at \
              FROM refresh_tokens r JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1",
         )
         .bind(token_hash)
@@ -592,6 +595,9 @@ impl Store {
             family_id: r.try_get("family_id")?,
             user_sub: r.try_get("sub")?,
             client_id: r.try_get("client_id")?,
+            scopes: r.try_get("scopes")?,
+            auth_time: r.try_get("auth_time")?,
+            origin_jti: r.try_get("origin_jti")?,
             issued_at: r.try_get("issued_at")?,
             expires_at: r.try_get("expires_at")?,
             rotated_at: r.try_get("rotated_at")?,

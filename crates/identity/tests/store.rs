@@ -185,6 +185,9 @@ async fn scenario(store: &Store) {
         family_id: "fam1".into(),
         user_sub: alice.sub.clone(),
         client_id: "web".into(),
+        scopes: "openid pets/read".into(),
+        auth_time: t - 10,
+        origin_jti: "origin-1".into(),
         issued_at: t,
         expires_at: t + 100,
         rotated_at: None,
@@ -192,6 +195,14 @@ async fn scenario(store: &Store) {
     store.insert_refresh(&rec).await.unwrap();
     let first = store.take_refresh("h1", t + 1).await.unwrap().unwrap();
     assert_eq!(first.rotated_at, None, "first use");
+    assert_eq!(
+        (
+            first.scopes.as_str(),
+            first.auth_time,
+            first.origin_jti.as_str()
+        ),
+        ("openid pets/read", t - 10, "origin-1")
+    );
     let again = store.take_refresh("h1", t + 2).await.unwrap().unwrap();
     assert_eq!(again.rotated_at, Some(t + 1), "second use is reuse");
     assert!(store.take_refresh("unknown", t).await.unwrap().is_none());

@@ -47,6 +47,9 @@ CREATE TABLE refresh_tokens (
     family_id TEXT NOT NULL,
     user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     client_id TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    auth_time BIGINT NOT NULL,
+    origin_jti TEXT NOT NULL,
     issued_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     rotated_at BIGINT

@@ -47,6 +47,9 @@ CREATE TABLE refresh_tokens (
     family_id TEXT NOT NULL,
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     client_id TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    auth_time INTEGER NOT NULL,
+    origin_jti TEXT NOT NULL,
     issued_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     rotated_at INTEGER

@@ -1,0 +1,343 @@
+//! The user pool's operations: log in, refresh (with rotation and reuse detection), log out,
+//! and the public key documents. Transport-free: the gateway's HTTP endpoints and the CLI
+//! call these.
+//!
+//! Failures never say which check failed: an unknown user, a wrong password and a disabled
+//! account all answer [`AuthError::NotAuthorized`] with the same message, after the same
+//! Argon2id work (a dummy hash is verified for unknown users).
+
+use std::sync::{Arc, RwLock};
+
+use serde_json::{Value, json};
+
+use crate::keys::{KeyAlg, KeyRing, generate};
+use crate::model::{AppClient, RefreshRecord, User};
+use crate::password::{HashParams, PasswordHasherPool};
+use crate::store::{Store, StoreError, new_uuid};
+use crate::tokens::{Grant, IssuedTokens, TokenIssuer, new_refresh_token, refresh_hash};
+
+/// The message for every failed authentication.
+pub const NOT_AUTHORIZED: &str = "Incorrect username or password.";
+
+/// How the user pool runs.
+#[derive(Debug, Clone)]
+pub struct IdentitySettings {
+    /// `iss` of every token, and the base of the OIDC discovery document.
+    pub issuer: String,
+    /// Algorithm for new signing keys.
+    pub algorithm: KeyAlg,
+    /// The client used when a request names none: its id and token lifetimes.
+    pub default_client: AppClient,
+    /// Argon2id cost.
+    pub hash_params: HashParams,
+    /// Hashes running at once.
+    pub max_concurrent_hashes: usize,
+}
+
+/// Why an operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Wrong credentials, unknown user, disabled user, bad or reused refresh token.
+    #[error("{0}")]
+    NotAuthorized(&'static str),
+    /// The request is malformed or names an unusable client.
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// The store or the hashing pool failed; the detail is for the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+/// One issuing of tokens: who, for which client, and the authentication it continues.
+struct Issue<'a> {
+    user: &'a User,
+    client: &'a AppClient,
+    scopes: &'a [String],
+    auth_time: i64,
+    origin_jti: Option<&'a str>,
+    family: Option<&'a str>,
+    now: i64,
+}
+
+/// Tokens returned by a login or a refresh.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// ID and access tokens.
+    pub tokens: IssuedTokens,
+    /// The new refresh token (rotated on every refresh).
+    pub refresh_token: String,
+}
+
+/// The user pool.
+#[derive(Debug)]
+pub struct IdentityService {
+    store: Store,
+    hasher: PasswordHasherPool,
+    keys: RwLock<Arc<KeyRing>>,
+    issuer: TokenIssuer,
+    settings: IdentitySettings,
+}
+
+impl IdentityService {
+    /// Starts the service on `store`: makes sure a signing key exists (generating one of the
+    /// configured algorithm on first start) and loads the key ring.
+    pub async fn start(store: Store, settings: IdentitySettings) -> Result<Self, AuthError> {
+        crate::install_crypto_provider();
+        let mut records = store.signing_keys().await?;
+        if records.iter().all(|k| k.retired_at.is_some()) {
+            let alg = settings.algorithm;
+            let rec = tokio::task::spawn_blocking(move || generate(alg, crate::store::now()))
+                .await
+                .map_err(|e| AuthError::Internal(e.to_string()))?
+                .map_err(|e| AuthError::Internal(e.to_string()))?;
+            store.insert_signing_key(&rec).await?;
+            records = store.signing_keys().await?;
+        }
+        let ring =
+            KeyRing::from_records(&records).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let hasher = PasswordHasherPool::new(settings.hash_params, settings.max_concurrent_hashes)
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        Ok(Self {
+            store,
+            hasher,
+            keys: RwLock::new(Arc::new(ring)),
+            issuer: TokenIssuer::new(settings.issuer.clone()),
+            settings,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The password hasher.
+    pub fn hasher(&self) -> &PasswordHasherPool {
+        &self.hasher
+    }
+
+    fn ring(&self) -> Result<Arc<KeyRing>, AuthError> {
+        self.keys
+            .read()
+            .map(|k| k.clone())
+            .map_err(|_| AuthError::Internal("key ring lock poisoned".into()))
+    }
+
+    /// Reloads the key ring from the store (after `keys rotate` or `keys retire`).
+    pub async fn reload_keys(&self) -> Result<(), AuthError> {
+        let records = self.store.signing_keys().await?;
+        let ring =
+            KeyRing::from_records(&records).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let mut guard = self
+            .keys
+            .write()
+            .map_err(|_| AuthError::Internal("key ring lock poisoned".into()))?;
+        *guard = Arc::new(ring);
+        Ok(())
+    }
+
+    async fn client(&self, client_id: Option<&str>, flow: &str) -> Result<AppClient, AuthError> {
+        let client = match client_id {
+            None => return Ok(self.settings.default_client.clone()),
+            Some(id) if id == self.settings.default_client.client_id => {
+                return Ok(self.settings.default_client.clone());
+            }
+            Some(id) => self
+                .store
+                .client(id)
+                .await?
+                .ok_or_else(|| AuthError::InvalidParameter(format!("unknown client `{id}`")))?,
+        };
+        if client.secret_hash.is_some() {
+            return Err(AuthError::InvalidParameter(
+                "this client has a secret: use the Cognito-compatible API with SECRET_HASH".into(),
+            ));
+        }
+        if !client.auth_flows.iter().any(|f| f == flow) {
+            return Err(AuthError::InvalidParameter(format!(
+                "client `{}` does not allow {flow}",
+                client.client_id
+            )));
+        }
+        Ok(client)
+    }
+
+    async fn issue(&self, req: Issue<'_>) -> Result<Session, AuthError> {
+        let Issue {
+            user,
+            client,
+            scopes,
+            auth_time,
+            origin_jti,
+            family,
+            now,
+        } = req;
+        let groups = self.store.user_groups(&user.username).await?;
+        let limits = self.store.limits(&user.username).await?;
+        let ring = self.ring()?;
+        let tokens = self
+            .issuer
+            .issue(
+                &ring,
+                &Grant {
+                    user,
+                    groups: &groups,
+                    limits: limits.as_ref(),
+                    client,
+                    scopes,
+                    auth_time,
+                    origin_jti,
+                    now,
+                },
+            )
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let (refresh_token, hash) = new_refresh_token();
+        self.store
+            .insert_refresh(&RefreshRecord {
+                token_hash: hash,
+                family_id: family.map_or_else(new_uuid, str::to_owned),
+                user_sub: user.sub.clone(),
+                client_id: client.client_id.clone(),
+                scopes: scopes.join(" "),
+                auth_time,
+                origin_jti: tokens.origin_jti.clone(),
+                issued_at: now,
+                expires_at: now + client.refresh_ttl,
+                rotated_at: None,
+            })
+            .await?;
+        Ok(Session {
+            tokens,
+            refresh_token,
+        })
+    }
+
+    /// Logs a user in with a password.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client_id: Option<&str>,
+        now: i64,
+    ) -> Result<Session, AuthError> {
+        if username.is_empty() || username.len() > 128 || password.len() > 1024 {
+            return Err(AuthError::NotAuthorized(NOT_AUTHORIZED));
+        }
+        let client = self.client(client_id, "USER_PASSWORD_AUTH").await?;
+        let user = self.store.user_by_username(username).await?;
+        let stored = user.as_ref().map(|u| u.password_hash.expose().as_str());
+        let ok = self.hasher.verify(password, stored).await;
+        let user = match user {
+            Some(u) if ok && u.enabled => u,
+            _ => return Err(AuthError::NotAuthorized(NOT_AUTHORIZED)),
+        };
+        let scopes = client.scopes.clone();
+        self.issue(Issue {
+            user: &user,
+            client: &client,
+            scopes: &scopes,
+            auth_time: now,
+            origin_jti: None,
+            family: None,
+            now,
+        })
+        .await
+    }
+
+    /// Exchanges a refresh token for new tokens and a new refresh token. Presenting a token
+    /// that was already exchanged revokes its whole family (OAuth 2.0 Security BCP).
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client_id: Option<&str>,
+        now: i64,
+    ) -> Result<Session, AuthError> {
+        let denied = AuthError::NotAuthorized("Invalid Refresh Token");
+        if refresh_token.is_empty() || refresh_token.len() > 512 {
+            return Err(denied);
+        }
+        let client = self.client(client_id, "REFRESH_TOKEN_AUTH").await?;
+        let Some(record) = self
+            .store
+            .take_refresh(&refresh_hash(refresh_token), now)
+            .await?
+        else {
+            return Err(denied);
+        };
+        if record.rotated_at.is_some() {
+            // Reuse: someone holds an old token. Nothing of this family is valid any more.
+            self.store
+                .revoke_family(&record.family_id, now, record.expires_at.max(now))
+                .await?;
+            return Err(denied);
+        }
+        if record.client_id != client.client_id
+            || record.expires_at <= now
+            || self.store.family_revoked(&record.family_id).await?
+        {
+            return Err(denied);
+        }
+        let Some(user) = self.store.user_by_sub(&record.user_sub).await? else {
+            return Err(denied);
+        };
+        if !user.enabled || user.signed_out_at > record.issued_at {
+            return Err(denied);
+        }
+        let scopes: Vec<String> = record
+            .scopes
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        self.issue(Issue {
+            user: &user,
+            client: &client,
+            scopes: &scopes,
+            auth_time: record.auth_time,
+            origin_jti: Some(&record.origin_jti),
+            family: Some(&record.family_id),
+            now,
+        })
+        .await
+    }
+
+    /// Revokes the family of a refresh token (logout). Unknown tokens are accepted silently,
+    /// as RFC 7009 asks, so a logout reveals nothing.
+    pub async fn logout(&self, refresh_token: &str, now: i64) -> Result<(), AuthError> {
+        if let Some(record) = self
+            .store
+            .take_refresh(&refresh_hash(refresh_token), now)
+            .await?
+        {
+            self.store
+                .revoke_family(&record.family_id, now, record.expires_at.max(now))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The JWKS document.
+    pub fn jwks(&self) -> Result<Value, AuthError> {
+        Ok(self.ring()?.jwks().clone())
+    }
+
+    /// The OIDC discovery document.
+    pub fn discovery(&self) -> Result<Value, AuthError> {
+        let iss = self.settings.issuer.trim_end_matches('/');
+        let alg = self.ring()?.signer().alg.name();
+        Ok(json!({
+            "issuer": iss,
+                        "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [alg],
+            "scopes_supported": ["openid", "email", "profile"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "cognito:username", "cognito:groups", "email"],
+        }))
+    }
+}

@@ -1,0 +1,226 @@
+//! Log in, refresh with rotation and reuse detection, log out, global sign-out: on SQLite
+//! and on PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "tests"
+)]
+
+use std::collections::BTreeMap;
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use portcullis_identity::keys::KeyAlg;
+use portcullis_identity::password::HashParams;
+use portcullis_identity::service;
+use portcullis_identity::service::{AuthError, IdentityService, IdentitySettings, NOT_AUTHORIZED};
+use portcullis_identity::store::now;
+use portcullis_identity::*;
+
+fn settings(alg: KeyAlg) -> IdentitySettings {
+    IdentitySettings {
+        issuer: "http://127.0.0.1:8080".into(),
+        algorithm: alg,
+        default_client: AppClient {
+            client_id: "portcullis".into(),
+            name: "default".into(),
+            secret_hash: None,
+            auth_flows: vec!["USER_PASSWORD_AUTH".into(), "REFRESH_TOKEN_AUTH".into()],
+            scopes: vec!["openid".into()],
+            access_ttl: 3600,
+            id_ttl: 3600,
+            refresh_ttl: 30 * 86_400,
+        },
+        hash_params: HashParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        },
+        max_concurrent_hashes: 2,
+    }
+}
+
+async fn postgres_url() -> String {
+    let admin = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("PORTCULLIS_TEST_POSTGRES_URL is not set: run the tests with `bash scripts/test.sh`, which starts PostgreSQL on loopback")
+    });
+    sqlx::any::install_default_drivers();
+    let name = format!("portcullis_test_{}", fastrand::u64(..));
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_owned();
+    format!("{base}/{name}")
+}
+
+fn claims(svc: &IdentityService, token: &str, alg: KeyAlg) -> serde_json::Value {
+    let set: JwkSet = serde_json::from_value(svc.jwks().unwrap()).unwrap();
+    let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    let key = DecodingKey::from_jwk(set.find(&kid).unwrap()).unwrap();
+    let mut v = Validation::new(alg.jwt());
+    v.validate_aud = false;
+    jsonwebtoken::decode::<serde_json::Value>(token, &key, &v)
+        .unwrap()
+        .claims
+}
+
+fn denied(r: Result<service::Session, AuthError>) -> bool {
+    matches!(r, Err(AuthError::NotAuthorized(_)))
+}
+
+async fn scenario(store: Store, alg: KeyAlg) {
+    let svc = IdentityService::start(store, settings(alg)).await.unwrap();
+    let hash = svc.hasher().hash("s3cret-passw0rd").await.unwrap();
+    svc.store()
+        .create_user(&NewUser {
+            username: "Alice".into(),
+            password_hash: hash,
+            email: None,
+            attributes: BTreeMap::new(),
+        })
+        .await
+        .unwrap();
+    svc.store()
+        .create_group(&Group {
+            name: "admins".into(),
+            description: String::new(),
+            precedence: 1,
+            role: Some("admin".into()),
+        })
+        .await
+        .unwrap();
+    svc.store().add_to_group("alice", "admins").await.unwrap();
+    let t = now();
+
+    // login: usernames are case-insensitive; failures all look the same
+    let s = svc
+        .login("ALICE", "s3cret-passw0rd", None, t)
+        .await
+        .unwrap();
+    let access = claims(&svc, &s.tokens.access_token, alg);
+    assert_eq!(access["username"], "Alice");
+    assert_eq!(access["client_id"], "portcullis");
+    assert_eq!(access["portcullis:role"], "admin");
+    assert_eq!(claims(&svc, &s.tokens.id_token, alg)["aud"], "portcullis");
+    for (user, pass) in [("alice", "wrong"), ("nobody", "s3cret-passw0rd"), ("", "")] {
+        match svc.login(user, pass, None, t).await {
+            Err(AuthError::NotAuthorized(m)) => assert_eq!(m, NOT_AUTHORIZED),
+            other => panic!("{user}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        svc.login("alice", "s3cret-passw0rd", Some("ghost"), t)
+            .await,
+        Err(AuthError::InvalidParameter(_))
+    ));
+
+    // refresh rotates; the old token is dead afterwards and reusing it kills the family
+    let r1 = svc.refresh(&s.refresh_token, None, t + 10).await.unwrap();
+    assert_ne!(r1.refresh_token, s.refresh_token);
+    let c1 = claims(&svc, &r1.tokens.access_token, alg);
+    assert_eq!(c1["origin_jti"], access["origin_jti"]);
+    assert_eq!(c1["auth_time"], access["auth_time"]);
+    let r2 = svc.refresh(&r1.refresh_token, None, t + 20).await.unwrap();
+    assert!(
+        denied(svc.refresh(&s.refresh_token, None, t + 30).await),
+        "reuse of a rotated token"
+    );
+    assert!(
+        denied(svc.refresh(&r2.refresh_token, None, t + 31).await),
+        "the whole family is revoked after reuse"
+    );
+    assert!(denied(svc.refresh("not-a-token", None, t).await));
+
+    // logout revokes the family; unknown tokens are accepted silently
+    let s2 = svc
+        .login("alice", "s3cret-passw0rd", None, t + 40)
+        .await
+        .unwrap();
+    svc.logout(&s2.refresh_token, t + 41).await.unwrap();
+    svc.logout("unknown", t + 41).await.unwrap();
+    assert!(denied(svc.refresh(&s2.refresh_token, None, t + 42).await));
+
+    // global sign-out invalidates refresh tokens issued before it; disabled users cannot log in
+    let s3 = svc
+        .login("alice", "s3cret-passw0rd", None, t + 50)
+        .await
+        .unwrap();
+    svc.store().global_sign_out("alice", t + 51).await.unwrap();
+    assert!(denied(svc.refresh(&s3.refresh_token, None, t + 52).await));
+    let s4 = svc
+        .login("alice", "s3cret-passw0rd", None, t + 60)
+        .await
+        .unwrap();
+    svc.store().set_enabled("alice", false).await.unwrap();
+    assert!(denied(
+        svc.login("alice", "s3cret-passw0rd", None, t + 61).await
+    ));
+    assert!(denied(svc.refresh(&s4.refresh_token, None, t + 62).await));
+
+    // expired refresh tokens are refused
+    svc.store().set_enabled("alice", true).await.unwrap();
+    let s5 = svc
+        .login("alice", "s3cret-passw0rd", None, t + 70)
+        .await
+        .unwrap();
+    assert!(denied(
+        svc.refresh(&s5.refresh_token, None, t + 70 + 30 * 86_400 + 1)
+            .await
+    ));
+
+    // the discovery document points at the JWKS
+    let d = svc.discovery().unwrap();
+    assert_eq!(d["jwks_uri"], "http://127.0.0.1:8080/.well-known/jwks.json");
+    assert_eq!(d["id_token_signing_alg_values_supported"][0], alg.name());
+}
+
+#[tokio::test]
+async fn sqlite_service_rs256() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(
+        Store::open_sqlite(&dir.path().join("id.db")).await.unwrap(),
+        KeyAlg::Rs256,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_service_es256() {
+    scenario(
+        Store::connect(&postgres_url().await).await.unwrap(),
+        KeyAlg::Es256,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_first_key_is_kept_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("id.db");
+    let a = IdentityService::start(
+        Store::open_sqlite(&path).await.unwrap(),
+        settings(KeyAlg::EdDsa),
+    )
+    .await
+    .unwrap();
+    let jwks_a = a.jwks().unwrap();
+    drop(a);
+    let b = IdentityService::start(
+        Store::open_sqlite(&path).await.unwrap(),
+        settings(KeyAlg::EdDsa),
+    )
+    .await
+    .unwrap();
+    assert_eq!(b.jwks().unwrap(), jwks_a);
+    assert_eq!(jwks_a["keys"].as_array().unwrap().len(), 1);
+}
