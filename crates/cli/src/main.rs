@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+mod admin;
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc: the proxy path allocates and frees many small buffers per request; measured
@@ -17,6 +19,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const EXAMPLES: &str = "\
 Examples:
   portcullis serve --config examples/quickstart.yaml
+  portcullis users add alice --config examples/quickstart.yaml
+  echo 'correct horse battery' | portcullis users add bob --password-stdin --config gateway.yaml
   RUST_LOG=debug portcullis serve --config gateway.yaml
   portcullis check examples/*.yaml
   kill -HUP $(pidof portcullis)    # reload the config without dropping requests";
@@ -47,6 +51,22 @@ enum Command {
         #[arg(long)]
         no_watch: bool,
     },
+    /// Manage users of the built-in user pool.
+    Users {
+        /// The YAML config file (its `identity` section names the database).
+        #[arg(short, long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: admin::UsersCommand,
+    },
+    /// Manage groups of the built-in user pool.
+    Groups {
+        /// The YAML config file (its `identity` section names the database).
+        #[arg(short, long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: admin::GroupsCommand,
+    },
     /// Validate config files: parse, validate and compile, binding nothing.
     #[command(after_help = "Exit status: 0 when every file is valid, 1 otherwise.")]
     Check {
@@ -69,6 +89,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files } => check(&files),
+        Command::Users { config, command } => with_runtime(|| admin::users(config, command)),
+        Command::Groups { config, command } => with_runtime(|| admin::groups(config, command)),
         Command::Serve { config, no_watch } => {
             init_logging();
             // On one CPU a work-stealing pool only adds hand-offs between threads: use the
@@ -87,6 +109,21 @@ fn main() -> ExitCode {
                 }
             };
             runtime.block_on(serve(config, !no_watch))
+        }
+    }
+}
+
+/// Runs an administrative command on a small runtime (no logging set-up: output is the
+/// command's own).
+fn with_runtime<F: std::future::Future<Output = ExitCode>>(f: impl FnOnce() -> F) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f()),
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            ExitCode::FAILURE
         }
     }
 }

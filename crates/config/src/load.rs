@@ -409,6 +409,7 @@ const TOP_KEYS: &[&str] = &[
     "access_log",
     "resources",
     "gateway_responses",
+    "identity",
 ];
 
 fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
@@ -443,6 +444,28 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         Some((n, p)) => read_gateway_responses(cx, n, &p),
         None => Some(Vec::new()),
     };
+    let identity = m
+        .take("identity")
+        .map(|(n, p)| read_identity(cx, n, &p, listener.as_ref()));
+    if let (Some(Some(id)), Some(resources)) = (&identity, &resources) {
+        let reserved = [
+            id.login_path.as_str(),
+            id.refresh_path.as_str(),
+            id.logout_path.as_str(),
+            "/.well-known/jwks.json",
+            "/.well-known/openid-configuration",
+        ];
+        for r in resources {
+            if reserved.contains(&r.path.as_str()) {
+                cx.error(
+                    r.loc,
+                    &format!("resources.{}", r.path),
+                    format!("resource `{}` is an identity endpoint", r.path),
+                    "move the resource, or the endpoint with `identity.endpoints`",
+                );
+            }
+        }
+    }
     m.finish(cx, TOP_KEYS);
     if let Some(l) = &listener {
         for (loc, path, timeout) in std::mem::take(&mut cx.proxy_timeouts) {
@@ -497,6 +520,10 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         access_log: access_log?,
         resources: resources?,
         gateway_responses: gateway_responses?,
+        identity: match identity {
+            Some(i) => Some(i?),
+            None => None,
+        },
     })
 }
 
@@ -1549,4 +1576,210 @@ fn path_param_help(segments: &[Segment]) -> String {
     } else {
         format!("this resource's parameters are: {}", names.join(", "))
     }
+}
+
+const IDENTITY_KEYS: &[&str] = &[
+    "database",
+    "issuer",
+    "signing_algorithm",
+    "default_client_id",
+    "tokens",
+    "password_hashing",
+    "endpoints",
+];
+
+fn read_identity(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    listener: Option<&ListenerConfig>,
+) -> Option<IdentityConfig> {
+    let mut m = cx.map(node, path)?;
+    let database = match m.take("database") {
+        Some((n, p)) => cx.string(n, &p).and_then(|t| {
+            if t.starts_with("postgres://") || t.starts_with("postgresql://") {
+                Some(DatabaseLocation::Postgres(t))
+            } else if t.contains("://") {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!(
+                        "unsupported database `{}`",
+                        t.split("://").next().unwrap_or("")
+                    ),
+                    "use a SQLite file path or a postgres:// URL",
+                );
+                None
+            } else {
+                let pb = PathBuf::from(&t);
+                Some(DatabaseLocation::Sqlite(if pb.is_absolute() {
+                    pb
+                } else {
+                    cx.base.join(pb)
+                }))
+            }
+        }),
+        None => Some(DatabaseLocation::Sqlite(cx.base.join("data/identity.db"))),
+    };
+    let issuer = match m.take("issuer") {
+        Some((n, p)) => cx.string(n, &p).and_then(|t| {
+            if (t.starts_with("http://") || t.starts_with("https://")) && !t.contains(['?', '#', ' ']) {
+                Some(t.trim_end_matches('/').to_owned())
+            } else {
+                cx.error(n.loc, &p, format!("`{t}` is not an http(s) URL"), "the issuer is the base URL clients reach the gateway at, e.g. `https://auth.example.com`");
+                None
+            }
+        }),
+        None => listener.map(|l| format!("{}://{}", if l.tls.is_some() { "https" } else { "http" }, l.address)),
+    };
+    let signing_algorithm = match m.take("signing_algorithm") {
+        Some((n, p)) => cx.string(n, &p).and_then(|t| {
+            if ["RS256", "ES256", "EdDSA"].contains(&t.as_str()) {
+                Some(t)
+            } else {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("unsupported signing algorithm `{t}`"),
+                    "use RS256 (default, cheapest to verify), ES256 or EdDSA",
+                );
+                None
+            }
+        }),
+        None => Some("RS256".to_owned()),
+    };
+    let default_client_id = match m.take("default_client_id") {
+        Some((n, p)) => cx.string(n, &p).filter(|t| !t.is_empty() && t.len() <= 128),
+        None => Some("portcullis".to_owned()),
+    };
+    // Token lifetimes within Cognito's ranges.
+    let mut ttl = (
+        Some(Duration::from_secs(3600)),
+        Some(Duration::from_secs(3600)),
+        Some(Duration::from_secs(30 * 86_400)),
+    );
+    if let Some((n, p)) = m.take("tokens")
+        && let Some(mut t) = cx.map(n, &p)
+    {
+        let read = |cx: &mut Cx<'_>,
+                    t: &mut Map<'_>,
+                    key: &str,
+                    min: u64,
+                    max: u64,
+                    slot: &mut Option<Duration>| {
+            if let Some((n, p)) = t.take(key) {
+                *slot = cx.duration(n, &p).and_then(|d| {
+                    if (min..=max).contains(&d.as_secs()) {
+                        Some(d)
+                    } else {
+                        cx.error(
+                            n.loc,
+                            &p,
+                            format!(
+                                "{key} lifetime {} is out of range",
+                                crate::units::format_duration(d)
+                            ),
+                            format!(
+                                "use {} to {}",
+                                crate::units::format_duration(Duration::from_secs(min)),
+                                crate::units::format_duration(Duration::from_secs(max))
+                            ),
+                        );
+                        None
+                    }
+                });
+            }
+        };
+        read(cx, &mut t, "access", 300, 86_400, &mut ttl.0);
+        read(cx, &mut t, "id", 300, 86_400, &mut ttl.1);
+        read(cx, &mut t, "refresh", 3600, 3650 * 86_400, &mut ttl.2);
+        t.finish(cx, &["access", "id", "refresh"]);
+    }
+    let mut hashing = (Some(19 * 1024u32), Some(2u32), Some(1u32), Some(2u32));
+    if let Some((n, p)) = m.take("password_hashing")
+        && let Some(mut h) = cx.map(n, &p)
+    {
+        if let Some((n, p)) = h.take("memory") {
+            hashing.0 = cx.size(n, &p).and_then(|b| {
+                let kib = b / 1024;
+                if (8..=1024 * 1024).contains(&kib) {
+                    u32::try_from(kib).ok()
+                } else {
+                    cx.error(
+                        n.loc,
+                        &p,
+                        "memory is out of range",
+                        "use 8KiB to 1GiB; OWASP's minimum for Argon2id is 19MiB",
+                    );
+                    None
+                }
+            });
+        }
+        if let Some((n, p)) = h.take("iterations") {
+            hashing.1 = cx
+                .integer(n, &p, 1, 100)
+                .and_then(|i| u32::try_from(i).ok());
+        }
+        if let Some((n, p)) = h.take("parallelism") {
+            hashing.2 = cx.integer(n, &p, 1, 64).and_then(|i| u32::try_from(i).ok());
+        }
+        if let Some((n, p)) = h.take("max_concurrent") {
+            hashing.3 = cx
+                .integer(n, &p, 1, 1024)
+                .and_then(|i| u32::try_from(i).ok());
+        }
+        h.finish(
+            cx,
+            &["memory", "iterations", "parallelism", "max_concurrent"],
+        );
+    }
+    let mut paths = (
+        Some("/auth/login".to_owned()),
+        Some("/auth/refresh".to_owned()),
+        Some("/auth/logout".to_owned()),
+    );
+    if let Some((n, p)) = m.take("endpoints")
+        && let Some(mut e) = cx.map(n, &p)
+    {
+        for (key, slot) in [
+            ("login", &mut paths.0),
+            ("refresh", &mut paths.1),
+            ("logout", &mut paths.2),
+        ] {
+            if let Some((n, p)) = e.take(key) {
+                *slot = cx.string(n, &p).and_then(|t| {
+                    if t.starts_with('/') && !t.contains(['?', '#', '{', '}', ' ']) && t.len() > 1 {
+                        Some(t)
+                    } else {
+                        cx.error(
+                            n.loc,
+                            &p,
+                            format!("`{t}` is not a plain path"),
+                            "write a path such as `/auth/login`, without parameters or a query",
+                        );
+                        None
+                    }
+                });
+            }
+        }
+        e.finish(cx, &["login", "refresh", "logout"]);
+    }
+    m.finish(cx, IDENTITY_KEYS);
+    Some(IdentityConfig {
+        database: database?,
+        issuer: issuer?,
+        signing_algorithm: signing_algorithm?,
+        default_client_id: default_client_id?,
+        access_token_ttl: ttl.0?,
+        id_token_ttl: ttl.1?,
+        refresh_token_ttl: ttl.2?,
+        hash_memory_kib: hashing.0?,
+        hash_iterations: hashing.1?,
+        hash_parallelism: hashing.2?,
+        max_concurrent_hashes: hashing.3?,
+        login_path: paths.0?,
+        refresh_path: paths.1?,
+        logout_path: paths.2?,
+        loc: node.loc,
+    })
 }

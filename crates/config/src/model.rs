@@ -29,6 +29,52 @@ pub struct Config {
     pub resources: Vec<ResourceConfig>,
     /// Customised gateway responses.
     pub gateway_responses: Vec<GatewayResponseConfig>,
+    /// The built-in user pool, if enabled.
+    pub identity: Option<IdentityConfig>,
+}
+
+/// Where the user pool's data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseLocation {
+    /// A SQLite file (created on first start).
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+/// The built-in user pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityConfig {
+    /// Its database.
+    pub database: DatabaseLocation,
+    /// `iss` of its tokens and the base of its discovery document.
+    pub issuer: String,
+    /// `RS256`, `ES256` or `EdDSA`, for newly generated keys.
+    pub signing_algorithm: String,
+    /// The client used when a request names none.
+    pub default_client_id: String,
+    /// Access-token lifetime.
+    pub access_token_ttl: Duration,
+    /// ID-token lifetime.
+    pub id_token_ttl: Duration,
+    /// Refresh-token lifetime.
+    pub refresh_token_ttl: Duration,
+    /// Argon2id memory, KiB.
+    pub hash_memory_kib: u32,
+    /// Argon2id iterations.
+    pub hash_iterations: u32,
+    /// Argon2id lanes.
+    pub hash_parallelism: u32,
+    /// Hashes running at once (the rest queue).
+    pub max_concurrent_hashes: u32,
+    /// `POST` path of the JSON login endpoint.
+    pub login_path: String,
+    /// `POST` path of the refresh endpoint.
+    pub refresh_path: String,
+    /// `POST` path of the logout endpoint.
+    pub logout_path: String,
+    /// Where `identity` is in the file.
+    pub loc: Loc,
 }
 
 /// The public listener.

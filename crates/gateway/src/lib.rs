@@ -19,6 +19,7 @@ pub mod access_log;
 pub mod admin;
 pub mod body;
 pub mod context;
+pub mod identity_endpoints;
 pub mod integration;
 pub mod pipeline;
 pub mod plan;
@@ -58,6 +59,9 @@ pub struct Shared {
     pub metrics: Option<PrometheusHandle>,
     /// Whether `/readyz` says ready.
     pub ready: AtomicBool,
+    /// The built-in user pool's endpoints, when `identity` is configured. Opened at start
+    /// and kept across reloads (its database connection and keys live here).
+    pub identity: Option<identity_endpoints::IdentityEndpoints>,
     generation: AtomicU64,
     config_path: Option<PathBuf>,
     reload_lock: tokio::sync::Mutex<Option<u64>>,
@@ -129,6 +133,14 @@ impl Gateway {
         let plan = Plan::compile(config, 1, &clients).map_err(StartError::Config)?;
         let access_log = AccessLog::start(&plan.config.access_log)
             .map_err(|e| StartError::Io(format!("cannot open the access log: {e}")))?;
+        let identity = match &plan.config.identity {
+            Some(cfg) => Some(
+                identity_endpoints::IdentityEndpoints::open(cfg)
+                    .await
+                    .map_err(StartError::Io)?,
+            ),
+            None => None,
+        };
         let listener_cfg = plan.config.listener.clone();
         let admin_cfg = plan.config.admin.clone();
         let listener = TcpListener::bind(listener_cfg.address).await.map_err(|e| {
@@ -164,6 +176,7 @@ impl Gateway {
             access_log,
             metrics,
             ready: AtomicBool::new(false),
+            identity,
             generation: AtomicU64::new(1),
             config_path,
             reload_lock: tokio::sync::Mutex::new(None),
@@ -372,6 +385,17 @@ fn warn_restart_only(old: &Config, new: &Config) {
     }
     if old.admin.as_ref().map(|x| x.address) != new.admin.as_ref().map(|x| x.address) {
         tracing::warn!("the admin address changes only on restart");
+    }
+    let unplaced = |c: &Config| {
+        c.identity
+            .clone()
+            .map(|i| portcullis_config::IdentityConfig {
+                loc: Loc::default(),
+                ..i
+            })
+    };
+    if unplaced(old) != unplaced(new) {
+        tracing::warn!("identity settings change only on restart");
     }
     if old.access_log.enabled != new.access_log.enabled
         || old.access_log.target != new.access_log.target

@@ -59,14 +59,18 @@ pub async fn serve(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
-    let result =
-        match tokio::time::timeout(plan.limits.request_timeout, run(&plan, req, &mut ctx)).await {
-            Ok(r) => r,
-            Err(_) => Err(GatewayError::new(
-                ErrorKind::ClientTimeout,
-                "request not completed within request_timeout",
-            )),
-        };
+    let result = match tokio::time::timeout(
+        plan.limits.request_timeout,
+        run(&shared, &plan, req, &mut ctx),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => Err(GatewayError::new(
+            ErrorKind::ClientTimeout,
+            "request not completed within request_timeout",
+        )),
+    };
     let mut response = match result {
         Ok(r) => r,
         Err(e) => {
@@ -100,6 +104,7 @@ pub async fn serve(
 }
 
 async fn run(
+    shared: &Shared,
     plan: &Plan,
     req: Request<Incoming>,
     ctx: &mut RequestCtx,
@@ -119,6 +124,14 @@ async fn run(
                 format!("Content-Length {len} exceeds {}", plan.limits.max_body_size),
             ));
         }
+    }
+
+    // The user pool's own endpoints (login, refresh, logout, JWKS, discovery).
+    if let Some(identity) = &shared.identity
+        && let Some(endpoint) = identity.matches(req.method(), req.uri().path())
+    {
+        ctx.resource = Some(Arc::from(req.uri().path()));
+        return identity.handle(endpoint, req).await;
     }
 
     // Route.

@@ -130,8 +130,22 @@ impl Store {
                     StoreError::Config(format!("cannot create {}: {e}", path.display()))
                 })?;
         }
-        let url = format!("sqlite://{}?mode=rwc", path.display());
-        Self::connect(&url).await
+        // The driver reads a URL: use the absolute path, percent-encoded, so that `..`,
+        // spaces and the like name the file they should.
+        let absolute = std::fs::canonicalize(path)
+            .map_err(|e| StoreError::Config(format!("cannot resolve {}: {e}", path.display())))?;
+        let encoded: String = absolute
+            .to_string_lossy()
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        Self::connect(&format!("sqlite://{encoded}?mode=rwc")).await
     }
 
     /// Connects to `url` (`sqlite://...` or `postgres://...`) and migrates.

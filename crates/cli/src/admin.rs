@@ -1,0 +1,366 @@
+//! `portcullis users ...` and `portcullis groups ...`: the user pool's administration,
+//! against the same database as `serve` (safe while it runs: SQLite in WAL mode with a busy
+//! timeout, or PostgreSQL).
+//!
+//! Passwords are read from standard input (`--password-stdin`, first line) or prompted for
+//! without echo; never from the command line, where other users could see them.
+
+use std::collections::BTreeMap;
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use portcullis_identity::service::IdentityService;
+use portcullis_identity::{Group, Limits, NewUser, QuotaPeriod};
+
+/// Shortest password accepted.
+const MIN_PASSWORD: usize = 8;
+
+/// `users` subcommands.
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Create a user (the password is read from stdin or prompted for).
+    Add {
+        /// Username (unique regardless of case).
+        username: String,
+        /// Email address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Custom attribute, repeatable: `--attribute custom:tier=gold`.
+        #[arg(long = "attribute", value_name = "NAME=VALUE")]
+        attributes: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Show one user, with groups and limits.
+    Show {
+        /// Username.
+        username: String,
+    },
+    /// Disable a user: logins and refreshes fail.
+    Disable {
+        /// Username.
+        username: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// Username.
+        username: String,
+    },
+    /// Delete a user with their memberships, limits and refresh tokens.
+    Delete {
+        /// Username.
+        username: String,
+    },
+    /// Set a user's password.
+    SetPassword {
+        /// Username.
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Add a user to a group.
+    AddToGroup {
+        /// Username.
+        username: String,
+        /// Group name.
+        group: String,
+    },
+    /// Remove a user from a group.
+    RemoveFromGroup {
+        /// Username.
+        username: String,
+        /// Group name.
+        group: String,
+    },
+    /// Set the limits carried in a user's tokens.
+    SetLimits {
+        /// Username.
+        username: String,
+        /// Steady requests per second.
+        #[arg(long)]
+        rate: f64,
+        /// Burst size.
+        #[arg(long)]
+        burst: u32,
+        /// Requests per period.
+        #[arg(long, requires = "period")]
+        quota: Option<u64>,
+        /// DAY, WEEK or MONTH.
+        #[arg(long, requires = "quota")]
+        period: Option<String>,
+    },
+}
+
+/// `groups` subcommands.
+#[derive(Subcommand)]
+pub enum GroupsCommand {
+    /// Create a group.
+    Add {
+        /// Group name.
+        name: String,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Lower wins when a user is in several groups.
+        #[arg(long, default_value_t = 0)]
+        precedence: i64,
+        /// Role name the group maps to.
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// List groups.
+    List,
+    /// Delete a group and its memberships.
+    Delete {
+        /// Group name.
+        name: String,
+    },
+}
+
+async fn open(config: &Path) -> Result<IdentityService, String> {
+    let cfg = portcullis_config::load_file(config).map_err(|d| d.render())?;
+    let identity = cfg
+        .identity
+        .ok_or_else(|| format!("{} has no `identity` section", config.display()))?;
+    portcullis_gateway::identity_endpoints::open_service(&identity).await
+}
+
+fn read_password(from_stdin: bool) -> Result<String, String> {
+    let password = if from_stdin || !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    } else {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the passwords differ".into());
+        }
+        first
+    };
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(format!(
+            "the password must have at least {MIN_PASSWORD} characters"
+        ));
+    }
+    Ok(password)
+}
+
+fn finish(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a `users` subcommand.
+pub async fn users(config: Option<PathBuf>, cmd: UsersCommand) -> ExitCode {
+    match config {
+        Some(c) => finish(users_inner(&c, cmd).await),
+        None => finish(Err("--config FILE is required".into())),
+    }
+}
+
+async fn users_inner(config: &Path, cmd: UsersCommand) -> Result<(), String> {
+    // Read the password before opening the database, so a prompt is not kept waiting on it.
+    let password = match &cmd {
+        UsersCommand::Add { password_stdin, .. }
+        | UsersCommand::SetPassword { password_stdin, .. } => Some(read_password(*password_stdin)?),
+        _ => None,
+    };
+    let svc = open(config).await?;
+    let store = svc.store();
+    let err = |e: portcullis_identity::StoreError| e.to_string();
+    match cmd {
+        UsersCommand::Add {
+            username,
+            email,
+            attributes,
+            ..
+        } => {
+            let mut attrs = BTreeMap::new();
+            for a in attributes {
+                let (k, v) = a
+                    .split_once('=')
+                    .ok_or_else(|| format!("attribute `{a}` is not NAME=VALUE"))?;
+                attrs.insert(k.to_owned(), v.to_owned());
+            }
+            if username.is_empty()
+                || username.len() > 128
+                || username.chars().any(char::is_whitespace)
+            {
+                return Err("a username is 1 to 128 characters without spaces".into());
+            }
+            let hash = svc
+                .hasher()
+                .hash(password.as_deref().unwrap_or(""))
+                .await
+                .map_err(|e| e.to_string())?;
+            let user = store
+                .create_user(&NewUser {
+                    username,
+                    password_hash: hash,
+                    email,
+                    attributes: attrs,
+                })
+                .await
+                .map_err(err)?;
+            println!("created {} (sub {})", user.username, user.sub);
+        }
+        UsersCommand::List => {
+            for u in store.list_users().await.map_err(err)? {
+                let state = if u.enabled { "enabled" } else { "disabled" };
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.username,
+                    u.sub,
+                    state,
+                    u.email.unwrap_or_default()
+                );
+            }
+        }
+        UsersCommand::Show { username } => {
+            let u = store
+                .user_by_username(&username)
+                .await
+                .map_err(err)?
+                .ok_or_else(|| format!("user `{username}` not found"))?;
+            let groups: Vec<String> = store
+                .user_groups(&username)
+                .await
+                .map_err(err)?
+                .into_iter()
+                .map(|g| g.name)
+                .collect();
+            let limits = store.limits(&username).await.map_err(err)?;
+            let doc = serde_json::json!({
+                "username": u.username,
+                "sub": u.sub,
+                "enabled": u.enabled,
+                "email": u.email,
+                "attributes": u.attributes,
+                "groups": groups,
+                "limits": limits.map(|l| serde_json::json!({
+                    "rate": l.rate, "burst": l.burst, "quota": l.quota,
+                    "period": l.quota_period.map(QuotaPeriod::as_str),
+                })),
+                "created_at": u.created_at,
+                "updated_at": u.updated_at,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        UsersCommand::Disable { username } => {
+            store.set_enabled(&username, false).await.map_err(err)?
+        }
+        UsersCommand::Enable { username } => {
+            store.set_enabled(&username, true).await.map_err(err)?
+        }
+        UsersCommand::Delete { username } => store.delete_user(&username).await.map_err(err)?,
+        UsersCommand::SetPassword { username, .. } => {
+            let hash = svc
+                .hasher()
+                .hash(password.as_deref().unwrap_or(""))
+                .await
+                .map_err(|e| e.to_string())?;
+            store
+                .set_password_hash(&username, &hash)
+                .await
+                .map_err(err)?;
+        }
+        UsersCommand::AddToGroup { username, group } => {
+            store.add_to_group(&username, &group).await.map_err(err)?
+        }
+        UsersCommand::RemoveFromGroup { username, group } => {
+            store
+                .remove_from_group(&username, &group)
+                .await
+                .map_err(err)?;
+        }
+        UsersCommand::SetLimits {
+            username,
+            rate,
+            burst,
+            quota,
+            period,
+        } => {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err("--rate must be a positive number".into());
+            }
+            let quota_period = match period {
+                Some(p) => Some(
+                    QuotaPeriod::parse(&p)
+                        .ok_or_else(|| format!("`{p}` is not DAY, WEEK or MONTH"))?,
+                ),
+                None => None,
+            };
+            store
+                .set_limits(
+                    &username,
+                    &Limits {
+                        rate,
+                        burst,
+                        quota,
+                        quota_period,
+                    },
+                )
+                .await
+                .map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a `groups` subcommand.
+pub async fn groups(config: Option<PathBuf>, cmd: GroupsCommand) -> ExitCode {
+    match config {
+        Some(c) => finish(groups_inner(&c, cmd).await),
+        None => finish(Err("--config FILE is required".into())),
+    }
+}
+
+async fn groups_inner(config: &Path, cmd: GroupsCommand) -> Result<(), String> {
+    let svc = open(config).await?;
+    let store = svc.store();
+    let err = |e: portcullis_identity::StoreError| e.to_string();
+    match cmd {
+        GroupsCommand::Add {
+            name,
+            description,
+            precedence,
+            role,
+        } => store
+            .create_group(&Group {
+                name,
+                description,
+                precedence,
+                role,
+            })
+            .await
+            .map_err(err)?,
+        GroupsCommand::List => {
+            for g in store.list_groups().await.map_err(err)? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    g.name,
+                    g.precedence,
+                    g.role.unwrap_or_default(),
+                    g.description
+                );
+            }
+        }
+        GroupsCommand::Delete { name } => store.delete_group(&name).await.map_err(err)?,
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! The user pool's HTTP endpoints on the gateway listener: JSON login, refresh and logout,
+//! the JWKS and the OIDC discovery document.
+//!
+//! Stage: answered before route lookup, so these paths never reach an integration. Bodies
+//! are read whole but bounded (16 KiB); token responses carry `Cache-Control: no-store`.
+//! Failures go through the gateway's error mapping like any other: a failed login is
+//! `401 {"message":"Incorrect username or password."}` whatever the reason, and the reason
+//! is never logged with the credentials.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use portcullis_config::{DatabaseLocation, IdentityConfig};
+use portcullis_core::{ErrorKind, GatewayError, ResponseType};
+use portcullis_identity::keys::KeyAlg;
+use portcullis_identity::password::HashParams;
+use portcullis_identity::service::{AuthError, IdentityService, IdentitySettings, Session};
+use portcullis_identity::{AppClient, Store};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::body::ResponseBody;
+
+/// Largest request body the identity endpoints read.
+const MAX_BODY: usize = 16 * 1024;
+
+/// Which endpoint a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST` login.
+    Login,
+    /// `POST` refresh.
+    Refresh,
+    /// `POST` logout.
+    Logout,
+    /// `GET /.well-known/jwks.json`
+    Jwks,
+    /// `GET /.well-known/openid-configuration`
+    Discovery,
+}
+
+/// The endpoints and the service behind them.
+#[derive(Debug)]
+pub struct IdentityEndpoints {
+    service: Arc<IdentityService>,
+    login: String,
+    refresh: String,
+    logout: String,
+}
+
+/// Opens the configured store (creating and migrating it) and starts the service.
+pub async fn open_service(cfg: &IdentityConfig) -> Result<IdentityService, String> {
+    let store = match &cfg.database {
+        DatabaseLocation::Sqlite(path) => Store::open_sqlite(path).await,
+        DatabaseLocation::Postgres(url) => Store::connect(url).await,
+    }
+    .map_err(|e| format!("identity database: {e}"))?;
+    let settings = IdentitySettings {
+        issuer: cfg.issuer.clone(),
+        algorithm: KeyAlg::parse(&cfg.signing_algorithm).unwrap_or(KeyAlg::Rs256),
+        default_client: AppClient {
+            client_id: cfg.default_client_id.clone(),
+            name: "default".into(),
+            secret_hash: None,
+            auth_flows: vec!["USER_PASSWORD_AUTH".into(), "REFRESH_TOKEN_AUTH".into()],
+            scopes: vec!["openid".into()],
+            access_ttl: secs(cfg.access_token_ttl),
+            id_ttl: secs(cfg.id_token_ttl),
+            refresh_ttl: secs(cfg.refresh_token_ttl),
+        },
+        hash_params: HashParams {
+            memory_kib: cfg.hash_memory_kib,
+            iterations: cfg.hash_iterations,
+            parallelism: cfg.hash_parallelism,
+        },
+        max_concurrent_hashes: usize::try_from(cfg.max_concurrent_hashes).unwrap_or(1),
+    };
+    IdentityService::start(store, settings)
+        .await
+        .map_err(|e| format!("identity service: {e}"))
+}
+
+fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    username: String,
+    password: String,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshBody {
+    refresh_token: String,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+impl IdentityEndpoints {
+    /// Starts the service for `cfg`.
+    pub async fn open(cfg: &IdentityConfig) -> Result<Self, String> {
+        Ok(Self {
+            service: Arc::new(open_service(cfg).await?),
+            login: cfg.login_path.clone(),
+            refresh: cfg.refresh_path.clone(),
+            logout: cfg.logout_path.clone(),
+        })
+    }
+
+    /// The service (for tests and the CLI).
+    pub fn service(&self) -> &Arc<IdentityService> {
+        &self.service
+    }
+
+    /// The endpoint for this method and path, if any. Other methods on these paths fall
+    /// through to routing (and so answer 403 Missing Authentication Token).
+    pub fn matches(&self, method: &Method, path: &str) -> Option<Endpoint> {
+        if *method == Method::POST {
+            if path == self.login {
+                return Some(Endpoint::Login);
+            }
+            if path == self.refresh {
+                return Some(Endpoint::Refresh);
+            }
+            if path == self.logout {
+                return Some(Endpoint::Logout);
+            }
+        }
+        if *method == Method::GET || *method == Method::HEAD {
+            match path {
+                "/.well-known/jwks.json" => return Some(Endpoint::Jwks),
+                "/.well-known/openid-configuration" => return Some(Endpoint::Discovery),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Serves one identity request.
+    pub async fn handle(
+        &self,
+        endpoint: Endpoint,
+        req: Request<Incoming>,
+    ) -> Result<Response<ResponseBody>, GatewayError> {
+        let now = portcullis_identity::store::now();
+        match endpoint {
+            Endpoint::Jwks => {
+                let doc = self.service.jwks().map_err(auth_error)?;
+                Ok(json_response(StatusCode::OK, &doc, "public, max-age=300"))
+            }
+            Endpoint::Discovery => {
+                let doc = self.service.discovery().map_err(auth_error)?;
+                Ok(json_response(StatusCode::OK, &doc, "public, max-age=300"))
+            }
+            Endpoint::Login => {
+                let body: LoginBody = read_json(req).await?;
+                let session = self
+                    .service
+                    .login(
+                        &body.username,
+                        &body.password,
+                        body.client_id.as_deref(),
+                        now,
+                    )
+                    .await
+                    .map_err(auth_error)?;
+                Ok(session_response(&session))
+            }
+            Endpoint::Refresh => {
+                let body: RefreshBody = read_json(req).await?;
+                let session = self
+                    .service
+                    .refresh(&body.refresh_token, body.client_id.as_deref(), now)
+                    .await
+                    .map_err(auth_error)?;
+                Ok(session_response(&session))
+            }
+            Endpoint::Logout => {
+                let body: RefreshBody = read_json(req).await?;
+                self.service
+                    .logout(&body.refresh_token, now)
+                    .await
+                    .map_err(auth_error)?;
+                Ok(json_response(StatusCode::OK, &json!({}), "no-store"))
+            }
+        }
+    }
+}
+
+async fn read_json<T: for<'de> Deserialize<'de>>(
+    req: Request<Incoming>,
+) -> Result<T, GatewayError> {
+    let bytes = Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                GatewayError::new(ErrorKind::BodyTooLarge, "identity request body over 16 KiB")
+            } else {
+                GatewayError::new(
+                    ErrorKind::MalformedRequest,
+                    "identity request body unreadable",
+                )
+            }
+        })?
+        .to_bytes();
+    // The body holds credentials: the parse error names no values.
+    serde_json::from_slice(&bytes).map_err(|e| {
+        GatewayError::new(
+            ErrorKind::Response(ResponseType::BAD_REQUEST_BODY),
+            format!("identity request body: {}", e.classify_name()),
+        )
+    })
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "i/o error",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "missing or unexpected fields",
+            serde_json::error::Category::Eof => "truncated JSON",
+        }
+    }
+}
+
+fn auth_error(e: AuthError) -> GatewayError {
+    match e {
+        AuthError::NotAuthorized(message) => GatewayError::new(
+            ErrorKind::Response(ResponseType::UNAUTHORIZED),
+            "authentication failed",
+        )
+        .with_message(message),
+        AuthError::InvalidParameter(message) => GatewayError::new(
+            ErrorKind::Response(ResponseType::BAD_REQUEST_BODY),
+            "invalid identity request",
+        )
+        .with_message(message),
+        AuthError::Internal(detail) => {
+            GatewayError::new(ErrorKind::Internal, format!("identity: {detail}"))
+        }
+    }
+}
+
+fn session_response(s: &Session) -> Response<ResponseBody> {
+    let doc = json!({
+        "access_token": s.tokens.access_token,
+        "id_token": s.tokens.id_token,
+        "refresh_token": s.refresh_token,
+        "expires_in": s.tokens.expires_in,
+        "token_type": "Bearer",
+    });
+    json_response(StatusCode::OK, &doc, "no-store")
+}
+
+fn json_response(
+    status: StatusCode,
+    doc: &serde_json::Value,
+    cache: &'static str,
+) -> Response<ResponseBody> {
+    let mut r = Response::new(ResponseBody::full(Bytes::from(doc.to_string())));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+    if cache == "no-store" {
+        h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    r
+}

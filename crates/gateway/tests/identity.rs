@@ -1,0 +1,204 @@
+//! The user pool's endpoints on the gateway listener, over HTTP, on a real SQLite file.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "tests"
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use http::Request;
+use portcullis_identity::NewUser;
+
+async fn identity_gateway(dir: &std::path::Path) -> portcullis_gateway::Gateway {
+    let yaml = format!(
+        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /hello:\n    GET:\n      integration:\n        type: mock\n        body: hi\nidentity:\n  database: {db}\n  issuer: http://gateway.test\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\n",
+        api = api_header(),
+        db = dir.join("identity.db").display()
+    );
+    let gw = gateway_in(&yaml, dir).await;
+    let svc = gw.shared().identity.as_ref().unwrap().service().clone();
+    let hash = svc.hasher().hash("correct horse battery").await.unwrap();
+    svc.store()
+        .create_user(&NewUser {
+            username: "alice".into(),
+            password_hash: hash,
+            email: None,
+            attributes: BTreeMap::new(),
+        })
+        .await
+        .unwrap();
+    gw
+}
+
+async fn post(
+    addr: std::net::SocketAddr,
+    path: &str,
+    body: &str,
+) -> (u16, http::HeaderMap, serde_json::Value) {
+    let req = Request::post(format!("http://{addr}{path}"))
+        .header("content-type", "application/json")
+        .body(common::body(body.to_owned()))
+        .unwrap();
+    let (s, h, b) = send(&client(), req).await;
+    (
+        s.as_u16(),
+        h,
+        serde_json::from_str(&b).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn login_refresh_logout_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = identity_gateway(dir.path()).await;
+    let addr = gw.addr();
+
+    let (s, h, b) = post(
+        addr,
+        "/auth/login",
+        r#"{"username":"Alice","password":"correct horse battery"}"#,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(b["token_type"], "Bearer");
+    assert_eq!(b["expires_in"], 3600);
+    let refresh = b["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(b["access_token"].as_str().unwrap().split('.').count(), 3);
+
+    // every failure looks the same
+    for body in [
+        r#"{"username":"alice","password":"wrong"}"#,
+        r#"{"username":"nobody","password":"correct horse battery"}"#,
+    ] {
+        let (s, h, b) = post(addr, "/auth/login", body).await;
+        assert_eq!(s, 401);
+        assert_eq!(
+            b,
+            serde_json::json!({"message": "Incorrect username or password."})
+        );
+        assert_eq!(h["x-amzn-errortype"], "UnauthorizedException");
+    }
+    let (s, _, b) = post(addr, "/auth/login", "{not json").await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (400, Some("Invalid request body"))
+    );
+    let (s, _, _) = post(
+        addr,
+        "/auth/login",
+        &format!(r#"{{"username":"{}","password":"x"}}"#, "a".repeat(20_000)),
+    )
+    .await;
+    assert_eq!(s, 413);
+    // other methods on the login path are not served
+    let (s, _, _) = get(addr, "/auth/login").await;
+    assert_eq!(s, 403);
+
+    // refresh rotates; reuse of the old token fails and kills the family
+    let (s, _, r1) = post(
+        addr,
+        "/auth/refresh",
+        &format!(r#"{{"refresh_token":"{refresh}"}}"#),
+    )
+    .await;
+    assert_eq!(s, 200, "{r1}");
+    let newer = r1["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(newer, refresh);
+    let (s, _, b) = post(
+        addr,
+        "/auth/refresh",
+        &format!(r#"{{"refresh_token":"{refresh}"}}"#),
+    )
+    .await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (401, Some("Invalid Refresh Token"))
+    );
+    let (s, _, _) = post(
+        addr,
+        "/auth/refresh",
+        &format!(r#"{{"refresh_token":"{newer}"}}"#),
+    )
+    .await;
+    assert_eq!(s, 401, "the family was revoked by the reuse");
+
+    // logout
+    let (_, _, b) = post(
+        addr,
+        "/auth/login",
+        r#"{"username":"alice","password":"correct horse battery"}"#,
+    )
+    .await;
+    let rt = b["refresh_token"].as_str().unwrap().to_owned();
+    let (s, _, _) = post(
+        addr,
+        "/auth/logout",
+        &format!(r#"{{"refresh_token":"{rt}"}}"#),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _, _) = post(
+        addr,
+        "/auth/refresh",
+        &format!(r#"{{"refresh_token":"{rt}"}}"#),
+    )
+    .await;
+    assert_eq!(s, 401);
+
+    // the rest of the API is unaffected
+    let (s, _, b) = get(addr, "/hello").await;
+    assert_eq!((s.as_u16(), b.as_str()), (200, "hi"));
+}
+
+#[tokio::test]
+async fn jwks_and_discovery_are_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = identity_gateway(dir.path()).await;
+    let (s, h, b) = get(gw.addr(), "/.well-known/jwks.json").await;
+    assert_eq!(s, 200);
+    assert_eq!(h["content-type"], "application/json");
+    let jwks: serde_json::Value = serde_json::from_str(&b).unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(
+        (
+            key["kty"].as_str(),
+            key["alg"].as_str(),
+            key["use"].as_str()
+        ),
+        (Some("RSA"), Some("RS256"), Some("sig"))
+    );
+    let (s, _, b) = get(gw.addr(), "/.well-known/openid-configuration").await;
+    assert_eq!(s, 200);
+    let d: serde_json::Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(d["issuer"], "http://gateway.test");
+    assert_eq!(d["jwks_uri"], "http://gateway.test/.well-known/jwks.json");
+
+    // a token from the login verifies with the published key
+    let (_, _, t) = post(
+        gw.addr(),
+        "/auth/login",
+        r#"{"username":"alice","password":"correct horse battery"}"#,
+    )
+    .await;
+    portcullis_identity::install_crypto_provider();
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks).unwrap();
+    let token = t["access_token"].as_str().unwrap();
+    let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(set.find(&kid).unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_issuer(&["http://gateway.test"]);
+    v.validate_aud = false;
+    let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &v)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["username"], "alice");
+    assert_eq!(claims["token_use"], "access");
+}
