@@ -1586,6 +1586,7 @@ const IDENTITY_KEYS: &[&str] = &[
     "tokens",
     "password_hashing",
     "endpoints",
+    "brute_force",
 ];
 
 fn read_identity(
@@ -1764,8 +1765,43 @@ fn read_identity(
         }
         e.finish(cx, &["login", "refresh", "logout"]);
     }
+    let mut lockout = (
+        Some(5u32),
+        Some(Duration::from_secs(1)),
+        Some(Duration::from_secs(15 * 60)),
+    );
+    if let Some((n, p)) = m.take("brute_force")
+        && let Some(mut b) = cx.map(n, &p)
+    {
+        if let Some((n, p)) = b.take("free_attempts") {
+            lockout.0 = cx
+                .integer(n, &p, 0, 1000)
+                .and_then(|i| u32::try_from(i).ok());
+        }
+        if let Some((n, p)) = b.take("base_delay") {
+            lockout.1 = cx.duration(n, &p);
+        }
+        if let Some((n, p)) = b.take("lockout") {
+            lockout.2 = cx.duration(n, &p);
+        }
+        b.finish(cx, &["free_attempts", "base_delay", "lockout"]);
+        if let (Some(base), Some(max)) = (lockout.1, lockout.2)
+            && base > max
+        {
+            cx.error(
+                n.loc,
+                &p,
+                "base_delay is longer than lockout",
+                "the delay doubles from base_delay up to lockout",
+            );
+            lockout.2 = None;
+        }
+    }
     m.finish(cx, IDENTITY_KEYS);
     Some(IdentityConfig {
+        lockout_free_attempts: lockout.0?,
+        lockout_base_delay: lockout.1?,
+        lockout_max_delay: lockout.2?,
         database: database?,
         issuer: issuer?,
         signing_algorithm: signing_algorithm?,

@@ -67,6 +67,12 @@ pub struct IdentityConfig {
     pub hash_parallelism: u32,
     /// Hashes running at once (the rest queue).
     pub max_concurrent_hashes: u32,
+    /// Failed logins allowed before backoff starts.
+    pub lockout_free_attempts: u32,
+    /// First backoff delay.
+    pub lockout_base_delay: Duration,
+    /// Longest backoff (the lockout).
+    pub lockout_max_delay: Duration,
     /// `POST` path of the JSON login endpoint.
     pub login_path: String,
     /// `POST` path of the refresh endpoint.

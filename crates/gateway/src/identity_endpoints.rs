@@ -19,6 +19,7 @@ use portcullis_core::{ErrorKind, GatewayError, ResponseType};
 use portcullis_identity::keys::KeyAlg;
 use portcullis_identity::password::HashParams;
 use portcullis_identity::service::{AuthError, IdentityService, IdentitySettings, Session};
+use portcullis_identity::throttle::ThrottleSettings;
 use portcullis_identity::{AppClient, Store};
 use serde::Deserialize;
 use serde_json::json;
@@ -78,10 +79,19 @@ pub async fn open_service(cfg: &IdentityConfig) -> Result<IdentityService, Strin
             parallelism: cfg.hash_parallelism,
         },
         max_concurrent_hashes: usize::try_from(cfg.max_concurrent_hashes).unwrap_or(1),
+        throttle: ThrottleSettings {
+            free_attempts: cfg.lockout_free_attempts,
+            base_delay_ms: millis(cfg.lockout_base_delay),
+            max_delay_ms: millis(cfg.lockout_max_delay),
+        },
     };
     IdentityService::start(store, settings)
         .await
         .map_err(|e| format!("identity service: {e}"))
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn secs(d: std::time::Duration) -> i64 {
@@ -150,6 +160,7 @@ impl IdentityEndpoints {
         &self,
         endpoint: Endpoint,
         req: Request<Incoming>,
+        source: std::net::IpAddr,
     ) -> Result<Response<ResponseBody>, GatewayError> {
         let now = portcullis_identity::store::now();
         match endpoint {
@@ -169,6 +180,7 @@ impl IdentityEndpoints {
                         &body.username,
                         &body.password,
                         body.client_id.as_deref(),
+                        Some(source),
                         now,
                     )
                     .await
@@ -246,6 +258,11 @@ fn auth_error(e: AuthError) -> GatewayError {
             "authentication failed",
         )
         .with_message(message),
+        AuthError::Throttled { retry_after_ms } => GatewayError::new(
+            ErrorKind::Response(ResponseType::THROTTLED),
+            format!("login throttled for {retry_after_ms} ms"),
+        )
+        .with_message("Password attempts exceeded"),
         AuthError::InvalidParameter(message) => GatewayError::new(
             ErrorKind::Response(ResponseType::BAD_REQUEST_BODY),
             "invalid identity request",

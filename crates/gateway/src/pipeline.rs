@@ -131,7 +131,7 @@ async fn run(
         && let Some(endpoint) = identity.matches(req.method(), req.uri().path())
     {
         ctx.resource = Some(Arc::from(req.uri().path()));
-        return identity.handle(endpoint, req).await;
+        return identity.handle(endpoint, req, ctx.source_ip).await;
     }
 
     // Route.

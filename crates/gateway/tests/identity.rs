@@ -17,8 +17,12 @@ use http::Request;
 use portcullis_identity::NewUser;
 
 async fn identity_gateway(dir: &std::path::Path) -> portcullis_gateway::Gateway {
+    identity_gateway_with(dir, "").await
+}
+
+async fn identity_gateway_with(dir: &std::path::Path, extra: &str) -> portcullis_gateway::Gateway {
     let yaml = format!(
-        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /hello:\n    GET:\n      integration:\n        type: mock\n        body: hi\nidentity:\n  database: {db}\n  issuer: http://gateway.test\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\n",
+        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /hello:\n    GET:\n      integration:\n        type: mock\n        body: hi\nidentity:\n  database: {db}\n  issuer: http://gateway.test\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\n{extra}",
         api = api_header(),
         db = dir.join("identity.db").display()
     );
@@ -201,4 +205,35 @@ async fn jwks_and_discovery_are_published() {
         .claims;
     assert_eq!(claims["username"], "alice");
     assert_eq!(claims["token_use"], "access");
+}
+
+#[tokio::test]
+async fn repeated_failures_back_off_for_known_and_unknown_users_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = identity_gateway_with(
+        dir.path(),
+        "  brute_force:\n    free_attempts: 2\n    base_delay: 5s\n    lockout: 1m\n",
+    )
+    .await;
+    let addr = gw.addr();
+    for user in ["alice", "ghost"] {
+        for _ in 0..3 {
+            let (s, _, _) = post(
+                addr,
+                "/auth/login",
+                &format!(r#"{{"username":"{user}","password":"nope"}}"#),
+            )
+            .await;
+            assert!(s == 401 || s == 429, "{s}");
+        }
+        let (s, h, b) = post(
+            addr,
+            "/auth/login",
+            &format!(r#"{{"username":"{user}","password":"correct horse battery"}}"#),
+        )
+        .await;
+        assert_eq!(s, 429, "{user}: locked out, even with the right password");
+        assert_eq!(b["message"], "Password attempts exceeded");
+        assert_eq!(h["x-amzn-errortype"], "TooManyRequestsException");
+    }
 }

@@ -23,6 +23,7 @@ pub mod model;
 pub mod password;
 pub mod service;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 
 pub use model::*;

@@ -6,7 +6,9 @@
 //! account all answer [`AuthError::NotAuthorized`] with the same message, after the same
 //! Argon2id work (a dummy hash is verified for unknown users).
 
+use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
@@ -14,6 +16,7 @@ use crate::keys::{KeyAlg, KeyRing, generate};
 use crate::model::{AppClient, RefreshRecord, User};
 use crate::password::{HashParams, PasswordHasherPool};
 use crate::store::{Store, StoreError, new_uuid};
+use crate::throttle::{LoginThrottle, ThrottleSettings};
 use crate::tokens::{Grant, IssuedTokens, TokenIssuer, new_refresh_token, refresh_hash};
 
 /// The message for every failed authentication.
@@ -32,6 +35,8 @@ pub struct IdentitySettings {
     pub hash_params: HashParams,
     /// Hashes running at once.
     pub max_concurrent_hashes: usize,
+    /// Failed-login backoff and lockout.
+    pub throttle: ThrottleSettings,
 }
 
 /// Why an operation was refused.
@@ -40,6 +45,12 @@ pub enum AuthError {
     /// Wrong credentials, unknown user, disabled user, bad or reused refresh token.
     #[error("{0}")]
     NotAuthorized(&'static str),
+    /// Too many failed attempts for this username or from this address: wait and retry.
+    #[error("too many failed attempts")]
+    Throttled {
+        /// Milliseconds until the next attempt is checked.
+        retry_after_ms: u64,
+    },
     /// The request is malformed or names an unusable client.
     #[error("{0}")]
     InvalidParameter(String),
@@ -81,6 +92,7 @@ pub struct IdentityService {
     hasher: PasswordHasherPool,
     keys: RwLock<Arc<KeyRing>>,
     issuer: TokenIssuer,
+    throttle: LoginThrottle,
     settings: IdentitySettings,
 }
 
@@ -108,6 +120,7 @@ impl IdentityService {
             hasher,
             keys: RwLock::new(Arc::new(ring)),
             issuer: TokenIssuer::new(settings.issuer.clone()),
+            throttle: LoginThrottle::new(settings.throttle),
             settings,
         })
     }
@@ -218,25 +231,36 @@ impl IdentityService {
         })
     }
 
-    /// Logs a user in with a password.
+    /// Logs a user in with a password. `source` is the client's address, throttled along
+    /// with the username.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         client_id: Option<&str>,
+        source: Option<IpAddr>,
         now: i64,
     ) -> Result<Session, AuthError> {
         if username.is_empty() || username.len() > 128 || password.len() > 1024 {
             return Err(AuthError::NotAuthorized(NOT_AUTHORIZED));
         }
         let client = self.client(client_id, "USER_PASSWORD_AUTH").await?;
+        if let Err(b) = self.throttle.check(username, source, now_ms()) {
+            return Err(AuthError::Throttled {
+                retry_after_ms: b.retry_after_ms,
+            });
+        }
         let user = self.store.user_by_username(username).await?;
         let stored = user.as_ref().map(|u| u.password_hash.expose().as_str());
         let ok = self.hasher.verify(password, stored).await;
         let user = match user {
             Some(u) if ok && u.enabled => u,
-            _ => return Err(AuthError::NotAuthorized(NOT_AUTHORIZED)),
+            _ => {
+                self.throttle.failure(username, source, now_ms());
+                return Err(AuthError::NotAuthorized(NOT_AUTHORIZED));
+            }
         };
+        self.throttle.success(username);
         let scopes = client.scopes.clone();
         self.issue(Issue {
             user: &user,
@@ -340,4 +364,10 @@ impl IdentityService {
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "cognito:username", "cognito:groups", "email"],
         }))
     }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

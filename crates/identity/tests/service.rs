@@ -40,6 +40,11 @@ fn settings(alg: KeyAlg) -> IdentitySettings {
             parallelism: 1,
         },
         max_concurrent_hashes: 2,
+        throttle: portcullis_identity::throttle::ThrottleSettings {
+            free_attempts: 100,
+            base_delay_ms: 1000,
+            max_delay_ms: 60_000,
+        },
     }
 }
 
@@ -104,7 +109,7 @@ async fn scenario(store: Store, alg: KeyAlg) {
 
     // login: usernames are case-insensitive; failures all look the same
     let s = svc
-        .login("ALICE", "s3cret-passw0rd", None, t)
+        .login("ALICE", "s3cret-passw0rd", None, None, t)
         .await
         .unwrap();
     let access = claims(&svc, &s.tokens.access_token, alg);
@@ -113,13 +118,13 @@ async fn scenario(store: Store, alg: KeyAlg) {
     assert_eq!(access["portcullis:role"], "admin");
     assert_eq!(claims(&svc, &s.tokens.id_token, alg)["aud"], "portcullis");
     for (user, pass) in [("alice", "wrong"), ("nobody", "s3cret-passw0rd"), ("", "")] {
-        match svc.login(user, pass, None, t).await {
+        match svc.login(user, pass, None, None, t).await {
             Err(AuthError::NotAuthorized(m)) => assert_eq!(m, NOT_AUTHORIZED),
             other => panic!("{user}: {other:?}"),
         }
     }
     assert!(matches!(
-        svc.login("alice", "s3cret-passw0rd", Some("ghost"), t)
+        svc.login("alice", "s3cret-passw0rd", Some("ghost"), None, t)
             .await,
         Err(AuthError::InvalidParameter(_))
     ));
@@ -143,7 +148,7 @@ async fn scenario(store: Store, alg: KeyAlg) {
 
     // logout revokes the family; unknown tokens are accepted silently
     let s2 = svc
-        .login("alice", "s3cret-passw0rd", None, t + 40)
+        .login("alice", "s3cret-passw0rd", None, None, t + 40)
         .await
         .unwrap();
     svc.logout(&s2.refresh_token, t + 41).await.unwrap();
@@ -152,25 +157,26 @@ async fn scenario(store: Store, alg: KeyAlg) {
 
     // global sign-out invalidates refresh tokens issued before it; disabled users cannot log in
     let s3 = svc
-        .login("alice", "s3cret-passw0rd", None, t + 50)
+        .login("alice", "s3cret-passw0rd", None, None, t + 50)
         .await
         .unwrap();
     svc.store().global_sign_out("alice", t + 51).await.unwrap();
     assert!(denied(svc.refresh(&s3.refresh_token, None, t + 52).await));
     let s4 = svc
-        .login("alice", "s3cret-passw0rd", None, t + 60)
+        .login("alice", "s3cret-passw0rd", None, None, t + 60)
         .await
         .unwrap();
     svc.store().set_enabled("alice", false).await.unwrap();
     assert!(denied(
-        svc.login("alice", "s3cret-passw0rd", None, t + 61).await
+        svc.login("alice", "s3cret-passw0rd", None, None, t + 61)
+            .await
     ));
     assert!(denied(svc.refresh(&s4.refresh_token, None, t + 62).await));
 
     // expired refresh tokens are refused
     svc.store().set_enabled("alice", true).await.unwrap();
     let s5 = svc
-        .login("alice", "s3cret-passw0rd", None, t + 70)
+        .login("alice", "s3cret-passw0rd", None, None, t + 70)
         .await
         .unwrap();
     assert!(denied(
