@@ -123,6 +123,89 @@ pub enum GroupsCommand {
     },
 }
 
+/// `keys` subcommands.
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys (the active one is marked).
+    List,
+    /// Add a new signing key; it signs once the gateway picks it up (within 30 seconds),
+    /// and older keys stay published until retired.
+    Rotate {
+        /// RS256, ES256 or EdDSA (default: the configured `identity.signing_algorithm`).
+        #[arg(long)]
+        algorithm: Option<String>,
+    },
+    /// Retire a key: it leaves the JWKS, and tokens it signed stop verifying.
+    Retire {
+        /// Key id.
+        kid: String,
+    },
+}
+
+/// Runs a `keys` subcommand.
+pub async fn keys(config: Option<PathBuf>, cmd: KeysCommand) -> ExitCode {
+    match config {
+        Some(c) => finish(keys_inner(&c, cmd).await),
+        None => finish(Err("--config FILE is required".into())),
+    }
+}
+
+async fn keys_inner(config: &Path, cmd: KeysCommand) -> Result<(), String> {
+    let svc = open(config).await?;
+    let now = portcullis_identity::store::now();
+    match cmd {
+        KeysCommand::List => {
+            let keys = svc
+                .store()
+                .signing_keys()
+                .await
+                .map_err(|e| e.to_string())?;
+            let active = keys
+                .iter()
+                .find(|k| k.retired_at.is_none())
+                .map(|k| k.kid.clone());
+            for k in keys {
+                let state = match k.retired_at {
+                    Some(t) => format!("retired {t}"),
+                    None if Some(&k.kid) == active.as_ref() => "active".to_owned(),
+                    None => "published".to_owned(),
+                };
+                println!("{}\t{}\tcreated {}\t{state}", k.kid, k.alg, k.created_at);
+            }
+        }
+        KeysCommand::Rotate { algorithm } => {
+            let alg = match algorithm {
+                Some(a) => Some(
+                    portcullis_identity::keys::KeyAlg::parse(&a)
+                        .ok_or_else(|| format!("`{a}` is not RS256, ES256 or EdDSA"))?,
+                ),
+                None => None,
+            };
+            let kid = svc.rotate_key(alg, now).await.map_err(|e| e.to_string())?;
+            println!("added {kid}");
+        }
+        KeysCommand::Retire { kid } => {
+            let live = svc
+                .store()
+                .signing_keys()
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|k| k.retired_at.is_none())
+                .count();
+            if live <= 1 {
+                return Err("refusing to retire the last active key: rotate first".into());
+            }
+            svc.store()
+                .retire_key(&kid, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("retired {kid}");
+        }
+    }
+    Ok(())
+}
+
 async fn open(config: &Path) -> Result<IdentityService, String> {
     let cfg = portcullis_config::load_file(config).map_err(|d| d.render())?;
     let identity = cfg

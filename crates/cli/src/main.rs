@@ -67,6 +67,14 @@ enum Command {
         #[command(subcommand)]
         command: admin::GroupsCommand,
     },
+    /// Manage the user pool's signing keys.
+    Keys {
+        /// The YAML config file (its `identity` section names the database).
+        #[arg(short, long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: admin::KeysCommand,
+    },
     /// Validate config files: parse, validate and compile, binding nothing.
     #[command(after_help = "Exit status: 0 when every file is valid, 1 otherwise.")]
     Check {
@@ -91,6 +99,7 @@ fn main() -> ExitCode {
         Command::Check { files } => check(&files),
         Command::Users { config, command } => with_runtime(|| admin::users(config, command)),
         Command::Groups { config, command } => with_runtime(|| admin::groups(config, command)),
+        Command::Keys { config, command } => with_runtime(|| admin::keys(config, command)),
         Command::Serve { config, no_watch } => {
             init_logging();
             // On one CPU a work-stealing pool only adds hand-offs between threads: use the

@@ -452,3 +452,151 @@ fn serve_reloads_on_sighup_and_exits_cleanly_on_sigterm() {
         "still serving after exit"
     );
 }
+
+fn identity_config(dir: &TempDir) -> PathBuf {
+    let (port, admin) = free_ports();
+    dir.write(
+        "gw.yaml",
+        &format!(
+            "api:\n  id: cli\n  stage: test\n  region: us-east-1\n  account: \"123456789012\"\nlistener:\n  address: 127.0.0.1:{port}\nadmin:\n  address: 127.0.0.1:{admin}\nidentity:\n  database: data/identity.db\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\n"
+        ),
+    )
+}
+
+fn run_with_stdin(args: &[&str], config: &Path, stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = portcullis()
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn users_groups_and_keys_commands() {
+    let dir = TempDir::new("identity-cli");
+    let config = identity_config(&dir);
+    let (code, out, err) = run_with_stdin(
+        &[
+            "users",
+            "add",
+            "alice",
+            "--password-stdin",
+            "--email",
+            "a@example.com",
+        ],
+        &config,
+        "correct horse battery\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("created alice (sub "), "{out}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("data/identity.db"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let (code, _, err) = run_with_stdin(
+        &["users", "add", "bob", "--password-stdin"],
+        &config,
+        "short\n",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 8 characters"), "{err}");
+    let (code, _, err) = run_with_stdin(
+        &["users", "add", "ALICE", "--password-stdin"],
+        &config,
+        "another long one\n",
+    );
+    assert_eq!(code, 1, "usernames are unique regardless of case");
+    assert!(err.contains("already exists"), "{err}");
+
+    let (code, _, err) = run(portcullis()
+        .args([
+            "groups",
+            "add",
+            "admins",
+            "--precedence",
+            "1",
+            "--role",
+            "admin",
+            "--config",
+        ])
+        .arg(&config));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(portcullis()
+        .args(["users", "add-to-group", "alice", "admins", "--config"])
+        .arg(&config));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(portcullis()
+        .args([
+            "users",
+            "set-limits",
+            "alice",
+            "--rate",
+            "5",
+            "--burst",
+            "10",
+            "--quota",
+            "100",
+            "--period",
+            "DAY",
+            "--config",
+        ])
+        .arg(&config));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(portcullis()
+        .args(["users", "show", "alice", "--config"])
+        .arg(&config));
+    assert_eq!(code, 0);
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["groups"], serde_json::json!(["admins"]));
+    assert_eq!(shown["limits"]["period"], "DAY");
+    assert!(!out.contains("argon2"), "the password hash is never shown");
+    let (_, out, _) = run(portcullis()
+        .args(["users", "list", "--config"])
+        .arg(&config));
+    assert!(out.starts_with("alice\t"), "{out}");
+
+    // keys: the first key is made on first open; rotate, retire the old one, never the last
+    let (_, out, _) = run(portcullis().args(["keys", "list", "--config"]).arg(&config));
+    let first = out.split('\t').next().unwrap().to_owned();
+    assert!(out.trim_end().ends_with("active"), "{out}");
+    let (code, out, err) = run(portcullis()
+        .args(["keys", "rotate", "--algorithm", "ES256", "--config"])
+        .arg(&config));
+    assert_eq!(code, 0, "{err}");
+    let second = out.trim().strip_prefix("added ").unwrap().to_owned();
+    let (_, out, _) = run(portcullis().args(["keys", "list", "--config"]).arg(&config));
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.lines().next().unwrap().starts_with(&second));
+    let (code, _, err) = run(portcullis()
+        .args(["keys", "retire", &first, "--config"])
+        .arg(&config));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(portcullis()
+        .args(["keys", "retire", &second, "--config"])
+        .arg(&config));
+    assert_eq!(code, 1);
+    assert!(err.contains("last active key"), "{err}");
+    let (code, _, err) = run(portcullis().args(["users", "list"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("--config"), "{err}");
+}

@@ -90,6 +90,33 @@ pub async fn open_service(cfg: &IdentityConfig) -> Result<IdentityService, Strin
         .map_err(|e| format!("identity service: {e}"))
 }
 
+/// Keeps the key ring current while the gateway runs: picks up keys rotated or retired by
+/// `portcullis keys` (another process), retires keys no token can still need, and purges
+/// expired refresh tokens and revocations. Runs every 30 seconds; failures are logged and
+/// retried, the previous key ring keeps signing.
+pub async fn maintain(service: Arc<IdentityService>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let now = portcullis_identity::store::now();
+        if let Err(e) = service.reload_keys().await {
+            tracing::warn!(error = %e, "identity: key ring not reloaded");
+        }
+        match service.retire_superseded(now).await {
+            Ok(kids) if !kids.is_empty() => {
+                tracing::info!(?kids, "identity: retired superseded signing keys")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "identity: key retirement failed"),
+        }
+        if let Err(e) = service.store().purge_expired(now).await {
+            tracing::warn!(error = %e, "identity: purge of expired tokens failed");
+        }
+    }
+}
+
 fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

@@ -192,6 +192,9 @@ impl Gateway {
         ));
         let admin_task =
             admin_listener.map(|l| tokio::spawn(admin::run(shared.clone(), l, phase_rx)));
+        if let Some(identity) = &shared.identity {
+            tokio::spawn(identity_endpoints::maintain(identity.service().clone()));
+        }
         shared.ready.store(true, Ordering::Release);
         tracing::info!(%addr, admin = ?admin_addr, tls = listener_cfg.tls.is_some(), "gateway listening");
         Ok(Self {

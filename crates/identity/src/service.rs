@@ -142,6 +142,62 @@ impl IdentityService {
             .map_err(|_| AuthError::Internal("key ring lock poisoned".into()))
     }
 
+    /// Adds a new signing key of `alg` (the configured one when `None`); it signs from the
+    /// next key-ring reload on, and the previous keys stay published until retired.
+    pub async fn rotate_key(&self, alg: Option<KeyAlg>, now: i64) -> Result<String, AuthError> {
+                let alg = alg.unwrap_or(self.settings.algorithm);
+        // Creation time orders the keys: the new one must be strictly the newest, even when
+        // rotating within the second the previous key was made.
+        let newest = self
+            .store
+            .signing_keys()
+            .await?
+            .iter()
+            .map(|k| k.created_at)
+            .max()
+            .unwrap_or(i64::MIN);
+        let created = now.max(newest.saturating_add(1));
+        let rec = tokio::task::spawn_blocking(move || generate(alg, created))
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))?
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        self.store.insert_signing_key(&rec).await?;
+        self.reload_keys().await?;
+        Ok(rec.kid)
+    }
+
+    /// Retires keys that no token can still need: every key older than the newest whose
+    /// successor has existed for longer than the longest JWT lifetime. Returns their kids.
+    pub async fn retire_superseded(&self, now: i64) -> Result<Vec<String>, AuthError> {
+        let clients = self.store.list_clients().await?;
+        let longest = clients
+            .iter()
+            .chain(std::iter::once(&self.settings.default_client))
+            .map(|c| c.access_ttl.max(c.id_ttl))
+            .max()
+            .unwrap_or(86_400);
+        let mut keys = self.store.signing_keys().await?;
+        keys.retain(|k| k.retired_at.is_none());
+        keys.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.kid.cmp(&a.kid))
+        });
+        let mut retired = Vec::new();
+        for pair in keys.windows(2) {
+            if let [newer, older] = pair
+                && newer.created_at + longest < now
+            {
+                self.store.retire_key(&older.kid, now).await?;
+                retired.push(older.kid.clone());
+            }
+        }
+        if !retired.is_empty() {
+            self.reload_keys().await?;
+        }
+        Ok(retired)
+    }
+
     /// Reloads the key ring from the store (after `keys rotate` or `keys retire`).
     pub async fn reload_keys(&self) -> Result<(), AuthError> {
         let records = self.store.signing_keys().await?;

@@ -230,3 +230,65 @@ async fn the_first_key_is_kept_across_restarts() {
     assert_eq!(b.jwks().unwrap(), jwks_a);
     assert_eq!(jwks_a["keys"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn rotation_keeps_old_keys_published_until_retired() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = IdentityService::start(
+        Store::open_sqlite(&dir.path().join("id.db")).await.unwrap(),
+        settings(KeyAlg::Rs256),
+    )
+    .await
+    .unwrap();
+    let hash = svc.hasher().hash("s3cret-passw0rd").await.unwrap();
+    svc.store()
+        .create_user(&NewUser {
+            username: "alice".into(),
+            password_hash: hash,
+            email: None,
+            attributes: BTreeMap::new(),
+        })
+        .await
+        .unwrap();
+    let t = now();
+    let before = svc
+        .login("alice", "s3cret-passw0rd", None, None, t)
+        .await
+        .unwrap();
+    let old_kid = jsonwebtoken::decode_header(&before.tokens.access_token)
+        .unwrap()
+        .kid
+        .unwrap();
+
+    let new_kid = svc.rotate_key(Some(KeyAlg::Es256), t + 1).await.unwrap();
+    let after = svc
+        .login("alice", "s3cret-passw0rd", None, None, t + 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        jsonwebtoken::decode_header(&after.tokens.access_token)
+            .unwrap()
+            .kid
+            .unwrap(),
+        new_kid,
+        "the new key signs"
+    );
+    // both verify: the old token's key is still published
+    claims(&svc, &before.tokens.access_token, KeyAlg::Rs256);
+    claims(&svc, &after.tokens.access_token, KeyAlg::Es256);
+
+    // not yet: the old key may still have live tokens
+    assert!(svc.retire_superseded(t + 3).await.unwrap().is_empty());
+    // once the longest token lifetime has passed since the rotation, it is retired
+    assert_eq!(
+        svc.retire_superseded(t + 1 + 3600 + 1).await.unwrap(),
+        vec![old_kid.clone()]
+    );
+    let kids: Vec<String> = svc.jwks().unwrap()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kids, vec![new_kid]);
+}
