@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole Portcullis test suite on a fresh Debian machine with a Rust toolchain.
-# Installs what the tests need (curl, CA certificates, a PostgreSQL server started on
-# 127.0.0.1 for the identity store's tests), then: formatting check, clippy (warnings are
+# Installs what the tests need (curl, CA certificates, PyJWT for the compatibility tests, a
+# PostgreSQL server started on 127.0.0.1 for the identity store's tests), then: formatting check, clippy (warnings are
 # errors), unit, property, golden and integration tests, and `portcullis check` on every
 # example.
 set -euo pipefail
@@ -17,6 +17,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "missing packages: ${need_apt[*]} (run as root to install them)" >&2
     exit 1
   fi
+fi
+
+# Clients written by others that the compatibility tests drive (PyJWT verifies our tokens).
+if ! python3 -c 'import jwt, cryptography' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check 'PyJWT[crypto]>=2.8,<3'
 fi
 
 # A throwaway PostgreSQL on loopback; stopped again when the tests end.

@@ -237,3 +237,59 @@ async fn repeated_failures_back_off_for_known_and_unknown_users_alike() {
         assert_eq!(h["x-amzn-errortype"], "TooManyRequestsException");
     }
 }
+
+/// PyJWT, a client we did not write, verifies our tokens with keys from our JWKS (fetched
+/// over HTTP from the gateway) for every signing algorithm.
+#[tokio::test]
+async fn pyjwt_verifies_tokens_with_keys_from_the_jwks() {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/verify_jwt.py");
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = identity_gateway_with(dir.path(), &format!("  signing_algorithm: {alg}\n")).await;
+        let (_, _, t) = post(
+            gw.addr(),
+            "/auth/login",
+            r#"{"username":"alice","password":"correct horse battery"}"#,
+        )
+        .await;
+        let jwks = format!("http://{}/.well-known/jwks.json", gw.addr());
+        for (token, aud) in [
+            (t["access_token"].as_str().unwrap(), None),
+            (t["id_token"].as_str().unwrap(), Some("portcullis")),
+        ] {
+            let mut cmd = tokio::process::Command::new("python3");
+            cmd.arg(&script)
+                .args([jwks.as_str(), "http://gateway.test", alg, token]);
+            if let Some(a) = aud {
+                cmd.arg(a);
+            }
+            let out = tokio::time::timeout(std::time::Duration::from_secs(30), cmd.output())
+                .await
+                .unwrap()
+                .expect("python3 runs");
+            assert!(
+                out.status.success(),
+                "PyJWT rejected our {alg} token (is PyJWT installed? scripts/test.sh installs it): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(claims["iss"], "http://gateway.test");
+            assert!(claims["sub"].as_str().is_some_and(|s| s.len() == 36));
+        }
+        // a tampered token is rejected by PyJWT too
+        let token = t["access_token"].as_str().unwrap();
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[1] = parts[1].chars().rev().collect();
+        let out = tokio::process::Command::new("python3")
+            .arg(&script)
+            .args([jwks.as_str(), "http://gateway.test", alg, &parts.join(".")])
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "PyJWT accepted a tampered {alg} token"
+        );
+    }
+}

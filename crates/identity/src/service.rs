@@ -145,7 +145,7 @@ impl IdentityService {
     /// Adds a new signing key of `alg` (the configured one when `None`); it signs from the
     /// next key-ring reload on, and the previous keys stay published until retired.
     pub async fn rotate_key(&self, alg: Option<KeyAlg>, now: i64) -> Result<String, AuthError> {
-                let alg = alg.unwrap_or(self.settings.algorithm);
+        let alg = alg.unwrap_or(self.settings.algorithm);
         // Creation time orders the keys: the new one must be strictly the newest, even when
         // rotating within the second the previous key was made.
         let newest = self
