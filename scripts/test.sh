@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole Portcullis test suite on a fresh Debian machine with a Rust toolchain.
-# Installs what the tests need (curl, CA certificates, PyJWT for the compatibility tests, a
+# Installs what the tests need (curl, CA certificates, PyJWT and boto3 for the compatibility tests, a
 # PostgreSQL server started on 127.0.0.1 for the identity store's tests), then: formatting check, clippy (warnings are
 # errors), unit, property, golden and integration tests, and `portcullis check` on every
 # example.
@@ -19,9 +19,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-# Clients written by others that the compatibility tests drive (PyJWT verifies our tokens).
-if ! python3 -c 'import jwt, cryptography' >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check 'PyJWT[crypto]>=2.8,<3'
+# Clients written by others that the compatibility tests drive: PyJWT verifies our tokens,
+# boto3's cognito-idp client talks to the Cognito-compatible API.
+if ! python3 -c 'import jwt, cryptography, boto3' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check 'PyJWT[crypto]>=2.8,<3' 'boto3>=1.34,<2'
 fi
 
 # A throwaway PostgreSQL on loopback; stopped again when the tests end.

@@ -452,6 +452,7 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
             id.login_path.as_str(),
             id.refresh_path.as_str(),
             id.logout_path.as_str(),
+            id.cognito_path.as_str(),
             "/.well-known/jwks.json",
             "/.well-known/openid-configuration",
         ];
@@ -1738,6 +1739,7 @@ fn read_identity(
         Some("/auth/login".to_owned()),
         Some("/auth/refresh".to_owned()),
         Some("/auth/logout".to_owned()),
+        Some("/cognito".to_owned()),
     );
     if let Some((n, p)) = m.take("endpoints")
         && let Some(mut e) = cx.map(n, &p)
@@ -1746,6 +1748,7 @@ fn read_identity(
             ("login", &mut paths.0),
             ("refresh", &mut paths.1),
             ("logout", &mut paths.2),
+            ("cognito", &mut paths.3),
         ] {
             if let Some((n, p)) = e.take(key) {
                 *slot = cx.string(n, &p).and_then(|t| {
@@ -1763,7 +1766,7 @@ fn read_identity(
                 });
             }
         }
-        e.finish(cx, &["login", "refresh", "logout"]);
+        e.finish(cx, &["login", "refresh", "logout", "cognito"]);
     }
     let mut lockout = (
         Some(5u32),
@@ -1816,6 +1819,7 @@ fn read_identity(
         login_path: paths.0?,
         refresh_path: paths.1?,
         logout_path: paths.2?,
+        cognito_path: paths.3?,
         loc: node.loc,
     })
 }

@@ -79,6 +79,8 @@ pub struct IdentityConfig {
     pub refresh_path: String,
     /// `POST` path of the logout endpoint.
     pub logout_path: String,
+    /// `POST` path of the Cognito-compatible API (`X-Amz-Target`).
+    pub cognito_path: String,
     /// Where `identity` is in the file.
     pub loc: Loc,
 }

@@ -38,6 +38,8 @@ pub enum Endpoint {
     Refresh,
     /// `POST` logout.
     Logout,
+    /// `POST` Cognito-compatible API.
+    Cognito,
     /// `GET /.well-known/jwks.json`
     Jwks,
     /// `GET /.well-known/openid-configuration`
@@ -51,6 +53,7 @@ pub struct IdentityEndpoints {
     login: String,
     refresh: String,
     logout: String,
+    cognito: String,
 }
 
 /// Opens the configured store (creating and migrating it) and starts the service.
@@ -150,6 +153,7 @@ impl IdentityEndpoints {
             login: cfg.login_path.clone(),
             refresh: cfg.refresh_path.clone(),
             logout: cfg.logout_path.clone(),
+            cognito: cfg.cognito_path.clone(),
         })
     }
 
@@ -171,6 +175,9 @@ impl IdentityEndpoints {
             if path == self.logout {
                 return Some(Endpoint::Logout);
             }
+            if path == self.cognito {
+                return Some(Endpoint::Cognito);
+            }
         }
         if *method == Method::GET || *method == Method::HEAD {
             match path {
@@ -191,6 +198,7 @@ impl IdentityEndpoints {
     ) -> Result<Response<ResponseBody>, GatewayError> {
         let now = portcullis_identity::store::now();
         match endpoint {
+            Endpoint::Cognito => crate::cognito::handle(&self.service, req, source).await,
             Endpoint::Jwks => {
                 let doc = self.service.jwks().map_err(auth_error)?;
                 Ok(json_response(StatusCode::OK, &doc, "public, max-age=300"))

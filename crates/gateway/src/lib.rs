@@ -18,6 +18,7 @@
 pub mod access_log;
 pub mod admin;
 pub mod body;
+pub mod cognito;
 pub mod context;
 pub mod identity_endpoints;
 pub mod integration;

@@ -293,3 +293,75 @@ async fn pyjwt_verifies_tokens_with_keys_from_the_jwks() {
         );
     }
 }
+
+/// boto3's `cognito-idp` client, unmodified, against the Cognito-compatible API.
+#[tokio::test]
+async fn boto3_cognito_idp_client_works_unmodified() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = identity_gateway(dir.path()).await;
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/cognito_flow.py");
+    let endpoint = format!("http://{}/cognito", gw.addr());
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::process::Command::new("python3")
+            .arg(&script)
+            .args([
+                endpoint.as_str(),
+                "portcullis",
+                "alice",
+                "correct horse battery",
+            ])
+            .output(),
+    )
+    .await
+    .unwrap()
+    .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "boto3 flow failed (is boto3 installed? scripts/test.sh installs it):\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["ok"], true);
+}
+
+#[tokio::test]
+async fn cognito_errors_have_cognito_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = identity_gateway(dir.path()).await;
+    let send_target = |target: &'static str, body: &'static str| {
+        let req = Request::post(format!("http://{}/cognito", gw.addr()))
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", target)
+            .body(common::body(body))
+            .unwrap();
+        async move { send(&client(), req).await }
+    };
+    let (s, h, b) = send_target("AWSCognitoIdentityProviderService.InitiateAuth", r#"{"AuthFlow":"USER_PASSWORD_AUTH","ClientId":"portcullis","AuthParameters":{"USERNAME":"alice","PASSWORD":"nope"}}"#).await;
+    assert_eq!(s, 400);
+    assert_eq!(h["x-amzn-errortype"], "NotAuthorizedException");
+    assert_eq!(h["content-type"], "application/x-amz-json-1.1");
+    let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"__type": "NotAuthorizedException", "message": "Incorrect username or password."})
+    );
+    let (s, _, b) = send_target(
+        "AWSCognitoIdentityProviderService.InitiateAuth",
+        r#"{"AuthFlow":"USER_PASSWORD_AUTH"}"#,
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(
+        b.contains("InvalidParameterException") && b.contains("ClientId"),
+        "{b}"
+    );
+    let (s, _, b) = send_target("AWSCognitoIdentityProviderService.SignUp", "{}").await;
+    assert_eq!(s, 400);
+    assert!(b.contains("UnknownOperationException"), "{b}");
+    let (s, _, b) = send_target("Other.Op", "{}").await;
+    assert_eq!(s, 400);
+    assert!(b.contains("UnknownOperationException"), "{b}");
+}

@@ -366,7 +366,7 @@ impl IdentityService {
         let Some(user) = self.store.user_by_sub(&record.user_sub).await? else {
             return Err(denied);
         };
-        if !user.enabled || user.signed_out_at > record.issued_at {
+        if !user.enabled || user.signed_out_at >= record.issued_at {
             return Err(denied);
         }
         let scopes: Vec<String> = record
@@ -399,6 +399,69 @@ impl IdentityService {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Verifies one of this pool's access tokens: signature by a published key (only the
+    /// algorithms the pool signs with), issuer, expiry, `token_use`, and that neither the
+    /// token (`jti`) nor the user (global sign-out, disabled) was revoked since. Returns the
+    /// user.
+    pub async fn verify_access_token(&self, token: &str, now: i64) -> Result<User, AuthError> {
+        let denied = AuthError::NotAuthorized("Access Token has been revoked");
+        let invalid = || AuthError::NotAuthorized("Invalid Access Token");
+        if token.is_empty() || token.len() > 16 * 1024 {
+            return Err(invalid());
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
+        let kid = header.kid.ok_or_else(invalid)?;
+        let ring = self.ring()?;
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(ring.jwks().clone())
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let jwk = set.find(&kid).ok_or_else(invalid)?;
+        // The key's own algorithm decides; a token naming another one is refused.
+        let alg = jwk
+            .common
+            .key_algorithm
+            .and_then(|a| a.to_string().parse::<jsonwebtoken::Algorithm>().ok())
+            .ok_or_else(invalid)?;
+        if header.alg != alg {
+            return Err(invalid());
+        }
+        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|_| invalid())?;
+        let mut validation = jsonwebtoken::Validation::new(alg);
+        validation.set_issuer(&[self.settings.issuer.as_str()]);
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+        let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+            .map_err(|_| invalid())?
+            .claims;
+        if claims.get("token_use").and_then(Value::as_str) != Some("access") {
+            return Err(invalid());
+        }
+        if claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .is_none_or(|e| e <= now)
+        {
+            return Err(invalid());
+        }
+        let jti = claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .ok_or_else(invalid)?;
+        if self.store.jti_revoked(jti).await? {
+            return Err(denied);
+        }
+        let sub = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .ok_or_else(invalid)?;
+        let user = self.store.user_by_sub(sub).await?.ok_or_else(invalid)?;
+        let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
+        if !user.enabled || user.signed_out_at >= iat {
+            return Err(denied);
+        }
+        Ok(user)
     }
 
     /// The JWKS document.
