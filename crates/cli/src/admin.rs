@@ -11,11 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use portcullis_identity::password::PasswordPolicy;
 use portcullis_identity::service::IdentityService;
 use portcullis_identity::{Group, Limits, NewUser, QuotaPeriod};
-
-/// Shortest password accepted.
-const MIN_PASSWORD: usize = 8;
 
 /// `users` subcommands.
 #[derive(Subcommand)]
@@ -206,6 +204,26 @@ async fn keys_inner(config: &Path, cmd: KeysCommand) -> Result<(), String> {
     Ok(())
 }
 
+fn password_policy(config: &Path) -> Result<PasswordPolicy, String> {
+    let cfg = portcullis_config::load_file(config).map_err(|d| d.render())?;
+    let id = cfg
+        .identity
+        .ok_or_else(|| format!("{} has no `identity` section", config.display()))?;
+    let [
+        require_uppercase,
+        require_lowercase,
+        require_digit,
+        require_symbol,
+    ] = id.password_require;
+    Ok(PasswordPolicy {
+        min_length: usize::try_from(id.password_min_length).unwrap_or(8),
+        require_uppercase,
+        require_lowercase,
+        require_digit,
+        require_symbol,
+    })
+}
+
 async fn open(config: &Path) -> Result<IdentityService, String> {
     let cfg = portcullis_config::load_file(config).map_err(|d| d.render())?;
     let identity = cfg
@@ -214,7 +232,7 @@ async fn open(config: &Path) -> Result<IdentityService, String> {
     portcullis_gateway::identity_endpoints::open_service(&identity).await
 }
 
-fn read_password(from_stdin: bool) -> Result<String, String> {
+fn read_password(from_stdin: bool, policy: &PasswordPolicy) -> Result<String, String> {
     let password = if from_stdin || !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         let mut line = String::new();
         std::io::stdin()
@@ -230,11 +248,7 @@ fn read_password(from_stdin: bool) -> Result<String, String> {
         }
         first
     };
-    if password.chars().count() < MIN_PASSWORD {
-        return Err(format!(
-            "the password must have at least {MIN_PASSWORD} characters"
-        ));
-    }
+    policy.check(&password)?;
     Ok(password)
 }
 
@@ -258,9 +272,12 @@ pub async fn users(config: Option<PathBuf>, cmd: UsersCommand) -> ExitCode {
 
 async fn users_inner(config: &Path, cmd: UsersCommand) -> Result<(), String> {
     // Read the password before opening the database, so a prompt is not kept waiting on it.
+    let policy = password_policy(config)?;
     let password = match &cmd {
         UsersCommand::Add { password_stdin, .. }
-        | UsersCommand::SetPassword { password_stdin, .. } => Some(read_password(*password_stdin)?),
+        | UsersCommand::SetPassword { password_stdin, .. } => {
+            Some(read_password(*password_stdin, &policy)?)
+        }
         _ => None,
     };
     let svc = open(config).await?;

@@ -519,7 +519,10 @@ fn users_groups_and_keys_commands() {
         "short\n",
     );
     assert_eq!(code, 1);
-    assert!(err.contains("at least 8 characters"), "{err}");
+    assert!(
+        err.contains("the password needs at least 8 characters"),
+        "{err}"
+    );
     let (code, _, err) = run_with_stdin(
         &["users", "add", "ALICE", "--password-stdin"],
         &config,

@@ -1588,6 +1588,7 @@ const IDENTITY_KEYS: &[&str] = &[
     "password_hashing",
     "endpoints",
     "brute_force",
+    "password_policy",
 ];
 
 fn read_identity(
@@ -1800,8 +1801,46 @@ fn read_identity(
             lockout.2 = None;
         }
     }
+    let mut policy = (Some(8u32), [Some(false); 4]);
+    if let Some((n, p)) = m.take("password_policy")
+        && let Some(mut pp) = cx.map(n, &p)
+    {
+        if let Some((n, p)) = pp.take("min_length") {
+            policy.0 = cx
+                .integer(n, &p, 6, 256)
+                .and_then(|i| u32::try_from(i).ok());
+        }
+        for (i, key) in [
+            "require_uppercase",
+            "require_lowercase",
+            "require_digit",
+            "require_symbol",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some((n, p)) = pp.take(key)
+                && let Some(slot) = policy.1.get_mut(i)
+            {
+                *slot = cx.boolean(n, &p);
+            }
+        }
+        pp.finish(
+            cx,
+            &[
+                "min_length",
+                "require_uppercase",
+                "require_lowercase",
+                "require_digit",
+                "require_symbol",
+            ],
+        );
+    }
+    let [up, low, digit, sym] = policy.1;
     m.finish(cx, IDENTITY_KEYS);
     Some(IdentityConfig {
+        password_min_length: policy.0?,
+        password_require: [up?, low?, digit?, sym?],
         lockout_free_attempts: lockout.0?,
         lockout_base_delay: lockout.1?,
         lockout_max_delay: lockout.2?,

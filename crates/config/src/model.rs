@@ -67,6 +67,10 @@ pub struct IdentityConfig {
     pub hash_parallelism: u32,
     /// Hashes running at once (the rest queue).
     pub max_concurrent_hashes: u32,
+    /// Fewest characters in a new password.
+    pub password_min_length: u32,
+    /// New passwords need an upper-case letter, a lower-case letter, a digit, a symbol.
+    pub password_require: [bool; 4],
     /// Failed logins allowed before backoff starts.
     pub lockout_free_attempts: u32,
     /// First backoff delay.

@@ -36,6 +36,63 @@ impl Default for HashParams {
     }
 }
 
+/// Rules a new password must meet (Cognito's password policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    /// Fewest characters.
+    pub min_length: usize,
+    /// At least one upper-case letter.
+    pub require_uppercase: bool,
+    /// At least one lower-case letter.
+    pub require_lowercase: bool,
+    /// At least one digit.
+    pub require_digit: bool,
+    /// At least one character that is neither a letter nor a digit.
+    pub require_symbol: bool,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            min_length: 8,
+            require_uppercase: false,
+            require_lowercase: false,
+            require_digit: false,
+            require_symbol: false,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// Checks `password`; the error lists every rule it breaks.
+    pub fn check(&self, password: &str) -> Result<(), String> {
+        let mut unmet = Vec::new();
+        if password.chars().count() < self.min_length {
+            unmet.push(format!("at least {} characters", self.min_length));
+        }
+        if password.chars().count() > 256 {
+            unmet.push("at most 256 characters".to_owned());
+        }
+        if self.require_uppercase && !password.chars().any(char::is_uppercase) {
+            unmet.push("an upper-case letter".to_owned());
+        }
+        if self.require_lowercase && !password.chars().any(char::is_lowercase) {
+            unmet.push("a lower-case letter".to_owned());
+        }
+        if self.require_digit && !password.chars().any(|c| c.is_ascii_digit()) {
+            unmet.push("a digit".to_owned());
+        }
+        if self.require_symbol && !password.chars().any(|c| !c.is_alphanumeric()) {
+            unmet.push("a symbol".to_owned());
+        }
+        if unmet.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("the password needs {}", unmet.join(", ")))
+        }
+    }
+}
+
 /// Hashing errors.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -176,6 +233,24 @@ mod tests {
         );
         assert!(!pool.verify("x", Some("not a phc string")).await);
         assert_ne!(h, pool.hash("correct horse").await.unwrap(), "salts differ");
+    }
+
+    #[test]
+    fn the_policy_lists_every_unmet_rule() {
+        let strict = PasswordPolicy {
+            min_length: 10,
+            require_uppercase: true,
+            require_lowercase: true,
+            require_digit: true,
+            require_symbol: true,
+        };
+        assert_eq!(
+            strict.check("abc").unwrap_err(),
+            "the password needs at least 10 characters, an upper-case letter, a digit, a symbol"
+        );
+        assert!(strict.check("Correct-Horse-7").is_ok());
+        assert!(PasswordPolicy::default().check("1234567").is_err());
+        assert!(PasswordPolicy::default().check("12345678").is_ok());
     }
 
     #[test]
