@@ -205,7 +205,8 @@ async fn keys_inner(config: &Path, cmd: KeysCommand) -> Result<(), String> {
 }
 
 fn password_policy(config: &Path) -> Result<PasswordPolicy, String> {
-    let cfg = portcullis_config::load_file(config).map_err(|d| d.render())?;
+    let cfg = portcullis_config::load_file(config)
+        .map_err(|d| d.render().trim_start_matches("error: ").to_owned())?;
     let id = cfg
         .identity
         .ok_or_else(|| format!("{} has no `identity` section", config.display()))?;
@@ -225,7 +226,8 @@ fn password_policy(config: &Path) -> Result<PasswordPolicy, String> {
 }
 
 async fn open(config: &Path) -> Result<IdentityService, String> {
-    let cfg = portcullis_config::load_file(config).map_err(|d| d.render())?;
+    let cfg = portcullis_config::load_file(config)
+        .map_err(|d| d.render().trim_start_matches("error: ").to_owned())?;
     let identity = cfg
         .identity
         .ok_or_else(|| format!("{} has no `identity` section", config.display()))?;
@@ -295,6 +297,16 @@ async fn users_inner(config: &Path, cmd: UsersCommand) -> Result<(), String> {
                 let (k, v) = a
                     .split_once('=')
                     .ok_or_else(|| format!("attribute `{a}` is not NAME=VALUE"))?;
+                let valid = k.strip_prefix("custom:").is_some_and(|n| {
+                    !n.is_empty()
+                        && n.len() <= 20
+                        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                });
+                if !valid {
+                    return Err(format!(
+                        "attribute `{k}` must be named `custom:NAME` (NAME: letters, digits, `_`, up to 20)"
+                    ));
+                }
                 attrs.insert(k.to_owned(), v.to_owned());
             }
             if username.is_empty()

@@ -132,6 +132,11 @@ fn reply(
         CONTENT_TYPE,
         HeaderValue::from_static("application/x-amz-json-1.1"),
     );
+    // Responses may carry tokens.
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
     if let Some(t) = error_type {
         h.insert(ERROR_TYPE, HeaderValue::from_static(t));
     }

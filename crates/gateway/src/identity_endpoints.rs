@@ -25,6 +25,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::body::ResponseBody;
+use crate::telemetry::RouteMetrics;
 
 /// Largest request body the identity endpoints read.
 const MAX_BODY: usize = 16 * 1024;
@@ -54,6 +55,8 @@ pub struct IdentityEndpoints {
     refresh: String,
     logout: String,
     cognito: String,
+    /// Metric handles per endpoint, labelled with the endpoint's path.
+    metrics: Vec<(Endpoint, Arc<RouteMetrics>)>,
 }
 
 /// Opens the configured store (creating and migrating it) and starts the service.
@@ -148,13 +151,33 @@ struct RefreshBody {
 impl IdentityEndpoints {
     /// Starts the service for `cfg`.
     pub async fn open(cfg: &IdentityConfig) -> Result<Self, String> {
+        let metrics = [
+            (Endpoint::Login, cfg.login_path.as_str()),
+            (Endpoint::Refresh, cfg.refresh_path.as_str()),
+            (Endpoint::Logout, cfg.logout_path.as_str()),
+            (Endpoint::Cognito, cfg.cognito_path.as_str()),
+            (Endpoint::Jwks, "/.well-known/jwks.json"),
+            (Endpoint::Discovery, "/.well-known/openid-configuration"),
+        ]
+        .into_iter()
+        .map(|(e, path)| (e, Arc::new(RouteMetrics::new(path))))
+        .collect();
         Ok(Self {
+            metrics,
             service: Arc::new(open_service(cfg).await?),
             login: cfg.login_path.clone(),
             refresh: cfg.refresh_path.clone(),
             logout: cfg.logout_path.clone(),
             cognito: cfg.cognito_path.clone(),
         })
+    }
+
+    /// Metric handles of an endpoint.
+    pub fn metrics(&self, endpoint: Endpoint) -> Option<Arc<RouteMetrics>> {
+        self.metrics
+            .iter()
+            .find(|(e, _)| *e == endpoint)
+            .map(|(_, m)| m.clone())
     }
 
     /// The service (for tests and the CLI).

@@ -131,6 +131,7 @@ async fn run(
         && let Some(endpoint) = identity.matches(req.method(), req.uri().path())
     {
         ctx.resource = Some(Arc::from(req.uri().path()));
+        ctx.metrics = identity.metrics(endpoint);
         return identity.handle(endpoint, req, ctx.source_ip).await;
     }
 

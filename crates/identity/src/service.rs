@@ -73,6 +73,8 @@ struct Issue<'a> {
     auth_time: i64,
     origin_jti: Option<&'a str>,
     family: Option<&'a str>,
+    /// The family's end, kept across rotations; `None` starts a new family.
+    family_expires_at: Option<i64>,
     now: i64,
 }
 
@@ -225,7 +227,7 @@ impl IdentityService {
         };
         if client.secret_hash.is_some() {
             return Err(AuthError::InvalidParameter(
-                "this client has a secret: use the Cognito-compatible API with SECRET_HASH".into(),
+                "clients with a secret are not supported by this endpoint yet".into(),
             ));
         }
         if !client.auth_flows.iter().any(|f| f == flow) {
@@ -245,6 +247,7 @@ impl IdentityService {
             auth_time,
             origin_jti,
             family,
+            family_expires_at,
             now,
         } = req;
         let groups = self.store.user_groups(&user.username).await?;
@@ -277,7 +280,8 @@ impl IdentityService {
                 auth_time,
                 origin_jti: tokens.origin_jti.clone(),
                 issued_at: now,
-                expires_at: now + client.refresh_ttl,
+                // Rotation does not extend a session: the family keeps its first expiry.
+                expires_at: family_expires_at.unwrap_or(now + client.refresh_ttl),
                 rotated_at: None,
             })
             .await?;
@@ -325,6 +329,7 @@ impl IdentityService {
             auth_time: now,
             origin_jti: None,
             family: None,
+            family_expires_at: None,
             now,
         })
         .await
@@ -343,11 +348,8 @@ impl IdentityService {
             return Err(denied);
         }
         let client = self.client(client_id, "REFRESH_TOKEN_AUTH").await?;
-        let Some(record) = self
-            .store
-            .take_refresh(&refresh_hash(refresh_token), now)
-            .await?
-        else {
+        let hash = refresh_hash(refresh_token);
+        let Some(record) = self.store.refresh_record(&hash).await? else {
             return Err(denied);
         };
         if record.rotated_at.is_some() {
@@ -357,6 +359,7 @@ impl IdentityService {
                 .await?;
             return Err(denied);
         }
+        // Checks first, so that a refusal does not burn a token its owner may retry.
         if record.client_id != client.client_id
             || record.expires_at <= now
             || self.store.family_revoked(&record.family_id).await?
@@ -367,6 +370,13 @@ impl IdentityService {
             return Err(denied);
         };
         if !user.enabled || user.signed_out_at >= record.issued_at {
+            return Err(denied);
+        }
+        if !self.store.mark_rotated(&hash, now).await? {
+            // A second use raced this one: treat it as reuse.
+            self.store
+                .revoke_family(&record.family_id, now, record.expires_at.max(now))
+                .await?;
             return Err(denied);
         }
         let scopes: Vec<String> = record
@@ -381,6 +391,7 @@ impl IdentityService {
             auth_time: record.auth_time,
             origin_jti: Some(&record.origin_jti),
             family: Some(&record.family_id),
+            family_expires_at: Some(record.expires_at),
             now,
         })
         .await
@@ -452,6 +463,11 @@ impl IdentityService {
         if self.store.jti_revoked(jti).await? {
             return Err(denied);
         }
+        if let Some(origin) = claims.get("origin_jti").and_then(Value::as_str)
+            && self.store.origin_revoked(origin).await?
+        {
+            return Err(denied);
+        }
         let sub = claims
             .get("sub")
             .and_then(Value::as_str)
@@ -472,13 +488,23 @@ impl IdentityService {
     /// The OIDC discovery document.
     pub fn discovery(&self) -> Result<Value, AuthError> {
         let iss = self.settings.issuer.trim_end_matches('/');
-        let alg = self.ring()?.signer().alg.name();
+        let ring = self.ring()?;
+        let mut algs: Vec<String> = ring.jwks()["keys"]
+            .as_array()
+            .map(|keys| {
+                keys.iter()
+                    .filter_map(|k| k["alg"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        algs.sort();
+        algs.dedup();
         Ok(json!({
             "issuer": iss,
                         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": [alg],
+            "id_token_signing_alg_values_supported": algs,
             "scopes_supported": ["openid", "email", "profile"],
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "cognito:username", "cognito:groups", "email"],
         }))

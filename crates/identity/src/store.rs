@@ -588,6 +588,58 @@ impl Store {
         Ok(())
     }
 
+    /// A refresh token's record, without changing it.
+    pub async fn refresh_record(&self, token_hash: &str) -> Result<Option<RefreshRecord>> {
+        let row = sqlx::query(
+            "SELECT r.token_hash, r.family_id, u.sub, r.client_id, r.scopes, r.auth_time, r.origin_jti, r.issued_at, r.expires_at, r.rotated_at \
+             FROM refresh_tokens r JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(RefreshRecord {
+                token_hash: r.try_get("token_hash")?,
+                family_id: r.try_get("family_id")?,
+                user_sub: r.try_get("sub")?,
+                client_id: r.try_get("client_id")?,
+                scopes: r.try_get("scopes")?,
+                auth_time: r.try_get("auth_time")?,
+                origin_jti: r.try_get("origin_jti")?,
+                issued_at: r.try_get("issued_at")?,
+                expires_at: r.try_get("expires_at")?,
+                rotated_at: r.try_get("rotated_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Marks a refresh token used, atomically: true for the one caller that did it, false
+    /// if it was used already (reuse, or a racing second use).
+    pub async fn mark_rotated(&self, token_hash: &str, at: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
+        )
+        .bind(at)
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Whether any refresh family of the authentication `origin_jti` is revoked: access
+    /// tokens of a revoked family (RevokeToken, logout, reuse) are refused too.
+    pub async fn origin_revoked(&self, origin_jti: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT r.family_id FROM refresh_tokens r JOIN revoked_families f ON f.family_id = r.family_id \
+             WHERE r.origin_jti = $1 LIMIT 1",
+        )
+        .bind(origin_jti)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
     /// Marks a refresh token as used, atomically. Returns the record as it was, or `None` if
     /// no such token exists. A record whose `rotated_at` is set was used before: presenting
     /// it again is reuse, and the caller revokes its family.
@@ -765,6 +817,14 @@ async fn revoke_family_in(
     at: i64,
     expires_at: i64,
 ) -> Result<()> {
+    // The revocation must outlive every token of the family, not only the one presented.
+    let latest: Option<i64> =
+        sqlx::query("SELECT MAX(expires_at) AS latest FROM refresh_tokens WHERE family_id = $1")
+            .bind(family_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("latest")?;
+    let until = latest.map_or(expires_at, |l| l.max(expires_at));
     let exists = sqlx::query("SELECT family_id FROM revoked_families WHERE family_id = $1")
         .bind(family_id)
         .fetch_optional(&mut **tx)
@@ -775,7 +835,15 @@ async fn revoke_family_in(
         )
         .bind(family_id)
         .bind(at)
-        .bind(expires_at)
+        .bind(until)
+        .execute(&mut **tx)
+        .await?;
+    } else {
+        sqlx::query(
+            "UPDATE revoked_families SET expires_at = $1 WHERE family_id = $2 AND expires_at < $1",
+        )
+        .bind(until)
+        .bind(family_id)
         .execute(&mut **tx)
         .await?;
     }

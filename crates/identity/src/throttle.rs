@@ -122,7 +122,11 @@ impl LoginThrottle {
             let horizon = self.forgive_after();
             records.retain(|_, r| now_ms.saturating_sub(r.last_failure_ms) < horizon);
             if records.len() >= MAX_RECORDS {
-                records.clear();
+                // Still full: forget the quietest half, never the ones locked out right now.
+                let mut ages: Vec<u64> = records.values().map(|r| r.last_failure_ms).collect();
+                ages.sort_unstable();
+                let cutoff = ages.get(ages.len() / 2).copied().unwrap_or(0);
+                records.retain(|_, r| r.last_failure_ms > cutoff || r.blocked_until_ms > now_ms);
             }
         }
         for key in Self::keys(username, addr) {

@@ -127,7 +127,13 @@ impl TokenIssuer {
         if let Some(email) = &g.user.email {
             id.insert("email".into(), json!(email));
         }
-        for (k, v) in &g.user.attributes {
+        // Only `custom:` attributes reach the token, so none can stand in for a real claim.
+        for (k, v) in g
+            .user
+            .attributes
+            .iter()
+            .filter(|(k, _)| k.starts_with("custom:"))
+        {
             id.insert(k.clone(), json!(v));
         }
 

@@ -292,3 +292,80 @@ async fn rotation_keeps_old_keys_published_until_retired() {
         .collect();
     assert_eq!(kids, vec![new_kid]);
 }
+
+#[tokio::test]
+async fn sessions_end_revocations_reach_access_tokens_and_refusals_do_not_burn_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = IdentityService::start(
+        Store::open_sqlite(&dir.path().join("id.db")).await.unwrap(),
+        settings(KeyAlg::Rs256),
+    )
+    .await
+    .unwrap();
+    let hash = svc.hasher().hash("s3cret-passw0rd").await.unwrap();
+    let attrs = BTreeMap::from([
+        ("sub".to_owned(), "forged".to_owned()),
+        ("custom:tier".to_owned(), "gold".to_owned()),
+    ]);
+    let alice = svc
+        .store()
+        .create_user(&NewUser {
+            username: "alice".into(),
+            password_hash: hash,
+            email: None,
+            attributes: attrs,
+        })
+        .await
+        .unwrap();
+    let t = now();
+    let s = svc
+        .login("alice", "s3cret-passw0rd", None, None, t)
+        .await
+        .unwrap();
+    let id = claims(&svc, &s.tokens.id_token, KeyAlg::Rs256);
+    assert_eq!(
+        id["sub"],
+        alice.sub.as_str(),
+        "an attribute cannot replace a claim"
+    );
+    assert_eq!(id["custom:tier"], "gold");
+
+    // a refusal (wrong client) does not burn the token: its owner can still use it
+    assert!(matches!(
+        svc.refresh(&s.refresh_token, Some("ghost"), t + 1).await,
+        Err(AuthError::InvalidParameter(_))
+    ));
+    let r1 = svc.refresh(&s.refresh_token, None, t + 2).await.unwrap();
+
+    // rotation keeps the family's first expiry: the session ends 30 days after login
+    let end = t + 30 * 86_400;
+    let r2 = svc.refresh(&r1.refresh_token, None, end - 1).await.unwrap();
+    assert!(
+        denied(svc.refresh(&r2.refresh_token, None, end + 1).await),
+        "sessions do not extend themselves"
+    );
+
+    // revoking the family (logout / RevokeToken) also refuses its access tokens
+    let s2 = svc
+        .login("alice", "s3cret-passw0rd", None, None, t + 10)
+        .await
+        .unwrap();
+    let verify_now = now();
+    assert!(
+        svc.verify_access_token(&s2.tokens.access_token, verify_now)
+            .await
+            .is_ok()
+    );
+    svc.logout(&s2.refresh_token, t + 11).await.unwrap();
+    assert!(matches!(
+        svc.verify_access_token(&s2.tokens.access_token, verify_now)
+            .await,
+        Err(AuthError::NotAuthorized(_))
+    ));
+    // an unrelated session is untouched
+    assert!(
+        svc.verify_access_token(&s.tokens.access_token, verify_now)
+            .await
+            .is_ok()
+    );
+}
