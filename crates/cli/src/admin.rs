@@ -135,7 +135,8 @@ pub enum KeysCommand {
     },
     /// Retire a key: it leaves the JWKS, and tokens it signed stop verifying.
     Retire {
-        /// Key id.
+        /// Key id (may start with `-`: thumbprints are base64url).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
 }

@@ -154,6 +154,10 @@ pub fn generate(alg: KeyAlg, created_at: i64) -> Result<SigningKeyRecord, KeyErr
     })
 }
 
+/// Seconds a new key is published before it signs (the JWKS is served with
+/// `max-age=300`).
+pub const ACTIVATION_DELAY: i64 = 300;
+
 /// A key ready to sign.
 pub struct Signer {
     /// Key id.
@@ -181,8 +185,14 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    /// Builds the ring from stored keys (any order). Fails if no key is unretired.
-    pub fn from_records(records: &[SigningKeyRecord]) -> Result<Self, KeyError> {
+    /// Builds the ring from stored keys (any order) as of Unix time `now`. Fails if no key is
+    /// unretired.
+    ///
+    /// A key is published at once but signs only once it has been in the JWKS for
+    /// [`ACTIVATION_DELAY`], so verifiers holding a cached JWKS know it before they meet a
+    /// token it signed; until then the previous key keeps signing. The very first key (no
+    /// older live key) signs at once.
+    pub fn from_records_at(records: &[SigningKeyRecord], now: i64) -> Result<Self, KeyError> {
         let mut live: Vec<&SigningKeyRecord> =
             records.iter().filter(|k| k.retired_at.is_none()).collect();
         live.sort_by(|a, b| {
@@ -190,10 +200,14 @@ impl KeyRing {
                 .cmp(&a.created_at)
                 .then_with(|| b.kid.cmp(&a.kid))
         });
-        let newest = live.first().ok_or_else(|| KeyError::Load {
-            kid: "-".into(),
-            reason: "no active signing key".into(),
-        })?;
+        let newest = live
+            .iter()
+            .find(|k| k.created_at.saturating_add(ACTIVATION_DELAY) <= now)
+            .or(live.last())
+            .ok_or_else(|| KeyError::Load {
+                kid: "-".into(),
+                reason: "no active signing key".into(),
+            })?;
         let load_err = |reason: String| KeyError::Load {
             kid: newest.kid.clone(),
             reason,
@@ -223,6 +237,11 @@ impl KeyRing {
             },
             jwks: json!({ "keys": keys }),
         })
+    }
+
+    /// [`KeyRing::from_records_at`] for keys whose activation delay is long past (tests).
+    pub fn from_records(records: &[SigningKeyRecord]) -> Result<Self, KeyError> {
+        Self::from_records_at(records, i64::MAX)
     }
 
     /// The key that signs new tokens.

@@ -113,8 +113,8 @@ impl IdentityService {
             store.insert_signing_key(&rec).await?;
             records = store.signing_keys().await?;
         }
-        let ring =
-            KeyRing::from_records(&records).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let ring = KeyRing::from_records_at(&records, crate::store::now())
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
         let hasher = PasswordHasherPool::new(settings.hash_params, settings.max_concurrent_hashes)
             .map_err(|e| AuthError::Internal(e.to_string()))?;
         Ok(Self {
@@ -164,7 +164,7 @@ impl IdentityService {
             .map_err(|e| AuthError::Internal(e.to_string()))?
             .map_err(|e| AuthError::Internal(e.to_string()))?;
         self.store.insert_signing_key(&rec).await?;
-        self.reload_keys().await?;
+        self.reload_keys_at(now).await?;
         Ok(rec.kid)
     }
 
@@ -188,23 +188,28 @@ impl IdentityService {
         let mut retired = Vec::new();
         for pair in keys.windows(2) {
             if let [newer, older] = pair
-                && newer.created_at + longest < now
+                && newer.created_at + crate::keys::ACTIVATION_DELAY + longest < now
             {
                 self.store.retire_key(&older.kid, now).await?;
                 retired.push(older.kid.clone());
             }
         }
         if !retired.is_empty() {
-            self.reload_keys().await?;
+            self.reload_keys_at(now).await?;
         }
         Ok(retired)
     }
 
     /// Reloads the key ring from the store (after `keys rotate` or `keys retire`).
     pub async fn reload_keys(&self) -> Result<(), AuthError> {
+        self.reload_keys_at(crate::store::now()).await
+    }
+
+    /// [`IdentityService::reload_keys`] as of Unix time `now` (which key is active depends on it).
+    pub async fn reload_keys_at(&self, now: i64) -> Result<(), AuthError> {
         let records = self.store.signing_keys().await?;
-        let ring =
-            KeyRing::from_records(&records).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let ring = KeyRing::from_records_at(&records, now)
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
         let mut guard = self
             .keys
             .write()

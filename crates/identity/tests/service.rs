@@ -261,6 +261,28 @@ async fn rotation_keeps_old_keys_published_until_retired() {
         .unwrap();
 
     let new_kid = svc.rotate_key(Some(KeyAlg::Es256), t + 1).await.unwrap();
+    // published at once, but the old key keeps signing until verifiers' caches know the new one
+    let published: Vec<String> = svc.jwks().unwrap()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(published.contains(&new_kid));
+    let during = svc
+        .login("alice", "s3cret-passw0rd", None, None, t + 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        jsonwebtoken::decode_header(&during.tokens.access_token)
+            .unwrap()
+            .kid
+            .unwrap(),
+        old_kid
+    );
+    svc.reload_keys_at(t + 1 + portcullis_identity::keys::ACTIVATION_DELAY)
+        .await
+        .unwrap();
     let after = svc
         .login("alice", "s3cret-passw0rd", None, None, t + 2)
         .await
@@ -278,10 +300,18 @@ async fn rotation_keeps_old_keys_published_until_retired() {
     claims(&svc, &after.tokens.access_token, KeyAlg::Es256);
 
     // not yet: the old key may still have live tokens
-    assert!(svc.retire_superseded(t + 3).await.unwrap().is_empty());
-    // once the longest token lifetime has passed since the rotation, it is retired
+    assert!(
+        svc.retire_superseded(t + 3 + 3600)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // once the new key has signed for longer than the longest token lifetime, the old one goes
+    let delay = portcullis_identity::keys::ACTIVATION_DELAY;
     assert_eq!(
-        svc.retire_superseded(t + 1 + 3600 + 1).await.unwrap(),
+        svc.retire_superseded(t + 1 + delay + 3600 + 1)
+            .await
+            .unwrap(),
         vec![old_kid.clone()]
     );
     let kids: Vec<String> = svc.jwks().unwrap()["keys"]
