@@ -1698,7 +1698,12 @@ fn read_identity(
         read(cx, &mut t, "refresh", 3600, 3650 * 86_400, &mut ttl.2);
         t.finish(cx, &["access", "id", "refresh"]);
     }
-    let mut hashing = (Some(19 * 1024u32), Some(2u32), Some(1u32), Some(2u32));
+    let mut hashing = (
+        Some(19 * 1024u32),
+        Some(2u32),
+        Some(1u32),
+        Some(None::<u32>),
+    );
     if let Some((n, p)) = m.take("password_hashing")
         && let Some(mut h) = cx.map(n, &p)
     {
@@ -1729,7 +1734,8 @@ fn read_identity(
         if let Some((n, p)) = h.take("max_concurrent") {
             hashing.3 = cx
                 .integer(n, &p, 1, 1024)
-                .and_then(|i| u32::try_from(i).ok());
+                .and_then(|i| u32::try_from(i).ok())
+                .map(Some);
         }
         h.finish(
             cx,

@@ -65,8 +65,8 @@ pub struct IdentityConfig {
     pub hash_iterations: u32,
     /// Argon2id lanes.
     pub hash_parallelism: u32,
-    /// Hashes running at once (the rest queue).
-    pub max_concurrent_hashes: u32,
+    /// Hashes running at once (the rest queue); `None`: half the CPUs, at least one.
+    pub max_concurrent_hashes: Option<u32>,
     /// Fewest characters in a new password.
     pub password_min_length: u32,
     /// New passwords need an upper-case letter, a lower-case letter, a digit, a symbol.

@@ -84,7 +84,14 @@ pub async fn open_service(cfg: &IdentityConfig) -> Result<IdentityService, Strin
             iterations: cfg.hash_iterations,
             parallelism: cfg.hash_parallelism,
         },
-        max_concurrent_hashes: usize::try_from(cfg.max_concurrent_hashes).unwrap_or(1),
+        // Half the CPUs by default: a login flood must leave room for proxied traffic
+        // (docs/performance.md measures the difference).
+        max_concurrent_hashes: match cfg.max_concurrent_hashes {
+            Some(n) => usize::try_from(n).unwrap_or(1),
+            None => (std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+                / 2)
+            .max(1),
+        },
         throttle: ThrottleSettings {
             free_attempts: cfg.lockout_free_attempts,
             base_delay_ms: millis(cfg.lockout_base_delay),
