@@ -126,8 +126,8 @@ pub enum GroupsCommand {
 pub enum KeysCommand {
     /// List signing keys (the active one is marked).
     List,
-    /// Add a new signing key; it signs once the gateway picks it up (within 30 seconds),
-    /// and older keys stay published until retired.
+    /// Add a new signing key: published at once, it starts signing after five minutes (the
+    /// JWKS cache lifetime); older keys stay published until retired.
     Rotate {
         /// RS256, ES256 or EdDSA (default: the configured `identity.signing_algorithm`).
         #[arg(long)]
@@ -159,10 +159,10 @@ async fn keys_inner(config: &Path, cmd: KeysCommand) -> Result<(), String> {
                 .signing_keys()
                 .await
                 .map_err(|e| e.to_string())?;
-            let active = keys
-                .iter()
-                .find(|k| k.retired_at.is_none())
-                .map(|k| k.kid.clone());
+            // The key that signs now: the newest one past its activation delay.
+            let active = portcullis_identity::keys::KeyRing::from_records_at(&keys, now)
+                .ok()
+                .map(|ring| ring.signer().kid.clone());
             for k in keys {
                 let state = match k.retired_at {
                     Some(t) => format!("retired {t}"),
@@ -184,14 +184,15 @@ async fn keys_inner(config: &Path, cmd: KeysCommand) -> Result<(), String> {
             println!("added {kid}");
         }
         KeysCommand::Retire { kid } => {
-            let live = svc
+            let keys = svc
                 .store()
                 .signing_keys()
                 .await
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .filter(|k| k.retired_at.is_none())
-                .count();
+                .map_err(|e| e.to_string())?;
+            if !keys.iter().any(|k| k.kid == kid && k.retired_at.is_none()) {
+                return Err(format!("no active key `{kid}`"));
+            }
+            let live = keys.iter().filter(|k| k.retired_at.is_none()).count();
             if live <= 1 {
                 return Err("refusing to retire the last active key: rotate first".into());
             }

@@ -391,10 +391,13 @@ fn warn_restart_only(old: &Config, new: &Config) {
         tracing::warn!("the admin address changes only on restart");
     }
     let unplaced = |c: &Config| {
+        // The password policy is read by the CLI on each command: not a restart matter.
         c.identity
             .clone()
             .map(|i| portcullis_config::IdentityConfig {
                 loc: Loc::default(),
+                password_min_length: 0,
+                password_require: [false; 4],
                 ..i
             })
     };

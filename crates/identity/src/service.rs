@@ -144,8 +144,9 @@ impl IdentityService {
             .map_err(|_| AuthError::Internal("key ring lock poisoned".into()))
     }
 
-    /// Adds a new signing key of `alg` (the configured one when `None`); it signs from the
-    /// next key-ring reload on, and the previous keys stay published until retired.
+    /// Adds a new signing key of `alg` (the configured one when `None`). It is published at
+    /// once and signs after [`crate::keys::ACTIVATION_DELAY`]; the previous keys stay
+    /// published until retired.
     pub async fn rotate_key(&self, alg: Option<KeyAlg>, now: i64) -> Result<String, AuthError> {
         let alg = alg.unwrap_or(self.settings.algorithm);
         // Creation time orders the keys: the new one must be strictly the newest, even when

@@ -42,6 +42,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     include_str!("../migrations/postgres/0001_init.sql"),
 )];
 
+/// The longest lifetime of an ID or access token (Cognito's maximum, one day): revocations
+/// are kept this much longer than the refresh tokens they cover.
+pub const MAX_JWT_LIFETIME: i64 = 86_400;
+
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: i64 = 1;
 
@@ -630,13 +634,12 @@ impl Store {
     /// Whether any refresh family of the authentication `origin_jti` is revoked: access
     /// tokens of a revoked family (RevokeToken, logout, reuse) are refused too.
     pub async fn origin_revoked(&self, origin_jti: &str) -> Result<bool> {
-        let row = sqlx::query(
-            "SELECT r.family_id FROM refresh_tokens r JOIN revoked_families f ON f.family_id = r.family_id \
-             WHERE r.origin_jti = $1 LIMIT 1",
-        )
-        .bind(origin_jti)
-        .fetch_optional(&self.pool)
-        .await?;
+        // Recorded on the revocation itself, so it holds after the refresh rows are purged.
+        let row =
+            sqlx::query("SELECT family_id FROM revoked_families WHERE origin_jti = $1 LIMIT 1")
+                .bind(origin_jti)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.is_some())
     }
 
@@ -817,23 +820,29 @@ async fn revoke_family_in(
     at: i64,
     expires_at: i64,
 ) -> Result<()> {
-    // The revocation must outlive every token of the family, not only the one presented.
-    let latest: Option<i64> =
-        sqlx::query("SELECT MAX(expires_at) AS latest FROM refresh_tokens WHERE family_id = $1")
-            .bind(family_id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("latest")?;
-    let until = latest.map_or(expires_at, |l| l.max(expires_at));
+    // The revocation must outlive every token of the family, not only the one presented,
+    // and every access token issued from it (JWT lifetimes are at most a day).
+    let row = sqlx::query(
+        "SELECT MAX(expires_at) AS latest, MAX(origin_jti) AS origin FROM refresh_tokens WHERE family_id = $1",
+    )
+    .bind(family_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let latest: Option<i64> = row.try_get("latest")?;
+    let origin: Option<String> = row.try_get("origin")?;
+    let until = latest
+        .map_or(expires_at, |l| l.max(expires_at))
+        .saturating_add(MAX_JWT_LIFETIME);
     let exists = sqlx::query("SELECT family_id FROM revoked_families WHERE family_id = $1")
         .bind(family_id)
         .fetch_optional(&mut **tx)
         .await?;
     if exists.is_none() {
         sqlx::query(
-            "INSERT INTO revoked_families (family_id, revoked_at, expires_at) VALUES ($1, $2, $3)",
+                        "INSERT INTO revoked_families (family_id, origin_jti, revoked_at, expires_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(family_id)
+        .bind(origin)
         .bind(at)
         .bind(until)
         .execute(&mut **tx)

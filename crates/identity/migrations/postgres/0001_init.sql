@@ -58,9 +58,11 @@ CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
 CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
 CREATE TABLE revoked_families (
     family_id TEXT PRIMARY KEY,
+    origin_jti TEXT,
     revoked_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
 );
+CREATE INDEX revoked_families_origin ON revoked_families (origin_jti);
 CREATE TABLE revoked_jtis (
     jti TEXT PRIMARY KEY,
     expires_at BIGINT NOT NULL
