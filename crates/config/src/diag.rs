@@ -129,6 +129,20 @@ impl std::fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// A `help:` text for an unknown `word`: "did you mean `{prefix}{closest}`?" when a candidate
+/// is close enough to be a typo, `otherwise` (usually the list of valid values) when not.
+pub fn did_you_mean(
+    word: &str,
+    candidates: &[&str],
+    prefix: &str,
+    otherwise: impl FnOnce() -> String,
+) -> String {
+    match suggest(word, candidates.iter().copied()) {
+        Some(s) => format!("did you mean `{prefix}{s}`?"),
+        None => otherwise(),
+    }
+}
+
 /// The closest candidate to `word` by edit distance, if it is close enough to be a typo.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use portcullis_core::{ApiIdentity, ResponseType};
 
-use crate::diag::{Diagnostic, Diagnostics, suggest};
+use crate::diag::{Diagnostic, Diagnostics, did_you_mean, suggest};
 use crate::model::*;
 use crate::units::{parse_duration, parse_size};
 use crate::yaml::{self, Key, Loc, Node, Value};
@@ -388,10 +388,9 @@ impl<'n> Map<'n> {
             if used {
                 continue;
             }
-            let help = match suggest(&key.name, allowed.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("allowed keys here: {}", allowed.join(", ")),
-            };
+            let help = did_you_mean(&key.name, allowed, "", || {
+                format!("allowed keys here: {}", allowed.join(", "))
+            });
             cx.error(
                 key.loc,
                 &join(&self.path, &key.name),
@@ -929,10 +928,9 @@ fn read_methods(
     for (key, value) in entries {
         let mpath = join(path, &key.name);
         if !METHODS.contains(&key.name.as_str()) {
-            let help = match suggest(&key.name, METHODS.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("methods are {}", METHODS.join(", ")),
-            };
+            let help = did_you_mean(&key.name, METHODS, "", || {
+                format!("methods are {}", METHODS.join(", "))
+            });
             cx.error(
                 key.loc,
                 &mpath,
@@ -1118,10 +1116,9 @@ fn read_integration(
             }))
         }
         other => {
-            let help = match suggest(other, ["mock", "http_proxy"]) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => "integration types are `mock` and `http_proxy`".to_owned(),
-            };
+            let help = did_you_mean(other, &["mock", "http_proxy"], "", || {
+                "integration types are `mock` and `http_proxy`".to_owned()
+            });
             cx.error(
                 tnode.loc,
                 &tpath,
@@ -1380,10 +1377,9 @@ fn parse_mapping_source(
             return Some(MappingSource::Context(*v));
         }
         let names: Vec<&str> = ContextVar::ALL.iter().map(|(n, _)| *n).collect();
-        let help = match suggest(rest, names.iter().copied()) {
-            Some(s) => format!("did you mean `context.{s}`?"),
-            None => format!("context variables are: {}", names.join(", ")),
-        };
+        let help = did_you_mean(rest, &names, "context.", || {
+            format!("context variables are: {}", names.join(", "))
+        });
         cx.error(
             loc,
             path,
@@ -1449,10 +1445,9 @@ fn read_gateway_responses(
         let rpath = join(path, &key.name);
         let Some(response_type) = ResponseType::from_name(&key.name) else {
             let names: Vec<&str> = ResponseType::ALL.iter().map(|t| t.name()).collect();
-            let help = match suggest(&key.name, names.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("response types are: {}", names.join(", ")),
-            };
+            let help = did_you_mean(&key.name, &names, "", || {
+                format!("response types are: {}", names.join(", "))
+            });
             cx.error(
                 key.loc,
                 &rpath,

@@ -18,9 +18,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use portcullis_core::{ErrorKind, GatewayError};
+use portcullis_core::GatewayError;
 use portcullis_identity::service::{AuthError, IdentityService, Session};
 use serde_json::{Value, json};
 
@@ -28,7 +27,6 @@ use crate::body::ResponseBody;
 use crate::respond::ERROR_TYPE;
 
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
-const MAX_BODY: usize = 16 * 1024;
 
 /// A Cognito-style error.
 struct CognitoError {
@@ -83,22 +81,7 @@ pub async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|t| t.strip_prefix(TARGET_PREFIX))
         .map(str::to_owned);
-    let bytes = Limited::new(req.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                GatewayError::new(ErrorKind::BodyTooLarge, "cognito request body over 16 KiB")
-            } else {
-                GatewayError::new(
-                    ErrorKind::MalformedRequest,
-                    "cognito request body unreadable",
-                )
-            }
-        })?
-        .to_bytes();
+    let bytes = crate::identity_endpoints::read_bounded(req, "cognito").await?;
     let result = match (target.as_deref(), serde_json::from_slice::<Value>(&bytes)) {
         (None, _) => Err(CognitoError::new(
             "UnknownOperationException",

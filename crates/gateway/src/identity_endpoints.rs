@@ -273,25 +273,37 @@ impl IdentityEndpoints {
     }
 }
 
-async fn read_json<T: for<'de> Deserialize<'de>>(
+/// Reads a whole request body of at most [`MAX_BODY`] bytes; more is 413, without reading
+/// the rest.
+pub(crate) async fn read_bounded(
     req: Request<Incoming>,
-) -> Result<T, GatewayError> {
-    let bytes = Limited::new(req.into_body(), MAX_BODY)
+    what: &'static str,
+) -> Result<Bytes, GatewayError> {
+    Limited::new(req.into_body(), MAX_BODY)
         .collect()
         .await
+        .map(|c| c.to_bytes())
         .map_err(|e| {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
             {
-                GatewayError::new(ErrorKind::BodyTooLarge, "identity request body over 16 KiB")
+                GatewayError::new(
+                    ErrorKind::BodyTooLarge,
+                    format!("{what} request body over 16 KiB"),
+                )
             } else {
                 GatewayError::new(
                     ErrorKind::MalformedRequest,
-                    "identity request body unreadable",
+                    format!("{what} request body unreadable"),
                 )
             }
-        })?
-        .to_bytes();
+        })
+}
+
+async fn read_json<T: for<'de> Deserialize<'de>>(
+    req: Request<Incoming>,
+) -> Result<T, GatewayError> {
+    let bytes = read_bounded(req, "identity").await?;
     // The body holds credentials: the parse error names no values.
     serde_json::from_slice(&bytes).map_err(|e| {
         GatewayError::new(

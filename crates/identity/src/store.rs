@@ -189,6 +189,23 @@ impl Store {
         Ok(store)
     }
 
+    /// Runs a one-parameter `DELETE`; no row deleted is [`StoreError::NotFound`].
+    async fn delete_one(
+        &self,
+        sql: &'static str,
+        key: &str,
+        what: impl FnOnce() -> String,
+    ) -> Result<()> {
+        let done = sqlx::query(sql)
+            .bind(key.to_owned())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(what()));
+        }
+        Ok(())
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -357,14 +374,12 @@ impl Store {
 
     /// Deletes a user with their memberships, limits and refresh tokens.
     pub async fn delete_user(&self, username: &str) -> Result<()> {
-        let done = sqlx::query("DELETE FROM users WHERE username_key = $1")
-            .bind(username_key(username))
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user `{username}`")));
-        }
-        Ok(())
+        self.delete_one(
+            "DELETE FROM users WHERE username_key = $1",
+            &username_key(username),
+            || format!("user `{username}`"),
+        )
+        .await
     }
 
     /// Sets (or replaces) a user's limits.
@@ -447,14 +462,10 @@ impl Store {
 
     /// Deletes a group and its memberships.
     pub async fn delete_group(&self, name: &str) -> Result<()> {
-        let done = sqlx::query("DELETE FROM groups WHERE name = $1")
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("group `{name}`")));
-        }
-        Ok(())
+        self.delete_one("DELETE FROM groups WHERE name = $1", name, || {
+            format!("group `{name}`")
+        })
+        .await
     }
 
     /// Adds a user to a group (no error if already a member).
@@ -554,14 +565,12 @@ impl Store {
 
     /// Deletes an app client.
     pub async fn delete_client(&self, client_id: &str) -> Result<()> {
-        let done = sqlx::query("DELETE FROM app_clients WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("client `{client_id}`")));
-        }
-        Ok(())
+        self.delete_one(
+            "DELETE FROM app_clients WHERE client_id = $1",
+            client_id,
+            || format!("client `{client_id}`"),
+        )
+        .await
     }
 
     // ---- refresh tokens and revocation ----
