@@ -121,6 +121,162 @@ pub enum GroupsCommand {
     },
 }
 
+/// `clients` subcommands.
+#[derive(Subcommand)]
+pub enum ClientsCommand {
+    /// Register a public app client (no secret) allowed to log users in and refresh.
+    Add {
+        /// Client id (letters, digits, `-`, `_`; 1 to 128).
+        client_id: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Allowed scope, repeatable (granted in access tokens).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Access-token lifetime (5m to 24h).
+        #[arg(long, default_value = "1h")]
+        access_ttl: String,
+        /// ID-token lifetime (5m to 24h).
+        #[arg(long, default_value = "1h")]
+        id_ttl: String,
+        /// Refresh-token lifetime (60m to 3650d).
+        #[arg(long, default_value = "30d")]
+        refresh_ttl: String,
+    },
+    /// List app clients.
+    List,
+    /// Delete an app client.
+    Delete {
+        /// Client id.
+        client_id: String,
+    },
+}
+
+/// Runs a `clients` subcommand.
+pub async fn clients(config: Option<PathBuf>, cmd: ClientsCommand) -> ExitCode {
+    match config {
+        Some(c) => finish(clients_inner(&c, cmd).await),
+        None => finish(Err("--config FILE is required".into())),
+    }
+}
+
+fn lifetime(text: &str, what: &str, min: u64, max: u64) -> Result<i64, String> {
+    let d = portcullis_config::units::parse_duration(text).map_err(|e| format!("--{what}: {e}"))?;
+    if !(min..=max).contains(&d.as_secs()) {
+        return Err(format!("--{what} must be between {min} s and {max} s"));
+    }
+    i64::try_from(d.as_secs()).map_err(|e| e.to_string())
+}
+
+async fn clients_inner(config: &Path, cmd: ClientsCommand) -> Result<(), String> {
+    let svc = open(config).await?;
+    let store = svc.store();
+    let err = |e: portcullis_identity::StoreError| e.to_string();
+    match cmd {
+        ClientsCommand::Add {
+            client_id,
+            name,
+            scopes,
+            access_ttl,
+            id_ttl,
+            refresh_ttl,
+        } => {
+            let valid = !client_id.is_empty()
+                && client_id.len() <= 128
+                && client_id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return Err("a client id is 1 to 128 letters, digits, `-` or `_`".into());
+            }
+            let client = portcullis_identity::AppClient {
+                name: if name.is_empty() {
+                    client_id.clone()
+                } else {
+                    name
+                },
+                client_id,
+                secret_hash: None,
+                auth_flows: vec!["USER_PASSWORD_AUTH".into(), "REFRESH_TOKEN_AUTH".into()],
+                scopes: if scopes.is_empty() {
+                    vec!["openid".into()]
+                } else {
+                    scopes
+                },
+                access_ttl: lifetime(&access_ttl, "access-ttl", 300, 86_400)?,
+                id_ttl: lifetime(&id_ttl, "id-ttl", 300, 86_400)?,
+                refresh_ttl: lifetime(&refresh_ttl, "refresh-ttl", 3_600, 3_650 * 86_400)?,
+            };
+            store.create_client(&client).await.map_err(err)?;
+            println!("created client {}", client.client_id);
+        }
+        ClientsCommand::List => {
+            for c in store.list_clients().await.map_err(err)? {
+                println!(
+                    "{}\t{}\t{}\taccess {}s id {}s refresh {}s",
+                    c.client_id,
+                    c.name,
+                    c.scopes.join(" "),
+                    c.access_ttl,
+                    c.id_ttl,
+                    c.refresh_ttl
+                );
+            }
+        }
+        ClientsCommand::Delete { client_id } => {
+            store.delete_client(&client_id).await.map_err(err)?
+        }
+    }
+    Ok(())
+}
+
+/// `token` subcommands.
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Issue tokens for a user without their password (for testing; needs the database).
+    Issue {
+        /// Username.
+        username: String,
+        /// App client (default: the configured default client).
+        #[arg(long)]
+        client: Option<String>,
+    },
+}
+
+/// Runs a `token` subcommand.
+pub async fn token(config: Option<PathBuf>, cmd: TokenCommand) -> ExitCode {
+    match config {
+        Some(c) => finish(token_inner(&c, cmd).await),
+        None => finish(Err("--config FILE is required".into())),
+    }
+}
+
+async fn token_inner(config: &Path, cmd: TokenCommand) -> Result<(), String> {
+    let svc = open(config).await?;
+    match cmd {
+        TokenCommand::Issue { username, client } => {
+            let s = svc
+                .issue_for(
+                    &username,
+                    client.as_deref(),
+                    portcullis_identity::store::now(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let doc = serde_json::json!({
+                "access_token": s.tokens.access_token,
+                "id_token": s.tokens.id_token,
+                "refresh_token": s.refresh_token,
+                "expires_in": s.tokens.expires_in,
+                "token_type": "Bearer",
+            });
+            println!("{doc}");
+        }
+    }
+    Ok(())
+}
+
 /// `keys` subcommands.
 #[derive(Subcommand)]
 pub enum KeysCommand {

@@ -67,6 +67,22 @@ enum Command {
         #[command(subcommand)]
         command: admin::GroupsCommand,
     },
+    /// Issue tokens without a password, for testing.
+    Token {
+        /// The YAML config file (its `identity` section names the database).
+        #[arg(short, long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: admin::TokenCommand,
+    },
+    /// Manage app clients of the built-in user pool.
+    Clients {
+        /// The YAML config file (its `identity` section names the database).
+        #[arg(short, long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: admin::ClientsCommand,
+    },
     /// Manage the user pool's signing keys.
     Keys {
         /// The YAML config file (its `identity` section names the database).
@@ -100,6 +116,8 @@ fn main() -> ExitCode {
         Command::Users { config, command } => with_runtime(|| admin::users(config, command)),
         Command::Groups { config, command } => with_runtime(|| admin::groups(config, command)),
         Command::Keys { config, command } => with_runtime(|| admin::keys(config, command)),
+        Command::Clients { config, command } => with_runtime(|| admin::clients(config, command)),
+        Command::Token { config, command } => with_runtime(|| admin::token(config, command)),
         Command::Serve { config, no_watch } => {
             init_logging();
             // On one CPU a work-stealing pool only adds hand-offs between threads: use the

@@ -599,6 +599,38 @@ fn users_groups_and_keys_commands() {
         .arg(&config));
     assert_eq!(code, 1);
     assert!(err.contains("last active key"), "{err}");
+    // app clients
+    let (code, out, err) = run(portcullis()
+        .args([
+            "clients",
+            "add",
+            "mobile",
+            "--scope",
+            "pets/read",
+            "--access-ttl",
+            "15m",
+            "--config",
+        ])
+        .arg(&config));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created client mobile"), "{out}");
+    let (code, _, err) = run(portcullis()
+        .args(["clients", "add", "short", "--access-ttl", "1m", "--config"])
+        .arg(&config));
+    assert_eq!(code, 1);
+    assert!(err.contains("access-ttl"), "{err}");
+    let (_, out, _) = run(portcullis()
+        .args(["clients", "list", "--config"])
+        .arg(&config));
+    assert!(
+        out.starts_with("mobile\tmobile\tpets/read\taccess 900s"),
+        "{out}"
+    );
+    let (code, _, _) = run(portcullis()
+        .args(["clients", "delete", "mobile", "--config"])
+        .arg(&config));
+    assert_eq!(code, 0);
+
     let (code, _, err) = run(portcullis().args(["users", "list"]));
     assert_eq!(code, 1);
     assert!(err.contains("--config"), "{err}");
