@@ -21,10 +21,19 @@ async fn identity_gateway(dir: &std::path::Path) -> portcullis_gateway::Gateway 
 }
 
 async fn identity_gateway_with(dir: &std::path::Path, extra: &str) -> portcullis_gateway::Gateway {
+    let db = dir.join("identity.db").display().to_string();
+    identity_gateway_on(dir, &db, extra).await
+}
+
+/// A gateway whose user pool lives in `db` (a SQLite path or a postgres:// URL).
+async fn identity_gateway_on(
+    dir: &std::path::Path,
+    db: &str,
+    extra: &str,
+) -> portcullis_gateway::Gateway {
     let yaml = format!(
         "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /hello:\n    GET:\n      integration:\n        type: mock\n        body: hi\nidentity:\n  database: {db}\n  issuer: http://gateway.test\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\n{extra}",
         api = api_header(),
-        db = dir.join("identity.db").display()
     );
     let gw = gateway_in(&yaml, dir).await;
     let svc = gw.shared().identity.as_ref().unwrap().service().clone();
@@ -61,7 +70,38 @@ async fn post(
 #[tokio::test]
 async fn login_refresh_logout_over_http() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = identity_gateway(dir.path()).await;
+    login_refresh_logout(&identity_gateway(dir.path()).await).await;
+}
+
+#[tokio::test]
+async fn login_refresh_logout_over_http_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = postgres_database().await;
+    login_refresh_logout(&identity_gateway_on(dir.path(), &url, "").await).await;
+}
+
+/// A fresh database on the test PostgreSQL server (started by scripts/test.sh).
+async fn postgres_database() -> String {
+    let admin = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("PORTCULLIS_TEST_POSTGRES_URL is not set: run the tests with `bash scripts/test.sh`, which starts PostgreSQL on loopback")
+    });
+    sqlx::any::install_default_drivers();
+    let name = format!("portcullis_test_{}", fastrand::u64(..));
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_owned();
+    format!("{base}/{name}")
+}
+
+async fn login_refresh_logout(gw: &portcullis_gateway::Gateway) {
     let addr = gw.addr();
 
     let (s, h, b) = post(
