@@ -9,6 +9,8 @@
 )]
 
 mod common;
+#[path = "../../identity/tests/support/mod.rs"]
+mod support;
 
 use std::collections::BTreeMap;
 
@@ -76,29 +78,8 @@ async fn login_refresh_logout_over_http() {
 #[tokio::test]
 async fn login_refresh_logout_over_http_on_postgres() {
     let dir = tempfile::tempdir().unwrap();
-    let url = postgres_database().await;
+    let url = support::postgres_database().await;
     login_refresh_logout(&identity_gateway_on(dir.path(), &url, "").await).await;
-}
-
-/// A fresh database on the test PostgreSQL server (started by scripts/test.sh).
-async fn postgres_database() -> String {
-    let admin = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        panic!("PORTCULLIS_TEST_POSTGRES_URL is not set: run the tests with `bash scripts/test.sh`, which starts PostgreSQL on loopback")
-    });
-    sqlx::any::install_default_drivers();
-    let name = format!("portcullis_test_{}", fastrand::u64(..));
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
-        .await
-        .unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_owned();
-    format!("{base}/{name}")
 }
 
 async fn login_refresh_logout(gw: &portcullis_gateway::Gateway) {

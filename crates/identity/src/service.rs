@@ -297,6 +297,26 @@ impl IdentityService {
         })
     }
 
+    /// A new authentication: tokens with every scope of the client, a new refresh family.
+    async fn start_session(
+        &self,
+        user: &User,
+        client: &AppClient,
+        now: i64,
+    ) -> Result<Session, AuthError> {
+        self.issue(Issue {
+            user,
+            client,
+            scopes: &client.scopes,
+            auth_time: now,
+            origin_jti: None,
+            family: None,
+            family_expires_at: None,
+            now,
+        })
+        .await
+    }
+
     /// Logs a user in with a password. `source` is the client's address, throttled along
     /// with the username.
     pub async fn login(
@@ -327,18 +347,7 @@ impl IdentityService {
             }
         };
         self.throttle.success(username);
-        let scopes = client.scopes.clone();
-        self.issue(Issue {
-            user: &user,
-            client: &client,
-            scopes: &scopes,
-            auth_time: now,
-            origin_jti: None,
-            family: None,
-            family_expires_at: None,
-            now,
-        })
-        .await
+        self.start_session(&user, &client, now).await
     }
 
     /// Issues tokens for `username` without a password: for operators and tests (`portcullis
@@ -356,18 +365,7 @@ impl IdentityService {
             .await?
             .filter(|u| u.enabled)
             .ok_or_else(|| AuthError::InvalidParameter(format!("no enabled user `{username}`")))?;
-        let scopes = client.scopes.clone();
-        self.issue(Issue {
-            user: &user,
-            client: &client,
-            scopes: &scopes,
-            auth_time: now,
-            origin_jti: None,
-            family: None,
-            family_expires_at: None,
-            now,
-        })
-        .await
+        self.start_session(&user, &client, now).await
     }
 
     /// Exchanges a refresh token for new tokens and a new refresh token. Presenting a token

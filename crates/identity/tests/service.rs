@@ -9,6 +9,8 @@
     reason = "tests"
 )]
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use jsonwebtoken::jwk::JwkSet;
@@ -46,26 +48,6 @@ fn settings(alg: KeyAlg) -> IdentitySettings {
             max_delay_ms: 60_000,
         },
     }
-}
-
-async fn postgres_url() -> String {
-    let admin = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        panic!("PORTCULLIS_TEST_POSTGRES_URL is not set: run the tests with `bash scripts/test.sh`, which starts PostgreSQL on loopback")
-    });
-    sqlx::any::install_default_drivers();
-    let name = format!("portcullis_test_{}", fastrand::u64(..));
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
-        .await
-        .unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_owned();
-    format!("{base}/{name}")
 }
 
 fn claims(svc: &IdentityService, token: &str, alg: KeyAlg) -> serde_json::Value {
@@ -203,7 +185,9 @@ async fn sqlite_service_rs256() {
 #[tokio::test]
 async fn postgres_service_es256() {
     scenario(
-        Store::connect(&postgres_url().await).await.unwrap(),
+        Store::connect(&support::postgres_database().await)
+            .await
+            .unwrap(),
         KeyAlg::Es256,
     )
     .await;

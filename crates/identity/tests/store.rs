@@ -8,32 +8,12 @@
     reason = "tests"
 )]
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use portcullis_identity::store::{Store, StoreError, now};
 use portcullis_identity::*;
-
-/// A fresh PostgreSQL database on the test server (scripts/postgres.sh starts one and
-/// scripts/test.sh exports its URL). The tests require it: there is no silent skip.
-async fn postgres_url() -> String {
-    let admin = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        panic!("PORTCULLIS_TEST_POSTGRES_URL is not set: run the tests with `bash scripts/test.sh`, which starts PostgreSQL on loopback")
-    });
-    sqlx::any::install_default_drivers();
-    let name = format!("portcullis_test_{}", fastrand::u64(..));
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
-        .await
-        .unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_owned();
-    format!("{base}/{name}")
-}
 
 fn new_user(name: &str) -> NewUser {
     NewUser {
@@ -336,7 +316,7 @@ async fn sqlite_store() {
 
 #[tokio::test]
 async fn postgres_store() {
-    let url = postgres_url().await;
+    let url = support::postgres_database().await;
     let store = Store::connect(&url).await.unwrap();
     assert_eq!(store.backend(), Backend::Postgres);
     scenario(&store).await;
