@@ -189,6 +189,26 @@ impl Store {
         Ok(store)
     }
 
+    /// The row `sql` finds for `key`, decoded, if any.
+    async fn one<T>(
+        &self,
+        sql: &'static str,
+        key: &str,
+        decode: fn(&AnyRow) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let row = sqlx::query(sql)
+            .bind(key.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| decode(&r)).transpose()
+    }
+
+    /// Every row `sql` returns, decoded.
+    async fn all<T>(&self, sql: &'static str, decode: fn(&AnyRow) -> Result<T>) -> Result<Vec<T>> {
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        rows.iter().map(decode).collect()
+    }
+
     /// Runs a one-parameter `DELETE`; no row deleted is [`StoreError::NotFound`].
     async fn delete_one(
         &self,
@@ -279,28 +299,24 @@ impl Store {
 
     /// A user by username, case-insensitively.
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
-        let row = sqlx::query(user_select!("WHERE username_key = $1"))
-            .bind(username_key(username))
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| user_from_row(&r)).transpose()
+        self.one(
+            user_select!("WHERE username_key = $1"),
+            &username_key(username),
+            user_from_row,
+        )
+        .await
     }
 
     /// A user by `sub`.
     pub async fn user_by_sub(&self, sub: &str) -> Result<Option<User>> {
-        let row = sqlx::query(user_select!("WHERE sub = $1"))
-            .bind(sub)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| user_from_row(&r)).transpose()
+        self.one(user_select!("WHERE sub = $1"), sub, user_from_row)
+            .await
     }
 
     /// All users, by username.
     pub async fn list_users(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query(user_select!("ORDER BY username_key"))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(user_from_row).collect()
+        self.all(user_select!("ORDER BY username_key"), user_from_row)
+            .await
     }
 
     async fn user_id(&self, username: &str) -> Result<i64> {
@@ -452,12 +468,11 @@ impl Store {
 
     /// All groups, by precedence then name.
     pub async fn list_groups(&self) -> Result<Vec<Group>> {
-        let rows = sqlx::query(
+        self.all(
             "SELECT name, description, precedence, role FROM groups ORDER BY precedence, name",
+            group_from_row,
         )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(group_from_row).collect()
+        .await
     }
 
     /// Deletes a group and its memberships.
@@ -548,19 +563,18 @@ impl Store {
 
     /// An app client by id.
     pub async fn client(&self, client_id: &str) -> Result<Option<AppClient>> {
-        let row = sqlx::query(client_select!("WHERE client_id = $1"))
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| client_from_row(&r)).transpose()
+        self.one(
+            client_select!("WHERE client_id = $1"),
+            client_id,
+            client_from_row,
+        )
+        .await
     }
 
     /// All app clients.
     pub async fn list_clients(&self) -> Result<Vec<AppClient>> {
-        let rows = sqlx::query(client_select!("ORDER BY client_id"))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(client_from_row).collect()
+        self.all(client_select!("ORDER BY client_id"), client_from_row)
+            .await
     }
 
     /// Deletes an app client.
