@@ -124,13 +124,21 @@ pub enum GroupsCommand {
 /// `clients` subcommands.
 #[derive(Subcommand)]
 pub enum ClientsCommand {
-    /// Register a public app client (no secret) allowed to log users in and refresh.
+    /// Register an app client. Public (no secret) unless `--secret`; the generated secret is
+    /// printed once and never again.
     Add {
         /// Client id (letters, digits, `-`, `_`; 1 to 128).
         client_id: String,
         /// Display name.
         #[arg(long, default_value = "")]
         name: String,
+        /// Generate a client secret (a confidential client).
+        #[arg(long)]
+        secret: bool,
+        /// Allowed flow, repeatable: USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH,
+        /// client_credentials (needs --secret). Default: the first two.
+        #[arg(long = "flow")]
+        flows: Vec<String>,
         /// Allowed scope, repeatable (granted in access tokens).
         #[arg(long = "scope")]
         scopes: Vec<String>,
@@ -177,6 +185,8 @@ async fn clients_inner(config: &Path, cmd: ClientsCommand) -> Result<(), String>
         ClientsCommand::Add {
             client_id,
             name,
+            secret,
+            flows,
             scopes,
             access_ttl,
             id_ttl,
@@ -190,15 +200,58 @@ async fn clients_inner(config: &Path, cmd: ClientsCommand) -> Result<(), String>
             if !valid {
                 return Err("a client id is 1 to 128 letters, digits, `-` or `_`".into());
             }
+            const FLOWS: [&str; 3] = [
+                "USER_PASSWORD_AUTH",
+                "REFRESH_TOKEN_AUTH",
+                "client_credentials",
+            ];
+            let mut auth_flows = Vec::new();
+            for f in flows {
+                let Some(known) = FLOWS.iter().find(|k| k.eq_ignore_ascii_case(&f)) else {
+                    return Err(format!(
+                        "unknown flow `{f}`; use one of {}",
+                        FLOWS.join(", ")
+                    ));
+                };
+                if !auth_flows.contains(&known.to_string()) {
+                    auth_flows.push((*known).to_owned());
+                }
+            }
+            if auth_flows.is_empty() {
+                auth_flows = vec!["USER_PASSWORD_AUTH".into(), "REFRESH_TOKEN_AUTH".into()];
+            }
+            if !secret && auth_flows.iter().any(|f| f == "client_credentials") {
+                return Err("client_credentials needs a confidential client: add --secret".into());
+            }
+            if let Some(bad) = scopes.iter().find(|s| {
+                s.is_empty()
+                    || s.len() > 256
+                    || s.contains(|c: char| c.is_whitespace() || c.is_control())
+            }) {
+                return Err(format!(
+                    "`{bad}` is not a scope (1 to 256 characters, no spaces)"
+                ));
+            }
+            let plain = secret.then(portcullis_identity::secrets::new_client_secret);
+            let sealed = match &plain {
+                Some(p) => Some(
+                    svc.seal_client_secret(&client_id, p.expose())
+                        .ok_or("the secrets key could not seal the client secret")?,
+                ),
+                None => None,
+            };
             let client = portcullis_identity::AppClient {
                 name: if name.is_empty() {
                     client_id.clone()
                 } else {
                     name
                 },
+                secret: plain.as_ref().map(|p| portcullis_identity::ClientSecret {
+                    hash: portcullis_identity::secrets::hash_secret(p.expose()),
+                    sealed,
+                }),
                 client_id,
-                secret_hash: None,
-                auth_flows: vec!["USER_PASSWORD_AUTH".into(), "REFRESH_TOKEN_AUTH".into()],
+                auth_flows,
                 scopes: if scopes.is_empty() {
                     vec!["openid".into()]
                 } else {
@@ -210,13 +263,23 @@ async fn clients_inner(config: &Path, cmd: ClientsCommand) -> Result<(), String>
             };
             store.create_client(&client).await.map_err(err)?;
             println!("created client {}", client.client_id);
+            if let Some(p) = plain {
+                // The only time the secret is shown: it is stored hashed and sealed.
+                println!("client secret: {}", p.expose());
+            }
         }
         ClientsCommand::List => {
             for c in store.list_clients().await.map_err(err)? {
                 println!(
-                    "{}\t{}\t{}\taccess {}s id {}s refresh {}s",
+                    "{}\t{}\t{}\t{}\t{}\taccess {}s id {}s refresh {}s",
                     c.client_id,
                     c.name,
+                    if c.secret.is_some() {
+                        "confidential"
+                    } else {
+                        "public"
+                    },
+                    c.auth_flows.join(","),
                     c.scopes.join(" "),
                     c.access_ttl,
                     c.id_ttl,

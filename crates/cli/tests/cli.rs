@@ -619,13 +619,55 @@ fn users_groups_and_keys_commands() {
         .arg(&config));
     assert_eq!(code, 1);
     assert!(err.contains("access-ttl"), "{err}");
+    // client_credentials needs a secret; --secret prints it once
+    let (code, _, err) = run(portcullis()
+        .args([
+            "clients",
+            "add",
+            "m2m",
+            "--flow",
+            "client_credentials",
+            "--config",
+        ])
+        .arg(&config));
+    assert_eq!(code, 1);
+    assert!(err.contains("--secret"), "{err}");
+    let (code, out, err) = run(portcullis()
+        .args([
+            "clients",
+            "add",
+            "m2m",
+            "--secret",
+            "--flow",
+            "client_credentials",
+            "--scope",
+            "pets/write",
+            "--config",
+        ])
+        .arg(&config));
+    assert_eq!(code, 0, "{err}");
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("client secret: "))
+        .expect("the secret is printed");
+    assert_eq!(secret.len(), 43, "{out}");
+    let key = dir.path().join("data/client-secrets.key");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}", key.display());
     let (_, out, _) = run(portcullis()
         .args(["clients", "list", "--config"])
         .arg(&config));
     assert!(
-        out.starts_with("mobile\tmobile\tpets/read\taccess 900s"),
+        out.starts_with("m2m\tm2m\tconfidential\tclient_credentials\tpets/write\t"),
         "{out}"
     );
+    assert!(
+        out.contains(
+            "mobile\tmobile\tpublic\tUSER_PASSWORD_AUTH,REFRESH_TOKEN_AUTH\tpets/read\taccess 900s"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains(secret), "the secret is never shown again");
     let (code, _, _) = run(portcullis()
         .args(["clients", "delete", "mobile", "--config"])
         .arg(&config));

@@ -1582,6 +1582,7 @@ const IDENTITY_KEYS: &[&str] = &[
     "tokens",
     "password_hashing",
     "endpoints",
+    "secrets_key",
     "brute_force",
     "password_policy",
 ];
@@ -1618,6 +1619,21 @@ fn read_identity(
             }
         }),
         None => Some(DatabaseLocation::Sqlite(cx.base.join("data/identity.db"))),
+    };
+    // The key sealing client secrets: next to a SQLite database, under data/ otherwise.
+    let secrets_key = match m.take("secrets_key") {
+        Some((n, p)) => cx.string(n, &p).map(|t| {
+            let pb = PathBuf::from(t);
+            if pb.is_absolute() {
+                pb
+            } else {
+                cx.base.join(pb)
+            }
+        }),
+        None => match &database {
+            Some(DatabaseLocation::Sqlite(db)) => Some(db.with_file_name("client-secrets.key")),
+            _ => Some(cx.base.join("data/client-secrets.key")),
+        },
     };
     let issuer = match m.take("issuer") {
         Some((n, p)) => cx.string(n, &p).and_then(|t| {
@@ -1742,15 +1758,20 @@ fn read_identity(
         Some("/auth/refresh".to_owned()),
         Some("/auth/logout".to_owned()),
         Some("/cognito".to_owned()),
+        Some("/oauth2/token".to_owned()),
+        Some("/oauth2/userInfo".to_owned()),
     );
     if let Some((n, p)) = m.take("endpoints")
         && let Some(mut e) = cx.map(n, &p)
     {
+        let mut set = Vec::new();
         for (key, slot) in [
             ("login", &mut paths.0),
             ("refresh", &mut paths.1),
             ("logout", &mut paths.2),
             ("cognito", &mut paths.3),
+            ("token", &mut paths.4),
+            ("userinfo", &mut paths.5),
         ] {
             if let Some((n, p)) = e.take(key) {
                 *slot = cx.string(n, &p).and_then(|t| {
@@ -1766,9 +1787,39 @@ fn read_identity(
                         None
                     }
                 });
+                set.push((key, n.loc, p));
             }
         }
-        e.finish(cx, &["login", "refresh", "logout", "cognito"]);
+        let finals = [
+            ("login", &paths.0),
+            ("refresh", &paths.1),
+            ("logout", &paths.2),
+            ("cognito", &paths.3),
+            ("token", &paths.4),
+            ("userinfo", &paths.5),
+        ];
+        for (key, loc, p) in set {
+            let mine = finals
+                .iter()
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, v)| v.as_ref());
+            if let Some(mine) = mine
+                && let Some((other, _)) = finals
+                    .iter()
+                    .find(|(k, v)| *k != key && v.as_ref() == Some(mine))
+            {
+                cx.error(
+                    loc,
+                    &p,
+                    format!("`{mine}` is also the {other} endpoint's path"),
+                    "give each identity endpoint its own path",
+                );
+            }
+        }
+        e.finish(
+            cx,
+            &["login", "refresh", "logout", "cognito", "token", "userinfo"],
+        );
     }
     let mut lockout = (
         Some(5u32),
@@ -1860,6 +1911,9 @@ fn read_identity(
         refresh_path: paths.1?,
         logout_path: paths.2?,
         cognito_path: paths.3?,
+        token_path: paths.4?,
+        userinfo_path: paths.5?,
+        secrets_key: secrets_key?,
         loc: node.loc,
     })
 }

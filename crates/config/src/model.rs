@@ -85,6 +85,13 @@ pub struct IdentityConfig {
     pub logout_path: String,
     /// `POST` path of the Cognito-compatible API (`X-Amz-Target`).
     pub cognito_path: String,
+    /// `POST` path of the OAuth 2.0 token endpoint.
+    pub token_path: String,
+    /// `GET` path of the OIDC userInfo endpoint.
+    pub userinfo_path: String,
+    /// File holding the key that seals client secrets (for Cognito's `SECRET_HASH`); created
+    /// with mode 0600 on first start.
+    pub secrets_key: PathBuf,
     /// Where `identity` is in the file.
     pub loc: Loc,
 }

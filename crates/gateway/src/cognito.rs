@@ -20,7 +20,7 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use portcullis_core::GatewayError;
-use portcullis_identity::service::{AuthError, IdentityService, Session};
+use portcullis_identity::service::{AuthError, ClientProof, IdentityService, Session};
 use serde_json::{Value, json};
 
 use crate::body::ResponseBody;
@@ -56,7 +56,11 @@ impl From<AuthError> for CognitoError {
             AuthError::Throttled { .. } => {
                 Self::new("NotAuthorizedException", "Password attempts exceeded")
             }
-            AuthError::InvalidParameter(m) => Self::invalid(m),
+            AuthError::InvalidParameter(m) | AuthError::FlowNotAllowed(m) => Self::invalid(m),
+            AuthError::InvalidClient(m) => Self::new("NotAuthorizedException", m),
+            AuthError::UnknownClient(m) => Self::new("ResourceNotFoundException", m),
+            AuthError::InvalidScope(m) => Self::new("InvalidParameterException", m),
+            AuthError::InsufficientScope(m) => Self::new("NotAuthorizedException", m),
             AuthError::Internal(detail) => {
                 tracing::error!(reason = %detail, "cognito api: internal error");
                 Self {
@@ -157,23 +161,32 @@ async fn dispatch(
             let flow = field(body, "AuthFlow")?;
             let client_id = field(body, "ClientId")?;
             let params = body.get("AuthParameters").cloned().unwrap_or(json!({}));
-            if params.get("SECRET_HASH").is_some() {
-                return Err(CognitoError::invalid(
-                    "app clients with secrets are not supported by this user pool yet",
-                ));
-            }
+            let proof = match params.get("SECRET_HASH") {
+                None => ClientProof::None,
+                Some(v) => ClientProof::SecretHash(
+                    v.as_str()
+                        .ok_or_else(|| CognitoError::invalid("SECRET_HASH must be a string"))?,
+                ),
+            };
             match flow {
                 "USER_PASSWORD_AUTH" => {
                     let username = field(&params, "USERNAME")?;
                     let password = field(&params, "PASSWORD")?;
                     let s = service
-                        .login(username, password, Some(client_id), Some(source), now)
+                        .login(
+                            username,
+                            password,
+                            Some(client_id),
+                            proof,
+                            Some(source),
+                            now,
+                        )
                         .await?;
                     Ok(auth_result(&s, true))
                 }
                 "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
                     let token = field(&params, "REFRESH_TOKEN")?;
-                    let s = service.refresh(token, Some(client_id), now).await?;
+                    let s = service.refresh(token, Some(client_id), proof, now).await?;
                     // Refresh tokens rotate on every use: the new one comes back too.
                     Ok(auth_result(&s, true))
                 }
@@ -184,8 +197,12 @@ async fn dispatch(
         }
         "RevokeToken" => {
             let token = field(body, "Token")?;
-            field(body, "ClientId")?;
-            service.logout(token, now).await?;
+            let client_id = field(body, "ClientId")?;
+            let proof = match body.get("ClientSecret").and_then(Value::as_str) {
+                Some(s) => ClientProof::Secret(s),
+                None => ClientProof::None,
+            };
+            service.logout(token, Some(client_id), proof, now).await?;
             Ok(json!({}))
         }
         "GlobalSignOut" => {

@@ -18,7 +18,9 @@ use portcullis_config::{DatabaseLocation, IdentityConfig};
 use portcullis_core::{ErrorKind, GatewayError, ResponseType};
 use portcullis_identity::keys::KeyAlg;
 use portcullis_identity::password::HashParams;
-use portcullis_identity::service::{AuthError, IdentityService, IdentitySettings, Session};
+use portcullis_identity::service::{
+    AuthError, ClientProof, IdentityService, IdentitySettings, Session,
+};
 use portcullis_identity::throttle::ThrottleSettings;
 use portcullis_identity::{AppClient, Store};
 use serde::Deserialize;
@@ -41,6 +43,10 @@ pub enum Endpoint {
     Logout,
     /// `POST` Cognito-compatible API.
     Cognito,
+    /// `POST` OAuth 2.0 token endpoint.
+    Token,
+    /// `GET` or `POST` OIDC userInfo.
+    UserInfo,
     /// `GET /.well-known/jwks.json`
     Jwks,
     /// `GET /.well-known/openid-configuration`
@@ -55,6 +61,8 @@ pub struct IdentityEndpoints {
     refresh: String,
     logout: String,
     cognito: String,
+    token: String,
+    userinfo: String,
     /// Metric handles per endpoint, labelled with the endpoint's path.
     metrics: Vec<(Endpoint, Arc<RouteMetrics>)>,
 }
@@ -72,7 +80,7 @@ pub async fn open_service(cfg: &IdentityConfig) -> Result<IdentityService, Strin
         default_client: AppClient {
             client_id: cfg.default_client_id.clone(),
             name: "default".into(),
-            secret_hash: None,
+            secret: None,
             auth_flows: vec!["USER_PASSWORD_AUTH".into(), "REFRESH_TOKEN_AUTH".into()],
             scopes: vec!["openid".into()],
             access_ttl: secs(cfg.access_token_ttl),
@@ -97,6 +105,7 @@ pub async fn open_service(cfg: &IdentityConfig) -> Result<IdentityService, Strin
             base_delay_ms: millis(cfg.lockout_base_delay),
             max_delay_ms: millis(cfg.lockout_max_delay),
         },
+        secrets_key: Some(cfg.secrets_key.clone()),
     };
     IdentityService::start(store, settings)
         .await
@@ -145,6 +154,8 @@ struct LoginBody {
     password: String,
     #[serde(default)]
     client_id: Option<String>,
+    #[serde(default)]
+    client_secret: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -153,6 +164,12 @@ struct RefreshBody {
     refresh_token: String,
     #[serde(default)]
     client_id: Option<String>,
+    #[serde(default)]
+    client_secret: Option<String>,
+}
+
+fn proof(secret: Option<&String>) -> ClientProof<'_> {
+    secret.map_or(ClientProof::None, |s| ClientProof::Secret(s))
 }
 
 impl IdentityEndpoints {
@@ -163,6 +180,8 @@ impl IdentityEndpoints {
             (Endpoint::Refresh, cfg.refresh_path.as_str()),
             (Endpoint::Logout, cfg.logout_path.as_str()),
             (Endpoint::Cognito, cfg.cognito_path.as_str()),
+            (Endpoint::Token, cfg.token_path.as_str()),
+            (Endpoint::UserInfo, cfg.userinfo_path.as_str()),
             (Endpoint::Jwks, "/.well-known/jwks.json"),
             (Endpoint::Discovery, "/.well-known/openid-configuration"),
         ]
@@ -176,6 +195,8 @@ impl IdentityEndpoints {
             refresh: cfg.refresh_path.clone(),
             logout: cfg.logout_path.clone(),
             cognito: cfg.cognito_path.clone(),
+            token: cfg.token_path.clone(),
+            userinfo: cfg.userinfo_path.clone(),
         })
     }
 
@@ -208,6 +229,12 @@ impl IdentityEndpoints {
             if path == self.cognito {
                 return Some(Endpoint::Cognito);
             }
+            if path == self.token {
+                return Some(Endpoint::Token);
+            }
+        }
+        if (*method == Method::GET || *method == Method::POST) && path == self.userinfo {
+            return Some(Endpoint::UserInfo);
         }
         if *method == Method::GET || *method == Method::HEAD {
             match path {
@@ -229,12 +256,17 @@ impl IdentityEndpoints {
         let now = portcullis_identity::store::now();
         match endpoint {
             Endpoint::Cognito => crate::cognito::handle(&self.service, req, source).await,
+            Endpoint::Token => crate::oauth::token(&self.service, req).await,
+            Endpoint::UserInfo => crate::oauth::userinfo(&self.service, req).await,
             Endpoint::Jwks => {
                 let doc = self.service.jwks().map_err(auth_error)?;
                 Ok(json_response(StatusCode::OK, &doc, "public, max-age=300"))
             }
             Endpoint::Discovery => {
-                let doc = self.service.discovery().map_err(auth_error)?;
+                let doc = self
+                    .service
+                    .discovery(&self.token, &self.userinfo)
+                    .map_err(auth_error)?;
                 Ok(json_response(StatusCode::OK, &doc, "public, max-age=300"))
             }
             Endpoint::Login => {
@@ -245,6 +277,7 @@ impl IdentityEndpoints {
                         &body.username,
                         &body.password,
                         body.client_id.as_deref(),
+                        proof(body.client_secret.as_ref()),
                         Some(source),
                         now,
                     )
@@ -256,7 +289,12 @@ impl IdentityEndpoints {
                 let body: RefreshBody = read_json(req).await?;
                 let session = self
                     .service
-                    .refresh(&body.refresh_token, body.client_id.as_deref(), now)
+                    .refresh(
+                        &body.refresh_token,
+                        body.client_id.as_deref(),
+                        proof(body.client_secret.as_ref()),
+                        now,
+                    )
                     .await
                     .map_err(auth_error)?;
                 Ok(session_response(&session))
@@ -264,7 +302,12 @@ impl IdentityEndpoints {
             Endpoint::Logout => {
                 let body: RefreshBody = read_json(req).await?;
                 self.service
-                    .logout(&body.refresh_token, now)
+                    .logout(
+                        &body.refresh_token,
+                        body.client_id.as_deref(),
+                        proof(body.client_secret.as_ref()),
+                        now,
+                    )
                     .await
                     .map_err(auth_error)?;
                 Ok(json_response(StatusCode::OK, &json!({}), "no-store"))
@@ -340,7 +383,20 @@ fn auth_error(e: AuthError) -> GatewayError {
             format!("login throttled for {retry_after_ms} ms"),
         )
         .with_message("Password attempts exceeded"),
-        AuthError::InvalidParameter(message) => GatewayError::new(
+        AuthError::InvalidClient(message) => GatewayError::new(
+            ErrorKind::Response(ResponseType::UNAUTHORIZED),
+            "client authentication failed",
+        )
+        .with_message(message),
+        AuthError::InsufficientScope(message) => GatewayError::new(
+            ErrorKind::Response(ResponseType::ACCESS_DENIED),
+            "insufficient scope",
+        )
+        .with_message(message),
+        AuthError::InvalidParameter(message)
+        | AuthError::UnknownClient(message)
+        | AuthError::FlowNotAllowed(message)
+        | AuthError::InvalidScope(message) => GatewayError::new(
             ErrorKind::Response(ResponseType::BAD_REQUEST_BODY),
             "invalid identity request",
         )

@@ -22,6 +22,7 @@ pub mod cognito;
 pub mod context;
 pub mod identity_endpoints;
 pub mod integration;
+pub mod oauth;
 pub mod pipeline;
 pub mod plan;
 pub mod respond;

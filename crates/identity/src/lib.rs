@@ -21,6 +21,7 @@
 pub mod keys;
 pub mod model;
 pub mod password;
+pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod throttle;

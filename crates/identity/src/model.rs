@@ -125,8 +125,9 @@ pub struct AppClient {
     pub client_id: String,
     /// Display name.
     pub name: String,
-    /// Argon2id hash of the secret, for confidential clients.
-    pub secret_hash: Option<String>,
+    /// The secret of a confidential client (see [`crate::secrets`]); `None`: a public
+    /// client.
+    pub secret: Option<ClientSecret>,
     /// Allowed auth flows, e.g. `USER_PASSWORD_AUTH`, `REFRESH_TOKEN_AUTH`, `client_credentials`.
     pub auth_flows: Vec<String>,
     /// Allowed scopes.
@@ -137,6 +138,21 @@ pub struct AppClient {
     pub id_ttl: i64,
     /// Refresh-token lifetime, seconds.
     pub refresh_ttl: i64,
+}
+
+/// The stored forms of a client secret (the secret itself is never stored in clear).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret {
+    /// `sha256:<hex>` of the secret.
+    pub hash: String,
+    /// The secret sealed under the pool's secrets key, for Cognito's `SECRET_HASH`.
+    pub sealed: Option<String>,
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecret(***)")
+    }
 }
 
 /// A stored refresh token (by hash; the token itself is never stored).

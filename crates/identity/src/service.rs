@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::keys::{KeyAlg, KeyRing, generate};
 use crate::model::{AppClient, RefreshRecord, User};
 use crate::password::{HashParams, PasswordHasherPool};
+use crate::secrets::{SecretsKey, verify_cognito_secret_hash, verify_secret};
 use crate::store::{Store, StoreError, new_uuid};
 use crate::throttle::{LoginThrottle, ThrottleSettings};
 use crate::tokens::{Grant, IssuedTokens, TokenIssuer, new_refresh_token, refresh_hash};
@@ -37,6 +38,52 @@ pub struct IdentitySettings {
     pub max_concurrent_hashes: usize,
     /// Failed-login backoff and lockout.
     pub throttle: ThrottleSettings,
+    /// The file holding the key that seals client secrets (created on first use), see
+    /// [`crate::secrets`]; `None`: Cognito's `SECRET_HASH` cannot be checked.
+    pub secrets_key: Option<std::path::PathBuf>,
+}
+
+/// Scopes that name user data: a machine-to-machine token has no user, so
+/// `client_credentials` never grants these.
+const USER_SCOPES: &[&str] = &[
+    "openid",
+    "email",
+    "profile",
+    "phone",
+    "aws.cognito.signin.user.admin",
+];
+
+/// How a request proves it speaks for a confidential client. Debug output hides the value.
+#[derive(Clone, Copy)]
+pub enum ClientProof<'a> {
+    /// Nothing presented: only public clients accept this.
+    None,
+    /// The client secret itself (HTTP Basic or form at the token endpoint, `client_secret`
+    /// in a JSON body).
+    Secret(&'a str),
+    /// Cognito's `SECRET_HASH`, an HMAC over the username and client id keyed by the secret.
+    SecretHash(&'a str),
+}
+
+impl std::fmt::Debug for ClientProof<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::None => "None",
+            Self::Secret(_) => "Secret(***)",
+            Self::SecretHash(_) => "SecretHash(***)",
+        })
+    }
+}
+
+/// An access token issued to a client for itself (`client_credentials`).
+#[derive(Debug, Clone)]
+pub struct MachineToken {
+    /// The access token (JWT).
+    pub access_token: String,
+    /// Its lifetime in seconds.
+    pub expires_in: i64,
+    /// The scopes it carries.
+    pub scopes: Vec<String>,
 }
 
 /// Why an operation was refused.
@@ -51,9 +98,24 @@ pub enum AuthError {
         /// Milliseconds until the next attempt is checked.
         retry_after_ms: u64,
     },
-    /// The request is malformed or names an unusable client.
+    /// The request is malformed.
     #[error("{0}")]
     InvalidParameter(String),
+    /// The named app client does not exist.
+    #[error("{0}")]
+    UnknownClient(String),
+    /// The client's secret was missing, wrong, or presented for a client without one.
+    #[error("{0}")]
+    InvalidClient(String),
+    /// The client may not use this flow or grant.
+    #[error("{0}")]
+    FlowNotAllowed(String),
+    /// A requested scope is not the client's, or not grantable here.
+    #[error("{0}")]
+    InvalidScope(String),
+    /// The access token is valid but lacks the scope the operation needs.
+    #[error("{0}")]
+    InsufficientScope(&'static str),
     /// The store or the hashing pool failed; the detail is for the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -91,6 +153,7 @@ pub struct Session {
 #[derive(Debug)]
 pub struct IdentityService {
     store: Store,
+    secrets_key: Option<SecretsKey>,
     hasher: PasswordHasherPool,
     keys: RwLock<Arc<KeyRing>>,
     issuer: TokenIssuer,
@@ -117,8 +180,15 @@ impl IdentityService {
             .map_err(|e| AuthError::Internal(e.to_string()))?;
         let hasher = PasswordHasherPool::new(settings.hash_params, settings.max_concurrent_hashes)
             .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let secrets_key = settings
+            .secrets_key
+            .as_deref()
+            .map(SecretsKey::open_or_create)
+            .transpose()
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
         Ok(Self {
             store,
+            secrets_key,
             hasher,
             keys: RwLock::new(Arc::new(ring)),
             issuer: TokenIssuer::new(settings.issuer.clone()),
@@ -219,30 +289,94 @@ impl IdentityService {
         Ok(())
     }
 
+    /// The client named (the default client when none is), if it allows `flow`. Its secret
+    /// is checked separately, by [`IdentityService::check_proof`].
     async fn client(&self, client_id: Option<&str>, flow: &str) -> Result<AppClient, AuthError> {
         let client = match client_id {
-            None => return Ok(self.settings.default_client.clone()),
+            None => self.settings.default_client.clone(),
             Some(id) if id == self.settings.default_client.client_id => {
-                return Ok(self.settings.default_client.clone());
+                self.settings.default_client.clone()
             }
-            Some(id) => self
-                .store
-                .client(id)
-                .await?
-                .ok_or_else(|| AuthError::InvalidParameter(format!("unknown client `{id}`")))?,
+            Some(id) => {
+                if id.is_empty() || id.len() > 128 {
+                    return Err(AuthError::InvalidParameter("invalid client id".into()));
+                }
+                self.store.client(id).await?.ok_or_else(|| {
+                    AuthError::UnknownClient(format!("User pool client {id} does not exist."))
+                })?
+            }
         };
-        if client.secret_hash.is_some() {
-            return Err(AuthError::InvalidParameter(
-                "clients with a secret are not supported by this endpoint yet".into(),
-            ));
-        }
         if !client.auth_flows.iter().any(|f| f == flow) {
-            return Err(AuthError::InvalidParameter(format!(
-                "client `{}` does not allow {flow}",
+            return Err(AuthError::FlowNotAllowed(format!(
+                "{flow} flow not enabled for client {}",
                 client.client_id
             )));
         }
         Ok(client)
+    }
+
+    /// Checks that `proof` is right for `client`: nothing for a public client, its secret
+    /// (or a `SECRET_HASH` over one of `usernames`) for a confidential one. Comparisons are
+    /// constant-time; failures name the client, never the value.
+    fn check_proof(
+        &self,
+        client: &AppClient,
+        proof: ClientProof<'_>,
+        usernames: &[&str],
+    ) -> Result<(), AuthError> {
+        let id = &client.client_id;
+        let Some(secret) = &client.secret else {
+            return match proof {
+                ClientProof::None => Ok(()),
+                _ => Err(AuthError::InvalidClient(format!(
+                    "Client {id} is not configured with a secret"
+                ))),
+            };
+        };
+        let ok = match proof {
+            ClientProof::None => {
+                return Err(AuthError::InvalidClient(format!(
+                    "Client {id} is configured with a secret but none was received"
+                )));
+            }
+            ClientProof::Secret(s) => s.len() <= 512 && verify_secret(&secret.hash, s),
+            ClientProof::SecretHash(h) => {
+                let plain = match (&self.secrets_key, &secret.sealed) {
+                    (Some(key), Some(sealed)) => key.open(id, sealed),
+                    _ => None,
+                };
+                let Some(plain) = plain else {
+                    // The operator's problem, not the caller's: say so in the log.
+                    tracing::error!(
+                        client = %id,
+                        "SECRET_HASH cannot be checked: the client's secret is not sealed under this pool's secrets key"
+                    );
+                    return Err(AuthError::InvalidClient(format!(
+                        "Unable to verify secret hash for client {id}"
+                    )));
+                };
+                h.len() <= 128
+                    && usernames
+                        .iter()
+                        .any(|u| verify_cognito_secret_hash(plain.expose(), u, id, h))
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(AuthError::InvalidClient(match proof {
+                ClientProof::SecretHash(_) => {
+                    format!("Unable to verify secret hash for client {id}")
+                }
+                _ => format!("Unable to verify the secret of client {id}"),
+            }))
+        }
+    }
+
+    /// Seals a new client secret under the pool's secrets key, for Cognito's `SECRET_HASH`;
+    /// `None` when the pool has no secrets key.
+    pub fn seal_client_secret(&self, client_id: &str, secret: &str) -> Option<String> {
+        self.secrets_key.as_ref()?.seal(client_id, secret)
     }
 
     async fn issue(&self, req: Issue<'_>) -> Result<Session, AuthError> {
@@ -324,6 +458,7 @@ impl IdentityService {
         username: &str,
         password: &str,
         client_id: Option<&str>,
+        proof: ClientProof<'_>,
         source: Option<IpAddr>,
         now: i64,
     ) -> Result<Session, AuthError> {
@@ -331,6 +466,7 @@ impl IdentityService {
             return Err(AuthError::NotAuthorized(NOT_AUTHORIZED));
         }
         let client = self.client(client_id, "USER_PASSWORD_AUTH").await?;
+        self.check_proof(&client, proof, &[username])?;
         if let Err(b) = self.throttle.check(username, source, now_ms()) {
             return Err(AuthError::Throttled {
                 retry_after_ms: b.retry_after_ms,
@@ -374,6 +510,7 @@ impl IdentityService {
         &self,
         refresh_token: &str,
         client_id: Option<&str>,
+        proof: ClientProof<'_>,
         now: i64,
     ) -> Result<Session, AuthError> {
         let denied = AuthError::NotAuthorized("Invalid Refresh Token");
@@ -405,6 +542,8 @@ impl IdentityService {
         if !user.enabled || user.signed_out_at >= record.issued_at {
             return Err(denied);
         }
+        // SDKs compute a refresh's SECRET_HASH over the username or over the `sub`.
+        self.check_proof(&client, proof, &[&user.username, &user.sub])?;
         if !self.store.mark_rotated(&hash, now).await? {
             // A second use raced this one: treat it as reuse.
             self.store
@@ -430,14 +569,123 @@ impl IdentityService {
         .await
     }
 
-    /// Revokes the family of a refresh token (logout). Unknown tokens are accepted silently,
-    /// as RFC 7009 asks, so a logout reveals nothing.
-    pub async fn logout(&self, refresh_token: &str, now: i64) -> Result<(), AuthError> {
-        if let Some(record) = self
-            .store
-            .take_refresh(&refresh_hash(refresh_token), now)
-            .await?
+    /// Issues an access token to a confidential client for itself (OAuth 2.0
+    /// `client_credentials`). `scope` is space-separated and must name only the client's own
+    /// scopes; without it the token carries all of them. User scopes (`openid`, `email`, ...)
+    /// are never granted, as there is no user. There is no refresh token.
+    pub async fn client_credentials(
+        &self,
+        client_id: &str,
+        proof: ClientProof<'_>,
+        scope: Option<&str>,
+        now: i64,
+    ) -> Result<MachineToken, AuthError> {
+        let client = self.client(Some(client_id), "client_credentials").await?;
+        if client.secret.is_none() {
+            return Err(AuthError::FlowNotAllowed(format!(
+                "client {client_id} has no secret; client_credentials needs a confidential client"
+            )));
+        }
+        self.check_proof(&client, proof, &[])?;
+        let grantable = |s: &str| !USER_SCOPES.contains(&s) && client.scopes.iter().any(|c| c == s);
+        let scopes: Vec<String> = match scope {
+            Some(text) => {
+                if text.len() > 4096 {
+                    return Err(AuthError::InvalidScope("scope is too long".into()));
+                }
+                let mut out: Vec<String> = Vec::new();
+                for s in text.split(' ').filter(|s| !s.is_empty()) {
+                    if !grantable(s) {
+                        return Err(AuthError::InvalidScope(format!(
+                            "scope `{s}` is not granted to client {client_id}"
+                        )));
+                    }
+                    if !out.iter().any(|o| o == s) {
+                        out.push(s.to_owned());
+                    }
+                }
+                out
+            }
+            None => client
+                .scopes
+                .iter()
+                .filter(|s| grantable(s))
+                .cloned()
+                .collect(),
+        };
+        if scopes.is_empty() {
+            return Err(AuthError::InvalidScope(format!(
+                "no scope to grant: client {client_id} has no custom scopes"
+            )));
+        }
+        let ring = self.ring()?;
+        let access_token = self
+            .issuer
+            .issue_machine(&ring, &client, &scopes, now)
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        Ok(MachineToken {
+            access_token,
+            expires_in: client.access_ttl,
+            scopes,
+        })
+    }
+
+    /// The claims of the OIDC userInfo endpoint for a valid access token carrying the
+    /// `openid` scope: `sub`, `username`, `email` and the `custom:` attributes.
+    pub async fn userinfo(&self, access_token: &str, now: i64) -> Result<Value, AuthError> {
+        let (user, claims) = self.verify_access(access_token, now).await?;
+        let has_openid = claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.split(' ').any(|x| x == "openid"));
+        if !has_openid {
+            return Err(AuthError::InsufficientScope(
+                "the access token lacks the openid scope",
+            ));
+        }
+        let mut doc = serde_json::Map::new();
+        doc.insert("sub".into(), json!(user.sub));
+        doc.insert("username".into(), json!(user.username));
+        if let Some(email) = &user.email {
+            doc.insert("email".into(), json!(email));
+        }
+        for (k, v) in user
+            .attributes
+            .iter()
+            .filter(|(k, _)| k.starts_with("custom:"))
         {
+            doc.insert(k.clone(), json!(v));
+        }
+        Ok(Value::Object(doc))
+    }
+
+    /// Revokes the family of a refresh token (logout). Unknown tokens are accepted silently,
+    /// as RFC 7009 asks, so a logout reveals nothing; so is a token issued to another client
+    /// than `client_id` (when named), which is left alone. A token of a confidential client is
+    /// revoked only with that client's secret.
+    pub async fn logout(
+        &self,
+        refresh_token: &str,
+        client_id: Option<&str>,
+        proof: ClientProof<'_>,
+        now: i64,
+    ) -> Result<(), AuthError> {
+        if refresh_token.is_empty() || refresh_token.len() > 512 {
+            return Ok(());
+        }
+        let hash = refresh_hash(refresh_token);
+        let Some(record) = self.store.refresh_record(&hash).await? else {
+            return Ok(());
+        };
+        if client_id.is_some_and(|id| id != record.client_id) {
+            return Ok(());
+        }
+        if record.client_id != self.settings.default_client.client_id
+            && let Some(client) = self.store.client(&record.client_id).await?
+        {
+            self.check_proof(&client, proof, &[])?;
+        }
+        if let Some(record) = self.store.take_refresh(&hash, now).await? {
             self.store
                 .revoke_family(&record.family_id, now, record.expires_at.max(now))
                 .await?;
@@ -450,6 +698,11 @@ impl IdentityService {
     /// token (`jti`) nor the user (global sign-out, disabled) was revoked since. Returns the
     /// user.
     pub async fn verify_access_token(&self, token: &str, now: i64) -> Result<User, AuthError> {
+        self.verify_access(token, now).await.map(|(user, _)| user)
+    }
+
+    /// [`IdentityService::verify_access_token`], returning the token's claims too.
+    async fn verify_access(&self, token: &str, now: i64) -> Result<(User, Value), AuthError> {
         let denied = AuthError::NotAuthorized("Access Token has been revoked");
         let invalid = || AuthError::NotAuthorized("Invalid Access Token");
         if token.is_empty() || token.len() > 16 * 1024 {
@@ -506,11 +759,16 @@ impl IdentityService {
             .and_then(Value::as_str)
             .ok_or_else(invalid)?;
         let user = self.store.user_by_sub(sub).await?.ok_or_else(invalid)?;
+        // A machine token (`client_credentials`) has no `username`: it never stands for a user,
+        // even should a client id equal some user's `sub`.
+        if claims.get("username").and_then(Value::as_str) != Some(user.username.as_str()) {
+            return Err(invalid());
+        }
         let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
         if !user.enabled || user.signed_out_at >= iat {
             return Err(denied);
         }
-        Ok(user)
+        Ok((user, claims))
     }
 
     /// The JWKS document.
@@ -518,8 +776,11 @@ impl IdentityService {
         Ok(self.ring()?.jwks().clone())
     }
 
-    /// The OIDC discovery document.
-    pub fn discovery(&self) -> Result<Value, AuthError> {
+    /// The OIDC discovery document, with the token and userInfo endpoints at these paths.
+    ///
+    /// There is no authorization endpoint (no browser flows), so `response_types_supported`
+    /// is empty and `grant_types_supported` names what the token endpoint serves.
+    pub fn discovery(&self, token_path: &str, userinfo_path: &str) -> Result<Value, AuthError> {
         let iss = self.settings.issuer.trim_end_matches('/');
         let ring = self.ring()?;
         let mut algs: Vec<String> = ring.jwks()["keys"]
@@ -534,12 +795,19 @@ impl IdentityService {
         algs.dedup();
         Ok(json!({
             "issuer": iss,
-                        "jwks_uri": format!("{iss}/.well-known/jwks.json"),
-            "response_types_supported": ["token"],
+            "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+            "token_endpoint": format!("{iss}{token_path}"),
+            "userinfo_endpoint": format!("{iss}{userinfo_path}"),
+            "grant_types_supported": ["client_credentials", "refresh_token"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "response_types_supported": [],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algs,
             "scopes_supported": ["openid", "email", "profile"],
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "cognito:username", "cognito:groups", "email"],
+            "claims_supported": [
+                "sub", "iss", "aud", "exp", "iat", "auth_time", "cognito:username",
+                "cognito:groups", "email", crate::tokens::ROLE_CLAIM, crate::tokens::LIMITS_CLAIM,
+            ],
         }))
     }
 }

@@ -29,25 +29,32 @@ macro_rules! user_select {
 macro_rules! client_select {
     ($tail:literal) => {
         concat!(
-            "SELECT client_id, name, secret_hash, auth_flows, scopes, access_ttl, id_ttl, refresh_ttl FROM app_clients ",
+            "SELECT client_id, name, secret_hash, secret_sealed, auth_flows, scopes, access_ttl, id_ttl, refresh_ttl FROM app_clients ",
             $tail
         )
     };
 }
 
 /// Schema versions this binary knows, with their SQLite and PostgreSQL forms.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("../migrations/sqlite/0001_init.sql"),
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../migrations/sqlite/0002_client_secret_sealed.sql"),
+        include_str!("../migrations/postgres/0002_client_secret_sealed.sql"),
+    ),
+];
 
 /// The longest lifetime of an ID or access token (Cognito's maximum, one day): revocations
 /// are kept this much longer than the refresh tokens they cover.
 pub const MAX_JWT_LIFETIME: i64 = 86_400;
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Store errors.
 #[derive(Debug, thiserror::Error)]
@@ -543,12 +550,13 @@ impl Store {
     /// Registers an app client.
     pub async fn create_client(&self, c: &AppClient) -> Result<()> {
         sqlx::query(
-            "INSERT INTO app_clients (client_id, name, secret_hash, auth_flows, scopes, access_ttl, id_ttl, refresh_ttl, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO app_clients (client_id, name, secret_hash, secret_sealed, auth_flows, scopes, access_ttl, id_ttl, refresh_ttl, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&c.client_id)
         .bind(&c.name)
-        .bind(c.secret_hash.as_deref())
+        .bind(c.secret.as_ref().map(|s| s.hash.as_str()))
+        .bind(c.secret.as_ref().and_then(|s| s.sealed.as_deref()))
         .bind(c.auth_flows.join(" "))
         .bind(c.scopes.join(" "))
         .bind(c.access_ttl)
@@ -916,7 +924,15 @@ fn client_from_row(r: &AnyRow) -> Result<AppClient> {
     Ok(AppClient {
         client_id: r.try_get("client_id")?,
         name: r.try_get("name")?,
-        secret_hash: r.try_get("secret_hash")?,
+        secret: r
+            .try_get::<Option<String>, _>("secret_hash")?
+            .map(|hash| -> Result<ClientSecret> {
+                Ok(ClientSecret {
+                    hash,
+                    sealed: r.try_get("secret_sealed")?,
+                })
+            })
+            .transpose()?,
         auth_flows: words(r.try_get("auth_flows")?),
         scopes: words(r.try_get("scopes")?),
         access_ttl: r.try_get("access_ttl")?,
@@ -935,7 +951,7 @@ pub fn new_uuid() -> String {
     if let Some(b) = bytes.get_mut(8) {
         *b = (*b & 0x3f) | 0x80;
     }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex(&bytes);
     format!(
         "{}-{}-{}-{}-{}",
         hex.get(0..8).unwrap_or(""),
@@ -944,6 +960,21 @@ pub fn new_uuid() -> String {
         hex.get(16..20).unwrap_or(""),
         hex.get(20..32).unwrap_or("")
     )
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Lower-case hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data).as_ref())
 }
 
 /// Fills `buf` from the operating system's CSPRNG.

@@ -156,6 +156,32 @@ impl TokenIssuer {
     }
 }
 
+impl TokenIssuer {
+    /// Issues a `client_credentials` access token: the client is the subject, as in
+    /// Cognito's machine-to-machine tokens (`sub` = `client_id`, no `username`, no groups).
+    pub fn issue_machine(
+        &self,
+        keys: &KeyRing,
+        client: &AppClient,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<String, TokenError> {
+        let claims = json!({
+            "sub": client.client_id,
+            "iss": self.issuer,
+            "client_id": client.client_id,
+            "token_use": "access",
+            "scope": scopes.join(" "),
+            "auth_time": now,
+            "iat": now,
+            "exp": now + client.access_ttl,
+            "jti": new_uuid(),
+            "version": 2,
+        });
+        sign(keys, &claims)
+    }
+}
+
 fn sign(keys: &KeyRing, claims: &Value) -> Result<String, TokenError> {
     let signer = keys.signer();
     let mut header = Header::new(signer.alg.jwt());
@@ -174,11 +200,7 @@ pub fn new_refresh_token() -> (String, String) {
 
 /// The stored form of a refresh token: hex SHA-256.
 pub fn refresh_hash(token: &str) -> String {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::store::sha256_hex(token.as_bytes())
 }
 
 #[cfg(test)]
@@ -208,7 +230,7 @@ mod tests {
         AppClient {
             client_id: "web".into(),
             name: "Web".into(),
-            secret_hash: None,
+            secret: None,
             auth_flows: vec![],
             scopes: vec!["pets/read".into()],
             access_ttl: 3600,

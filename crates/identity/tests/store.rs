@@ -143,7 +143,7 @@ async fn scenario(store: &Store) {
     let client = AppClient {
         client_id: "web".into(),
         name: "Web app".into(),
-        secret_hash: None,
+        secret: None,
         auth_flows: vec!["USER_PASSWORD_AUTH".into(), "REFRESH_TOKEN_AUTH".into()],
         scopes: vec!["openid".into(), "pets/read".into()],
         access_ttl: 3600,
@@ -293,6 +293,50 @@ async fn newer_schema_is_refused(url: &str) {
         }) => assert_eq!(supported, SCHEMA_VERSION),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
+}
+
+/// A database left at schema version 1 (by an older Portcullis) is brought up to date at
+/// open, keeping its rows.
+async fn version_1_is_upgraded(url: &str, schema_v1: &str) {
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);\n{schema_v1}\n\
+         INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0);\n\
+         INSERT INTO app_clients (client_id, name, secret_hash, auth_flows, scopes, access_ttl, id_ttl, refresh_ttl, created_at) \
+         VALUES ('old', 'old', NULL, 'USER_PASSWORD_AUTH', 'openid', 3600, 3600, 86400, 0);"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let store = Store::connect(url).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+    let old = store.client("old").await.unwrap().unwrap();
+    assert!(old.secret.is_none());
+    assert_eq!(old.auth_flows, ["USER_PASSWORD_AUTH"]);
+}
+
+#[tokio::test]
+async fn sqlite_version_1_is_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    std::fs::write(&path, b"").unwrap();
+    version_1_is_upgraded(
+        &format!("sqlite://{}", path.display()),
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_version_1_is_upgraded() {
+    version_1_is_upgraded(
+        &support::postgres_database().await,
+        include_str!("../migrations/postgres/0001_init.sql"),
+    )
+    .await;
 }
 
 #[tokio::test]
