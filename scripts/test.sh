@@ -20,9 +20,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # Clients written by others that the compatibility tests drive: PyJWT verifies our tokens,
-# boto3's cognito-idp client talks to the Cognito-compatible API.
-if ! python3 -c 'import jwt, cryptography, boto3' >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check 'PyJWT[crypto]>=2.8,<3' 'boto3>=1.34,<2'
+# boto3's cognito-idp client talks to the Cognito-compatible API, Authlib reads the OIDC
+# discovery document and uses the token and userInfo endpoints.
+if ! python3 -c 'import jwt, cryptography, boto3, authlib, requests' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check 'PyJWT[crypto]>=2.8,<3' 'boto3>=1.34,<2' \
+    'Authlib>=1.3,<2' 'requests>=2.31,<3'
 fi
 
 # A throwaway PostgreSQL on loopback; stopped again when the tests end.

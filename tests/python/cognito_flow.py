@@ -1,8 +1,14 @@
 """Drives the gateway's Cognito-compatible API with boto3's cognito-idp client, unmodified.
 
-Usage: cognito_flow.py ENDPOINT_URL CLIENT_ID USERNAME PASSWORD
+Usage: cognito_flow.py ENDPOINT_URL CLIENT_ID USERNAME PASSWORD [SECRET_CLIENT_ID CLIENT_SECRET]
+
+With a confidential client, also checks SECRET_HASH the way Cognito does: required, computed
+as base64(HMAC-SHA256(secret, username + client id)).
 Exits 0 and prints a JSON summary when every step behaves as Cognito does; otherwise raises.
 """
+import base64
+import hashlib
+import hmac
 import json
 import sys
 
@@ -19,6 +25,45 @@ def expect_error(code, fn, **kwargs):
         assert got == code, f"expected {code}, got {got}: {e}"
         return e.response["Error"]["Message"]
     raise AssertionError(f"expected {code}, the call succeeded")
+
+
+def secret_hash(secret, username, client_id):
+    mac = hmac.new(secret.encode(), (username + client_id).encode(), hashlib.sha256)
+    return base64.b64encode(mac.digest()).decode()
+
+
+def confidential_flow(idp, client_id, secret, username, password):
+    params = {"USERNAME": username, "PASSWORD": password}
+    # without SECRET_HASH, and with a wrong one: NotAuthorizedException
+    expect_error(
+        "NotAuthorizedException", idp.initiate_auth, AuthFlow="USER_PASSWORD_AUTH", ClientId=client_id,
+        AuthParameters=params,
+    )
+    expect_error(
+        "NotAuthorizedException", idp.initiate_auth, AuthFlow="USER_PASSWORD_AUTH", ClientId=client_id,
+        AuthParameters={**params, "SECRET_HASH": secret_hash(secret + "x", username, client_id)},
+    )
+    r = idp.initiate_auth(
+        AuthFlow="USER_PASSWORD_AUTH", ClientId=client_id,
+        AuthParameters={**params, "SECRET_HASH": secret_hash(secret, username, client_id)},
+    )["AuthenticationResult"]
+    r2 = idp.initiate_auth(
+        AuthFlow="REFRESH_TOKEN_AUTH", ClientId=client_id,
+        AuthParameters={
+            "REFRESH_TOKEN": r["RefreshToken"],
+            "SECRET_HASH": secret_hash(secret, username, client_id),
+        },
+    )["AuthenticationResult"]
+    # RevokeToken of a confidential client's token needs its secret
+    expect_error("NotAuthorizedException", idp.revoke_token, Token=r2["RefreshToken"], ClientId=client_id)
+    idp.revoke_token(Token=r2["RefreshToken"], ClientId=client_id, ClientSecret=secret)
+    expect_error(
+        "NotAuthorizedException", idp.initiate_auth, AuthFlow="REFRESH_TOKEN_AUTH", ClientId=client_id,
+        AuthParameters={
+            "REFRESH_TOKEN": r2["RefreshToken"],
+            "SECRET_HASH": secret_hash(secret, username, client_id),
+        },
+    )
 
 
 def main() -> int:
@@ -84,6 +129,9 @@ def main() -> int:
         "NotAuthorizedException", idp.initiate_auth, AuthFlow="REFRESH_TOKEN_AUTH", ClientId=client_id,
         AuthParameters={"REFRESH_TOKEN": fresh["RefreshToken"]},
     )
+
+    if len(sys.argv) > 6:
+        confidential_flow(idp, sys.argv[5], sys.argv[6], username, password)
 
     print(json.dumps({"ok": True, "username": user["Username"]}))
     return 0

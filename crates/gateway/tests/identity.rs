@@ -323,6 +323,13 @@ async fn boto3_cognito_idp_client_works_unmodified() {
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/cognito_flow.py");
     let endpoint = format!("http://{}/cognito", gw.addr());
+    let secret = confidential_client(
+        &gw,
+        "confidential",
+        &["USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH"],
+        &["openid"],
+    )
+    .await;
     let out = tokio::time::timeout(
         std::time::Duration::from_secs(60),
         tokio::process::Command::new("python3")
@@ -332,6 +339,8 @@ async fn boto3_cognito_idp_client_works_unmodified() {
                 "portcullis",
                 "alice",
                 "correct horse battery",
+                "confidential",
+                secret.as_str(),
             ])
             .output(),
     )
@@ -385,4 +394,333 @@ async fn cognito_errors_have_cognito_shapes() {
     let (s, _, b) = send_target("Other.Op", "{}").await;
     assert_eq!(s, 400);
     assert!(b.contains("UnknownOperationException"), "{b}");
+}
+
+/// Registers a confidential client on the gateway's pool; returns its secret.
+async fn confidential_client(
+    gw: &portcullis_gateway::Gateway,
+    id: &str,
+    flows: &[&str],
+    scopes: &[&str],
+) -> String {
+    use portcullis_identity::{AppClient, ClientSecret, secrets};
+    let svc = gw.shared().identity.as_ref().unwrap().service().clone();
+    let secret = secrets::new_client_secret().expose().clone();
+    svc.store()
+        .create_client(&AppClient {
+            client_id: id.into(),
+            name: id.into(),
+            secret: Some(ClientSecret {
+                hash: secrets::hash_secret(&secret),
+                sealed: svc.seal_client_secret(id, &secret),
+            }),
+            auth_flows: flows.iter().map(|f| (*f).to_owned()).collect(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            access_ttl: 900,
+            id_ttl: 3600,
+            refresh_ttl: 86_400,
+        })
+        .await
+        .unwrap();
+    secret
+}
+
+/// A form POST to the token endpoint, with optional Basic credentials.
+async fn token_request(
+    addr: std::net::SocketAddr,
+    form: &str,
+    basic: Option<(&str, &str)>,
+) -> (u16, http::HeaderMap, serde_json::Value) {
+    use base64::Engine as _;
+    let mut req = Request::post(format!("http://{addr}/oauth2/token"))
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some((id, secret)) = basic {
+        let creds = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        req = req.header("authorization", format!("Basic {creds}"));
+    }
+    let (s, h, b) = send(&client(), req.body(common::body(form.to_owned())).unwrap()).await;
+    (s.as_u16(), h, serde_json::from_str(&b).unwrap_or_default())
+}
+
+async fn userinfo(
+    addr: std::net::SocketAddr,
+    token: Option<&str>,
+) -> (u16, http::HeaderMap, serde_json::Value) {
+    let mut req = Request::get(format!("http://{addr}/oauth2/userInfo"));
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let (s, h, b) = send(&client(), req.body(common::body("")).unwrap()).await;
+    (s.as_u16(), h, serde_json::from_str(&b).unwrap_or_default())
+}
+
+async fn oauth2_endpoints(gw: &portcullis_gateway::Gateway) {
+    let addr = gw.addr();
+    let m2m = confidential_client(
+        gw,
+        "m2m",
+        &["client_credentials"],
+        &["pets/read", "pets/write"],
+    )
+    .await;
+    let web = confidential_client(
+        gw,
+        "web",
+        &["USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH"],
+        &["openid"],
+    )
+    .await;
+
+    // client_credentials with Basic, then with the form
+    let (s, h, b) = token_request(
+        addr,
+        "grant_type=client_credentials&scope=pets%2Fread",
+        Some(("m2m", &m2m)),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["pragma"], "no-cache");
+    assert_eq!(b["token_type"], "Bearer");
+    assert_eq!(b["expires_in"], 900);
+    assert_eq!(b["scope"], "pets/read");
+    assert!(b.get("refresh_token").is_none() && b.get("id_token").is_none());
+    let (s, _, b) = token_request(
+        addr,
+        &format!("grant_type=client_credentials&client_id=m2m&client_secret={m2m}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, b["scope"].as_str()),
+        (200, Some("pets/read pets/write")),
+        "{b}"
+    );
+
+    // client failures: 401 invalid_client with a Basic challenge
+    for (form, basic) in [
+        (
+            "grant_type=client_credentials".to_owned(),
+            Some(("m2m", "wrong")),
+        ),
+        (
+            "grant_type=client_credentials&client_id=m2m".to_owned(),
+            None,
+        ),
+        (
+            "grant_type=client_credentials&client_id=ghost&client_secret=x".to_owned(),
+            None,
+        ),
+        ("grant_type=client_credentials".to_owned(), None),
+    ] {
+        let (s, h, b) = token_request(addr, &form, basic).await;
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{form}: {b}"
+        );
+        assert_eq!(h["www-authenticate"], "Basic realm=\"portcullis\"");
+        assert!(!b.to_string().contains("wrong"), "no secret echoed: {b}");
+    }
+    let basic_m2m = Some(("m2m", m2m.as_str()));
+    for (form, basic, error) in [
+        (
+            "grant_type=client_credentials&scope=openid",
+            basic_m2m,
+            "invalid_scope",
+        ),
+        (
+            "grant_type=client_credentials&scope=pets%2Fdelete",
+            basic_m2m,
+            "invalid_scope",
+        ),
+        (
+            "grant_type=password&username=alice&password=x",
+            basic_m2m,
+            "unsupported_grant_type",
+        ),
+        (
+            "grant_type=authorization_code&code=x",
+            basic_m2m,
+            "unsupported_grant_type",
+        ),
+        ("scope=pets%2Fread", basic_m2m, "invalid_request"),
+        (
+            "grant_type=client_credentials&grant_type=client_credentials",
+            basic_m2m,
+            "invalid_request",
+        ),
+        (
+            "grant_type=client_credentials&client_secret=x",
+            basic_m2m,
+            "invalid_request",
+        ),
+        ("grant_type=refresh_token", basic_m2m, "invalid_request"),
+        (
+            "grant_type=refresh_token&refresh_token=nope",
+            basic_m2m,
+            "unauthorized_client",
+        ),
+    ] {
+        let (s, _, b) = token_request(addr, form, basic).await;
+        assert_eq!((s, b["error"].as_str()), (400, Some(error)), "{form}: {b}");
+    }
+    let (s, _, b) = token_request(addr, "grant_type=client_credentials", Some(("web", &web))).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("unauthorized_client")),
+        "{b}"
+    );
+    // only forms
+    let req = Request::post(format!("http://{addr}/oauth2/token"))
+        .header("content-type", "application/json")
+        .body(common::body(r#"{"grant_type":"client_credentials"}"#))
+        .unwrap();
+    let (s, _, b) = send(&client(), req).await;
+    assert_eq!(s, 400);
+    assert!(b.contains("invalid_request"), "{b}");
+
+    // the JSON login takes a confidential client's secret in the body
+    let (s, _, b) = post(
+        addr,
+        "/auth/login",
+        r#"{"username":"alice","password":"correct horse battery","client_id":"web"}"#,
+    )
+    .await;
+    assert_eq!(s, 401, "{b}");
+    let (s, _, b) = post(
+        addr,
+        "/auth/login",
+        &format!(r#"{{"username":"alice","password":"correct horse battery","client_id":"web","client_secret":"{web}"}}"#),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let access = b["access_token"].as_str().unwrap().to_owned();
+    let refresh = b["refresh_token"].as_str().unwrap().to_owned();
+
+    // refresh_token grant: the same rotation as the JSON endpoint
+    let (s, _, b) = token_request(
+        addr,
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+        Some(("web", "wrong")),
+    )
+    .await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{b}"
+    );
+    let (s, _, b) = token_request(
+        addr,
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+        Some(("web", &web)),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["id_token"].is_string() && b["access_token"].is_string());
+    let rotated = b["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(rotated, refresh);
+    let (s, _, b) = token_request(
+        addr,
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+        Some(("web", &web)),
+    )
+    .await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "reuse: {b}"
+    );
+
+    // userInfo
+    let (s, _, b) = userinfo(addr, None).await;
+    assert_eq!(s, 401, "{b}");
+    let (s, h, _) = userinfo(addr, Some("not.a.token")).await;
+    assert_eq!(s, 401);
+    assert_eq!(h["www-authenticate"], "Bearer error=\"invalid_token\"");
+    // the reuse above revoked the family, so this access token is dead too
+    let (s, _, _) = userinfo(addr, Some(&access)).await;
+    assert_eq!(s, 401);
+    let (_, _, b) = post(
+        addr,
+        "/auth/login",
+        r#"{"username":"alice","password":"correct horse battery"}"#,
+    )
+    .await;
+    let (s, _, info) = userinfo(addr, b["access_token"].as_str()).await;
+    assert_eq!(s, 200, "{info}");
+    assert_eq!(info["username"], "alice");
+    assert!(info["sub"].is_string());
+    // a machine token has no user
+    let (_, _, b) = token_request(addr, "grant_type=client_credentials", basic_m2m).await;
+    let (s, _, _) = userinfo(addr, b["access_token"].as_str()).await;
+    assert_eq!(s, 401);
+
+    // discovery names the endpoints
+    let (s, _, d) = get(addr, "/.well-known/openid-configuration").await;
+    assert_eq!(s, 200);
+    let d: serde_json::Value = serde_json::from_str(&d).unwrap();
+    assert_eq!(d["token_endpoint"], "http://gateway.test/oauth2/token");
+    assert_eq!(
+        d["userinfo_endpoint"],
+        "http://gateway.test/oauth2/userInfo"
+    );
+    assert_eq!(
+        d["grant_types_supported"],
+        serde_json::json!(["client_credentials", "refresh_token"])
+    );
+}
+
+#[tokio::test]
+async fn oauth2_token_and_userinfo_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    oauth2_endpoints(&identity_gateway(dir.path()).await).await;
+}
+
+#[tokio::test]
+async fn oauth2_token_and_userinfo_over_http_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::postgres_database().await;
+    oauth2_endpoints(&identity_gateway_on(dir.path(), &url, "").await).await;
+}
+
+#[tokio::test]
+async fn authlib_reads_the_discovery_document_and_uses_its_endpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = identity_gateway(dir.path()).await;
+    let m2m = confidential_client(&gw, "m2m", &["client_credentials"], &["pets/read"]).await;
+    let (s, _, b) = post(
+        gw.addr(),
+        "/auth/login",
+        r#"{"username":"alice","password":"correct horse battery"}"#,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/oidc_client.py");
+    let base = format!("http://{}", gw.addr());
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::process::Command::new("python3")
+            .arg(&script)
+            .args([
+                base.as_str(),
+                "m2m",
+                m2m.as_str(),
+                b["refresh_token"].as_str().unwrap(),
+            ])
+            .output(),
+    )
+    .await
+    .unwrap()
+    .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "Authlib flow failed (is Authlib installed? scripts/test.sh installs it):\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["ok"], true);
+    assert!(summary["validated"].as_u64().unwrap() >= 10, "{summary}");
 }

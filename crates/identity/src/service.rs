@@ -539,7 +539,9 @@ impl IdentityService {
         let Some(user) = self.store.user_by_sub(&record.user_sub).await? else {
             return Err(denied);
         };
-        if !user.enabled || user.signed_out_at >= record.issued_at {
+        // Global sign-out revoked every family the user had, exactly; the time check covers
+        // the rest. It is strict so that a login in the same second after a sign-out works.
+        if !user.enabled || user.signed_out_at > record.issued_at {
             return Err(denied);
         }
         // SDKs compute a refresh's SECRET_HASH over the username or over the `sub`.
@@ -765,7 +767,7 @@ impl IdentityService {
             return Err(invalid());
         }
         let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
-        if !user.enabled || user.signed_out_at >= iat {
+        if !user.enabled || user.signed_out_at > iat {
             return Err(denied);
         }
         Ok((user, claims))
