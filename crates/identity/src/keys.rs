@@ -10,7 +10,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey};
+use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
 use crate::model::{Secret, SigningKeyRecord};
@@ -158,14 +158,101 @@ pub fn generate(alg: KeyAlg, created_at: i64) -> Result<SigningKeyRecord, KeyErr
 /// `max-age=300`).
 pub const ACTIVATION_DELAY: i64 = 300;
 
+/// A private key, parsed once. (Parsing and validating an RSA key costs more than signing
+/// with it, so it is never done per token.)
+enum PrivateKey {
+    Rsa(aws_lc_rs::rsa::KeyPair),
+    Ecdsa(aws_lc_rs::signature::EcdsaKeyPair),
+    Ed25519(aws_lc_rs::signature::Ed25519KeyPair),
+}
+
 /// A key ready to sign.
 pub struct Signer {
     /// Key id.
     pub kid: String,
     /// Algorithm.
     pub alg: KeyAlg,
-    /// The private key.
-    pub key: EncodingKey,
+    key: PrivateKey,
+    /// The base64url JOSE header every token of this key carries.
+    header_b64: String,
+    rng: aws_lc_rs::rand::SystemRandom,
+}
+
+impl Signer {
+    fn new(kid: &str, alg: KeyAlg, pem_text: &str) -> Result<Self, String> {
+        let der = pem_der(pem_text).ok_or("not a PEM private key")?;
+        let bad = |_| "unusable private key".to_owned();
+        let key = match alg {
+            KeyAlg::Rs256 => {
+                PrivateKey::Rsa(aws_lc_rs::rsa::KeyPair::from_pkcs8(&der).map_err(bad)?)
+            }
+            KeyAlg::Es256 => PrivateKey::Ecdsa(
+                aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+                    &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &der,
+                )
+                .map_err(bad)?,
+            ),
+            KeyAlg::EdDsa => PrivateKey::Ed25519(
+                aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
+                    .map_err(bad)?,
+            ),
+        };
+        let header = json!({"typ": "JWT", "alg": alg.name(), "kid": kid});
+        Ok(Self {
+            kid: kid.to_owned(),
+            alg,
+            key,
+            header_b64: b64u(header.to_string().as_bytes()),
+            rng: aws_lc_rs::rand::SystemRandom::new(),
+        })
+    }
+
+    /// Signs `claims` as a compact JWS (RFC 7515): header, payload and signature, each
+    /// base64url without padding.
+    pub fn sign_jwt(&self, claims: &Value) -> Result<String, KeyError> {
+        let fail = || KeyError::Load {
+            kid: self.kid.clone(),
+            reason: "signing failed".into(),
+        };
+        let payload = serde_json::to_vec(claims).map_err(|_| fail())?;
+        let mut out = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 400);
+        out.push_str(&self.header_b64);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
+        let signature = match &self.key {
+            PrivateKey::Rsa(kp) => {
+                let mut sig = vec![0u8; kp.public_modulus_len()];
+                kp.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &self.rng,
+                    out.as_bytes(),
+                    &mut sig,
+                )
+                .map_err(|_| fail())?;
+                sig
+            }
+            PrivateKey::Ecdsa(kp) => kp
+                .sign(&self.rng, out.as_bytes())
+                .map_err(|_| fail())?
+                .as_ref()
+                .to_vec(),
+            PrivateKey::Ed25519(kp) => kp.sign(out.as_bytes()).as_ref().to_vec(),
+        };
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut out);
+        Ok(out)
+    }
+}
+
+/// The DER inside a PEM block.
+fn pem_der(text: &str) -> Option<Vec<u8>> {
+    let body: String = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+        .collect();
+    STANDARD.decode(body).ok()
 }
 
 impl std::fmt::Debug for Signer {
@@ -214,13 +301,8 @@ impl KeyRing {
         };
         let alg = KeyAlg::parse(&newest.alg)
             .ok_or_else(|| load_err(format!("unknown algorithm {}", newest.alg)))?;
-        let pem = newest.private_pem.expose().as_bytes();
-        let key = match alg {
-            KeyAlg::Rs256 => EncodingKey::from_rsa_pem(pem),
-            KeyAlg::Es256 => EncodingKey::from_ec_pem(pem),
-            KeyAlg::EdDsa => EncodingKey::from_ed_pem(pem),
-        }
-        .map_err(|e| load_err(e.to_string()))?;
+        let signer =
+            Signer::new(&newest.kid, alg, newest.private_pem.expose()).map_err(load_err)?;
         let mut keys = Vec::new();
         for k in &live {
             let jwk: Value = serde_json::from_str(&k.public_jwk).map_err(|e| KeyError::Load {
@@ -230,11 +312,7 @@ impl KeyRing {
             keys.push(jwk);
         }
         Ok(Self {
-            signer: Signer {
-                kid: newest.kid.clone(),
-                alg,
-                key,
-            },
+            signer,
             jwks: json!({ "keys": keys }),
         })
     }
@@ -259,7 +337,7 @@ impl KeyRing {
 mod tests {
     use super::*;
     use jsonwebtoken::jwk::JwkSet;
-    use jsonwebtoken::{DecodingKey, Header, Validation};
+    use jsonwebtoken::{DecodingKey, Validation};
 
     fn install() {
         crate::install_crypto_provider();
@@ -276,14 +354,10 @@ mod tests {
                     .starts_with("-----BEGIN PRIVATE KEY-----")
             );
             let ring = KeyRing::from_records(std::slice::from_ref(&rec)).unwrap();
-            let mut header = Header::new(alg.jwt());
-            header.kid = Some(ring.signer().kid.clone());
-            let token = jsonwebtoken::encode(
-                &header,
-                &json!({"sub": "x", "exp": 4_000_000_000u64}),
-                &ring.signer().key,
-            )
-            .unwrap();
+            let token = ring
+                .signer()
+                .sign_jwt(&json!({"sub": "x", "exp": 4_000_000_000u64}))
+                .unwrap();
             let set: JwkSet = serde_json::from_value(ring.jwks().clone()).unwrap();
             let jwk = set.find(&rec.kid).unwrap();
             let key = DecodingKey::from_jwk(jwk).unwrap();
@@ -292,6 +366,8 @@ mod tests {
             let data = jsonwebtoken::decode::<Value>(&token, &key, &v).unwrap();
             assert_eq!(data.claims["sub"], "x", "{alg:?}");
             assert_eq!(data.header.kid.as_deref(), Some(rec.kid.as_str()));
+            assert_eq!(data.header.typ.as_deref(), Some("JWT"));
+            assert_eq!(data.header.alg, alg.jwt());
         }
     }
 

@@ -11,7 +11,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Header;
 use serde_json::{Map, Value, json};
 
 use crate::keys::KeyRing;
@@ -183,10 +182,9 @@ impl TokenIssuer {
 }
 
 fn sign(keys: &KeyRing, claims: &Value) -> Result<String, TokenError> {
-    let signer = keys.signer();
-    let mut header = Header::new(signer.alg.jwt());
-    header.kid = Some(signer.kid.clone());
-    jsonwebtoken::encode(&header, claims, &signer.key).map_err(|e| TokenError::Sign(e.to_string()))
+    keys.signer()
+        .sign_jwt(claims)
+        .map_err(|e| TokenError::Sign(e.to_string()))
 }
 
 /// A new opaque refresh token and the hash to store for it.
