@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Identity benchmark: logins per second, JWKS requests per second, and proxy latency while
-# 200 concurrent logins hammer the gateway (Argon2id with its default cost, m=19 MiB t=2 p=1).
+# Identity benchmark: logins per second, machine tokens (client_credentials) per second, JWKS
+# requests per second, and proxy latency while 200 concurrent logins hammer the gateway
+# (Argon2id with its default cost, m=19 MiB t=2 p=1; RS256 signing).
 #
 # Usage: bash bench/identity.sh        (PORTCULLIS_BIN to use a built binary; BENCH_DURATION)
 #
@@ -34,6 +35,10 @@ taskset -c 0 nginx -p "$TMP/ngx" -c "$TMP/ngx/nginx.conf" & PIDS+=($!)
 
 export BENCH_IDENTITY_DB="$TMP/identity.db"
 echo 'bench-password-1' | "$BIN" users add bench --password-stdin --config "$BENCH_DIR/identity.yaml" >/dev/null
+secret=$("$BIN" clients add bench-m2m --secret --flow client_credentials --scope bench/read \
+  --config "$BENCH_DIR/identity.yaml" | awk '/^client secret: / {print $3}')
+BENCH_BASIC=$(printf 'bench-m2m:%s' "$secret" | base64 -w0)
+export BENCH_BASIC
 RUST_LOG=warn taskset -c 0 "$BIN" serve --no-watch --config "$BENCH_DIR/identity.yaml" & PIDS+=($!)
 for _ in $(seq 50); do curl -s -o /dev/null 127.0.0.1:19090/readyz && break; sleep 0.1; done
 
@@ -45,6 +50,7 @@ ms() { # wrk latency value -> milliseconds
 }
 
 login=$(wrk_run -t1 -c16 -d"$DURATION" -s "$BENCH_DIR/login.lua" http://127.0.0.1:18083/auth/login)
+machine=$(wrk_run -t1 -c16 -d"$DURATION" -s "$BENCH_DIR/client_credentials.lua" http://127.0.0.1:18083/oauth2/token)
 jwks=$(wrk_run -t1 -c32 -d"$DURATION" http://127.0.0.1:18083/.well-known/jwks.json)
 alone=$(wrk_run -t1 -c32 -d"$DURATION" http://127.0.0.1:18083/bench/path)
 wrk_run -t1 -c200 -d"$DURATION" -s "$BENCH_DIR/login.lua" http://127.0.0.1:18083/auth/login > "$TMP/flood.txt" &
@@ -60,6 +66,7 @@ row() { # name, wrk output
   echo "| load | req/s | p50 ms | p99 ms |"
   echo "|---|---:|---:|---:|"
   row "logins, 16 connections" "$login"
+  row "client_credentials tokens, 16 connections" "$machine"
   row "JWKS, 32 connections" "$jwks"
   row "proxy alone, 32 connections" "$alone"
   row "proxy during a 200-connection login flood" "$flooded"
