@@ -39,7 +39,7 @@ pub enum UsersCommand {
         /// Username.
         username: String,
     },
-    /// Disable a user: logins and refreshes fail.
+    /// Disable a user: logins and refreshes fail, and existing sessions end.
     Disable {
         /// Username.
         username: String,
@@ -54,7 +54,7 @@ pub enum UsersCommand {
         /// Username.
         username: String,
     },
-    /// Set a user's password.
+    /// Set a user's password; existing sessions end.
     SetPassword {
         /// Username.
         username: String,
@@ -595,7 +595,12 @@ async fn users_inner(config: &Path, cmd: UsersCommand) -> Result<(), String> {
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         UsersCommand::Disable { username } => {
-            store.set_enabled(&username, false).await.map_err(err)?
+            store.set_enabled(&username, false).await.map_err(err)?;
+            // As Cognito's AdminDisableUser: the user's sessions end too.
+            store
+                .global_sign_out(&username, portcullis_identity::store::now())
+                .await
+                .map_err(err)?;
         }
         UsersCommand::Enable { username } => {
             store.set_enabled(&username, true).await.map_err(err)?
@@ -609,6 +614,11 @@ async fn users_inner(config: &Path, cmd: UsersCommand) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             store
                 .set_password_hash(&username, &hash)
+                .await
+                .map_err(err)?;
+            // A new password ends every session opened with the old one.
+            store
+                .global_sign_out(&username, portcullis_identity::store::now())
                 .await
                 .map_err(err)?;
         }

@@ -348,6 +348,10 @@ fn serve_with_a_missing_config_fails() {
 
 /// One HTTP/1.0 GET over a plain socket: (status, body), or None if nothing answered.
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http(port, "GET", path, "")
+}
+
+fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut s = TcpStream::connect_timeout(
         &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
@@ -355,7 +359,12 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     )
     .ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nhost: localhost\r\n\r\n").ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nhost: localhost\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
@@ -454,13 +463,19 @@ fn serve_reloads_on_sighup_and_exits_cleanly_on_sigterm() {
 }
 
 fn identity_config(dir: &TempDir) -> PathBuf {
+    identity_config_ports(dir).0
+}
+
+/// An identity config, with its listener and admin ports.
+fn identity_config_ports(dir: &TempDir) -> (PathBuf, u16, u16) {
     let (port, admin) = free_ports();
-    dir.write(
+    let path = dir.write(
         "gw.yaml",
         &format!(
             "api:\n  id: cli\n  stage: test\n  region: us-east-1\n  account: \"123456789012\"\nlistener:\n  address: 127.0.0.1:{port}\nadmin:\n  address: 127.0.0.1:{admin}\nidentity:\n  database: data/identity.db\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\n"
         ),
-    )
+    );
+    (path, port, admin)
 }
 
 fn run_with_stdin(args: &[&str], config: &Path, stdin: &str) -> (i32, String, String) {
@@ -676,4 +691,91 @@ fn users_groups_and_keys_commands() {
     let (code, _, err) = run(portcullis().args(["users", "list"]));
     assert_eq!(code, 1);
     assert!(err.contains("--config"), "{err}");
+}
+
+/// `token issue`, and the commands that end a user's sessions (`set-password`, `disable`),
+/// against a running gateway sharing the database.
+#[test]
+fn token_issue_and_commands_that_end_sessions() {
+    let dir = TempDir::new("sessions");
+    let (config, port, admin) = identity_config_ports(&dir);
+    let (code, _, err) = run_with_stdin(
+        &["users", "add", "alice", "--password-stdin"],
+        &config,
+        "correct horse battery\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let issue = || {
+        let (code, out, err) = run(portcullis()
+            .args(["token", "issue", "alice", "--config"])
+            .arg(&config));
+        (code, out, err)
+    };
+    let refresh_token = |out: &str| -> String {
+        let v: serde_json::Value = serde_json::from_str(out).unwrap();
+        v["refresh_token"].as_str().unwrap().to_owned()
+    };
+    let (code, out, err) = issue();
+    assert_eq!(code, 0, "{err}");
+    let r1 = refresh_token(&out);
+
+    let mut child = portcullis()
+        .args(["serve", "--no-watch", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    if !wait_for(|| http_get(admin, "/readyz").is_some_and(|(s, _)| s == 200)) {
+        let _ = child.kill();
+        panic!("gateway did not become ready");
+    }
+    let refresh = |token: &str| {
+        http(
+            port,
+            "POST",
+            "/auth/refresh",
+            &format!(r#"{{"refresh_token":"{token}"}}"#),
+        )
+        .unwrap()
+    };
+    let (s, body) = refresh(&r1);
+    assert_eq!(s, 200, "{body}");
+    let r2 = refresh_token(&body);
+
+    // a new password ends the sessions opened before it
+    let (code, _, err) = run_with_stdin(
+        &["users", "set-password", "alice", "--password-stdin"],
+        &config,
+        "another horse battery\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(refresh(&r2).0, 401);
+
+    // disabling ends them too, and enabling again does not bring them back
+    let (code, out, err) = issue();
+    assert_eq!(code, 0, "{err}");
+    let r3 = refresh_token(&out);
+    let (code, _, err) = run(portcullis()
+        .args(["users", "disable", "alice", "--config"])
+        .arg(&config));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(refresh(&r3).0, 401);
+    let (code, _, err) = issue();
+    assert_eq!(code, 1, "no tokens for a disabled user");
+    assert!(err.contains("alice"), "{err}");
+    let (code, _, err) = run(portcullis()
+        .args(["users", "enable", "alice", "--config"])
+        .arg(&config));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(refresh(&r3).0, 401);
+    let (code, out, err) = issue();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(refresh(&refresh_token(&out)).0, 200);
+
+    signal(child.id(), "-TERM");
+    if !wait_for(|| child.try_wait().unwrap().is_some()) {
+        let _ = child.kill();
+        panic!("gateway did not exit after SIGTERM");
+    }
 }

@@ -100,6 +100,8 @@ pub struct GatewayError {
     pub message: Option<String>,
     /// Why, for the log line only; never sent to the client. Static text costs no allocation.
     pub detail: Cow<'static, str>,
+    /// Seconds the client should wait before retrying, sent as `Retry-After` (throttling).
+    pub retry_after: Option<u64>,
 }
 
 impl GatewayError {
@@ -109,6 +111,7 @@ impl GatewayError {
             kind,
             message: None,
             detail: detail.into(),
+            retry_after: None,
         }
     }
 
@@ -116,6 +119,13 @@ impl GatewayError {
     #[must_use]
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = Some(message.into());
+        self
+    }
+
+    /// Asks the client to wait `seconds` before retrying (`Retry-After`).
+    #[must_use]
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
         self
     }
 }

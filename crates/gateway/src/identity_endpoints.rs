@@ -382,7 +382,8 @@ fn auth_error(e: AuthError) -> GatewayError {
             ErrorKind::Response(ResponseType::THROTTLED),
             format!("login throttled for {retry_after_ms} ms"),
         )
-        .with_message("Password attempts exceeded"),
+        .with_message("Password attempts exceeded")
+        .with_retry_after(retry_after_ms.div_ceil(1000).max(1)),
         AuthError::InvalidClient(message) => GatewayError::new(
             ErrorKind::Response(ResponseType::UNAUTHORIZED),
             "client authentication failed",

@@ -256,6 +256,8 @@ async fn repeated_failures_back_off_for_known_and_unknown_users_alike() {
         assert_eq!(s, 429, "{user}: locked out, even with the right password");
         assert_eq!(b["message"], "Password attempts exceeded");
         assert_eq!(h["x-amzn-errortype"], "TooManyRequestsException");
+        let wait: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&wait), "Retry-After {wait}");
     }
 }
 
