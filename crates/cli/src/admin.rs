@@ -200,6 +200,11 @@ async fn clients_inner(config: &Path, cmd: ClientsCommand) -> Result<(), String>
             if !valid {
                 return Err("a client id is 1 to 128 letters, digits, `-` or `_`".into());
             }
+            if client_id == svc.default_client_id() {
+                return Err(format!(
+                    "`{client_id}` is the default client (identity.default_client_id in the config); choose another id"
+                ));
+            }
             const FLOWS: [&str; 3] = [
                 "USER_PASSWORD_AUTH",
                 "REFRESH_TOKEN_AUTH",

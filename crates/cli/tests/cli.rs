@@ -634,6 +634,12 @@ fn users_groups_and_keys_commands() {
         .arg(&config));
     assert_eq!(code, 1);
     assert!(err.contains("access-ttl"), "{err}");
+    // the default client is the config's, not the database's
+    let (code, _, err) = run(portcullis()
+        .args(["clients", "add", "portcullis", "--config"])
+        .arg(&config));
+    assert_eq!(code, 1);
+    assert!(err.contains("default client"), "{err}");
     // client_credentials needs a secret; --secret prints it once
     let (code, _, err) = run(portcullis()
         .args([

@@ -452,8 +452,10 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
             id.refresh_path.as_str(),
             id.logout_path.as_str(),
             id.cognito_path.as_str(),
-            "/.well-known/jwks.json",
-            "/.well-known/openid-configuration",
+            id.token_path.as_str(),
+            id.userinfo_path.as_str(),
+            WELL_KNOWN_JWKS,
+            WELL_KNOWN_DISCOVERY,
         ];
         for r in resources {
             if reserved.contains(&r.path.as_str()) {
@@ -1622,13 +1624,22 @@ fn read_identity(
     };
     // The key sealing client secrets: next to a SQLite database, under data/ otherwise.
     let secrets_key = match m.take("secrets_key") {
-        Some((n, p)) => cx.string(n, &p).map(|t| {
+        Some((n, p)) => cx.string(n, &p).and_then(|t| {
+            if t.trim().is_empty() || t.ends_with('/') {
+                cx.error(
+                    n.loc,
+                    &p,
+                    "secrets_key must name a file",
+                    "e.g. `data/client-secrets.key`; it is created with mode 0600 on first start",
+                );
+                return None;
+            }
             let pb = PathBuf::from(t);
-            if pb.is_absolute() {
+            Some(if pb.is_absolute() {
                 pb
             } else {
                 cx.base.join(pb)
-            }
+            })
         }),
         None => match &database {
             Some(DatabaseLocation::Sqlite(db)) => Some(db.with_file_name("client-secrets.key")),
@@ -1803,6 +1814,17 @@ fn read_identity(
                 .iter()
                 .find(|(k, _)| *k == key)
                 .and_then(|(_, v)| v.as_ref());
+            if let Some(mine) = mine
+                && (mine == WELL_KNOWN_JWKS || mine == WELL_KNOWN_DISCOVERY)
+            {
+                cx.error(
+                    loc,
+                    &p,
+                    format!("`{mine}` is a well-known path the user pool serves itself"),
+                    "choose another path for this endpoint",
+                );
+                continue;
+            }
             if let Some(mine) = mine
                 && let Some((other, _)) = finals
                     .iter()

@@ -96,6 +96,11 @@ pub struct IdentityConfig {
     pub loc: Loc,
 }
 
+/// The JWKS path, fixed.
+pub const WELL_KNOWN_JWKS: &str = "/.well-known/jwks.json";
+/// The OIDC discovery path, fixed.
+pub const WELL_KNOWN_DISCOVERY: &str = "/.well-known/openid-configuration";
+
 /// The public listener.
 #[derive(Debug, Clone)]
 pub struct ListenerConfig {

@@ -14,7 +14,7 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use portcullis_config::{DatabaseLocation, IdentityConfig};
+use portcullis_config::{DatabaseLocation, IdentityConfig, WELL_KNOWN_DISCOVERY, WELL_KNOWN_JWKS};
 use portcullis_core::{ErrorKind, GatewayError, ResponseType};
 use portcullis_identity::keys::KeyAlg;
 use portcullis_identity::password::HashParams;
@@ -182,8 +182,8 @@ impl IdentityEndpoints {
             (Endpoint::Cognito, cfg.cognito_path.as_str()),
             (Endpoint::Token, cfg.token_path.as_str()),
             (Endpoint::UserInfo, cfg.userinfo_path.as_str()),
-            (Endpoint::Jwks, "/.well-known/jwks.json"),
-            (Endpoint::Discovery, "/.well-known/openid-configuration"),
+            (Endpoint::Jwks, WELL_KNOWN_JWKS),
+            (Endpoint::Discovery, WELL_KNOWN_DISCOVERY),
         ]
         .into_iter()
         .map(|(e, path)| (e, Arc::new(RouteMetrics::new(path))))
@@ -238,8 +238,8 @@ impl IdentityEndpoints {
         }
         if *method == Method::GET || *method == Method::HEAD {
             match path {
-                "/.well-known/jwks.json" => return Some(Endpoint::Jwks),
-                "/.well-known/openid-configuration" => return Some(Endpoint::Discovery),
+                WELL_KNOWN_JWKS => return Some(Endpoint::Jwks),
+                WELL_KNOWN_DISCOVERY => return Some(Endpoint::Discovery),
                 _ => {}
             }
         }

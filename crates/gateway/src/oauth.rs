@@ -58,8 +58,10 @@ impl OAuthError {
 impl From<AuthError> for OAuthError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::UnknownClient(m) | AuthError::InvalidClient(m) => {
-                Self::new("invalid_client", m)
+            // One description for every client failure: the endpoint does not tell which
+            // client ids exist.
+            AuthError::UnknownClient(_) | AuthError::InvalidClient(_) => {
+                Self::new("invalid_client", "client authentication failed")
             }
             AuthError::NotAuthorized(m) => Self::new("invalid_grant", m),
             AuthError::FlowNotAllowed(m) => Self::new("unauthorized_client", m),
@@ -114,7 +116,7 @@ impl Form {
 }
 
 /// The client's id and secret from HTTP Basic, each form-decoded.
-fn basic_credentials(value: &HeaderValue) -> Result<Option<(String, String)>, OAuthError> {
+fn basic_credentials(value: &HeaderValue) -> Result<Option<(String, Option<String>)>, OAuthError> {
     let bad = || OAuthError::new("invalid_client", "malformed Basic credentials");
     let Some(encoded) = value.to_str().ok().and_then(|v| {
         v.strip_prefix("Basic ")
@@ -131,7 +133,12 @@ fn basic_credentials(value: &HeaderValue) -> Result<Option<(String, String)>, OA
             .map(|c| c.into_owned())
             .map_err(|_| bad())
     };
-    Ok(Some((form_decode(id)?, form_decode(secret)?)))
+    let (id, secret) = (form_decode(id)?, form_decode(secret)?);
+    if id.is_empty() {
+        return Err(bad());
+    }
+    // An empty password is no secret, as an empty `client_secret` in the form is none.
+    Ok(Some((id, (!secret.is_empty()).then_some(secret))))
 }
 
 /// Serves one token request.
@@ -172,15 +179,16 @@ pub async fn token(
                     "client_id differs from the Basic credentials",
                 ));
             }
-            (Some((id, secret)), _, _) => (Some(id.as_str()), Some(secret.as_str())),
+            (Some((id, secret)), _, _) => (Some(id.as_str()), secret.as_deref()),
             (None, id, secret) => (id, secret),
         };
         let proof = secret.map_or(ClientProof::None, ClientProof::Secret);
         let now = portcullis_identity::store::now();
         match form.get("grant_type") {
             Some("client_credentials") => {
-                let id = client_id
-                    .ok_or_else(|| OAuthError::new("invalid_client", "no client credentials"))?;
+                let id = client_id.ok_or_else(|| {
+                    OAuthError::new("invalid_client", "client authentication failed")
+                })?;
                 let t = service
                     .client_credentials(id, proof, form.get("scope"), now)
                     .await?;

@@ -113,14 +113,18 @@ impl std::fmt::Debug for SecretsKey {
 
 impl SecretsKey {
     /// Reads the key at `path`, creating it (mode 0600, 256 random bits) when the file does
-    /// not exist. A file that other users can read is refused.
-    pub fn open_or_create(path: &Path) -> Result<Self, SecretsKeyError> {
+    /// not exist; the flag says whether it was created. A file that other users can read is
+    /// refused. Creation is atomic: the key is written to a private temporary file that is
+    /// then linked into place, so a process starting at the same moment reads either no file
+    /// or the whole key, and one of two racing creators wins.
+    pub fn open_or_create(path: &Path) -> Result<(Self, bool), SecretsKeyError> {
         use std::io::Write as _;
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let io = |reason: String| SecretsKeyError::Io {
             path: path.to_owned(),
             reason,
         };
+        let mut created = false;
         if !path.exists() {
             if let Some(dir) = path.parent()
                 && !dir.as_os_str().is_empty()
@@ -129,18 +133,24 @@ impl SecretsKey {
             }
             let mut bytes = [0u8; 32];
             getrandom_fill(&mut bytes);
-            let hex = hex(&bytes);
-            match std::fs::OpenOptions::new()
+            let mut suffix = [0u8; 8];
+            getrandom_fill(&mut suffix);
+            let mut tmp = path.as_os_str().to_owned();
+            tmp.push(format!(".{}.tmp", hex(&suffix)));
+            let tmp = PathBuf::from(tmp);
+            let written = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
-                .open(path)
-            {
-                Ok(mut f) => {
-                    f.write_all(format!("{hex}\n").as_bytes())
-                        .and_then(|()| f.sync_all())
-                        .map_err(|e| io(e.to_string()))?;
-                }
+                .open(&tmp)
+                .and_then(|mut f| {
+                    f.write_all(format!("{}\n", hex(&bytes)).as_bytes())?;
+                    f.sync_all()
+                });
+            let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+            let _ = std::fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => created = true,
                 // Another process created it first: read theirs.
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(io(e.to_string())),
@@ -158,16 +168,16 @@ impl SecretsKey {
         let malformed = || SecretsKeyError::Malformed {
             path: path.to_owned(),
         };
-        let hex = text.trim();
-        if hex.len() != 64 {
+        let digits = text.trim();
+        if digits.len() != 64 {
             return Err(malformed());
         }
         let mut bytes = [0u8; 32];
         for (i, slot) in bytes.iter_mut().enumerate() {
-            let pair = hex.get(i * 2..i * 2 + 2).ok_or_else(malformed)?;
+            let pair = digits.get(i * 2..i * 2 + 2).ok_or_else(malformed)?;
             *slot = u8::from_str_radix(pair, 16).map_err(|_| malformed())?;
         }
-        Self::from_bytes(&bytes).ok_or_else(malformed)
+        Ok((Self::from_bytes(&bytes).ok_or_else(malformed)?, created))
     }
 
     /// A key from its 32 bytes.
@@ -256,13 +266,15 @@ mod tests {
     fn sealed_secrets_open_only_for_their_client_and_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys/secrets.key");
-        let key = SecretsKey::open_or_create(&path).unwrap();
+        let (key, created) = SecretsKey::open_or_create(&path).unwrap();
+        assert!(created);
         let sealed = key.seal("c1", "s3cret").unwrap();
         assert!(!sealed.contains("s3cret"));
         assert_eq!(key.open("c1", &sealed).unwrap().expose(), "s3cret");
         assert!(key.open("c2", &sealed).is_none());
         // The same file reopens to the same key.
-        let again = SecretsKey::open_or_create(&path).unwrap();
+        let (again, created) = SecretsKey::open_or_create(&path).unwrap();
+        assert!(!created);
         assert_eq!(again.open("c1", &sealed).unwrap().expose(), "s3cret");
         let other = SecretsKey::from_bytes(&[7; 32]).unwrap();
         assert!(other.open("c1", &sealed).is_none());

@@ -180,12 +180,31 @@ impl IdentityService {
             .map_err(|e| AuthError::Internal(e.to_string()))?;
         let hasher = PasswordHasherPool::new(settings.hash_params, settings.max_concurrent_hashes)
             .map_err(|e| AuthError::Internal(e.to_string()))?;
-        let secrets_key = settings
-            .secrets_key
-            .as_deref()
-            .map(SecretsKey::open_or_create)
-            .transpose()
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let secrets_key = match settings.secrets_key.as_deref() {
+            None => None,
+            Some(path) => {
+                let (key, created) = SecretsKey::open_or_create(path)
+                    .map_err(|e| AuthError::Internal(e.to_string()))?;
+                if created {
+                    let sealed = store
+                        .list_clients()
+                        .await?
+                        .iter()
+                        .filter(|c| c.secret.as_ref().is_some_and(|s| s.sealed.is_some()))
+                        .count();
+                    if sealed > 0 {
+                        tracing::warn!(
+                            path = %path.display(),
+                            clients = sealed,
+                            "identity: a new client secrets key was created, but clients have secrets sealed under another key; SECRET_HASH will fail for them until the old key file is restored"
+                        );
+                    } else {
+                        tracing::info!(path = %path.display(), "identity: created the client secrets key");
+                    }
+                }
+                Some(key)
+            }
+        };
         Ok(Self {
             store,
             secrets_key,
@@ -200,6 +219,11 @@ impl IdentityService {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The id of the default client (configured, never stored).
+    pub fn default_client_id(&self) -> &str {
+        &self.settings.default_client.client_id
     }
 
     /// The password hasher.
@@ -292,7 +316,25 @@ impl IdentityService {
     /// The client named (the default client when none is), if it allows `flow`. Its secret
     /// is checked separately, by [`IdentityService::check_proof`].
     async fn client(&self, client_id: Option<&str>, flow: &str) -> Result<AppClient, AuthError> {
-        let client = match client_id {
+        let client = self.lookup_client(client_id).await?;
+        Self::allows(&client, flow)?;
+        Ok(client)
+    }
+
+    fn allows(client: &AppClient, flow: &str) -> Result<(), AuthError> {
+        if client.auth_flows.iter().any(|f| f == flow) {
+            Ok(())
+        } else {
+            Err(AuthError::FlowNotAllowed(format!(
+                "{flow} flow not enabled for client {}",
+                client.client_id
+            )))
+        }
+    }
+
+    /// The client named, or the default client when none is.
+    async fn lookup_client(&self, client_id: Option<&str>) -> Result<AppClient, AuthError> {
+        Ok(match client_id {
             None => self.settings.default_client.clone(),
             Some(id) if id == self.settings.default_client.client_id => {
                 self.settings.default_client.clone()
@@ -305,14 +347,7 @@ impl IdentityService {
                     AuthError::UnknownClient(format!("User pool client {id} does not exist."))
                 })?
             }
-        };
-        if !client.auth_flows.iter().any(|f| f == flow) {
-            return Err(AuthError::FlowNotAllowed(format!(
-                "{flow} flow not enabled for client {}",
-                client.client_id
-            )));
-        }
-        Ok(client)
+        })
     }
 
     /// Checks that `proof` is right for `client`: nothing for a public client, its secret
@@ -582,13 +617,15 @@ impl IdentityService {
         scope: Option<&str>,
         now: i64,
     ) -> Result<MachineToken, AuthError> {
-        let client = self.client(Some(client_id), "client_credentials").await?;
+        // The client authenticates before anything about it (its flows) is told.
+        let client = self.lookup_client(Some(client_id)).await?;
+        self.check_proof(&client, proof, &[])?;
         if client.secret.is_none() {
             return Err(AuthError::FlowNotAllowed(format!(
                 "client {client_id} has no secret; client_credentials needs a confidential client"
             )));
         }
-        self.check_proof(&client, proof, &[])?;
+        Self::allows(&client, "client_credentials")?;
         let grantable = |s: &str| !USER_SCOPES.contains(&s) && client.scopes.iter().any(|c| c == s);
         let scopes: Vec<String> = match scope {
             Some(text) => {
@@ -682,9 +719,12 @@ impl IdentityService {
         if client_id.is_some_and(|id| id != record.client_id) {
             return Ok(());
         }
-        if record.client_id != self.settings.default_client.client_id
-            && let Some(client) = self.store.client(&record.client_id).await?
-        {
+        let client = if record.client_id == self.settings.default_client.client_id {
+            Some(self.settings.default_client.clone())
+        } else {
+            self.store.client(&record.client_id).await?
+        };
+        if let Some(client) = client {
             self.check_proof(&client, proof, &[])?;
         }
         if let Some(record) = self.store.take_refresh(&hash, now).await? {

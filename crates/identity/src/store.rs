@@ -585,14 +585,37 @@ impl Store {
             .await
     }
 
-    /// Deletes an app client.
+    /// Deletes an app client and ends every session issued to it: its refresh families are
+    /// revoked (so their access tokens fail the pool's checks) and their tokens deleted, so a
+    /// client registered again under the same id inherits nothing.
     pub async fn delete_client(&self, client_id: &str) -> Result<()> {
-        self.delete_one(
-            "DELETE FROM app_clients WHERE client_id = $1",
-            client_id,
-            || format!("client `{client_id}`"),
+        let mut tx = self.pool.begin().await?;
+        let families = sqlx::query(
+            "SELECT family_id, MAX(expires_at) AS exp FROM refresh_tokens WHERE client_id = $1 GROUP BY family_id",
         )
-        .await
+        .bind(client_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let t = now();
+        for f in families {
+            let family: String = f.try_get("family_id")?;
+            let exp: i64 = f.try_get("exp")?;
+            revoke_family_in(&mut tx, &family, t, exp).await?;
+        }
+        sqlx::query("DELETE FROM refresh_tokens WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        let gone = sqlx::query("DELETE FROM app_clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if gone == 0 {
+            return Err(StoreError::NotFound(format!("client `{client_id}`")));
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     // ---- refresh tokens and revocation ----

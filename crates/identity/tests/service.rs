@@ -762,6 +762,56 @@ async fn confidential_clients(store: Store, key_dir: &std::path::Path) {
     )
     .await
     .unwrap();
+
+    // the default (public) client's tokens: a secret sent with them is refused, not ignored
+    let d = svc
+        .login("alice", "s3cret-passw0rd", None, ClientProof::None, None, t)
+        .await
+        .unwrap();
+    assert!(matches!(
+        svc.logout(&d.refresh_token, None, ClientProof::Secret("x"), t)
+            .await,
+        Err(AuthError::InvalidClient(_))
+    ));
+    svc.refresh(&d.refresh_token, None, ClientProof::None, t + 1)
+        .await
+        .unwrap();
+
+    // deleting a client ends its sessions; registering the id again brings none back
+    let s4 = svc
+        .login(
+            "alice",
+            "s3cret-passw0rd",
+            Some("web"),
+            ClientProof::Secret(&web),
+            None,
+            t,
+        )
+        .await
+        .unwrap();
+    svc.store().delete_client("web").await.unwrap();
+    let web2 = confidential(
+        &svc,
+        "web",
+        &["USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH"],
+        &["openid"],
+    )
+    .await;
+    assert!(matches!(
+        svc.refresh(
+            &s4.refresh_token,
+            Some("web"),
+            ClientProof::Secret(&web2),
+            t + 2
+        )
+        .await,
+        Err(AuthError::NotAuthorized(_))
+    ));
+    assert!(svc.userinfo(&s4.tokens.access_token, t + 2).await.is_err());
+    assert!(matches!(
+        svc.store().delete_client("web-gone").await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 #[tokio::test]
