@@ -198,12 +198,17 @@ impl Signer {
                     .map_err(bad)?,
             ),
         };
-        let header = json!({"typ": "JWT", "alg": alg.name(), "kid": kid});
+        // `typ` first, as most JWT libraries write it.
+        let header = format!(
+            r#"{{"typ":"JWT","alg":"{}","kid":{}}}"#,
+            alg.name(),
+            json!(kid)
+        );
         Ok(Self {
             kid: kid.to_owned(),
             alg,
             key,
-            header_b64: b64u(header.to_string().as_bytes()),
+            header_b64: b64u(header.as_bytes()),
             rng: aws_lc_rs::rand::SystemRandom::new(),
         })
     }

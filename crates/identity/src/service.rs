@@ -552,7 +552,13 @@ impl IdentityService {
         if refresh_token.is_empty() || refresh_token.len() > 512 {
             return Err(denied);
         }
-        let client = self.client(client_id, "REFRESH_TOKEN_AUTH").await?;
+        let client = self.lookup_client(client_id).await?;
+        // A secret itself can be checked at once, before anything about the client (its
+        // flows) is told; a SECRET_HASH needs the token's user, so it waits.
+        if let ClientProof::Secret(_) = proof {
+            self.check_proof(&client, proof, &[])?;
+        }
+        Self::allows(&client, "REFRESH_TOKEN_AUTH")?;
         let hash = refresh_hash(refresh_token);
         let Some(record) = self.store.refresh_record(&hash).await? else {
             return Err(denied);
