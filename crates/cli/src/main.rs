@@ -160,8 +160,15 @@ fn check(files: &[PathBuf]) -> ExitCode {
     let clients = portcullis_gateway::integration::clients::UpstreamClients::default();
     let mut failed = 0usize;
     for file in files {
-        let result = portcullis_config::load_file(file)
-            .and_then(|config| portcullis_gateway::Plan::compile(config, 1, &clients).map(|_| ()));
+        let result = portcullis_config::load_file(file).and_then(|config| {
+            portcullis_gateway::Plan::compile(
+                config,
+                1,
+                &clients,
+                portcullis_gateway::PoolHandle::CheckOnly,
+            )
+            .map(|_| ())
+        });
         match result {
             Ok(()) => println!("ok: {}", file.display()),
             Err(diags) => {

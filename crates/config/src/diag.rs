@@ -91,6 +91,8 @@ pub struct Diagnostics {
     pub source: String,
     /// The problems, in document order.
     pub items: Vec<Diagnostic>,
+    /// Other files (policy files) that problems point into: name and text.
+    pub other_sources: Vec<(String, String)>,
 }
 
 impl Diagnostics {
@@ -105,6 +107,7 @@ impl Diagnostics {
                 message: message.into(),
                 help,
             }],
+            other_sources: Vec::new(),
         }
     }
 
@@ -112,7 +115,12 @@ impl Diagnostics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         for d in &self.items {
-            out.push_str(&d.render(&self.source));
+            let source = self
+                .other_sources
+                .iter()
+                .find(|(f, _)| *f == d.file)
+                .map_or(self.source.as_str(), |(_, t)| t.as_str());
+            out.push_str(&d.render(source));
             out.push('\n');
         }
         let n = self.items.len();

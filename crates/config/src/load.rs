@@ -16,6 +16,8 @@ use crate::model::*;
 use crate::units::{parse_duration, parse_size};
 use crate::yaml::{self, Key, Loc, Node, Value};
 
+mod auth;
+
 /// Looks up an environment variable for `${NAME}` substitution.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
@@ -47,6 +49,8 @@ pub fn load_str(
 ) -> Result<Config, Diagnostics> {
     let mut cx = Cx {
         proxy_timeouts: Vec::new(),
+        auth_refs: Vec::new(),
+        other_sources: Vec::new(),
         file,
         base,
         env,
@@ -77,10 +81,18 @@ pub fn load_str(
                     help: None,
                 });
             }
-            items.sort_by_key(|d| (d.loc.line, d.loc.column));
+            items.sort_by(|a, b| {
+                (a.file != file, &a.file, a.loc.line, a.loc.column).cmp(&(
+                    b.file != file,
+                    &b.file,
+                    b.loc.line,
+                    b.loc.column,
+                ))
+            });
             Err(Diagnostics {
                 source: source.to_owned(),
                 items,
+                other_sources: cx.other_sources,
             })
         }
     }
@@ -89,6 +101,11 @@ pub fn load_str(
 struct Cx<'a> {
     /// Integration timeouts seen, checked against the listener's request timeout at the end.
     proxy_timeouts: Vec<(Loc, String, Duration)>,
+    /// Methods' authorizer choices (location, key path, choice, has scopes), checked against
+    /// the authorizers once everything is read.
+    auth_refs: Vec<(Loc, String, MethodAuth, bool)>,
+    /// Texts of other files (policy files) that diagnostics point into.
+    other_sources: Vec<(String, String)>,
     file: &'a str,
     base: &'a Path,
     env: EnvLookup<'a>,
@@ -100,6 +117,29 @@ impl Cx<'_> {
         let help = help.into();
         self.diags.push(Diagnostic {
             file: self.file.to_owned(),
+            loc,
+            path: path.to_owned(),
+            message: message.into(),
+            help: (!help.is_empty()).then_some(help),
+        });
+    }
+
+    /// A problem in another file (a policy file), whose text is kept for the report.
+    fn error_in(
+        &mut self,
+        file: &str,
+        text: &str,
+        loc: Loc,
+        path: &str,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        if !self.other_sources.iter().any(|(f, _)| f == file) {
+            self.other_sources.push((file.to_owned(), text.to_owned()));
+        }
+        let help = help.into();
+        self.diags.push(Diagnostic {
+            file: file.to_owned(),
             loc,
             path: path.to_owned(),
             message: message.into(),
@@ -409,6 +449,8 @@ const TOP_KEYS: &[&str] = &[
     "resources",
     "gateway_responses",
     "identity",
+    "authorizers",
+    "authorization",
 ];
 
 fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
@@ -446,6 +488,43 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
     let identity = m
         .take("identity")
         .map(|(n, p)| read_identity(cx, n, &p, listener.as_ref()));
+    let authorizers = match m.take("authorizers") {
+        Some((n, p)) => auth::read_authorizers(cx, n, &p),
+        None => Some(Vec::new()),
+    };
+    let authorization = match (m.take("authorization"), &api) {
+        (Some((n, p)), Some(api)) => auth::read_authorization(cx, n, &p, api),
+        (Some(_), None) => None,
+        (None, _) => Some(AuthorizationConfig {
+            role_claim: "portcullis:role".into(),
+            ..AuthorizationConfig::default()
+        }),
+    };
+    {
+        let fallback = AuthorizationConfig::default();
+        let authorization = authorization.as_ref().unwrap_or(&fallback);
+        // Names come from the document itself, so that references are checked even when an
+        // authorizer has problems of its own.
+        let names: Vec<String> = match &root.value {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.name == "authorizers")
+                .and_then(|(_, v)| match &v.value {
+                    Value::Map(a) => Some(a.iter().map(|(k, _)| k.name.clone()).collect()),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        check_auth_refs(
+            cx,
+            root,
+            &names,
+            authorizers.as_deref().unwrap_or(&[]),
+            authorization,
+            identity.is_some(),
+        );
+    }
     if let (Some(Some(id)), Some(resources)) = (&identity, &resources) {
         let reserved = [
             id.login_path.as_str(),
@@ -526,7 +605,87 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
             Some(i) => Some(i?),
             None => None,
         },
+        authorizers: authorizers?,
+        authorization: authorization?,
     })
+}
+
+/// Every authorizer a method or the default names exists; scopes have an authorizer to
+/// check them; the built-in issuer has a user pool.
+fn check_auth_refs(
+    cx: &mut Cx<'_>,
+    root: &Node,
+    names: &[String],
+    authorizers: &[AuthorizerConfig],
+    authorization: &AuthorizationConfig,
+    has_identity: bool,
+) {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let unknown = |name: &str| {
+        if names.is_empty() {
+            "define it under `authorizers:`".to_owned()
+        } else {
+            did_you_mean(name, &names, "", || {
+                format!("authorizers: {}", names.join(", "))
+            })
+        }
+    };
+    if let Some(d) = &authorization.default_authorizer
+        && !names.contains(&d.as_str())
+    {
+        let loc = match &root.value {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.name == "authorization")
+                .map_or(Loc::default(), |(_, v)| v.loc),
+            _ => Loc::default(),
+        };
+        let help = unknown(d);
+        cx.error(
+            loc,
+            "authorization.default_authorizer",
+            format!("no authorizer named `{d}`"),
+            help,
+        );
+    }
+    for (loc, path, choice, has_scopes) in std::mem::take(&mut cx.auth_refs) {
+        let effective = match &choice {
+            MethodAuth::Named(n) => Some(n.as_str()),
+            MethodAuth::None => None,
+            MethodAuth::Default => authorization.default_authorizer.as_deref(),
+        };
+        if let MethodAuth::Named(n) = &choice
+            && !names.contains(&n.as_str())
+        {
+            let help = unknown(n);
+            cx.error(
+                loc,
+                &join(&path, "authorizer"),
+                format!("no authorizer named `{n}`"),
+                help,
+            );
+        }
+        if has_scopes && effective.is_none() {
+            cx.error(
+                loc,
+                &join(&path, "scopes"),
+                "scopes on a method without an authorizer",
+                "name an authorizer for the method (or a default one); scopes are checked in its tokens",
+            );
+        }
+    }
+    if !has_identity {
+        for a in authorizers {
+            if a.issuer == IssuerConfig::Builtin {
+                cx.error(
+                    a.loc,
+                    &format!("authorizers.{}.issuer", a.name),
+                    "`issuer: builtin` needs the built-in user pool",
+                    "add an `identity:` section",
+                );
+            }
+        }
+    }
 }
 
 fn read_api(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<ApiIdentity> {
@@ -953,13 +1112,26 @@ fn read_methods(
                 "add `integration:` with `type: mock` or `type: http_proxy`",
             )
             .and_then(|(n, p)| read_integration(cx, n, &p, segments));
-        m.finish(cx, &["integration"]);
-        match integration {
-            Some(integration) => out.push(MethodConfig {
+        let authorizer = m.take("authorizer");
+        let scopes = m.take("scopes");
+        let auth = auth::read_method_auth(cx, authorizer, scopes);
+        m.finish(cx, &["integration", "authorizer", "scopes"]);
+        if let Some((choice, loc, scopes)) = &auth {
+            cx.auth_refs.push((
+                loc.unwrap_or(key.loc),
+                mpath.clone(),
+                choice.clone(),
+                !scopes.is_empty(),
+            ));
+        }
+        match (integration, auth) {
+            (Some(integration), Some((auth, _, scopes))) => out.push(MethodConfig {
                 method: key.name.clone(),
                 integration,
+                auth,
+                scopes,
             }),
-            None => ok = false,
+            _ => ok = false,
         }
     }
     ok.then_some(out)

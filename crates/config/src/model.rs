@@ -31,6 +31,79 @@ pub struct Config {
     pub gateway_responses: Vec<GatewayResponseConfig>,
     /// The built-in user pool, if enabled.
     pub identity: Option<IdentityConfig>,
+    /// Named JWT authorizers.
+    pub authorizers: Vec<AuthorizerConfig>,
+    /// Which authorizer applies by default, roles and their policies, the resource policy.
+    pub authorization: AuthorizationConfig,
+}
+
+/// Where an authorizer takes its keys from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssuerConfig {
+    /// The built-in user pool: keys read in process, revocations honoured.
+    Builtin,
+}
+
+/// Where a request carries its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// A header (`Bearer ` is stripped, as API Gateway's JWT authorizer does).
+    Header(String),
+    /// A cookie.
+    Cookie(String),
+}
+
+/// A JWT authorizer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizerConfig {
+    /// Its name, referenced by methods and `authorization.default_authorizer`.
+    pub name: String,
+    /// Where it is in the file.
+    pub loc: Loc,
+    /// The issuer.
+    pub issuer: IssuerConfig,
+    /// Accepted `aud` / `client_id` values; empty: any.
+    pub audiences: Vec<String>,
+    /// Required `token_use` (`id` or `access`), if any.
+    pub token_use: Option<String>,
+    /// Allowed JWS algorithms (JOSE names).
+    pub algorithms: Vec<String>,
+    /// Clock skew allowed for `exp`, `nbf`, `iat`.
+    pub leeway: Duration,
+    /// Where the token is.
+    pub source: TokenSource,
+    /// Verified tokens kept in memory.
+    pub cache_entries: u32,
+}
+
+/// How a method is authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MethodAuth {
+    /// `authorization.default_authorizer` (none if unset).
+    Default,
+    /// Public: `authorizer: NONE`.
+    None,
+    /// A named authorizer.
+    Named(String),
+}
+
+/// Roles, their policies, and the API's resource policy.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuthorizationConfig {
+    /// The authorizer of methods that name none.
+    pub default_authorizer: Option<String>,
+    /// The claim that names the caller's role.
+    pub role_claim: String,
+    /// Groups (`cognito:groups`, in the token's order) mapped to roles; the first group with
+    /// a role decides, before the role claim.
+    pub group_roles: Vec<(String, String)>,
+    /// Roles and their IAM policies. Empty: an authenticated caller is allowed (scopes and
+    /// the resource policy still apply).
+    pub roles: Vec<(String, Vec<portcullis_policy::Policy>)>,
+    /// The API's resource policy.
+    pub resource_policy: Option<portcullis_policy::Policy>,
+    /// Send `x-portcullis-decision` with the decision (debugging only).
+    pub decision_header: bool,
 }
 
 /// Where the user pool's data lives.
@@ -196,6 +269,10 @@ pub struct MethodConfig {
     pub method: String,
     /// What serves it.
     pub integration: IntegrationConfig,
+    /// How it is authenticated.
+    pub auth: MethodAuth,
+    /// Scopes of which the token must carry one (any-of); empty: none required.
+    pub scopes: Vec<String>,
 }
 
 /// What serves a method.

@@ -102,6 +102,8 @@ pub struct GatewayError {
     pub detail: Cow<'static, str>,
     /// Seconds the client should wait before retrying, sent as `Retry-After` (throttling).
     pub retry_after: Option<u64>,
+    /// A `WWW-Authenticate` challenge (authentication failures).
+    pub challenge: Option<&'static str>,
 }
 
 impl GatewayError {
@@ -112,6 +114,7 @@ impl GatewayError {
             message: None,
             detail: detail.into(),
             retry_after: None,
+            challenge: None,
         }
     }
 
@@ -119,6 +122,13 @@ impl GatewayError {
     #[must_use]
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = Some(message.into());
+        self
+    }
+
+    /// Adds a `WWW-Authenticate` challenge.
+    #[must_use]
+    pub fn with_challenge(mut self, challenge: &'static str) -> Self {
+        self.challenge = Some(challenge);
         self
     }
 

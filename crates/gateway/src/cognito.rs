@@ -209,11 +209,7 @@ async fn dispatch(
             let user = service
                 .verify_access_token(field(body, "AccessToken")?, now)
                 .await?;
-            service
-                .store()
-                .global_sign_out(&user.username, now)
-                .await
-                .map_err(|e| CognitoError::from(AuthError::from(e)))?;
+            service.global_sign_out(&user.username, now).await?;
             Ok(json!({}))
         }
         "GetUser" => {

@@ -36,8 +36,10 @@ pub struct RequestCtx {
     pub resource: Option<Arc<str>>,
     /// Decoded path parameters, once routed.
     pub path_params: Vec<(Arc<str>, String)>,
-    /// Principal and context set by an authorizer (`context.authorizer.*`).
-    pub authorizer: Vec<(String, String)>,
+    /// The authenticated caller (`context.authorizer.*`), if any.
+    pub authorizer: Option<Arc<crate::auth::Principal>>,
+    /// The authorization decision, for the debug header when it is enabled.
+    pub decision: Option<String>,
     /// Meter of the request body, when it was streamed upstream.
     pub body_meter: Option<Arc<BodyMeter>>,
     /// Metric handles of the matched route.
@@ -74,7 +76,8 @@ impl RequestCtx {
             tls,
             resource: None,
             path_params: Vec::new(),
-            authorizer: Vec::new(),
+            authorizer: None,
+            decision: None,
             body_meter: None,
             metrics: None,
         }

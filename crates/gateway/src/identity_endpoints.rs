@@ -112,16 +112,25 @@ pub async fn open_service(cfg: &IdentityConfig) -> Result<IdentityService, Strin
         .map_err(|e| format!("identity service: {e}"))
 }
 
-/// Keeps the key ring current while the gateway runs: picks up keys rotated or retired by
-/// `portcullis keys` (another process), retires keys no token can still need, and purges
-/// expired refresh tokens and revocations. Runs every 30 seconds; failures are logged and
-/// retried, the previous key ring keeps signing.
+/// Keeps the key ring and the revocations current while the gateway runs: every 5 seconds
+/// re-reads the revocations (made by `portcullis` commands or other gateway nodes); every 30
+/// seconds picks up keys rotated or retired by `portcullis keys` (another process), retires
+/// keys no token can still need, and purges expired refresh tokens and revocations.
+/// Failures are logged and retried; the previous state keeps serving.
 pub async fn maintain(service: Arc<IdentityService>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
+    let mut n: u64 = 0;
     loop {
         tick.tick().await;
+        n += 1;
+        if let Err(e) = service.reload_revocations().await {
+            tracing::warn!(error = %e, "identity: revocations not reloaded");
+        }
+        if !n.is_multiple_of(6) {
+            continue;
+        }
         let now = portcullis_identity::store::now();
         if let Err(e) = service.reload_keys().await {
             tracing::warn!(error = %e, "identity: key ring not reloaded");

@@ -17,6 +17,7 @@
 
 pub mod access_log;
 pub mod admin;
+pub mod auth;
 pub mod body;
 pub mod cognito;
 pub mod context;
@@ -45,7 +46,7 @@ use tokio::task::JoinHandle;
 
 use crate::access_log::AccessLog;
 use crate::integration::clients::UpstreamClients;
-pub use crate::plan::Plan;
+pub use crate::plan::{Plan, PoolHandle};
 use crate::server::Phase;
 
 /// State shared by every connection and kept across reloads.
@@ -132,10 +133,8 @@ impl Gateway {
     pub async fn start(config: Config, config_path: Option<PathBuf>) -> Result<Self, StartError> {
         install_crypto_provider();
         let clients = UpstreamClients::default();
-        let plan = Plan::compile(config, 1, &clients).map_err(StartError::Config)?;
-        let access_log = AccessLog::start(&plan.config.access_log)
-            .map_err(|e| StartError::Io(format!("cannot open the access log: {e}")))?;
-        let identity = match &plan.config.identity {
+        // The user pool opens first: the plan's authorizers read its keys.
+        let identity = match &config.identity {
             Some(cfg) => Some(
                 identity_endpoints::IdentityEndpoints::open(cfg)
                     .await
@@ -143,6 +142,15 @@ impl Gateway {
             ),
             None => None,
         };
+        let plan = Plan::compile(
+            config,
+            1,
+            &clients,
+            PoolHandle::Serving(identity.as_ref().map(|i| i.service())),
+        )
+        .map_err(StartError::Config)?;
+        let access_log = AccessLog::start(&plan.config.access_log)
+            .map_err(|e| StartError::Io(format!("cannot open the access log: {e}")))?;
         let listener_cfg = plan.config.listener.clone();
         let admin_cfg = plan.config.admin.clone();
         let listener = TcpListener::bind(listener_cfg.address).await.map_err(|e| {
@@ -310,8 +318,15 @@ async fn reload(shared: &Arc<Shared>) -> Result<u64, Diagnostics> {
     let compiled = tokio::task::spawn_blocking({
         let (path, shared) = (path.clone(), shared.clone());
         move || {
-            portcullis_config::load_file(&path)
-                .and_then(|config| Plan::compile(config, generation, &shared.clients))
+            portcullis_config::load_file(&path).and_then(|config| {
+                let pool = shared.identity.as_ref().map(|i| i.service());
+                Plan::compile(
+                    config,
+                    generation,
+                    &shared.clients,
+                    PoolHandle::Serving(pool),
+                )
+            })
         }
     })
     .await
@@ -349,6 +364,7 @@ async fn reload(shared: &Arc<Shared>) -> Result<u64, Diagnostics> {
                         .into(),
                 ),
             }],
+            other_sources: Vec::new(),
         })
     });
     match compiled {

@@ -21,12 +21,17 @@ use portcullis_core::{ErrorKind, GatewayError};
 
 use crate::Shared;
 use crate::access_log::{AccessRecord, rfc3339};
+use crate::auth;
 use crate::body::{Completion, ObservedBody, ResponseBody};
 use crate::context::RequestCtx;
 use crate::plan::Plan;
 use crate::respond::REQUEST_ID;
 use crate::server::InFlight;
 use crate::telemetry;
+
+/// The debug header with the authorization decision (`authorization.decision_header`).
+pub const DECISION: http::header::HeaderName =
+    http::header::HeaderName::from_static("x-portcullis-decision");
 
 /// What the listener knows about the connection a request came on.
 #[derive(Debug, Clone, Copy)]
@@ -89,6 +94,11 @@ pub async fn serve(
     if let Ok(v) = HeaderValue::from_str(ctx.request_id.as_str()) {
         response.headers_mut().insert(REQUEST_ID, v);
     }
+    if let Some(d) = &ctx.decision
+        && let Ok(v) = HeaderValue::from_str(d)
+    {
+        response.headers_mut().insert(DECISION, v);
+    }
     let (parts, body) = response.into_parts();
     let mut in_flight = in_flight;
     in_flight.streaming();
@@ -141,6 +151,52 @@ async fn run(
     ctx.metrics = Some(matched.value.metrics.clone());
     ctx.path_params = matched.params;
     let route = matched.value;
+
+    // Resource policy, authenticate, authorize.
+    if route.authorizer.is_some() || !plan.authorization.is_empty() {
+        let mut arn = String::with_capacity(plan.arn_prefix.len() + 64);
+        arn.push_str(&plan.arn_prefix);
+        portcullis_core::push_method_arn(&mut arn, req.method().as_str(), req.uri().path());
+        auth::resource_policy_precheck(
+            &plan.authorization,
+            &arn,
+            &auth::RequestKeys {
+                ctx,
+                headers: req.headers(),
+                principal: None,
+            },
+        )?;
+        let principal = match &route.authorizer {
+            Some(a) => {
+                let now = i64::try_from(ctx.epoch_ms / 1000).unwrap_or(i64::MAX);
+                Some(a.authenticate(req.headers(), &route.scopes, now)?)
+            }
+            None => None,
+        };
+        let verdict = auth::authorize(
+            &plan.authorization,
+            &arn,
+            &auth::RequestKeys {
+                ctx,
+                headers: req.headers(),
+                principal: principal.as_deref(),
+            },
+        );
+        ctx.authorizer = principal;
+        match verdict {
+            Ok(v) => {
+                if plan.authorization.decision_header {
+                    ctx.decision = Some(v.summary);
+                }
+            }
+            Err(e) => {
+                if plan.authorization.decision_header {
+                    ctx.decision = Some(e.detail.to_string());
+                }
+                return Err(e);
+            }
+        }
+    }
 
     // Integrate.
     route.integration.call(plan, req, ctx).await

@@ -8,10 +8,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_config::{ApiIdentity, Config, Diagnostic, Diagnostics, IntegrationConfig, Loc};
+use portcullis_config::{
+    ApiIdentity, Config, Diagnostic, Diagnostics, IntegrationConfig, Loc, MethodAuth,
+};
+use portcullis_identity::service::IdentityService;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::auth::{Authorization, JwtAuthorizer};
 use crate::integration::Integration;
 use crate::integration::clients::UpstreamClients;
 use crate::integration::http_proxy::HttpProxy;
@@ -20,11 +24,25 @@ use crate::respond::Responses;
 use crate::route::Router;
 use crate::telemetry::RouteMetrics;
 
+/// What a plan is compiled against: the running user pool, or nothing because the plan is
+/// only being checked (`portcullis check`) and will not serve.
+#[derive(Debug, Clone, Copy)]
+pub enum PoolHandle<'a> {
+    /// The user pool of a serving gateway (if it has one).
+    Serving(Option<&'a Arc<IdentityService>>),
+    /// Validation only: authorizers are checked but not built.
+    CheckOnly,
+}
+
 /// One (resource, method) target.
 #[derive(Debug)]
 pub struct Route {
     /// The resource template, also the `route` label in metrics and logs.
     pub resource: Arc<str>,
+    /// The authorizer, if the method is not public.
+    pub authorizer: Option<Arc<JwtAuthorizer>>,
+    /// Scopes of which the token must carry one.
+    pub scopes: Vec<String>,
     /// Metric handles for this resource.
     pub metrics: Arc<RouteMetrics>,
     /// What serves it.
@@ -66,6 +84,12 @@ pub struct Plan {
     pub unrouted_metrics: Arc<RouteMetrics>,
     /// TLS for the listener, if configured.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Roles, policies, resource policy.
+    pub authorization: Authorization,
+    /// The compiled authorizers, by name.
+    pub authorizers: Vec<Arc<JwtAuthorizer>>,
+    /// `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/`, the start of every method ARN.
+    pub arn_prefix: String,
     /// The config it was compiled from.
     pub config: Config,
 }
@@ -77,6 +101,7 @@ impl Plan {
         config: Config,
         generation: u64,
         clients: &UpstreamClients,
+        pool: PoolHandle<'_>,
     ) -> Result<Self, Diagnostics> {
         let mut diags = Vec::new();
         let mut problem = |loc: Loc, path: String, message: String, help: &str| {
@@ -88,6 +113,16 @@ impl Plan {
                 help: (!help.is_empty()).then(|| help.to_owned()),
             });
         };
+        let (authorization, roles) = Authorization::compile(&config.authorization);
+        let mut authorizers: Vec<Arc<JwtAuthorizer>> = Vec::new();
+        if let PoolHandle::Serving(identity) = pool {
+            for a in &config.authorizers {
+                match JwtAuthorizer::compile(a, identity, roles.clone()) {
+                    Ok(j) => authorizers.push(Arc::new(j)),
+                    Err(e) => problem(a.loc, format!("authorizers.{}", a.name), e, ""),
+                }
+            }
+        }
         let mut router = Router::new();
         for resource in &config.resources {
             let route_metrics = Arc::new(RouteMetrics::new(&resource.path));
@@ -107,7 +142,16 @@ impl Plan {
                         continue;
                     }
                 };
+                let named = match &method.auth {
+                    MethodAuth::Named(n) => Some(n.as_str()),
+                    MethodAuth::None => None,
+                    MethodAuth::Default => config.authorization.default_authorizer.as_deref(),
+                };
+                let authorizer =
+                    named.and_then(|n| authorizers.iter().find(|a| a.name == n).cloned());
                 let route = Route {
+                    authorizer,
+                    scopes: method.scopes.clone(),
                     resource: Arc::from(resource.path.as_str()),
                     metrics: route_metrics.clone(),
                     integration,
@@ -152,6 +196,7 @@ impl Plan {
             return Err(Diagnostics {
                 source,
                 items: diags,
+                other_sources: Vec::new(),
             });
         }
         let limits = Limits {
@@ -170,6 +215,9 @@ impl Plan {
             limits,
             unrouted_metrics: Arc::new(RouteMetrics::new("-")),
             tls,
+            authorization,
+            authorizers,
+            arn_prefix: config.api.method_arn_prefix(),
             config,
         })
     }

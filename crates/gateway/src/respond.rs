@@ -134,6 +134,9 @@ impl Responses {
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ERROR_TYPE, HeaderValue::from_static(rtype.error_type()));
+        if let Some(c) = error.challenge {
+            headers.insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
         if let Some(secs) = error.retry_after {
             headers.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
         }

@@ -180,6 +180,37 @@ pub struct RefreshRecord {
     pub rotated_at: Option<i64>,
 }
 
+/// What revokes access tokens before their `exp`, held in memory so that the gateway's token
+/// check costs no database round trip.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevocationSnapshot {
+    /// Denied access-token `jti`s.
+    pub jtis: std::collections::HashSet<String>,
+    /// `origin_jti`s of revoked refresh families (logout, reuse, `RevokeToken`).
+    pub origins: std::collections::HashSet<String>,
+    /// Users disabled or signed out: `sub` to (signed out at, enabled).
+    pub users: std::collections::HashMap<String, (i64, bool)>,
+}
+
+impl RevocationSnapshot {
+    /// Whether an access token with these claims was revoked: its `jti` denied, its login's
+    /// family revoked, or its user disabled or signed out after it was issued.
+    pub fn revoked(
+        &self,
+        jti: Option<&str>,
+        origin_jti: Option<&str>,
+        sub: &str,
+        iat: i64,
+    ) -> bool {
+        jti.is_some_and(|j| self.jtis.contains(j))
+            || origin_jti.is_some_and(|o| self.origins.contains(o))
+            || self
+                .users
+                .get(sub)
+                .is_some_and(|(signed_out_at, enabled)| !enabled || *signed_out_at > iat)
+    }
+}
+
 /// A signing key.
 #[derive(Debug, Clone)]
 pub struct SigningKeyRecord {

@@ -153,6 +153,7 @@ pub struct Session {
 #[derive(Debug)]
 pub struct IdentityService {
     store: Store,
+    revocations: RwLock<Arc<crate::model::RevocationSnapshot>>,
     secrets_key: Option<SecretsKey>,
     hasher: PasswordHasherPool,
     keys: RwLock<Arc<KeyRing>>,
@@ -205,7 +206,9 @@ impl IdentityService {
                 Some(key)
             }
         };
+        let revocations = store.revocation_snapshot(crate::store::now()).await?;
         Ok(Self {
+            revocations: RwLock::new(Arc::new(revocations)),
             store,
             secrets_key,
             hasher,
@@ -219,6 +222,51 @@ impl IdentityService {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The in-memory copy of the revocations (see [`IdentityService::reload_revocations`]).
+    pub fn revocations(&self) -> Arc<crate::model::RevocationSnapshot> {
+        self.revocations
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// Re-reads the revocations from the store: after a revocation made here, and
+    /// periodically for those made by other processes (the CLI, other gateway nodes).
+    pub async fn reload_revocations(&self) -> Result<(), AuthError> {
+        let snap = self.store.revocation_snapshot(crate::store::now()).await?;
+        let mut guard = self
+            .revocations
+            .write()
+            .map_err(|_| AuthError::Internal("revocations lock poisoned".into()))?;
+        *guard = Arc::new(snap);
+        Ok(())
+    }
+
+    /// Signs a user out everywhere: every refresh family revoked, every access token issued
+    /// so far refused.
+    pub async fn global_sign_out(&self, username: &str, now: i64) -> Result<(), AuthError> {
+        self.store.global_sign_out(username, now).await?;
+        self.revocations_changed().await;
+        Ok(())
+    }
+
+    /// Picks up a revocation made here at once; on failure the periodic reload will.
+    async fn revocations_changed(&self) {
+        if let Err(e) = self.reload_revocations().await {
+            tracing::warn!(error = %e, "identity: revocations not reloaded");
+        }
+    }
+
+    /// The current key ring (for the gateway's token check).
+    pub fn key_ring(&self) -> Result<Arc<KeyRing>, AuthError> {
+        self.ring()
+    }
+
+    /// The `iss` of the pool's tokens.
+    pub fn issuer(&self) -> &str {
+        &self.settings.issuer
     }
 
     /// The id of the default client (configured, never stored).
@@ -568,6 +616,7 @@ impl IdentityService {
             self.store
                 .revoke_family(&record.family_id, now, record.expires_at.max(now))
                 .await?;
+            self.revocations_changed().await;
             return Err(denied);
         }
         // Checks first, so that a refusal does not burn a token its owner may retry.
@@ -592,6 +641,7 @@ impl IdentityService {
             self.store
                 .revoke_family(&record.family_id, now, record.expires_at.max(now))
                 .await?;
+            self.revocations_changed().await;
             return Err(denied);
         }
         let scopes: Vec<String> = record
@@ -737,6 +787,7 @@ impl IdentityService {
             self.store
                 .revoke_family(&record.family_id, now, record.expires_at.max(now))
                 .await?;
+            self.revocations_changed().await;
         }
         Ok(())
     }

@@ -697,6 +697,49 @@ impl Store {
         Ok(row.is_some())
     }
 
+    /// Everything that makes an unexpired access token invalid, for an in-memory copy: denied
+    /// `jti`s, `origin_jti`s of revoked refresh families, and users who are disabled or have
+    /// signed out globally.
+    pub async fn revocation_snapshot(&self, at: i64) -> Result<crate::model::RevocationSnapshot> {
+        let jtis = sqlx::query("SELECT jti FROM revoked_jtis WHERE expires_at >= $1")
+            .bind(at)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>("jti"))
+            .collect::<std::result::Result<_, _>>()?;
+        let origins = sqlx::query(
+            "SELECT origin_jti FROM revoked_families WHERE expires_at >= $1 AND origin_jti IS NOT NULL",
+        )
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("origin_jti"))
+        .collect::<std::result::Result<_, _>>()?;
+        let users = sqlx::query(
+            "SELECT sub, signed_out_at, enabled FROM users WHERE signed_out_at > 0 OR enabled = 0",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String, _>("sub")?,
+                (
+                    r.try_get::<i64, _>("signed_out_at")?,
+                    r.try_get::<i64, _>("enabled")? != 0,
+                ),
+            ))
+        })
+        .collect::<std::result::Result<_, sqlx::Error>>()?;
+        Ok(crate::model::RevocationSnapshot {
+            jtis,
+            origins,
+            users,
+        })
+    }
+
     /// Marks a refresh token as used, atomically. Returns the record as it was, or `None` if
     /// no such token exists. A record whose `rotated_at` is set was used before: presenting
     /// it again is reuse, and the caller revokes its family.

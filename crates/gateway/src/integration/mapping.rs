@@ -96,9 +96,9 @@ fn resolve(
         MappingSource::Context(v) => ctx.var(api, *v),
         MappingSource::Authorizer(key) => ctx
             .authorizer
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone()),
+            .as_ref()
+            .and_then(|p| p.context_value(key))
+            .map(str::to_owned),
         MappingSource::PathParam(name) => ctx.path_param(name).map(str::to_owned),
         MappingSource::QueryParam(name) => ctx.query().and_then(|q| query_value(q, name)),
         MappingSource::Header(name) => incoming

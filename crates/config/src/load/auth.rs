@@ -1,0 +1,540 @@
+//! `authorizers:` and `authorization:`: JWT authorizers, roles with their IAM policies, the
+//! resource policy; and each method's `authorizer` and `scopes`.
+//!
+//! Policies are written inline (YAML or JSON syntax) or as a path to a JSON file, and are
+//! compiled here, so that a bad policy is a load error pointing at its own file and line.
+//! Inline policies are taken literally: `${...}` in them are policy variables, not
+//! environment variables.
+
+use std::time::Duration;
+
+use portcullis_core::ApiIdentity;
+use portcullis_policy::{ArnBase, Policy, PolicyKind};
+
+use super::{Cx, join};
+use crate::model::*;
+use crate::yaml::{self, Loc, Node, Value};
+
+const AUTHORIZER_KEYS: &[&str] = &[
+    "type",
+    "issuer",
+    "audience",
+    "token_use",
+    "algorithms",
+    "leeway",
+    "identity_source",
+    "cache_entries",
+];
+
+const AUTHORIZATION_KEYS: &[&str] = &[
+    "default_authorizer",
+    "role_claim",
+    "group_roles",
+    "roles",
+    "resource_policy",
+    "decision_header",
+];
+
+const ALGORITHMS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+];
+
+/// A list of strings, or one string.
+fn strings(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<(String, Loc)>> {
+    match &node.value {
+        Value::Seq(items) => {
+            let mut out = Vec::new();
+            for (i, n) in items.iter().enumerate() {
+                out.push((cx.string(n, &format!("{path}[{i}]"))?, n.loc));
+            }
+            Some(out)
+        }
+        _ => cx.string(node, path).map(|s| vec![(s, node.loc)]),
+    }
+}
+
+pub(super) fn read_authorizers(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+) -> Option<Vec<AuthorizerConfig>> {
+    let Value::Map(entries) = &node.value else {
+        cx.expected(
+            node,
+            path,
+            "a mapping of authorizer names",
+            "e.g. `pool:` with `type: jwt` and `issuer: builtin`",
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (key, value) in entries {
+        let apath = join(path, &key.name);
+        if key.name == "NONE" || key.name.is_empty() || key.name.contains(char::is_whitespace) {
+            cx.error(
+                key.loc,
+                &apath,
+                format!("`{}` cannot name an authorizer", key.name),
+                "NONE marks public methods; use another name",
+            );
+            ok = false;
+            continue;
+        }
+        match read_authorizer(cx, &key.name, value, &apath) {
+            Some(a) => out.push(a),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn read_authorizer(
+    cx: &mut Cx<'_>,
+    name: &str,
+    node: &Node,
+    path: &str,
+) -> Option<AuthorizerConfig> {
+    let mut m = cx.map(node, path)?;
+    let kind = m
+        .required(cx, "type", "add `type: jwt`")
+        .and_then(|(n, p)| cx.string(n, &p).map(|t| (t, n.loc, p)));
+    if let Some((t, loc, p)) = &kind
+        && t != "jwt"
+    {
+        cx.error(
+            *loc,
+            p,
+            format!("unknown authorizer type `{t}`"),
+            "the authorizer type is `jwt`",
+        );
+    }
+    let issuer = match m.required(cx, "issuer", "add `issuer: builtin` (the built-in user pool)") {
+        Some((n, p)) => cx.string(n, &p).and_then(|t| {
+            if t == "builtin" {
+                Some(IssuerConfig::Builtin)
+            } else {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("issuer `{t}` is not supported"),
+                    "`builtin` verifies the built-in user pool's tokens; issuers reached by a JWKS URL are not available in this version",
+                );
+                None
+            }
+        }),
+        None => None,
+    };
+    let audiences = match m.take("audience") {
+        Some((n, p)) => strings(cx, n, &p).map(|v| v.into_iter().map(|(s, _)| s).collect()),
+        None => Some(Vec::new()),
+    };
+    let token_use = match m.take("token_use") {
+        Some((n, p)) => cx.string(n, &p).and_then(|t| match t.as_str() {
+            "id" | "access" => Some(Some(t)),
+            "any" => Some(None),
+            _ => {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("token_use `{t}` is not id, access or any"),
+                    "Cognito-style tokens say `token_use: id` or `access`",
+                );
+                None
+            }
+        }),
+        None => Some(None),
+    };
+    let algorithms = match m.take("algorithms") {
+        Some((n, p)) => strings(cx, n, &p).and_then(|list| {
+            let mut out = Vec::new();
+            for (a, loc) in list {
+                if a.eq_ignore_ascii_case("none") {
+                    cx.error(
+                        loc,
+                        &p,
+                        "`none` is never accepted",
+                        "remove it: an unsigned token proves nothing",
+                    );
+                    return None;
+                }
+                if a.starts_with("HS") {
+                    cx.error(
+                        loc,
+                        &p,
+                        format!(
+                            "`{a}` needs a shared secret, which the built-in issuer does not have"
+                        ),
+                        format!("use {}", ALGORITHMS.join(", ")),
+                    );
+                    return None;
+                }
+                if !ALGORITHMS.contains(&a.as_str()) {
+                    cx.error(
+                        loc,
+                        &p,
+                        format!("unknown algorithm `{a}`"),
+                        format!("use {}", ALGORITHMS.join(", ")),
+                    );
+                    return None;
+                }
+                out.push(a);
+            }
+            if out.is_empty() {
+                cx.error(
+                    n.loc,
+                    &p,
+                    "no algorithm is allowed",
+                    "list at least one, e.g. [RS256]",
+                );
+                return None;
+            }
+            Some(out)
+        }),
+        None => Some(vec!["RS256".into(), "ES256".into(), "EdDSA".into()]),
+    };
+    let leeway = match m.take("leeway") {
+        Some((n, p)) => cx.duration(n, &p).and_then(|d| {
+            if d <= Duration::from_secs(300) {
+                Some(d)
+            } else {
+                cx.error(
+                    n.loc,
+                    &p,
+                    "leeway over 5 minutes",
+                    "clock skew beyond a few seconds is a clock problem; use at most 5m",
+                );
+                None
+            }
+        }),
+        None => Some(Duration::from_secs(30)),
+    };
+    let source = match m.take("identity_source") {
+        Some((n, p)) => cx.string(n, &p).and_then(|t| {
+            let parsed = match t.strip_prefix("header ") {
+                Some(h) => Some(TokenSource::Header(h.trim().to_ascii_lowercase())),
+                None => t
+                    .strip_prefix("cookie ")
+                    .map(|c| TokenSource::Cookie(c.trim().to_owned())),
+            };
+            match parsed {
+                Some(TokenSource::Header(h) | TokenSource::Cookie(h))
+                    if h.is_empty()
+                        || !h
+                            .bytes()
+                            .all(|b| b.is_ascii_graphic() && b != b';' && b != b'=') =>
+                {
+                    cx.error(
+                        n.loc,
+                        &p,
+                        format!("`{t}` names no usable header or cookie"),
+                        "e.g. `header Authorization` or `cookie session`",
+                    );
+                    None
+                }
+                Some(s) => Some(s),
+                None => {
+                    cx.error(
+                        n.loc,
+                        &p,
+                        format!("`{t}` is not an identity source"),
+                        "write `header NAME` or `cookie NAME`",
+                    );
+                    None
+                }
+            }
+        }),
+        None => Some(TokenSource::Header("authorization".into())),
+    };
+    let cache_entries = match m.take("cache_entries") {
+        Some((n, p)) => cx
+            .integer(n, &p, 0, 10_000_000)
+            .and_then(|i| u32::try_from(i).ok()),
+        None => Some(100_000),
+    };
+    m.finish(cx, AUTHORIZER_KEYS);
+    kind?;
+    Some(AuthorizerConfig {
+        name: name.to_owned(),
+        loc: node.loc,
+        issuer: issuer?,
+        audiences: audiences?,
+        token_use: token_use?,
+        algorithms: algorithms?,
+        leeway: leeway?,
+        source: source?,
+        cache_entries: cache_entries?,
+    })
+}
+
+/// Converts the config's YAML tree into the policy engine's input tree.
+fn policy_node(n: &Node) -> portcullis_policy::Node {
+    use portcullis_policy::{Pos, Tree};
+    let pos = Pos {
+        line: n.loc.line,
+        column: n.loc.column,
+    };
+    let value = match &n.value {
+        Value::Null => Tree::Null,
+        Value::Bool(b) => Tree::Bool(*b),
+        Value::Int(i) => Tree::Number(i.to_string()),
+        Value::Float(f) => Tree::Number(f.to_string()),
+        Value::Str(s) => Tree::Str(s.clone()),
+        Value::Seq(items) => Tree::List(items.iter().map(policy_node).collect()),
+        Value::Map(entries) => Tree::Map(
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.name.clone(),
+                        Pos {
+                            line: k.loc.line,
+                            column: k.loc.column,
+                        },
+                        policy_node(v),
+                    )
+                })
+                .collect(),
+        ),
+    };
+    portcullis_policy::Node { value, pos }
+}
+
+/// A policy written inline, or a path to a JSON policy file (relative to the config).
+fn read_policy(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    kind: PolicyKind,
+    base: Option<&ArnBase>,
+) -> Option<Policy> {
+    let (name, file, tree, source) = match &node.value {
+        Value::Str(rel) => {
+            let full = if std::path::Path::new(rel).is_absolute() {
+                std::path::PathBuf::from(rel)
+            } else {
+                cx.base.join(rel)
+            };
+            let text = match std::fs::read_to_string(&full) {
+                Ok(t) if t.len() <= 1024 * 1024 => t,
+                Ok(_) => {
+                    cx.error(
+                        node.loc,
+                        path,
+                        format!("policy file {rel} is over 1 MiB"),
+                        "split it into several policies",
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    cx.error(
+                        node.loc,
+                        path,
+                        format!("cannot read policy file {rel}: {e}"),
+                        "the path is relative to the config file",
+                    );
+                    return None;
+                }
+            };
+            let parsed = match yaml::parse(&text) {
+                Ok(root) => root,
+                Err(e) => {
+                    cx.error_in(
+                        rel,
+                        &text,
+                        e.loc,
+                        "",
+                        format!("invalid JSON: {}", e.message),
+                        "fix the syntax at this position",
+                    );
+                    return None;
+                }
+            };
+            (
+                rel.clone(),
+                Some(rel.clone()),
+                policy_node(&parsed),
+                Some(text),
+            )
+        }
+        Value::Map(_) => (path.to_owned(), None, policy_node(node), None),
+        _ => {
+            cx.expected(
+                node,
+                path,
+                "a policy document or the path of a policy file",
+                "write the document inline, or a path such as policies/admin.json",
+            );
+            return None;
+        }
+    };
+    match Policy::compile(&name, &tree, kind, base) {
+        Ok(p) => Some(p),
+        Err(errors) => {
+            for e in errors {
+                let loc = Loc {
+                    line: e.pos.line,
+                    column: e.pos.column,
+                };
+                match (&file, &source) {
+                    (Some(f), Some(text)) => cx.error_in(f, text, loc, &e.path, e.message, e.help),
+                    _ => {
+                        let p = if e.path.is_empty() {
+                            path.to_owned()
+                        } else {
+                            join(path, &e.path)
+                        };
+                        cx.error(
+                            if loc.line == 0 { node.loc } else { loc },
+                            &p,
+                            e.message,
+                            e.help,
+                        );
+                    }
+                }
+            }
+            None
+        }
+    }
+}
+
+fn read_policies(cx: &mut Cx<'_>, node: &Node, path: &str, base: &ArnBase) -> Option<Vec<Policy>> {
+    match &node.value {
+        Value::Seq(items) => {
+            let mut out = Vec::new();
+            let mut ok = true;
+            for (i, n) in items.iter().enumerate() {
+                match read_policy(
+                    cx,
+                    n,
+                    &format!("{path}[{i}]"),
+                    PolicyKind::Identity,
+                    Some(base),
+                ) {
+                    Some(p) => out.push(p),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(out)
+        }
+        _ => read_policy(cx, node, path, PolicyKind::Identity, Some(base)).map(|p| vec![p]),
+    }
+}
+
+pub(super) fn read_authorization(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    api: &ApiIdentity,
+) -> Option<AuthorizationConfig> {
+    let base = ArnBase {
+        partition: api.partition.clone(),
+        region: api.region.clone(),
+        account: api.account.clone(),
+        api_id: api.api_id.clone(),
+    };
+    let mut m = cx.map(node, path)?;
+    let mut out = AuthorizationConfig {
+        role_claim: "portcullis:role".into(),
+        ..AuthorizationConfig::default()
+    };
+    let mut ok = true;
+    if let Some((n, p)) = m.take("default_authorizer") {
+        match cx.string(n, &p) {
+            Some(s) if s == "NONE" => {}
+            Some(s) => out.default_authorizer = Some(s),
+            None => ok = false,
+        }
+    }
+    if let Some((n, p)) = m.take("role_claim") {
+        match cx.string(n, &p) {
+            Some(s) if !s.is_empty() => out.role_claim = s,
+            _ => ok = false,
+        }
+    }
+    if let Some((n, p)) = m.take("group_roles") {
+        match &n.value {
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    match cx.string(v, &join(&p, &k.name)) {
+                        Some(role) => out.group_roles.push((k.name.clone(), role)),
+                        None => ok = false,
+                    }
+                }
+            }
+            _ => {
+                cx.expected(n, &p, "a mapping of group to role", "e.g. `admins: admin`");
+                ok = false;
+            }
+        }
+    }
+    if let Some((n, p)) = m.take("roles") {
+        match &n.value {
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    match read_policies(cx, v, &join(&p, &k.name), &base) {
+                        Some(list) => out.roles.push((k.name.clone(), list)),
+                        None => ok = false,
+                    }
+                }
+            }
+            _ => {
+                cx.expected(
+                    n,
+                    &p,
+                    "a mapping of role to policies",
+                    "e.g. `admin: [policies/admin.json]`",
+                );
+                ok = false;
+            }
+        }
+    }
+    if let Some((n, p)) = m.take("resource_policy") {
+        match read_policy(cx, n, &p, PolicyKind::Resource, Some(&base)) {
+            Some(policy) => out.resource_policy = Some(policy),
+            None => ok = false,
+        }
+    }
+    if let Some((n, p)) = m.take("decision_header") {
+        match cx.boolean(n, &p) {
+            Some(b) => out.decision_header = b,
+            None => ok = false,
+        }
+    }
+    m.finish(cx, AUTHORIZATION_KEYS);
+    // Every role a group maps to must exist, or the mapping silently grants nothing.
+    if !out.roles.is_empty() {
+        for (group, role) in &out.group_roles {
+            if !out.roles.iter().any(|(r, _)| r == role) {
+                cx.error(
+                    node.loc,
+                    &join(path, "group_roles"),
+                    format!("group `{group}` maps to role `{role}`, which has no policies"),
+                    "add the role under `authorization.roles`",
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+/// A method's `authorizer` and `scopes`.
+pub(super) fn read_method_auth(
+    cx: &mut Cx<'_>,
+    authorizer: Option<(&Node, String)>,
+    scopes: Option<(&Node, String)>,
+) -> Option<(MethodAuth, Option<Loc>, Vec<String>)> {
+    let (auth, loc) = match authorizer {
+        Some((n, p)) => match cx.string(n, &p)? {
+            s if s == "NONE" => (MethodAuth::None, Some(n.loc)),
+            s => (MethodAuth::Named(s), Some(n.loc)),
+        },
+        None => (MethodAuth::Default, None),
+    };
+    let scopes = match scopes {
+        Some((n, p)) => strings(cx, n, &p)?.into_iter().map(|(s, _)| s).collect(),
+        None => Vec::new(),
+    };
+    Some((auth, loc, scopes))
+}

@@ -1,0 +1,571 @@
+//! Authentication and authorization: the pipeline stages between route and integration.
+//!
+//! ```text
+//! resource policy (explicit Deny only) -> authenticate (JWT) -> scopes
+//!   -> authorize (role policies x resource policy) -> integrate
+//! ```
+//! A JWT authorizer verifies the token with [`portcullis_jwt`] (the built-in pool's keys read
+//! in process), caches the verified principal ([`cache`]), and checks the pool's
+//! revocations on every request. Authorization evaluates the IAM policies of the caller's
+//! role against the request's own method ARN with [`portcullis_policy`], combined with the
+//! API's resource policy as API Gateway does within one account.
+//!
+//! Failures: no token, a bad token or a missing scope answer `401 {"message":"Unauthorized"}`
+//! with `WWW-Authenticate`; a policy denial answers `403` with API Gateway's messages. The
+//! precise reason goes to the log with the request id, never to the client.
+
+pub mod cache;
+
+use std::borrow::Cow;
+use std::sync::{Arc, RwLock};
+
+use http::HeaderMap;
+use portcullis_config::{AuthorizationConfig, AuthorizerConfig, IssuerConfig, TokenSource};
+use portcullis_core::{ErrorKind, GatewayError, ResponseType};
+use portcullis_identity::keys::KeyRing;
+use portcullis_identity::service::IdentityService;
+use portcullis_jwt::{Alg, KeySet, Rules};
+use portcullis_policy::{Context, Outcome, Policy, Request as PolicyRequest, Values};
+use serde_json::Value;
+
+use crate::context::RequestCtx;
+
+/// A verified caller, as cached.
+#[derive(Debug)]
+pub struct Principal {
+    /// `sub`.
+    pub sub: String,
+    /// `username` or `cognito:username`, if any.
+    pub username: Option<String>,
+    /// The token's claims.
+    pub claims: serde_json::Map<String, Value>,
+    /// `cognito:groups`, in the token's order.
+    pub groups: Vec<String>,
+    /// The role, from the groups or the role claim.
+    pub role: Option<String>,
+    /// `jti`.
+    pub jti: Option<String>,
+    /// `origin_jti`.
+    pub origin_jti: Option<String>,
+    /// `iat` (0 if absent).
+    pub iat: i64,
+    /// `exp`.
+    pub exp: i64,
+    /// The signing key's id.
+    pub kid: Option<String>,
+    /// What `context.authorizer.*` mappings read: `principalId`, `role`, `claims.<name>`.
+    pub context: Vec<(String, String)>,
+}
+
+impl Principal {
+    /// A `context.authorizer.*` value.
+    pub fn context_value(&self, key: &str) -> Option<&str> {
+        self.context
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How the role of a caller is found.
+#[derive(Debug, Clone)]
+pub struct RoleResolver {
+    claim: String,
+    group_roles: Vec<(String, String)>,
+}
+
+impl RoleResolver {
+    fn role(&self, claims: &serde_json::Map<String, Value>, groups: &[String]) -> Option<String> {
+        for g in groups {
+            if let Some((_, role)) = self.group_roles.iter().find(|(group, _)| group == g) {
+                return Some(role.clone());
+            }
+        }
+        claims
+            .get(&self.claim)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+}
+
+/// The keys of the built-in pool as a verification key set, rebuilt when the pool's key
+/// ring changes (rotation, retirement).
+struct BuiltinKeys {
+    service: Arc<IdentityService>,
+    algorithms: Vec<Alg>,
+    current: RwLock<Option<(Arc<KeyRing>, Arc<KeySet>)>>,
+}
+
+impl BuiltinKeys {
+    fn keys(&self) -> Result<Arc<KeySet>, String> {
+        let ring = self.service.key_ring().map_err(|e| e.to_string())?;
+        if let Ok(cur) = self.current.read()
+            && let Some((r, k)) = &*cur
+            && Arc::ptr_eq(r, &ring)
+        {
+            return Ok(k.clone());
+        }
+        let doc = serde_json::to_vec(ring.jwks()).map_err(|e| e.to_string())?;
+        let set = Arc::new(KeySet::from_jwks(&doc, &self.algorithms)?);
+        if let Ok(mut cur) = self.current.write() {
+            *cur = Some((ring, set.clone()));
+        }
+        Ok(set)
+    }
+}
+
+/// A compiled JWT authorizer.
+pub struct JwtAuthorizer {
+    /// Its name.
+    pub name: String,
+    source: TokenSource,
+    rules: Rules,
+    keys: BuiltinKeys,
+    cache: cache::TokenCache,
+    roles: Arc<RoleResolver>,
+}
+
+impl std::fmt::Debug for JwtAuthorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtAuthorizer")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// Why authentication failed, for the response.
+enum Failure {
+    NoToken,
+    Invalid(String),
+    Scope,
+}
+
+impl Failure {
+    fn into_error(self, authorizer: &str) -> GatewayError {
+        let (detail, challenge): (Cow<'static, str>, &'static str) = match self {
+            Failure::NoToken => (
+                format!("authorizer {authorizer}: no token").into(),
+                "Bearer",
+            ),
+            Failure::Invalid(why) => (
+                format!("authorizer {authorizer}: {why}").into(),
+                "Bearer error=\"invalid_token\"",
+            ),
+            Failure::Scope => (
+                format!("authorizer {authorizer}: no required scope").into(),
+                "Bearer error=\"insufficient_scope\"",
+            ),
+        };
+        GatewayError::new(ErrorKind::Response(ResponseType::UNAUTHORIZED), detail)
+            .with_challenge(challenge)
+    }
+}
+
+impl JwtAuthorizer {
+    /// Compiles an authorizer; the built-in issuer needs the pool's service.
+    pub fn compile(
+        cfg: &AuthorizerConfig,
+        identity: Option<&Arc<IdentityService>>,
+        roles: Arc<RoleResolver>,
+    ) -> Result<Self, String> {
+        let algorithms: Vec<Alg> = cfg
+            .algorithms
+            .iter()
+            .filter_map(|a| Alg::parse(a))
+            .collect();
+        let IssuerConfig::Builtin = cfg.issuer;
+        let service = identity
+            .ok_or("`issuer: builtin` needs the built-in user pool (an `identity:` section)")?;
+        let issuer = service.issuer().to_owned();
+        Ok(Self {
+            name: cfg.name.clone(),
+            source: cfg.source.clone(),
+            rules: Rules {
+                algorithms: algorithms.clone(),
+                issuer,
+                audiences: cfg.audiences.clone(),
+                token_use: cfg.token_use.clone(),
+                leeway: i64::try_from(cfg.leeway.as_secs()).unwrap_or(300),
+                max_len: portcullis_jwt::verify::DEFAULT_MAX_TOKEN,
+            },
+            keys: BuiltinKeys {
+                service: service.clone(),
+                algorithms,
+                current: RwLock::new(None),
+            },
+            cache: cache::TokenCache::new(usize::try_from(cfg.cache_entries).unwrap_or(0)),
+            roles,
+        })
+    }
+
+    /// The token as sent: the header's value without `Bearer ` (as API Gateway's JWT
+    /// authorizer strips it), or the cookie's value.
+    fn token<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        match &self.source {
+            TokenSource::Header(name) => {
+                let v = headers.get(name.as_str())?.to_str().ok()?.trim();
+                let v = match v.get(..7) {
+                    Some(p) if p.eq_ignore_ascii_case("bearer ") => v.get(7..)?.trim_start(),
+                    _ => v,
+                };
+                (!v.is_empty()).then_some(v)
+            }
+            TokenSource::Cookie(name) => headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(';'))
+                .filter_map(|pair| pair.trim().split_once('='))
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim_matches('"'))
+                .filter(|v| !v.is_empty()),
+        }
+    }
+
+    /// Authenticates the request: the verified principal, from the cache or by verifying.
+    pub fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<Arc<Principal>, GatewayError> {
+        let fail = |f: Failure| f.into_error(&self.name);
+        let token = self.token(headers).ok_or_else(|| fail(Failure::NoToken))?;
+        if token.len() > self.rules.max_len {
+            return Err(fail(Failure::Invalid("token too long".into())));
+        }
+        let keys = self.keys.keys().map_err(|e| {
+            GatewayError::new(
+                ErrorKind::Internal,
+                format!("authorizer {}: keys: {e}", self.name),
+            )
+        })?;
+        let key = cache::key(token);
+        let principal = match self
+            .cache
+            .get(&key, now, |kid| kid.is_none_or(|k| keys.has_kid(k)))
+        {
+            Some(p) => p,
+            None => {
+                let v = portcullis_jwt::verify(token, &keys, &self.rules, now)
+                    .map_err(|e| fail(Failure::Invalid(e.to_string())))?;
+                let p = Arc::new(self.principal(v));
+                self.cache.insert(key, p.clone(), now);
+                p
+            }
+        };
+        let revoked = self.keys.service.revocations().revoked(
+            principal.jti.as_deref(),
+            principal.origin_jti.as_deref(),
+            &principal.sub,
+            principal.iat,
+        );
+        if revoked {
+            return Err(fail(Failure::Invalid("token revoked".into())));
+        }
+        if !scopes.is_empty() {
+            let have = |s: &str| {
+                principal
+                    .claims
+                    .get("scope")
+                    .and_then(Value::as_str)
+                    .is_some_and(|all| all.split(' ').any(|x| x == s))
+                    || match principal.claims.get("scp") {
+                        Some(Value::String(all)) => all.split(' ').any(|x| x == s),
+                        Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(s)),
+                        _ => false,
+                    }
+            };
+            if !scopes.iter().any(|s| have(s)) {
+                return Err(fail(Failure::Scope));
+            }
+        }
+        Ok(principal)
+    }
+
+    fn principal(&self, v: portcullis_jwt::Verified) -> Principal {
+        let str_claim = |name: &str| {
+            v.claims
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let groups: Vec<String> = match v.claims.get("cognito:groups") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            Some(Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        };
+        let role = self.roles.role(&v.claims, &groups);
+        let sub = str_claim("sub").unwrap_or_default();
+        let mut context = vec![("principalId".to_owned(), sub.clone())];
+        if let Some(r) = &role {
+            context.push(("role".to_owned(), r.clone()));
+        }
+        for (k, val) in &v.claims {
+            let text = match val {
+                Value::String(s) => s.clone(),
+                Value::Null => continue,
+                other => other.to_string(),
+            };
+            context.push((format!("claims.{k}"), text));
+        }
+        Principal {
+            username: str_claim("username").or_else(|| str_claim("cognito:username")),
+            jti: str_claim("jti"),
+            origin_jti: str_claim("origin_jti"),
+            iat: v.claims.get("iat").and_then(Value::as_i64).unwrap_or(0),
+            exp: v.exp,
+            kid: v.kid,
+            role,
+            groups,
+            sub,
+            claims: v.claims,
+            context,
+        }
+    }
+
+    /// Verified tokens cached now.
+    pub fn cached(&self) -> usize {
+        self.cache.len()
+    }
+}
+
+/// The compiled `authorization:` section.
+#[derive(Debug, Default)]
+pub struct Authorization {
+    roles: Vec<(String, Vec<Policy>)>,
+    resource_policy: Option<Policy>,
+    /// Send `x-portcullis-decision`.
+    pub decision_header: bool,
+}
+
+impl Authorization {
+    /// Compiles the section.
+    pub fn compile(cfg: &AuthorizationConfig) -> (Self, Arc<RoleResolver>) {
+        (
+            Self {
+                roles: cfg.roles.clone(),
+                resource_policy: cfg.resource_policy.clone(),
+                decision_header: cfg.decision_header,
+            },
+            Arc::new(RoleResolver {
+                claim: cfg.role_claim.clone(),
+                group_roles: cfg.group_roles.clone(),
+            }),
+        )
+    }
+
+    /// Whether anything is configured (else every request is allowed).
+    pub fn is_empty(&self) -> bool {
+        self.roles.is_empty() && self.resource_policy.is_none()
+    }
+
+    fn role_policies(&self, role: Option<&str>) -> &[Policy] {
+        role.and_then(|r| self.roles.iter().find(|(name, _)| name == r))
+            .map_or(&[], |(_, p)| p.as_slice())
+    }
+}
+
+/// The condition keys of one request.
+pub struct RequestKeys<'a> {
+    /// The request context.
+    pub ctx: &'a RequestCtx,
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+    /// The caller, if authenticated.
+    pub principal: Option<&'a Principal>,
+}
+
+impl Context for RequestKeys<'_> {
+    fn get(&self, key: &str) -> Option<Values<'_>> {
+        let one = |s: String| Some(Values::One(Cow::Owned(s)));
+        match key {
+            "aws:sourceip" => one(self.ctx.source_ip.to_canonical().to_string()),
+            "aws:epochtime" => one((self.ctx.epoch_ms / 1000).to_string()),
+            "aws:currenttime" => one(crate::access_log::rfc3339(self.ctx.epoch_ms)),
+            "aws:securetransport" => one(self.ctx.tls.to_string()),
+            "aws:useragent" => self.ctx.user_agent().map(|u| Values::One(Cow::Borrowed(u))),
+            "aws:referer" => self
+                .headers
+                .get(http::header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| Values::One(Cow::Borrowed(v))),
+            "aws:username" => self
+                .principal?
+                .username
+                .as_deref()
+                .map(|u| Values::One(Cow::Borrowed(u))),
+            "aws:userid" => self
+                .principal
+                .map(|p| Values::One(Cow::Borrowed(p.sub.as_str()))),
+            "portcullis:role" => self
+                .principal?
+                .role
+                .as_deref()
+                .map(|r| Values::One(Cow::Borrowed(r))),
+            "portcullis:groups" => self.principal.map(|p| {
+                Values::Many(p.groups.iter().map(|g| Cow::Borrowed(g.as_str())).collect())
+            }),
+            _ => {
+                let claim = key.strip_prefix("jwt:")?;
+                let p = self.principal?;
+                // Claim names keep their case; the key arrives lower-cased.
+                let (_, v) = p
+                    .claims
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(claim))?;
+                match v {
+                    Value::String(s) => Some(Values::One(Cow::Borrowed(s.as_str()))),
+                    Value::Array(a) => Some(Values::Many(
+                        a.iter()
+                            .map(|x| match x {
+                                Value::String(s) => Cow::Borrowed(s.as_str()),
+                                other => Cow::Owned(other.to_string()),
+                            })
+                            .collect(),
+                    )),
+                    Value::Null => None,
+                    other => one(other.to_string()),
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of authorizing one request.
+#[derive(Debug)]
+pub struct Verdict {
+    /// The combined outcome.
+    pub outcome: Outcome,
+    /// A one-line summary for the debug header and the log.
+    pub summary: String,
+}
+
+/// Resource policy, phase 1: an explicit Deny stops the request before any authenticator
+/// runs (API Gateway's rule).
+pub fn resource_policy_precheck(
+    authz: &Authorization,
+    arn: &str,
+    keys: &RequestKeys<'_>,
+) -> Result<(), GatewayError> {
+    let Some(rp) = &authz.resource_policy else {
+        return Ok(());
+    };
+    let d = portcullis_policy::evaluate(
+        [rp],
+        &PolicyRequest {
+            action: "execute-api:Invoke",
+            resource: arn,
+            principal: None,
+            context: keys,
+        },
+    );
+    if d.outcome == Outcome::ExplicitDeny {
+        return Err(denied(
+            arn,
+            true,
+            true,
+            "resource policy denies before authentication",
+        ));
+    }
+    Ok(())
+}
+
+fn denied(arn: &str, by_resource_policy: bool, explicit: bool, detail: &str) -> GatewayError {
+    let message = match (by_resource_policy, explicit) {
+        (true, true) => format!(
+            "User: anonymous is not authorized to perform: execute-api:Invoke on resource: {arn} with an explicit deny"
+        ),
+        (true, false) => format!(
+            "User: anonymous is not authorized to perform: execute-api:Invoke on resource: {arn}"
+        ),
+        (false, true) => {
+            "User is not authorized to access this resource with an explicit deny".to_owned()
+        }
+        (false, false) => "User is not authorized to access this resource".to_owned(),
+    };
+    GatewayError::new(
+        ErrorKind::Response(ResponseType::ACCESS_DENIED),
+        detail.to_owned(),
+    )
+    .with_message(message)
+}
+
+/// Authorizes a request: the caller's role policies (when roles are configured; otherwise
+/// an authenticated caller is allowed) combined with the resource policy. A public method
+/// (no principal) needs an explicit Allow from the resource policy, if there is one.
+pub fn authorize(
+    authz: &Authorization,
+    arn: &str,
+    keys: &RequestKeys<'_>,
+) -> Result<Verdict, GatewayError> {
+    let req = PolicyRequest {
+        action: "execute-api:Invoke",
+        resource: arn,
+        principal: None,
+        context: keys,
+    };
+    let rp = authz
+        .resource_policy
+        .as_ref()
+        .map(|p| portcullis_policy::evaluate([p], &req));
+    let (caller, caller_summary) = match keys.principal {
+        None => (None, "public".to_owned()),
+        Some(_) if authz.roles.is_empty() => (Some(Outcome::Allow), "authenticated".to_owned()),
+        Some(p) => {
+            let policies = authz.role_policies(p.role.as_deref());
+            let d = portcullis_policy::evaluate(policies.iter(), &req);
+            let by = d.decided_by.as_ref().map_or_else(String::new, |s| {
+                format!(
+                    " by {}[{}]{}",
+                    s.policy,
+                    s.index,
+                    s.sid
+                        .as_deref()
+                        .map(|x| format!(" {x}"))
+                        .unwrap_or_default()
+                )
+            });
+            (
+                Some(d.outcome),
+                format!(
+                    "role {} {}{by}",
+                    p.role.as_deref().unwrap_or("(none)"),
+                    d.outcome.as_str()
+                ),
+            )
+        }
+    };
+    let outcome = match (caller, &rp) {
+        (Some(c), rp) => portcullis_policy::combine(c, rp.as_ref().map(|d| d.outcome)),
+        (None, Some(d)) => d.outcome,
+        (None, None) => Outcome::Allow,
+    };
+    let summary = match &rp {
+        Some(d) => format!(
+            "{}; {caller_summary}; resource policy {}",
+            outcome.as_str(),
+            d.outcome.as_str()
+        ),
+        None => format!("{}; {caller_summary}", outcome.as_str()),
+    };
+    match outcome {
+        Outcome::Allow => Ok(Verdict { outcome, summary }),
+        _ => {
+            let rp_denied = rp
+                .as_ref()
+                .is_some_and(|d| d.outcome == Outcome::ExplicitDeny);
+            let by_rp = rp_denied || caller.is_none();
+            Err(denied(
+                arn,
+                by_rp,
+                outcome == Outcome::ExplicitDeny,
+                &summary,
+            ))
+        }
+    }
+}

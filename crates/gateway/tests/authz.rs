@@ -1,0 +1,289 @@
+//! JWT authorizers with the built-in pool, role policies, scopes, the resource policy and
+//! the authorizer context, over HTTP on a real SQLite file.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "tests"
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use http::Request;
+use portcullis_identity::{Group, NewUser};
+
+const AUTHZ: &str = r#"
+authorizers:
+  pool:
+    type: jwt
+    issuer: builtin
+    token_use: access
+authorization:
+  default_authorizer: pool
+  group_roles:
+    admins: admin
+    viewers: viewer
+  roles:
+    viewer:
+      - Version: "2012-10-17"
+        Statement:
+          - Sid: ReadOnly
+            Effect: Allow
+            Action: execute-api:Invoke
+            Resource: execute-api:/*/GET/*
+    admin:
+      - Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Action: execute-api:*
+            Resource: "*"
+          - Sid: NoDeleteAll
+            Effect: Deny
+            Action: execute-api:Invoke
+            Resource: execute-api:/*/DELETE/pets
+  decision_header: true
+"#;
+
+async fn authz_gateway(
+    dir: &std::path::Path,
+    upstream: std::net::SocketAddr,
+    extra: &str,
+) -> portcullis_gateway::Gateway {
+    let db = dir.join("identity.db").display().to_string();
+    let yaml = format!(
+        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /health:\n    GET:\n      authorizer: NONE\n      integration:\n        type: mock\n        body: ok\n  /pets:\n    GET:\n      integration:\n        type: mock\n        body: pets\n    POST:\n      integration:\n        type: mock\n        status: 201\n        body: created\n    DELETE:\n      integration:\n        type: mock\n        body: gone\n  /pets/{{id}}:\n    PUT:\n      scopes: [pets/write]\n      integration:\n        type: mock\n        body: put\n  /echo:\n    GET:\n      integration:\n        type: http_proxy\n        uri: http://{upstream}/echo\n        request_parameters:\n          integration.request.header.X-Principal: context.authorizer.principalId\n          integration.request.header.X-Role: context.authorizer.role\n          integration.request.header.X-User: context.authorizer.claims.username\nidentity:\n  database: {db}\n  issuer: http://gateway.test\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\n{AUTHZ}{extra}",
+        api = api_header(),
+    );
+    let gw = gateway_in(&yaml, dir).await;
+    let svc = gw.shared().identity.as_ref().unwrap().service().clone();
+    let store = svc.store();
+    for (name, precedence) in [("admins", 1), ("viewers", 5)] {
+        store
+            .create_group(&Group {
+                name: name.into(),
+                description: String::new(),
+                precedence,
+                role: None,
+            })
+            .await
+            .unwrap();
+    }
+    for (user, group) in [
+        ("vera", Some("viewers")),
+        ("ada", Some("admins")),
+        ("nobody", None),
+    ] {
+        let hash = svc.hasher().hash("correct horse battery").await.unwrap();
+        store
+            .create_user(&NewUser {
+                username: user.into(),
+                password_hash: hash,
+                email: None,
+                attributes: BTreeMap::new(),
+            })
+            .await
+            .unwrap();
+        if let Some(g) = group {
+            store.add_to_group(user, g).await.unwrap();
+        }
+    }
+    gw
+}
+
+async fn token(gw: &portcullis_gateway::Gateway, user: &str) -> (String, String) {
+    let svc = gw.shared().identity.as_ref().unwrap().service().clone();
+    let s = svc
+        .issue_for(user, None, portcullis_identity::store::now())
+        .await
+        .unwrap();
+    (s.tokens.access_token, s.refresh_token)
+}
+
+async fn call(
+    gw: &portcullis_gateway::Gateway,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+) -> (u16, http::HeaderMap, String) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(format!("http://{}{path}", gw.addr()));
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let (s, h, b) = send(&client(), req.body(common::body("")).unwrap()).await;
+    (s.as_u16(), h, b)
+}
+
+#[tokio::test]
+async fn roles_scopes_and_revocation_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (up, _) = upstream().await;
+    let gw = authz_gateway(dir.path(), up, "").await;
+    let (vera, _) = token(&gw, "vera").await;
+    let (ada, ada_refresh) = token(&gw, "ada").await;
+    let (nobody, _) = token(&gw, "nobody").await;
+    let bearer = |t: &str| format!("Bearer {t}");
+
+    // public route, no token
+    assert_eq!(call(&gw, "GET", "/health", None).await.0, 200);
+    // no token, a bad token: 401 with a challenge, the reason only in the log
+    let (s, h, b) = call(&gw, "GET", "/pets", None).await;
+    assert_eq!((s, b.as_str()), (401, r#"{"message":"Unauthorized"}"#));
+    assert_eq!(h["www-authenticate"], "Bearer");
+    assert_eq!(h["x-amzn-errortype"], "UnauthorizedException");
+    let (s, h, _) = call(&gw, "GET", "/pets", Some("Bearer not.a.token")).await;
+    assert_eq!(s, 401);
+    assert_eq!(h["www-authenticate"], "Bearer error=\"invalid_token\"");
+    // the raw token without `Bearer ` works too, like API Gateway's JWT authorizer
+    assert_eq!(call(&gw, "GET", "/pets", Some(&vera)).await.0, 200);
+
+    // a viewer reads but cannot write
+    let (s, h, b) = call(&gw, "GET", "/pets", Some(&bearer(&vera))).await;
+    assert_eq!((s, b.as_str()), (200, "pets"));
+    assert!(
+        h["x-portcullis-decision"]
+            .to_str()
+            .unwrap()
+            .starts_with("Allow; role viewer Allow by authorization.roles.viewer[0][0] ReadOnly"),
+        "{h:?}"
+    );
+    let (s, h, b) = call(&gw, "POST", "/pets", Some(&bearer(&vera))).await;
+    assert_eq!(s, 403);
+    assert_eq!(
+        b,
+        r#"{"message":"User is not authorized to access this resource"}"#
+    );
+    assert_eq!(h["x-amzn-errortype"], "AccessDeniedException");
+    assert!(
+        h["x-portcullis-decision"]
+            .to_str()
+            .unwrap()
+            .starts_with("ImplicitDeny")
+    );
+    // an admin writes; an explicit Deny beats the admin's Allow
+    assert_eq!(call(&gw, "POST", "/pets", Some(&bearer(&ada))).await.0, 201);
+    let (s, _, b) = call(&gw, "DELETE", "/pets", Some(&bearer(&ada))).await;
+    assert_eq!(s, 403);
+    assert_eq!(
+        b,
+        r#"{"message":"User is not authorized to access this resource with an explicit deny"}"#
+    );
+    // authenticated but in no group: no role, no policy, 403
+    assert_eq!(
+        call(&gw, "GET", "/pets", Some(&bearer(&nobody))).await.0,
+        403
+    );
+
+    // scopes: the pool's default client grants `openid` only
+    let (s, h, _) = call(&gw, "PUT", "/pets/7", Some(&bearer(&ada))).await;
+    assert_eq!(s, 401);
+    assert_eq!(h["www-authenticate"], "Bearer error=\"insufficient_scope\"");
+
+    // the authorizer context reaches the integration
+    let (s, _, b) = call(&gw, "GET", "/echo", Some(&bearer(&vera))).await;
+    assert_eq!(s, 200, "{b}");
+    let echo: serde_json::Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(echo["headers"]["x-role"], "viewer");
+    assert_eq!(echo["headers"]["x-user"], "vera");
+    assert!(echo["headers"]["x-principal"].as_str().unwrap().len() == 36);
+
+    // revocation: logout ends the login's access tokens at once, cached or not
+    let svc = gw.shared().identity.as_ref().unwrap().service().clone();
+    assert_eq!(call(&gw, "GET", "/pets", Some(&bearer(&ada))).await.0, 200);
+    svc.logout(
+        &ada_refresh,
+        None,
+        portcullis_identity::service::ClientProof::None,
+        portcullis_identity::store::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(call(&gw, "GET", "/pets", Some(&bearer(&ada))).await.0, 401);
+    // global sign-out ends every session of the user
+    svc.global_sign_out("vera", portcullis_identity::store::now())
+        .await
+        .unwrap();
+    assert_eq!(call(&gw, "GET", "/pets", Some(&bearer(&vera))).await.0, 401);
+    // a new login works again
+    let (vera2, _) = token(&gw, "vera").await;
+    assert_eq!(
+        call(&gw, "GET", "/pets", Some(&bearer(&vera2))).await.0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_resource_policy_denies_before_authentication_and_allows_public_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (up, _) = upstream().await;
+    let deny_loopback = r#"  resource_policy:
+    Version: "2012-10-17"
+    Statement:
+      - Effect: Allow
+        Principal: "*"
+        Action: execute-api:Invoke
+        Resource: execute-api:/*/GET/health
+      - Effect: Deny
+        Principal: "*"
+        Action: execute-api:Invoke
+        Resource: execute-api:/*/DELETE/*
+        Condition:
+          IpAddress:
+            aws:SourceIp: 127.0.0.0/8
+"#;
+    let gw = authz_gateway(dir.path(), up, deny_loopback).await;
+    let (ada, _) = token(&gw, "ada").await;
+    // explicit Deny from the resource policy, before the token is even looked at
+    let (s, _, b) = call(&gw, "DELETE", "/pets", None).await;
+    assert_eq!(s, 403);
+    assert_eq!(
+        b,
+        r#"{"message":"User: anonymous is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:123456789012:testapi/test/DELETE/pets with an explicit deny"}"#
+    );
+    // a public method needs the resource policy's Allow when there is one
+    assert_eq!(call(&gw, "GET", "/health", None).await.0, 200);
+    // the role allows GET /pets; the resource policy is silent: Allow (same-account table)
+    assert_eq!(
+        call(&gw, "GET", "/pets", Some(&format!("Bearer {ada}")))
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn policy_and_authorizer_errors_point_at_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.json"),
+        "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\n    \"Effect\": \"Allow\",\n    \"Action\": \"execute-api:Invoke\",\n    \"Resource\": \"*\",\n    \"Condition\": {\"StringEqualz\": {\"aws:username\": \"a\"}}\n  }]\n}\n",
+    )
+    .unwrap();
+    let yaml = format!(
+        "{api}listener:\n  address: 127.0.0.1:0\nresources:\n  /a:\n    GET:\n      authorizer: pol\n      integration:\n        type: mock\nidentity: {{}}\nauthorizers:\n  pool:\n    type: jwt\n    issuer: builtin\n    algorithms: [none]\nauthorization:\n  roles:\n    r: [bad.json]\n",
+        api = api_header()
+    );
+    std::fs::write(dir.path().join("gw.yaml"), &yaml).unwrap();
+    let err = portcullis_config::load_file(&dir.path().join("gw.yaml"))
+        .unwrap_err()
+        .render();
+    assert!(err.contains("`none` is never accepted"), "{err}");
+    assert!(
+        err.contains("no authorizer named `pol`") && err.contains("did you mean `pool`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.json:7:19") && err.contains("unknown condition operator `StringEqualz`"),
+        "{err}"
+    );
+    assert!(
+        err.contains(r#"    "Condition": {"StringEqualz""#),
+        "the policy file's own line is shown: {err}"
+    );
+}
