@@ -451,6 +451,82 @@ fn password_policy(config: &Path) -> Result<PasswordPolicy, String> {
     })
 }
 
+/// `portcullis explain`.
+pub async fn explain(
+    config: PathBuf,
+    token: Option<String>,
+    source_ip: Option<std::net::IpAddr>,
+    headers: Vec<String>,
+    json: bool,
+    method: String,
+    path: String,
+) -> ExitCode {
+    let mut parsed = Vec::new();
+    for h in &headers {
+        match h.split_once(':') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                parsed.push((k.trim().to_owned(), v.trim().to_owned()));
+            }
+            _ => return finish(Err(format!("--header `{h}` is not `Name: value`"))),
+        }
+    }
+    let result = async {
+        let cfg = portcullis_config::load_file(&config)
+            .map_err(|d| d.render().trim_start_matches("error: ").to_owned())?;
+        let service = match &cfg.identity {
+            Some(id) => Some(std::sync::Arc::new(
+                portcullis_gateway::identity_endpoints::open_service(id).await?,
+            )),
+            None => None,
+        };
+        let clients = portcullis_gateway::integration::clients::UpstreamClients::default();
+        let plan = portcullis_gateway::Plan::compile(
+            cfg,
+            1,
+            &clients,
+            portcullis_gateway::PoolHandle::Serving(service.as_ref()),
+        )
+        .map_err(|d| d.render())?;
+        let report = portcullis_gateway::explain::explain(
+            &plan,
+            &portcullis_gateway::explain::Question {
+                method,
+                path,
+                token,
+                source_ip,
+                headers: parsed,
+            },
+            portcullis_identity::store::now(),
+        );
+        Ok::<_, String>(report)
+    }
+    .await;
+    match result {
+        Ok(report) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+            } else {
+                print!("{}", portcullis_gateway::explain::render(&report));
+            }
+            if report.get("error").is_some() {
+                ExitCode::from(2)
+            } else if report
+                .get("decision")
+                .and_then(|d| d.get("result"))
+                .is_some_and(|r| r == "allow")
+            {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => finish(Err(e)),
+    }
+}
+
 async fn open(config: &Path) -> Result<IdentityService, String> {
     let cfg = portcullis_config::load_file(config)
         .map_err(|d| d.render().trim_start_matches("error: ").to_owned())?;

@@ -91,6 +91,32 @@ enum Command {
         #[command(subcommand)]
         command: admin::KeysCommand,
     },
+    /// Explain how a config decides a request: route, authentication, every policy
+    /// statement considered, and the decision.
+    #[command(
+        after_help = "Example:\n  portcullis explain --config examples/quickstart.yaml --token \"$TOKEN\" POST /pets\n\nThe user pool's database is opened as by `serve` (read-only use), so tokens are checked\nagainst the same keys and revocations. Exit status: 0 when the request would be allowed,\n1 when it would be refused, 2 on usage errors."
+    )]
+    Explain {
+        /// The YAML config file.
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+        /// The token the request carries (as `Authorization: Bearer ...`).
+        #[arg(long)]
+        token: Option<String>,
+        /// The client's address.
+        #[arg(long, value_name = "IP")]
+        source_ip: Option<std::net::IpAddr>,
+        /// A request header, repeatable: `--header 'User-Agent: curl'`.
+        #[arg(long = "header", value_name = "K:V")]
+        headers: Vec<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The method, e.g. GET.
+        method: String,
+        /// The path, e.g. /pets/7.
+        path: String,
+    },
     /// Validate config files: parse, validate and compile, binding nothing.
     #[command(after_help = "Exit status: 0 when every file is valid, 1 otherwise.")]
     Check {
@@ -118,6 +144,15 @@ fn main() -> ExitCode {
         Command::Keys { config, command } => with_runtime(|| admin::keys(config, command)),
         Command::Clients { config, command } => with_runtime(|| admin::clients(config, command)),
         Command::Token { config, command } => with_runtime(|| admin::token(config, command)),
+        Command::Explain {
+            config,
+            token,
+            source_ip,
+            headers,
+            json,
+            method,
+            path,
+        } => with_runtime(|| admin::explain(config, token, source_ip, headers, json, method, path)),
         Command::Serve { config, no_watch } => {
             init_logging();
             // On one CPU a work-stealing pool only adds hand-offs between threads: use the

@@ -785,3 +785,76 @@ fn token_issue_and_commands_that_end_sessions() {
         panic!("gateway did not exit after SIGTERM");
     }
 }
+
+/// `portcullis explain` against a config with a role policy: the route, the authentication,
+/// each statement with why it did not match, and the decision as the exit status.
+#[test]
+fn explain_prints_route_authentication_statements_and_decision() {
+    let dir = TempDir::new("explain");
+    let (port, admin) = free_ports();
+    let config = dir.write(
+        "gw.yaml",
+        &format!(
+            "api:\n  id: cli\n  stage: test\n  region: us-east-1\n  account: \"123456789012\"\nlistener:\n  address: 127.0.0.1:{port}\nadmin:\n  address: 127.0.0.1:{admin}\nresources:\n  /pets:\n    GET:\n      integration:\n        type: mock\n    POST:\n      integration:\n        type: mock\nidentity:\n  database: data/identity.db\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\nauthorizers:\n  pool:\n    type: jwt\n    issuer: builtin\nauthorization:\n  default_authorizer: pool\n  group_roles:\n    viewers: viewer\n  roles:\n    viewer:\n      Version: \"2012-10-17\"\n      Statement:\n        - Sid: Reads\n          Effect: Allow\n          Action: execute-api:Invoke\n          Resource: execute-api:/*/GET/*\n"
+        ),
+    );
+    let (code, _, err) = run_with_stdin(
+        &["users", "add", "alice", "--password-stdin"],
+        &config,
+        "correct horse battery\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(portcullis()
+        .args(["groups", "add", "viewers", "--config"])
+        .arg(&config));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(portcullis()
+        .args(["users", "add-to-group", "alice", "viewers", "--config"])
+        .arg(&config));
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = run(portcullis()
+        .args(["token", "issue", "alice", "--config"])
+        .arg(&config));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let token = v["access_token"].as_str().unwrap().to_owned();
+
+    let (code, out, err) = run(portcullis()
+        .args(["explain", "--token", &token, "POST", "/pets", "--config"])
+        .arg(&config));
+    assert_eq!(code, 1, "refused: {out}{err}");
+    assert!(out.contains("route      /pets (authorizer pool"), "{out}");
+    assert!(
+        out.contains("method ARN arn:aws:execute-api:us-east-1:123456789012:cli/test/POST/pets"),
+        "{out}"
+    );
+    assert!(out.contains("username alice, role viewer"), "{out}");
+    assert!(out.contains("Reads Allow: no match, Resource"), "{out}");
+    assert!(
+        out.contains("decision   403 User is not authorized to access this resource"),
+        "{out}"
+    );
+    let (code, out, _) = run(portcullis()
+        .args(["explain", "--token", &token, "GET", "/pets", "--config"])
+        .arg(&config));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Reads Allow: applies"), "{out}");
+    assert!(out.contains("decision   allow"), "{out}");
+    let (code, out, _) = run(portcullis()
+        .args(["explain", "GET", "/pets", "--json", "--config"])
+        .arg(&config));
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["decision"]["result"], "401");
+    assert!(
+        v["authentication"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("no token"),
+        "{v}"
+    );
+    let (code, _, err) = run(portcullis()
+        .args(["explain", "GET", "/pets", "--header", "nocolon", "--config"])
+        .arg(&config));
+    assert_eq!(code, 1);
+    assert!(err.contains("is not `Name: value`"), "{err}");
+}

@@ -2,7 +2,9 @@
 //!
 //! `/healthz` answers 200 while the process serves; `/readyz` answers 200 once a plan is
 //! loaded and the gateway listener is bound, and 503 while draining for shutdown; `/metrics`
-//! is Prometheus text.
+//! is Prometheus text; `POST /explain` explains how the current plan decides a request
+//! described by a JSON body (see [`crate::explain`]). The admin listener shows policies and
+//! accepts tokens: keep it on loopback or a private network.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -35,13 +37,79 @@ pub async fn run(shared: Arc<Shared>, listener: TcpListener, mut phase: watch::R
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let shared = shared.clone();
-                async move { Ok::<_, Infallible>(handle(&shared, &req)) }
+                async move {
+                    if req.method() == Method::POST && req.uri().path() == "/explain" {
+                        return Ok::<_, Infallible>(explain(&shared, req).await);
+                    }
+                    Ok::<_, Infallible>(handle(&shared, &req))
+                }
             });
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
     }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExplainBody {
+    method: String,
+    path: String,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    source_ip: Option<std::net::IpAddr>,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+}
+
+async fn explain(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    use http_body_util::BodyExt as _;
+    let reply = |status: StatusCode, v: serde_json::Value| {
+        let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
+        *r.status_mut() = status;
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        r
+    };
+    let body = match http_body_util::Limited::new(req.into_body(), 64 * 1024)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return reply(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                serde_json::json!({"error": "body over 64 KiB"}),
+            );
+        }
+    };
+    let q: ExplainBody = match serde_json::from_slice(&body) {
+        Ok(q) => q,
+        Err(e) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": format!("expected {{method, path, token?, source_ip?, headers?}}: {e}")}),
+            );
+        }
+    };
+    let plan = shared.plan.load_full();
+    let now = portcullis_identity::store::now();
+    let report = crate::explain::explain(
+        &plan,
+        &crate::explain::Question {
+            method: q.method,
+            path: q.path,
+            token: q.token,
+            source_ip: q.source_ip,
+            headers: q.headers.into_iter().collect(),
+        },
+        now,
+    );
+    reply(StatusCode::OK, report)
 }
 
 fn handle(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {

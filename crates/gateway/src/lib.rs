@@ -21,6 +21,7 @@ pub mod auth;
 pub mod body;
 pub mod cognito;
 pub mod context;
+pub mod explain;
 pub mod identity_endpoints;
 pub mod integration;
 pub mod oauth;

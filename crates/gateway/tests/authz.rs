@@ -56,7 +56,7 @@ async fn authz_gateway(
 ) -> portcullis_gateway::Gateway {
     let db = dir.join("identity.db").display().to_string();
     let yaml = format!(
-        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /health:\n    GET:\n      authorizer: NONE\n      integration:\n        type: mock\n        body: ok\n  /pets:\n    GET:\n      integration:\n        type: mock\n        body: pets\n    POST:\n      integration:\n        type: mock\n        status: 201\n        body: created\n    DELETE:\n      integration:\n        type: mock\n        body: gone\n  /pets/{{id}}:\n    PUT:\n      scopes: [pets/write]\n      integration:\n        type: mock\n        body: put\n  /echo:\n    GET:\n      integration:\n        type: http_proxy\n        uri: http://{upstream}/echo\n        request_parameters:\n          integration.request.header.X-Principal: context.authorizer.principalId\n          integration.request.header.X-Role: context.authorizer.role\n          integration.request.header.X-User: context.authorizer.claims.username\nidentity:\n  database: {db}\n  issuer: http://gateway.test\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\n{AUTHZ}{extra}",
+        "{api}listener:\n  address: 127.0.0.1:0\nadmin:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /health:\n    GET:\n      authorizer: NONE\n      integration:\n        type: mock\n        body: ok\n  /pets:\n    GET:\n      integration:\n        type: mock\n        body: pets\n    POST:\n      integration:\n        type: mock\n        status: 201\n        body: created\n    DELETE:\n      integration:\n        type: mock\n        body: gone\n  /pets/{{id}}:\n    PUT:\n      scopes: [pets/write]\n      integration:\n        type: mock\n        body: put\n  /echo:\n    GET:\n      integration:\n        type: http_proxy\n        uri: http://{upstream}/echo\n        request_parameters:\n          integration.request.header.X-Principal: context.authorizer.principalId\n          integration.request.header.X-Role: context.authorizer.role\n          integration.request.header.X-User: context.authorizer.claims.username\nidentity:\n  database: {db}\n  issuer: http://gateway.test\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\n{AUTHZ}{extra}",
         api = api_header(),
     );
     let gw = gateway_in(&yaml, dir).await;
@@ -286,4 +286,55 @@ async fn policy_and_authorizer_errors_point_at_their_lines() {
         err.contains(r#"    "Condition": {"StringEqualz""#),
         "the policy file's own line is shown: {err}"
     );
+}
+
+#[tokio::test]
+async fn the_admin_endpoint_explains_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (up, _) = upstream().await;
+    let gw = authz_gateway(dir.path(), up, "").await;
+    let (vera, _) = token(&gw, "vera").await;
+    let admin = gw.admin_addr().unwrap();
+    let ask = |body: serde_json::Value| {
+        let req = Request::post(format!("http://{admin}/explain"))
+            .body(common::body(body.to_string()))
+            .unwrap();
+        async move {
+            let (s, _, b) = send(&client(), req).await;
+            (
+                s.as_u16(),
+                serde_json::from_str::<serde_json::Value>(&b).unwrap(),
+            )
+        }
+    };
+    let (s, r) = ask(serde_json::json!({"method": "POST", "path": "/pets", "token": vera})).await;
+    assert_eq!(s, 200);
+    assert_eq!(r["route"]["resource"], "/pets");
+    assert_eq!(r["authentication"]["role"], "viewer");
+    assert_eq!(r["role_policies"]["outcome"], "ImplicitDeny");
+    let st = &r["role_policies"]["statements"][0];
+    assert_eq!(st["sid"], "ReadOnly");
+    assert_eq!(st["applies"], false);
+    assert!(
+        st["why_not"].as_str().unwrap().contains("does not cover"),
+        "{st}"
+    );
+    assert_eq!(r["decision"]["result"], "403");
+    let (_, r) = ask(serde_json::json!({"method": "GET", "path": "/pets", "token": vera})).await;
+    assert_eq!(r["decision"]["result"], "allow");
+    assert_eq!(r["role_policies"]["statements"][0]["applies"], true);
+    let (_, r) =
+        ask(serde_json::json!({"method": "GET", "path": "/pets", "token": "garbage"})).await;
+    assert_eq!(r["decision"]["result"], "401");
+    assert!(
+        r["authentication"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("not a compact JWS"),
+        "{r}"
+    );
+    let (_, r) = ask(serde_json::json!({"method": "GET", "path": "/nowhere"})).await;
+    assert_eq!(r["route"], serde_json::Value::Null);
+    let (s, _) = ask(serde_json::json!({"method": "GET"})).await;
+    assert_eq!(s, 400);
 }

@@ -364,6 +364,16 @@ impl Authorization {
         self.roles.is_empty() && self.resource_policy.is_none()
     }
 
+    /// The policies of a role, as a list (for explanations).
+    pub fn role_policy_list(&self, role: Option<&str>) -> Vec<&Policy> {
+        self.role_policies(role).iter().collect()
+    }
+
+    /// The resource policy, if any.
+    pub fn resource_policy(&self) -> Option<&Policy> {
+        self.resource_policy.as_ref()
+    }
+
     fn role_policies(&self, role: Option<&str>) -> &[Policy] {
         role.and_then(|r| self.roles.iter().find(|(name, _)| name == r))
             .map_or(&[], |(_, p)| p.as_slice())
