@@ -46,9 +46,9 @@ fn statements(
                 | Applies::Condition(w) => (false, w.clone()),
             };
             json!({
-                "policy": t.statement.policy,
+                "policy": &*t.statement.policy,
                 "statement": t.statement.index,
-                "sid": t.statement.sid,
+                "sid": t.statement.sid.as_deref(),
                 "effect": t.statement.effect.as_str(),
                 "applies": applies,
                 "why_not": (!applies).then_some(why),
@@ -201,7 +201,7 @@ pub fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
             json!({"outcome": outcome.as_str(), "statements": list}),
         );
     }
-    let decision = match auth::authorize(&plan.authorization, &arn, &keys) {
+    let decision = match auth::authorize(&plan.authorization, &arn, &keys, true) {
         Ok(v) => json!({"result": "allow", "summary": v.summary}),
         Err(e) => json!({"result": "403", "message": e.message, "summary": e.detail}),
     };

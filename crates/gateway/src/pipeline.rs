@@ -181,6 +181,7 @@ async fn run(
                 headers: req.headers(),
                 principal: principal.as_deref(),
             },
+            plan.authorization.decision_header,
         );
         ctx.authorizer = principal;
         match verdict {

@@ -8,6 +8,8 @@
 //! names its position: a policy never loads into something that allows more than was
 //! written.
 
+use std::sync::Arc;
+
 use crate::condition::{Condition, Operator};
 use crate::context::Context;
 use crate::pattern::Pattern;
@@ -87,7 +89,7 @@ impl Matcher {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     /// `Sid`, if given.
-    pub sid: Option<String>,
+    pub sid: Option<Arc<str>>,
     /// `Allow` or `Deny`.
     pub effect: Effect,
     actions: Matcher,
@@ -185,7 +187,7 @@ impl Statement {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     /// The name it is known by (a file, or `roles.admin[0]`), for explanations.
-    pub name: String,
+    pub name: Arc<str>,
     /// `Id`, if given.
     pub id: Option<String>,
     /// Identity or resource policy.
@@ -225,11 +227,11 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementRef {
     /// The policy's name.
-    pub policy: String,
+    pub policy: Arc<str>,
     /// The statement's index in the policy.
     pub index: usize,
     /// Its `Sid`.
-    pub sid: Option<String>,
+    pub sid: Option<Arc<str>>,
     /// Its effect.
     pub effect: Effect,
 }
@@ -681,7 +683,7 @@ impl Compiler<'_> {
             seen.push(known);
             match *known {
                 "Sid" => match &v.value {
-                    Tree::Str(s) => sid = Some(s.clone()),
+                    Tree::Str(s) => sid = Some(Arc::from(s.as_str())),
                     _ => self.error(v.pos, &p, "Sid must be a string", "e.g. \"AllowReads\""),
                 },
                 "Effect" => match &v.value {
@@ -847,7 +849,7 @@ impl Policy {
             return Err(c.errors);
         }
         Ok(Self {
-            name: name.to_owned(),
+            name: Arc::from(name),
             id,
             kind,
             statements,

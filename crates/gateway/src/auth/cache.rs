@@ -1,4 +1,7 @@
-//! The verified-token cache: repeated requests with the same token skip the signature check.
+//! The verified-token cache: repeated requests with the same token skip the signature check;
+//! and the refused-token cache: a token refused for what its bytes say (a bad signature, a
+//! wrong issuer) is refused again without the signature check, for as long as the key set
+//! it was checked against is current.
 //!
 //! Keyed by the SHA-256 of the exact token bytes (a different byte is a different token; no
 //! one can make two tokens collide). An entry never outlives the token's `exp`, is dropped
@@ -32,14 +35,17 @@ impl Hasher for DigestHasher {
     }
 }
 
-type Shard = HashMap<[u8; 32], Arc<Principal>, BuildHasherDefault<DigestHasher>>;
+type Shard<V> = HashMap<[u8; 32], V, BuildHasherDefault<DigestHasher>>;
 
-/// The cache.
+/// A bounded map from token digests to `V`, in sixteen locked shards.
 #[derive(Debug)]
-pub struct TokenCache {
-    shards: Vec<Mutex<Shard>>,
+pub struct ShardedCache<V> {
+    shards: Vec<Mutex<Shard<V>>>,
     per_shard: usize,
 }
+
+/// Verified tokens and their principals.
+pub type TokenCache = ShardedCache<Arc<Principal>>;
 
 impl std::fmt::Debug for DigestHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -55,8 +61,8 @@ pub fn key(token: &str) -> [u8; 32] {
     out
 }
 
-impl TokenCache {
-    /// A cache of at most `entries` tokens (0 disables it).
+impl<V: Clone> ShardedCache<V> {
+    /// A cache of at most `entries` values (0 disables it).
     pub fn new(entries: usize) -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
@@ -64,31 +70,27 @@ impl TokenCache {
         }
     }
 
-    fn shard(&self, key: &[u8; 32]) -> Option<&Mutex<Shard>> {
+    fn shard(&self, key: &[u8; 32]) -> Option<&Mutex<Shard<V>>> {
         self.shards.get(usize::from(key[31]) % SHARDS)
     }
 
-    /// The principal of a cached token still valid at `now` whose key is still current.
-    pub fn get(
-        &self,
-        key: &[u8; 32],
-        now: i64,
-        key_current: impl Fn(Option<&str>) -> bool,
-    ) -> Option<Arc<Principal>> {
+    /// The value for `key` if `valid` says it still holds (otherwise it is dropped).
+    pub fn get(&self, key: &[u8; 32], valid: impl Fn(&V) -> bool) -> Option<V> {
         if self.per_shard == 0 {
             return None;
         }
         let mut shard = self.shard(key)?.lock().ok()?;
         let hit = shard.get(key)?.clone();
-        if hit.exp <= now || !key_current(hit.kid.as_deref()) {
+        if !valid(&hit) {
             shard.remove(key);
             return None;
         }
         Some(hit)
     }
 
-    /// Remembers a verified token.
-    pub fn insert(&self, key: [u8; 32], principal: Arc<Principal>, now: i64) {
+    /// Remembers a value. A full shard first drops what `stale` marks, then an arbitrary
+    /// entry.
+    pub fn insert(&self, key: [u8; 32], value: V, stale: impl Fn(&V) -> bool) {
         if self.per_shard == 0 {
             return;
         }
@@ -96,14 +98,14 @@ impl TokenCache {
             return;
         };
         if shard.len() >= self.per_shard {
-            shard.retain(|_, p| p.exp > now);
+            shard.retain(|_, v| !stale(v));
             if shard.len() >= self.per_shard
                 && let Some(victim) = shard.keys().next().copied()
             {
                 shard.remove(&victim);
             }
         }
-        shard.insert(key, principal);
+        shard.insert(key, value);
     }
 
     /// Entries held (for tests and metrics).

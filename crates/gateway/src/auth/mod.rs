@@ -93,26 +93,44 @@ impl RoleResolver {
 struct BuiltinKeys {
     service: Arc<IdentityService>,
     algorithms: Vec<Alg>,
-    current: RwLock<Option<(Arc<KeyRing>, Arc<KeySet>)>>,
+    current: RwLock<Option<BuiltSet>>,
+}
+
+/// A key set, the ring it was built from, and its generation (counts rebuilds).
+struct BuiltSet {
+    ring: Arc<KeyRing>,
+    set: Arc<KeySet>,
+    generation: u64,
 }
 
 impl BuiltinKeys {
-    fn keys(&self) -> Result<Arc<KeySet>, String> {
+    fn keys(&self) -> Result<(Arc<KeySet>, u64), String> {
         let ring = self.service.key_ring().map_err(|e| e.to_string())?;
+        let mut generation = 0;
         if let Ok(cur) = self.current.read()
-            && let Some((r, k)) = &*cur
-            && Arc::ptr_eq(r, &ring)
+            && let Some(b) = &*cur
         {
-            return Ok(k.clone());
+            if Arc::ptr_eq(&b.ring, &ring) {
+                return Ok((b.set.clone(), b.generation));
+            }
+            generation = b.generation;
         }
         let doc = serde_json::to_vec(ring.jwks()).map_err(|e| e.to_string())?;
         let set = Arc::new(KeySet::from_jwks(&doc, &self.algorithms)?);
+        let generation = generation + 1;
         if let Ok(mut cur) = self.current.write() {
-            *cur = Some((ring, set.clone()));
+            *cur = Some(BuiltSet {
+                ring,
+                set: set.clone(),
+                generation,
+            });
         }
-        Ok(set)
+        Ok((set, generation))
     }
 }
+
+/// A refused token: the key-set generation it was checked against and why.
+type Refusal = (u64, Arc<str>);
 
 /// A compiled JWT authorizer.
 pub struct JwtAuthorizer {
@@ -122,6 +140,7 @@ pub struct JwtAuthorizer {
     rules: Rules,
     keys: BuiltinKeys,
     cache: cache::TokenCache,
+    refused: cache::ShardedCache<Refusal>,
     roles: Arc<RoleResolver>,
 }
 
@@ -194,6 +213,7 @@ impl JwtAuthorizer {
                 current: RwLock::new(None),
             },
             cache: cache::TokenCache::new(usize::try_from(cfg.cache_entries).unwrap_or(0)),
+            refused: cache::ShardedCache::new(usize::try_from(cfg.cache_entries / 4).unwrap_or(0)),
             roles,
         })
     }
@@ -234,23 +254,42 @@ impl JwtAuthorizer {
         if token.len() > self.rules.max_len {
             return Err(fail(Failure::Invalid("token too long".into())));
         }
-        let keys = self.keys.keys().map_err(|e| {
+        let (keys, generation) = self.keys.keys().map_err(|e| {
             GatewayError::new(
                 ErrorKind::Internal,
                 format!("authorizer {}: keys: {e}", self.name),
             )
         })?;
         let key = cache::key(token);
-        let principal = match self
-            .cache
-            .get(&key, now, |kid| kid.is_none_or(|k| keys.has_kid(k)))
-        {
+        let cached = self.cache.get(&key, |p| {
+            p.exp > now && p.kid.as_deref().is_none_or(|k| keys.has_kid(k))
+        });
+        let principal = match cached {
             Some(p) => p,
             None => {
-                let v = portcullis_jwt::verify(token, &keys, &self.rules, now)
-                    .map_err(|e| fail(Failure::Invalid(e.to_string())))?;
+                if let Some((_, why)) = self.refused.get(&key, |(g, _)| *g == generation) {
+                    return Err(fail(Failure::Invalid(format!("{why} (remembered)"))));
+                }
+                let v = match portcullis_jwt::verify(token, &keys, &self.rules, now) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        // What the token's bytes say stays true; what the clock says does not.
+                        if !matches!(
+                            e,
+                            portcullis_jwt::JwtError::NotYetValid
+                                | portcullis_jwt::JwtError::IssuedInFuture
+                        ) {
+                            self.refused.insert(
+                                key,
+                                (generation, Arc::from(e.to_string())),
+                                |(g, _)| *g != generation,
+                            );
+                        }
+                        return Err(fail(Failure::Invalid(e.to_string())));
+                    }
+                };
                 let p = Arc::new(self.principal(v));
-                self.cache.insert(key, p.clone(), now);
+                self.cache.insert(key, p.clone(), |p| p.exp <= now);
                 p
             }
         };
@@ -451,7 +490,7 @@ impl Context for RequestKeys<'_> {
 pub struct Verdict {
     /// The combined outcome.
     pub outcome: Outcome,
-    /// A one-line summary for the debug header and the log.
+    /// A one-line summary for the debug header and explanations (empty unless asked for).
     pub summary: String,
 }
 
@@ -508,10 +547,14 @@ fn denied(arn: &str, by_resource_policy: bool, explicit: bool, detail: &str) -> 
 /// Authorizes a request: the caller's role policies (when roles are configured; otherwise
 /// an authenticated caller is allowed) combined with the resource policy. A public method
 /// (no principal) needs an explicit Allow from the resource policy, if there is one.
+///
+/// The summary (who decided, by which statement) is written only when `summarize` is set or
+/// the request is refused (it then goes to the log); an allowed request costs no formatting.
 pub fn authorize(
     authz: &Authorization,
     arn: &str,
     keys: &RequestKeys<'_>,
+    summarize: bool,
 ) -> Result<Verdict, GatewayError> {
     let req = PolicyRequest {
         action: "execute-api:Invoke",
@@ -523,31 +566,13 @@ pub fn authorize(
         .resource_policy
         .as_ref()
         .map(|p| portcullis_policy::evaluate([p], &req));
-    let (caller, caller_summary) = match keys.principal {
-        None => (None, "public".to_owned()),
-        Some(_) if authz.roles.is_empty() => (Some(Outcome::Allow), "authenticated".to_owned()),
+    let (caller, role_decision) = match keys.principal {
+        None => (None, None),
+        Some(_) if authz.roles.is_empty() => (Some(Outcome::Allow), None),
         Some(p) => {
             let policies = authz.role_policies(p.role.as_deref());
             let d = portcullis_policy::evaluate(policies.iter(), &req);
-            let by = d.decided_by.as_ref().map_or_else(String::new, |s| {
-                format!(
-                    " by {}[{}]{}",
-                    s.policy,
-                    s.index,
-                    s.sid
-                        .as_deref()
-                        .map(|x| format!(" {x}"))
-                        .unwrap_or_default()
-                )
-            });
-            (
-                Some(d.outcome),
-                format!(
-                    "role {} {}{by}",
-                    p.role.as_deref().unwrap_or("(none)"),
-                    d.outcome.as_str()
-                ),
-            )
+            (Some(d.outcome), Some(d))
         }
     };
     let outcome = match (caller, &rp) {
@@ -555,13 +580,39 @@ pub fn authorize(
         (None, Some(d)) => d.outcome,
         (None, None) => Outcome::Allow,
     };
-    let summary = match &rp {
-        Some(d) => format!(
-            "{}; {caller_summary}; resource policy {}",
-            outcome.as_str(),
-            d.outcome.as_str()
-        ),
-        None => format!("{}; {caller_summary}", outcome.as_str()),
+    let summary = if summarize || outcome != Outcome::Allow {
+        let caller_summary = match (keys.principal, &role_decision) {
+            (None, _) => "public".to_owned(),
+            (Some(_), None) => "authenticated".to_owned(),
+            (Some(p), Some(d)) => {
+                let by = d.decided_by.as_ref().map_or_else(String::new, |s| {
+                    format!(
+                        " by {}[{}]{}",
+                        s.policy,
+                        s.index,
+                        s.sid
+                            .as_deref()
+                            .map(|x| format!(" {x}"))
+                            .unwrap_or_default()
+                    )
+                });
+                format!(
+                    "role {} {}{by}",
+                    p.role.as_deref().unwrap_or("(none)"),
+                    d.outcome.as_str()
+                )
+            }
+        };
+        match &rp {
+            Some(d) => format!(
+                "{}; {caller_summary}; resource policy {}",
+                outcome.as_str(),
+                d.outcome.as_str()
+            ),
+            None => format!("{}; {caller_summary}", outcome.as_str()),
+        }
+    } else {
+        String::new()
     };
     match outcome {
         Outcome::Allow => Ok(Verdict { outcome, summary }),
