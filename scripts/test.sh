@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole Portcullis test suite on a fresh Debian machine with a Rust toolchain.
-# Installs what the tests need (curl, CA certificates, PyJWT and boto3 for the compatibility tests, a
+# Installs what the tests need (curl, CA certificates, Node.js; PyJWT, boto3, Authlib and the
+# jose npm package for the compatibility tests; a
 # PostgreSQL server started on 127.0.0.1 for the identity store's tests), then: formatting check, clippy (warnings are
 # errors), unit, property, golden and integration tests, and `portcullis check` on every
 # example.
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -25,6 +28,11 @@ fi
 if ! python3 -c 'import jwt, cryptography, boto3, authlib, requests' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check 'PyJWT[crypto]>=2.8,<3' 'boto3>=1.34,<2' \
     'Authlib>=1.3,<2' 'requests>=2.31,<3'
+fi
+
+# The `jose` npm package mints tokens that the external-issuer tests must accept.
+if [ ! -d tests/node/node_modules/jose ]; then
+  (cd tests/node && npm install --no-audit --no-fund --silent)
 fi
 
 # A throwaway PostgreSQL on loopback; stopped again when the tests end.

@@ -497,7 +497,8 @@ pub async fn explain(
                 headers: parsed,
             },
             portcullis_identity::store::now(),
-        );
+        )
+        .await;
         Ok::<_, String>(report)
     }
     .await;

@@ -42,6 +42,36 @@ pub struct Config {
 pub enum IssuerConfig {
     /// The built-in user pool: keys read in process, revocations honoured.
     Builtin,
+    /// Another issuer's public keys, from its JWKS.
+    Jwks {
+        /// The exact `iss`.
+        issuer: String,
+        /// The JWKS URL; `None`: found through `{issuer}/.well-known/openid-configuration`.
+        jwks_uri: Option<String>,
+        /// Keys are fetched again after this long (served stale if the issuer is down).
+        ttl: Duration,
+        /// Fetches happen at most this often (an unknown `kid` triggers one).
+        min_refresh: Duration,
+        /// Extra CA to trust for the issuer's TLS certificate.
+        ca_file: Option<PathBuf>,
+    },
+    /// A shared HMAC secret (never for an issuer with public keys).
+    Hmac {
+        /// The exact `iss`.
+        issuer: String,
+        /// The secret.
+        secret: Secret,
+    },
+}
+
+/// A configured secret: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// Where a request carries its token.

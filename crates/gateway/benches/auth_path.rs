@@ -108,7 +108,9 @@ fn bench(c: &mut Criterion) {
             let mut arn = String::with_capacity(plan.arn_prefix.len() + 64);
             arn.push_str(&plan.arn_prefix);
             portcullis_core::push_method_arn(&mut arn, "GET", "/pets/7");
-            let p = authorizer.authenticate(&headers, &[], now).unwrap();
+            let p = rt
+                .block_on(authorizer.authenticate(&headers, &[], now))
+                .unwrap();
             let keys = RequestKeys {
                 ctx: &ctx,
                 headers: &headers,
@@ -124,7 +126,10 @@ fn bench(c: &mut Criterion) {
     let tampered = format!("Bearer {}AAAA", token.get(..token.len() - 4).unwrap());
     bad.insert(http::header::AUTHORIZATION, tampered.parse().unwrap());
     c.bench_function("refused token, remembered", |b| {
-        b.iter(|| authorizer.authenticate(&bad, &[], now).unwrap_err())
+        b.iter(|| {
+            rt.block_on(authorizer.authenticate(&bad, &[], now))
+                .unwrap_err()
+        })
     });
 }
 

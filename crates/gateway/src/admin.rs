@@ -108,7 +108,8 @@ async fn explain(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
             headers: q.headers.into_iter().collect(),
         },
         now,
-    );
+    )
+    .await;
     reply(StatusCode::OK, report)
 }
 

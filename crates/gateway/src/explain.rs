@@ -59,7 +59,7 @@ fn statements(
 }
 
 /// Explains `q` against `plan` at Unix time `now`; the report is JSON.
-pub fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
+pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
     let mut report = serde_json::Map::new();
     let method = match Method::from_bytes(q.method.to_ascii_uppercase().as_bytes()) {
         Ok(m) => m,
@@ -143,7 +143,7 @@ pub fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
             {
                 headers.insert(http::header::AUTHORIZATION, v);
             }
-            match a.authenticate(&headers, &r.scopes, now) {
+            match a.authenticate(&headers, &r.scopes, now).await {
                 Ok(p) => {
                     report.insert(
                         "authentication".into(),

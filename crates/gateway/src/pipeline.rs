@@ -169,7 +169,7 @@ async fn run(
         let principal = match &route.authorizer {
             Some(a) => {
                 let now = i64::try_from(ctx.epoch_ms / 1000).unwrap_or(i64::MAX);
-                Some(a.authenticate(req.headers(), &route.scopes, now)?)
+                Some(a.authenticate(req.headers(), &route.scopes, now).await?)
             }
             None => None,
         };

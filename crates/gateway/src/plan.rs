@@ -117,7 +117,7 @@ impl Plan {
         let mut authorizers: Vec<Arc<JwtAuthorizer>> = Vec::new();
         if let PoolHandle::Serving(identity) = pool {
             for a in &config.authorizers {
-                match JwtAuthorizer::compile(a, identity, roles.clone()) {
+                match JwtAuthorizer::compile(a, identity, clients, roles.clone()) {
                     Ok(j) => authorizers.push(Arc::new(j)),
                     Err(e) => problem(a.loc, format!("authorizers.{}", a.name), e, ""),
                 }

@@ -18,6 +18,11 @@ use crate::yaml::{self, Loc, Node, Value};
 const AUTHORIZER_KEYS: &[&str] = &[
     "type",
     "issuer",
+    "jwks_uri",
+    "jwks_ttl",
+    "jwks_min_refresh",
+    "ca_file",
+    "hmac_secret",
     "audience",
     "token_use",
     "algorithms",
@@ -34,6 +39,28 @@ const AUTHORIZATION_KEYS: &[&str] = &[
     "resource_policy",
     "decision_header",
 ];
+
+const HMAC_ALGORITHMS: &[&str] = &["HS256", "HS384", "HS512"];
+
+/// Why a URL cannot be fetched for keys: it must be https, or http on loopback.
+fn fetch_url_problem(url: &str) -> Option<&'static str> {
+    if let Some(rest) = url.strip_prefix("https://") {
+        return (rest.is_empty() || rest.starts_with('/')).then_some("no host");
+    }
+    if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        });
+        return (!matches!(host, "127.0.0.1" | "localhost" | "[::1]"))
+            .then_some("keys over plain http could be replaced in transit");
+    }
+    Some("not an http(s) URL")
+}
 
 const ALGORITHMS: &[&str] = &[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
@@ -109,21 +136,132 @@ fn read_authorizer(
             "the authorizer type is `jwt`",
         );
     }
-    let issuer = match m.required(cx, "issuer", "add `issuer: builtin` (the built-in user pool)") {
-        Some((n, p)) => cx.string(n, &p).and_then(|t| {
-            if t == "builtin" {
-                Some(IssuerConfig::Builtin)
+    let issuer_text = m
+        .required(
+            cx,
+            "issuer",
+            "add `issuer: builtin` (the built-in user pool) or the issuer's URL",
+        )
+        .and_then(|(n, p)| cx.string(n, &p).map(|t| (t, n.loc, p)));
+    let jwks_uri = m.take("jwks_uri").and_then(|(n, p)| {
+        let t = cx.string(n, &p)?;
+        match fetch_url_problem(&t) {
+            None => Some((t, n.loc, p)),
+            Some(why) => {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("`{t}`: {why}"),
+                    "use an https:// URL (plain http only on loopback)",
+                );
+                None
+            }
+        }
+    });
+    let ttl = match m.take("jwks_ttl") {
+        Some((n, p)) => cx.duration(n, &p).and_then(|d| {
+            if (Duration::from_secs(60)..=Duration::from_secs(86_400)).contains(&d) {
+                Some(d)
+            } else {
+                cx.error(n.loc, &p, "jwks_ttl out of range", "use 1m to 24h");
+                None
+            }
+        }),
+        None => Some(Duration::from_secs(3600)),
+    };
+    let min_refresh = match m.take("jwks_min_refresh") {
+        Some((n, p)) => cx.duration(n, &p).and_then(|d| {
+            if d <= Duration::from_secs(3600) {
+                Some(d)
             } else {
                 cx.error(
                     n.loc,
                     &p,
-                    format!("issuer `{t}` is not supported"),
-                    "`builtin` verifies the built-in user pool's tokens; issuers reached by a JWKS URL are not available in this version",
+                    "jwks_min_refresh over 1h",
+                    "use 0s to 1h; it bounds how often an unknown kid can make the gateway fetch",
                 );
                 None
             }
         }),
+        None => Some(Duration::from_secs(30)),
+    };
+    let ca_file = m.take("ca_file").and_then(|(n, p)| {
+        let t = cx.string(n, &p)?;
+        let pb = std::path::PathBuf::from(t);
+        Some(if pb.is_absolute() {
+            pb
+        } else {
+            cx.base.join(pb)
+        })
+    });
+    let hmac_node = m.take("hmac_secret");
+    let hmac_given = hmac_node.is_some();
+    let hmac = hmac_node.and_then(|(n, p)| {
+        let t = cx.string(n, &p)?;
+        if t.len() < 32 {
+            cx.error(
+                n.loc,
+                &p,
+                format!("the HMAC secret has {} bytes, fewer than 32", t.len()),
+                "use a random secret of at least 32 bytes (64 for HS512), e.g. from ${ENV}",
+            );
+            return None;
+        }
+        Some((t, n.loc, p))
+    });
+    let issuer = match issuer_text {
         None => None,
+        Some((t, _, _)) if t == "builtin" => {
+            let extra = jwks_uri
+                .as_ref()
+                .map(|(_, l, p)| (*l, p.clone()))
+                .or_else(|| hmac.as_ref().map(|(_, l, p)| (*l, p.clone())));
+            match extra {
+                Some((loc, p)) => {
+                    cx.error(
+                        loc,
+                        &p,
+                        "the built-in issuer takes no jwks_uri or hmac_secret",
+                        "its keys are read in process; remove this key",
+                    );
+                    None
+                }
+                None => Some(IssuerConfig::Builtin),
+            }
+        }
+        Some((t, loc, p)) => match (hmac, jwks_uri) {
+            (Some(_), Some((_, jloc, jp))) => {
+                cx.error(
+                    jloc,
+                    &jp,
+                    "an issuer has either public keys (jwks_uri) or an HMAC secret, not both",
+                    "HMAC is never accepted from an issuer that has public keys",
+                );
+                None
+            }
+            (Some((secret, _, _)), None) => Some(IssuerConfig::Hmac {
+                issuer: t,
+                secret: Secret(secret),
+            }),
+            // The secret had a problem of its own, reported already.
+            (None, _) if hmac_given => None,
+            (None, uri) => {
+                if uri.is_none()
+                    && let Some(why) = fetch_url_problem(&t)
+                {
+                    cx.error(loc, &p, format!("issuer `{t}`: {why}"), "the issuer's discovery document is fetched from {issuer}/.well-known/openid-configuration; give `jwks_uri` (or `hmac_secret`) otherwise");
+                    None
+                } else {
+                    Some(IssuerConfig::Jwks {
+                        issuer: t,
+                        jwks_uri: uri.map(|(u, _, _)| u),
+                        ttl: ttl?,
+                        min_refresh: min_refresh?,
+                        ca_file,
+                    })
+                }
+            }
+        },
     };
     let audiences = match m.take("audience") {
         Some((n, p)) => strings(cx, n, &p).map(|v| v.into_iter().map(|(s, _)| s).collect()),
@@ -158,18 +296,7 @@ fn read_authorizer(
                     );
                     return None;
                 }
-                if a.starts_with("HS") {
-                    cx.error(
-                        loc,
-                        &p,
-                        format!(
-                            "`{a}` needs a shared secret, which the built-in issuer does not have"
-                        ),
-                        format!("use {}", ALGORITHMS.join(", ")),
-                    );
-                    return None;
-                }
-                if !ALGORITHMS.contains(&a.as_str()) {
+                if !ALGORITHMS.contains(&a.as_str()) && !HMAC_ALGORITHMS.contains(&a.as_str()) {
                     cx.error(
                         loc,
                         &p,
@@ -191,7 +318,44 @@ fn read_authorizer(
             }
             Some(out)
         }),
-        None => Some(vec!["RS256".into(), "ES256".into(), "EdDSA".into()]),
+        None => Some(Vec::new()),
+    };
+    // HMAC algorithms go with an HMAC secret and nothing else.
+    let algorithms = match (&issuer, algorithms) {
+        (Some(IssuerConfig::Hmac { .. }), Some(a)) if a.is_empty() => Some(vec!["HS256".into()]),
+        (Some(_), Some(a)) if a.is_empty() => {
+            Some(vec!["RS256".into(), "ES256".into(), "EdDSA".into()])
+        }
+        (Some(IssuerConfig::Hmac { .. }), Some(a)) => {
+            if a.iter().all(|x| HMAC_ALGORITHMS.contains(&x.as_str())) {
+                Some(a)
+            } else {
+                cx.error(
+                    node.loc,
+                    &join(path, "algorithms"),
+                    "an HMAC issuer takes HS256, HS384 or HS512 only",
+                    "list only HMAC algorithms",
+                );
+                None
+            }
+        }
+        (Some(_), Some(a)) => {
+            if let Some(h) = a.iter().find(|x| HMAC_ALGORITHMS.contains(&x.as_str())) {
+                cx.error(
+                    node.loc,
+                    &join(path, "algorithms"),
+                    format!(
+                        "`{h}` needs `hmac_secret`, and an issuer with public keys never gets HMAC"
+                    ),
+                    format!("use {}", ALGORITHMS.join(", ")),
+                );
+                None
+            } else {
+                Some(a)
+            }
+        }
+        (_, None) => None,
+        (None, a) => a,
     };
     let leeway = match m.take("leeway") {
         Some((n, p)) => cx.duration(n, &p).and_then(|d| {

@@ -15,6 +15,7 @@
 //! precise reason goes to the log with the request id, never to the client.
 
 pub mod cache;
+pub mod remote;
 
 use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
@@ -129,6 +130,16 @@ impl BuiltinKeys {
     }
 }
 
+/// Where an authorizer's keys come from.
+enum KeySource {
+    /// The built-in pool, in process.
+    Builtin(BuiltinKeys),
+    /// Another issuer's JWKS.
+    Remote(Box<remote::RemoteKeys>),
+    /// A shared secret.
+    Hmac(Arc<KeySet>),
+}
+
 /// A refused token: the key-set generation it was checked against and why.
 type Refusal = (u64, Arc<str>);
 
@@ -138,7 +149,7 @@ pub struct JwtAuthorizer {
     pub name: String,
     source: TokenSource,
     rules: Rules,
-    keys: BuiltinKeys,
+    keys: KeySource,
     cache: cache::TokenCache,
     refused: cache::ShardedCache<Refusal>,
     roles: Arc<RoleResolver>,
@@ -185,6 +196,7 @@ impl JwtAuthorizer {
     pub fn compile(
         cfg: &AuthorizerConfig,
         identity: Option<&Arc<IdentityService>>,
+        clients: &crate::integration::clients::UpstreamClients,
         roles: Arc<RoleResolver>,
     ) -> Result<Self, String> {
         let algorithms: Vec<Alg> = cfg
@@ -192,29 +204,71 @@ impl JwtAuthorizer {
             .iter()
             .filter_map(|a| Alg::parse(a))
             .collect();
-        let IssuerConfig::Builtin = cfg.issuer;
-        let service = identity
-            .ok_or("`issuer: builtin` needs the built-in user pool (an `identity:` section)")?;
-        let issuer = service.issuer().to_owned();
+        let (issuer, keys) = match &cfg.issuer {
+            IssuerConfig::Builtin => {
+                let service = identity.ok_or(
+                    "`issuer: builtin` needs the built-in user pool (an `identity:` section)",
+                )?;
+                (
+                    service.issuer().to_owned(),
+                    KeySource::Builtin(BuiltinKeys {
+                        service: service.clone(),
+                        algorithms: algorithms.clone(),
+                        current: RwLock::new(None),
+                    }),
+                )
+            }
+            IssuerConfig::Jwks {
+                issuer,
+                jwks_uri,
+                ttl,
+                min_refresh,
+                ca_file,
+            } => (
+                issuer.clone(),
+                KeySource::Remote(Box::new(remote::RemoteKeys::new(
+                    issuer.clone(),
+                    jwks_uri.clone(),
+                    algorithms.clone(),
+                    *ttl,
+                    *min_refresh,
+                    clients.fetch_client(ca_file.as_deref())?,
+                ))),
+            ),
+            IssuerConfig::Hmac { issuer, secret } => (
+                issuer.clone(),
+                KeySource::Hmac(Arc::new(KeySet::hmac(secret.0.as_bytes(), &algorithms)?)),
+            ),
+        };
         Ok(Self {
             name: cfg.name.clone(),
             source: cfg.source.clone(),
             rules: Rules {
-                algorithms: algorithms.clone(),
+                algorithms,
                 issuer,
                 audiences: cfg.audiences.clone(),
                 token_use: cfg.token_use.clone(),
                 leeway: i64::try_from(cfg.leeway.as_secs()).unwrap_or(300),
                 max_len: portcullis_jwt::verify::DEFAULT_MAX_TOKEN,
             },
-            keys: BuiltinKeys {
-                service: service.clone(),
-                algorithms,
-                current: RwLock::new(None),
-            },
+            keys,
             cache: cache::TokenCache::new(usize::try_from(cfg.cache_entries).unwrap_or(0)),
             refused: cache::ShardedCache::new(usize::try_from(cfg.cache_entries / 4).unwrap_or(0)),
             roles,
+        })
+    }
+
+    async fn key_set(&self, unknown_kid: bool) -> Result<(Arc<KeySet>, u64), GatewayError> {
+        let got = match &self.keys {
+            KeySource::Builtin(b) => b.keys(),
+            KeySource::Remote(r) => r.keys(unknown_kid).await,
+            KeySource::Hmac(k) => Ok((k.clone(), 0)),
+        };
+        got.map_err(|e| {
+            GatewayError::new(
+                ErrorKind::Response(ResponseType::AUTHORIZER_FAILURE),
+                format!("authorizer {}: keys: {e}", self.name),
+            )
         })
     }
 
@@ -243,7 +297,7 @@ impl JwtAuthorizer {
     }
 
     /// Authenticates the request: the verified principal, from the cache or by verifying.
-    pub fn authenticate(
+    pub async fn authenticate(
         &self,
         headers: &HeaderMap,
         scopes: &[String],
@@ -254,12 +308,7 @@ impl JwtAuthorizer {
         if token.len() > self.rules.max_len {
             return Err(fail(Failure::Invalid("token too long".into())));
         }
-        let (keys, generation) = self.keys.keys().map_err(|e| {
-            GatewayError::new(
-                ErrorKind::Internal,
-                format!("authorizer {}: keys: {e}", self.name),
-            )
-        })?;
+        let (mut keys, mut generation) = self.key_set(false).await?;
         let key = cache::key(token);
         let cached = self.cache.get(&key, |p| {
             p.exp > now && p.kid.as_deref().is_none_or(|k| keys.has_kid(k))
@@ -270,14 +319,25 @@ impl JwtAuthorizer {
                 if let Some((_, why)) = self.refused.get(&key, |(g, _)| *g == generation) {
                     return Err(fail(Failure::Invalid(format!("{why} (remembered)"))));
                 }
-                let v = match portcullis_jwt::verify(token, &keys, &self.rules, now) {
+                let mut verified = portcullis_jwt::verify(token, &keys, &self.rules, now);
+                // A key the set does not have may be new at the issuer: fetch once more
+                // (rate-limited) and try again.
+                if matches!(verified, Err(portcullis_jwt::JwtError::UnknownKid))
+                    && matches!(self.keys, KeySource::Remote(_))
+                {
+                    (keys, generation) = self.key_set(true).await?;
+                    verified = portcullis_jwt::verify(token, &keys, &self.rules, now);
+                }
+                let v = match verified {
                     Ok(v) => v,
                     Err(e) => {
-                        // What the token's bytes say stays true; what the clock says does not.
+                        // What the token's bytes say stays true; what the clock says does
+                        // not, and an unknown key may be published later.
                         if !matches!(
                             e,
                             portcullis_jwt::JwtError::NotYetValid
                                 | portcullis_jwt::JwtError::IssuedInFuture
+                                | portcullis_jwt::JwtError::UnknownKid
                         ) {
                             self.refused.insert(
                                 key,
@@ -293,12 +353,15 @@ impl JwtAuthorizer {
                 p
             }
         };
-        let revoked = self.keys.service.revocations().revoked(
-            principal.jti.as_deref(),
-            principal.origin_jti.as_deref(),
-            &principal.sub,
-            principal.iat,
-        );
+        let revoked = match &self.keys {
+            KeySource::Builtin(b) => b.service.revocations().revoked(
+                principal.jti.as_deref(),
+                principal.origin_jti.as_deref(),
+                &principal.sub,
+                principal.iat,
+            ),
+            _ => false,
+        };
         if revoked {
             return Err(fail(Failure::Invalid("token revoked".into())));
         }

@@ -23,6 +23,9 @@ use crate::body::RequestBody;
 /// A pooled client for upstream requests.
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, RequestBody>;
 
+/// A pooled client for the gateway's own GET requests.
+pub type FetchClient = Client<HttpsConnector<HttpConnector>, http_body_util::Empty<bytes::Bytes>>;
+
 /// Protocol, and the CA file with a fingerprint of its contents (so a changed file is
 /// picked up on reload).
 type Key = (UpstreamProtocol, Option<(PathBuf, u64)>);
@@ -109,11 +112,24 @@ impl UpstreamClients {
         Ok(store)
     }
 
-    fn build(
+    /// A client for small GET requests the gateway makes itself (JWKS and discovery
+    /// documents): HTTP/1.1 or h2 by ALPN, the system roots plus `ca_file`.
+    pub fn fetch_client(&self, ca_file: Option<&Path>) -> Result<FetchClient, String> {
+        let connector = self.connector(UpstreamProtocol::Auto, ca_file)?;
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(4);
+        Ok(builder.build(connector))
+    }
+
+    fn connector(
         &self,
         protocol: UpstreamProtocol,
         ca_file: Option<&Path>,
-    ) -> Result<UpstreamClient, String> {
+    ) -> Result<HttpsConnector<HttpConnector>, String> {
         let mut roots = (*self.roots()?).clone();
         if let Some(path) = ca_file {
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
@@ -144,10 +160,18 @@ impl UpstreamClients {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http();
-        let connector = match protocol {
+        Ok(match protocol {
             UpstreamProtocol::Auto => https.enable_all_versions().wrap_connector(http),
             UpstreamProtocol::Http2 => https.enable_http2().wrap_connector(http),
-        };
+        })
+    }
+
+    fn build(
+        &self,
+        protocol: UpstreamProtocol,
+        ca_file: Option<&Path>,
+    ) -> Result<UpstreamClient, String> {
+        let connector = self.connector(protocol, ca_file)?;
         let mut builder = Client::builder(TokioExecutor::new());
         builder
             .timer(TokioTimer::new())
