@@ -467,7 +467,10 @@ pub async fn explain(
             Some((k, v)) if !k.trim().is_empty() => {
                 parsed.push((k.trim().to_owned(), v.trim().to_owned()));
             }
-            _ => return finish(Err(format!("--header `{h}` is not `Name: value`"))),
+            _ => {
+                eprintln!("error: --header `{h}` is not `Name: value`");
+                return ExitCode::from(2);
+            }
         }
     }
     let result = async {
@@ -524,7 +527,10 @@ pub async fn explain(
                 ExitCode::from(1)
             }
         }
-        Err(e) => finish(Err(e)),
+        Err(e) => {
+            eprintln!("error: {}", e.trim_end());
+            ExitCode::from(2)
+        }
     }
 }
 

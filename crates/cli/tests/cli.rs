@@ -855,6 +855,6 @@ fn explain_prints_route_authentication_statements_and_decision() {
     let (code, _, err) = run(portcullis()
         .args(["explain", "GET", "/pets", "--header", "nocolon", "--config"])
         .arg(&config));
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "a usage error");
     assert!(err.contains("is not `Name: value`"), "{err}");
 }

@@ -502,6 +502,7 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
     };
     {
         let fallback = AuthorizationConfig::default();
+        let authorization_ok = authorization.is_some();
         let authorization = authorization.as_ref().unwrap_or(&fallback);
         // Names come from the document itself, so that references are checked even when an
         // authorizer has problems of its own.
@@ -522,6 +523,7 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
             &names,
             authorizers.as_deref().unwrap_or(&[]),
             authorization,
+            authorization_ok,
             identity.is_some(),
         );
     }
@@ -618,6 +620,7 @@ fn check_auth_refs(
     names: &[String],
     authorizers: &[AuthorizerConfig],
     authorization: &AuthorizationConfig,
+    authorization_ok: bool,
     has_identity: bool,
 ) {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -665,7 +668,9 @@ fn check_auth_refs(
                 help,
             );
         }
-        if has_scopes && effective.is_none() {
+        // With a broken `authorization` section the default authorizer is unknown.
+        if has_scopes && effective.is_none() && (authorization_ok || choice != MethodAuth::Default)
+        {
             cx.error(
                 loc,
                 &join(&path, "scopes"),
@@ -1051,6 +1056,14 @@ fn parse_resource_path(cx: &mut Cx<'_>, text: &str, loc: Loc, path: &str) -> Opt
                 path,
                 format!("segment `{seg}` mixes text and a parameter"),
                 "a parameter must be a whole segment, like `{id}`",
+            );
+            return None;
+        } else if *seg == "." || *seg == ".." {
+            cx.error(
+                loc,
+                path,
+                format!("segment `{seg}` is a dot segment"),
+                "requests with `.` or `..` segments are refused; name the resource without them",
             );
             return None;
         } else {

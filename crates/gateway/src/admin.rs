@@ -110,7 +110,12 @@ async fn explain(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
         now,
     )
     .await;
-    reply(StatusCode::OK, report)
+    let status = if report.get("error").is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    reply(status, report)
 }
 
 fn handle(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {
@@ -131,6 +136,12 @@ fn handle(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {
         );
     }
     match req.uri().path() {
+        "/explain" => text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "POST a JSON body: {\"method\", \"path\", \"token\"?, \"source_ip\"?, \"headers\"?}\n"
+                .into(),
+            "text/plain",
+        ),
         "/healthz" => text(StatusCode::OK, "ok\n".into(), "text/plain"),
         "/readyz" => {
             if shared.ready.load(Ordering::Acquire) {

@@ -113,7 +113,7 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
         false,
     );
     let mut arn = plan.arn_prefix.clone();
-    portcullis_core::push_method_arn(&mut arn, method.as_str(), uri.path());
+    portcullis_core::push_method_arn(&mut arn, method.as_str(), &auth::arn_path(uri.path()));
     report.insert("method_arn".into(), json!(arn));
 
     // Resource policy, phase 1.

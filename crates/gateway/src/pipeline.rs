@@ -156,8 +156,12 @@ async fn run(
     if route.authorizer.is_some() || !plan.authorization.is_empty() {
         let mut arn = String::with_capacity(plan.arn_prefix.len() + 64);
         arn.push_str(&plan.arn_prefix);
-        portcullis_core::push_method_arn(&mut arn, req.method().as_str(), req.uri().path());
-        auth::resource_policy_precheck(
+        portcullis_core::push_method_arn(
+            &mut arn,
+            req.method().as_str(),
+            &auth::arn_path(req.uri().path()),
+        );
+        let precheck = auth::resource_policy_precheck(
             &plan.authorization,
             &arn,
             &auth::RequestKeys {
@@ -165,13 +169,27 @@ async fn run(
                 headers: req.headers(),
                 principal: None,
             },
-        )?;
-        let principal = match &route.authorizer {
-            Some(a) => {
-                let now = i64::try_from(ctx.epoch_ms / 1000).unwrap_or(i64::MAX);
-                Some(a.authenticate(req.headers(), &route.scopes, now).await?)
+        );
+        let principal = match precheck {
+            Err(e) => Err(e),
+            Ok(()) => match &route.authorizer {
+                Some(a) => {
+                    let now = i64::try_from(ctx.epoch_ms / 1000).unwrap_or(i64::MAX);
+                    a.authenticate(req.headers(), &route.scopes, now)
+                        .await
+                        .map(Some)
+                }
+                None => Ok(None),
+            },
+        };
+        let principal = match principal {
+            Ok(p) => p,
+            Err(e) => {
+                if plan.authorization.decision_header {
+                    ctx.decision = Some(e.detail.to_string());
+                }
+                return Err(e);
             }
-            None => None,
         };
         let verdict = auth::authorize(
             &plan.authorization,

@@ -174,10 +174,33 @@ async fn roles_scopes_and_revocation_over_http() {
         b,
         r#"{"message":"User is not authorized to access this resource with an explicit deny"}"#
     );
+    // the policies see the path the router sees: a trailing slash or an encoded letter
+    // does not slip past the Deny, and dot segments are refused outright
+    for path in ["/pets/", "/p%65ts", "/%70ets/"] {
+        let (s, _, b) = call(&gw, "DELETE", path, Some(&bearer(&ada))).await;
+        assert_eq!(s, 403, "{path}: {b}");
+    }
+    for path in [
+        "/pets/../pets",
+        "/pets/%2e%2e/pets",
+        "/pets/./x",
+        "/pets/%2E",
+    ] {
+        let (s, _, _) = call(&gw, "GET", path, Some(&bearer(&ada))).await;
+        assert_eq!(s, 400, "{path}");
+    }
     // authenticated but in no group: no role, no policy, 403
     assert_eq!(
         call(&gw, "GET", "/pets", Some(&bearer(&nobody))).await.0,
         403
+    );
+    // a deleted user's tokens stop working
+    let svc0 = gw.shared().identity.as_ref().unwrap().service().clone();
+    svc0.store().delete_user("nobody").await.unwrap();
+    svc0.reload_revocations().await.unwrap();
+    assert_eq!(
+        call(&gw, "GET", "/pets", Some(&bearer(&nobody))).await.0,
+        401
     );
 
     // scopes: the pool's default client grants `openid` only

@@ -397,6 +397,9 @@ impl Store {
 
     /// Deletes a user with their memberships, limits and refresh tokens.
     pub async fn delete_user(&self, username: &str) -> Result<()> {
+        // Revoke first: the revocations outlive the user, so tokens already issued are
+        // refused until they expire.
+        self.global_sign_out(username, now()).await?;
         self.delete_one(
             "DELETE FROM users WHERE username_key = $1",
             &username_key(username),

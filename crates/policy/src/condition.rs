@@ -569,6 +569,9 @@ mod tests {
         assert!(!cond("StringEquals", "jwt:tenant", &["x"]).holds(&ctx));
         assert!(cond("StringNotEquals", "jwt:tenant", &["x"]).holds(&ctx));
         assert!(cond("StringEqualsIfExists", "jwt:tenant", &["x"]).holds(&ctx));
+        // escapes in plain values
+        ctx.set("jwt:pattern", "a*b");
+        assert!(cond("StringEquals", "jwt:pattern", &["a${*}b"]).holds(&ctx));
         // variables in values
         ctx.set("jwt:owner", "Alice");
         assert!(cond("StringEquals", "jwt:owner", &["${aws:username}"]).holds(&ctx));

@@ -31,6 +31,8 @@ enum Piece {
 pub struct Pattern {
     pieces: Vec<Piece>,
     source: String,
+    /// The text the pattern stands for when it has no variables (escapes resolved).
+    literal: String,
     has_vars: bool,
 }
 
@@ -103,9 +105,19 @@ impl Pattern {
         }
         flush(&mut lit, &mut pieces);
         let has_vars = pieces.iter().any(|p| matches!(p, Piece::Var { .. }));
+        let literal = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Lit(s) => s.as_str(),
+                Piece::Star => "*",
+                Piece::One => "?",
+                Piece::Var { .. } => "",
+            })
+            .collect();
         Ok(Self {
             pieces,
             source: text.to_owned(),
+            literal,
             has_vars,
         })
     }
@@ -149,7 +161,7 @@ impl Pattern {
     /// with `${aws:username}`); `None` when a variable has no value.
     pub fn resolve(&self, ctx: &dyn Context) -> Option<std::borrow::Cow<'_, str>> {
         if !self.has_vars {
-            return Some(std::borrow::Cow::Borrowed(&self.source));
+            return Some(std::borrow::Cow::Borrowed(&self.literal));
         }
         let mut out = String::new();
         for p in &self.pieces {

@@ -778,9 +778,10 @@ impl Policy {
         kind: PolicyKind,
         base: Option<&ArnBase>,
     ) -> Result<Self, Vec<PolicyError>> {
+        // Without a Version, IAM reads a policy as 2008-10-17: `${...}` is literal text.
         let mut c = Compiler {
             errors: Vec::new(),
-            variables: true,
+            variables: false,
             kind,
             base,
         };

@@ -207,6 +207,35 @@ fn load_errors_point_at_the_element() {
 }
 
 #[test]
+fn a_policy_without_version_reads_variables_literally() {
+    let p = Policy::from_json(
+        "p",
+        &json!({"Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke",
+            "Resource": "arn:aws:execute-api:*:*:*/*/GET/users/${aws:username}"}]}),
+        PolicyKind::Identity,
+        None,
+    )
+    .unwrap();
+    let mut ctx = MapContext::default();
+    ctx.set("aws:username", "alice");
+    let decide = |path: &str| {
+        let resource = format!("{ARN}prod/GET/users/{path}");
+        evaluate(
+            [&p],
+            &Request {
+                action: "execute-api:Invoke",
+                resource: &resource,
+                principal: None,
+                context: &ctx,
+            },
+        )
+        .outcome
+    };
+    assert_eq!(decide("alice"), Outcome::ImplicitDeny);
+    assert_eq!(decide("${aws:username}"), Outcome::Allow);
+}
+
+#[test]
 fn resource_policy_combination_follows_the_same_account_table() {
     use Outcome::*;
     // (authorizer, resource policy) -> result, from API Gateway's table.

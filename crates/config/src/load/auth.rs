@@ -603,6 +603,7 @@ pub(super) fn read_authorization(
         ..AuthorizationConfig::default()
     };
     let mut ok = true;
+    let mut failed_roles: Vec<String> = Vec::new();
     if let Some((n, p)) = m.take("default_authorizer") {
         match cx.string(n, &p) {
             Some(s) if s == "NONE" => {}
@@ -638,7 +639,10 @@ pub(super) fn read_authorization(
                 for (k, v) in entries {
                     match read_policies(cx, v, &join(&p, &k.name), &base) {
                         Some(list) => out.roles.push((k.name.clone(), list)),
-                        None => ok = false,
+                        None => {
+                            failed_roles.push(k.name.clone());
+                            ok = false;
+                        }
                     }
                 }
             }
@@ -669,7 +673,7 @@ pub(super) fn read_authorization(
     // Every role a group maps to must exist, or the mapping silently grants nothing.
     if !out.roles.is_empty() {
         for (group, role) in &out.group_roles {
-            if !out.roles.iter().any(|(r, _)| r == role) {
+            if !out.roles.iter().any(|(r, _)| r == role) && !failed_roles.contains(role) {
                 cx.error(
                     node.loc,
                     &join(path, "group_roles"),

@@ -240,6 +240,16 @@ impl JwtAuthorizer {
                 KeySource::Hmac(Arc::new(KeySet::hmac(secret.0.as_bytes(), &algorithms)?)),
             ),
         };
+        // The pool's keys are known now: an algorithm list none of them fits is a load
+        // error, not a 500 on every request.
+        if let KeySource::Builtin(b) = &keys {
+            b.keys().map_err(|e| {
+                format!(
+                    "no signing key of the user pool fits algorithms {:?}: {e}",
+                    cfg.algorithms
+                )
+            })?;
+        }
         Ok(Self {
             name: cfg.name.clone(),
             source: cfg.source.clone(),
@@ -555,6 +565,21 @@ pub struct Verdict {
     pub outcome: Outcome,
     /// A one-line summary for the debug header and explanations (empty unless asked for).
     pub summary: String,
+}
+
+/// The path as the method ARN names it: percent-decoded, without a trailing `/` (the router
+/// reads `/p%65ts/` as `/pets`, so policies must too).
+pub fn arn_path(path: &str) -> Cow<'_, str> {
+    let decoded: Cow<'_, str> = if path.contains('%') {
+        percent_encoding::percent_decode_str(path).decode_utf8_lossy()
+    } else {
+        Cow::Borrowed(path)
+    };
+    if decoded.len() > 1 && decoded.ends_with('/') {
+        Cow::Owned(decoded.trim_end_matches('/').to_owned())
+    } else {
+        decoded
+    }
 }
 
 /// Resource policy, phase 1: an explicit Deny stops the request before any authenticator
