@@ -132,8 +132,21 @@ pub struct AuthorizationConfig {
     pub roles: Vec<(String, Vec<portcullis_policy::Policy>)>,
     /// The API's resource policy.
     pub resource_policy: Option<portcullis_policy::Policy>,
+    /// Cedar policies, used instead of role IAM policies when given.
+    pub cedar: Option<CedarSource>,
     /// Send `x-portcullis-decision` with the decision (debugging only).
     pub decision_header: bool,
+}
+
+/// Cedar policy text and where it came from (parsed when the plan is compiled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CedarSource {
+    /// The policies.
+    pub text: String,
+    /// The file they were read from, as written in the config; `None` when inline.
+    pub file: Option<String>,
+    /// Where `cedar` is in the config; for inline text, the line before its first line.
+    pub loc: Loc,
 }
 
 /// Where the user pool's data lives.

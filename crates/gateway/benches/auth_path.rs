@@ -119,6 +119,52 @@ fn bench(c: &mut Criterion) {
             auth::authorize(&plan.authorization, &arn, &keys, false).unwrap()
         })
     });
+    // The same decision by Cedar, ten policies.
+    let mut cedar = String::new();
+    for i in 0..9 {
+        cedar.push_str(&format!(
+            "permit(principal in Portcullis::Group::\"team{i}\", action in Portcullis::Action::\"POST\", resource) when {{ context.secure }};\n"
+        ));
+    }
+    cedar.push_str("permit(principal in Portcullis::Group::\"viewers\", action in Portcullis::Action::\"GET\", resource);\n");
+    let mut cfg2 = plan.config.clone();
+    cfg2.authorization.roles.clear();
+    cfg2.authorization.cedar = Some(portcullis_config::CedarSource {
+        text: cedar,
+        file: None,
+        loc: portcullis_config::Loc::default(),
+    });
+    let plan2 = portcullis_gateway::Plan::compile(
+        cfg2,
+        2,
+        &clients,
+        portcullis_gateway::PoolHandle::Serving(Some(&svc)),
+    )
+    .unwrap();
+    let p = rt
+        .block_on(authorizer.authenticate(&headers, &[], now))
+        .unwrap();
+    let mut ctx2 = portcullis_gateway::context::RequestCtx::new(
+        http::Method::GET,
+        &uri,
+        http::Version::HTTP_11,
+        &headers,
+        "127.0.0.1".parse().unwrap(),
+        false,
+    );
+    ctx2.resource = Some(std::sync::Arc::from("/pets/{id}"));
+    let mut arn = plan2.arn_prefix.clone();
+    portcullis_core::push_method_arn(&mut arn, "GET", "/pets/7");
+    c.bench_function("authorize with Cedar, 10 policies", |b| {
+        b.iter(|| {
+            let keys = RequestKeys {
+                ctx: &ctx2,
+                headers: &headers,
+                principal: Some(&p),
+            };
+            auth::authorize(&plan2.authorization, &arn, &keys, false).unwrap()
+        })
+    });
     // First sight of a token: a fresh plan each time would rebuild keys too; instead a
     // distinct valid token per iteration is not possible, so measure the signature check
     // with the refused-token cache out of the way: a token whose payload differs.

@@ -186,7 +186,23 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
         principal: None,
         context: &keys,
     };
-    if let Some(p) = &principal {
+    if let (Some(_), Some(c)) = (&principal, plan.authorization.cedar()) {
+        match c.decide(&keys, true) {
+            Ok((outcome, traces)) => {
+                let list: Vec<Value> = traces
+                    .iter()
+                    .map(|t| json!({"policy": t.id, "effect": t.effect, "applies": t.determining}))
+                    .collect();
+                report.insert(
+                    "cedar".into(),
+                    json!({"outcome": outcome.as_str(), "policies": list}),
+                );
+            }
+            Err(e) => {
+                report.insert("cedar".into(), json!({"error": e}));
+            }
+        }
+    } else if let Some(p) = &principal {
         let policies = plan.authorization.role_policy_list(p.role.as_deref());
         let (outcome, list) = statements(&policies, &req);
         report.insert(
@@ -261,6 +277,22 @@ pub fn render(report: &Value) -> String {
             }
         }
         let _ = writeln!(out, "{line}");
+    }
+    if let Some(c) = report.get("cedar") {
+        let _ = writeln!(out, "cedar: {}", s(at(c, "outcome")));
+        for p in at(c, "policies").as_array().into_iter().flatten() {
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                s(at(p, "policy")),
+                s(at(p, "effect")),
+                if at(p, "applies") == true {
+                    "determining"
+                } else {
+                    "not determining"
+                }
+            );
+        }
     }
     for (title, key) in [
         ("role policies", "role_policies"),

@@ -113,7 +113,49 @@ impl Plan {
                 help: (!help.is_empty()).then(|| help.to_owned()),
             });
         };
-        let (authorization, roles) = Authorization::compile(&config.authorization);
+        let (authorization, roles, cedar_errors) =
+            Authorization::compile(&config.authorization, &config.api);
+        let mut other_sources = Vec::new();
+        let mut cedar_diags = Vec::new();
+        if let Some(src) = &config.authorization.cedar {
+            for (offset, message) in cedar_errors {
+                // Point at the problem in the Cedar text: its own file, or the config lines
+                // the inline text sits on.
+                let (line, column) = offset.map_or((0, 0), |o| {
+                    let before = src.text.get(..o).unwrap_or("");
+                    let line = before.matches('\n').count() as u64 + 1;
+                    let column =
+                        before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+                    (line, column)
+                });
+                let (file, loc) = match &src.file {
+                    Some(f) => {
+                        if !other_sources.iter().any(|(n, _): &(String, String)| n == f) {
+                            other_sources.push((f.clone(), src.text.clone()));
+                        }
+                        (f.clone(), Loc { line, column })
+                    }
+                    None => (
+                        config.file.clone(),
+                        if line == 0 {
+                            src.loc
+                        } else {
+                            Loc {
+                                line: src.loc.line + line,
+                                column: 0,
+                            }
+                        },
+                    ),
+                };
+                cedar_diags.push(Diagnostic {
+                    file,
+                    loc,
+                    path: "authorization.cedar".into(),
+                    message: format!("invalid Cedar: {message}"),
+                    help: Some("see the Cedar policy language; policies look like `permit(principal in Portcullis::Group::\"viewers\", action in Portcullis::Action::\"GET\", resource);`".into()),
+                });
+            }
+        }
         let mut authorizers: Vec<Arc<JwtAuthorizer>> = Vec::new();
         if let PoolHandle::Serving(identity) = pool {
             for a in &config.authorizers {
@@ -191,12 +233,13 @@ impl Plan {
             },
             None => None,
         };
+        diags.extend(cedar_diags);
         if !diags.is_empty() {
             let source = std::fs::read_to_string(&config.file).unwrap_or_default();
             return Err(Diagnostics {
                 source,
                 items: diags,
-                other_sources: Vec::new(),
+                other_sources,
             });
         }
         let limits = Limits {

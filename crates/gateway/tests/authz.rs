@@ -361,3 +361,151 @@ async fn the_admin_endpoint_explains_decisions() {
     let (s, _) = ask(serde_json::json!({"method": "GET"})).await;
     assert_eq!(s, 400);
 }
+
+#[tokio::test]
+async fn cedar_policies_decide_instead_of_role_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("identity.db").display().to_string();
+    let cedar = r#"
+@id("viewers-read")
+permit(principal in Portcullis::Group::"viewers", action in Portcullis::Action::"GET", resource);
+
+@id("admins-all")
+permit(principal in Portcullis::Group::"admins", action, resource);
+
+@id("no-delete-from-outside")
+forbid(principal, action == Portcullis::Action::"DELETE /pets", resource)
+unless { context.sourceIp.isInRange(ip("10.0.0.0/8")) };
+
+@id("owner-only")
+forbid(principal, action, resource == Portcullis::Route::"/pets/{id}")
+when { resource.params.id != principal.username && !(principal in Portcullis::Group::"admins") };
+"#;
+    std::fs::write(dir.path().join("pets.cedar"), cedar).unwrap();
+    let yaml = format!(
+        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /pets:\n    GET:\n      integration:\n        type: mock\n    DELETE:\n      integration:\n        type: mock\n  /pets/{{id}}:\n    GET:\n      integration:\n        type: mock\nidentity:\n  database: {db}\n  issuer: http://gateway.test\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\nauthorizers:\n  pool:\n    type: jwt\n    issuer: builtin\nauthorization:\n  default_authorizer: pool\n  cedar: pets.cedar\n  decision_header: true\n",
+        api = api_header()
+    );
+    let gw = gateway_in(&yaml, dir.path()).await;
+    let svc = gw.shared().identity.as_ref().unwrap().service().clone();
+    for (name, precedence) in [("admins", 1), ("viewers", 5)] {
+        svc.store()
+            .create_group(&Group {
+                name: name.into(),
+                description: String::new(),
+                precedence,
+                role: None,
+            })
+            .await
+            .unwrap();
+    }
+    for (user, group) in [("vera", "viewers"), ("ada", "admins")] {
+        let hash = svc.hasher().hash("correct horse battery").await.unwrap();
+        svc.store()
+            .create_user(&NewUser {
+                username: user.into(),
+                password_hash: hash,
+                email: None,
+                attributes: BTreeMap::new(),
+            })
+            .await
+            .unwrap();
+        svc.store().add_to_group(user, group).await.unwrap();
+    }
+    let (vera, _) = token(&gw, "vera").await;
+    let (ada, _) = token(&gw, "ada").await;
+    let bearer = |t: &str| format!("Bearer {t}");
+    let (s, h, _) = call(&gw, "GET", "/pets", Some(&bearer(&vera))).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        h["x-portcullis-decision"],
+        "Allow; cedar Allow by viewers-read"
+    );
+    // no permit covers a user in no group: implicit deny
+    let hash = svc.hasher().hash("correct horse battery").await.unwrap();
+    svc.store()
+        .create_user(&NewUser {
+            username: "nobody".into(),
+            password_hash: hash,
+            email: None,
+            attributes: BTreeMap::new(),
+        })
+        .await
+        .unwrap();
+    let (nobody, _) = token(&gw, "nobody").await;
+    let (s, _, b) = call(&gw, "GET", "/pets", Some(&bearer(&nobody))).await;
+    assert_eq!(
+        (s, b.as_str()),
+        (
+            403,
+            r#"{"message":"User is not authorized to access this resource"}"#
+        )
+    );
+    // a forbid beats the admins' permit: explicit deny
+    let (s, h, b) = call(&gw, "DELETE", "/pets", Some(&bearer(&ada))).await;
+    assert_eq!(
+        (s, b.as_str()),
+        (
+            403,
+            r#"{"message":"User is not authorized to access this resource with an explicit deny"}"#
+        )
+    );
+    assert_eq!(
+        h["x-portcullis-decision"],
+        "ExplicitDeny; cedar ExplicitDeny by no-delete-from-outside"
+    );
+    // path parameters and the principal's attributes
+    assert_eq!(
+        call(&gw, "GET", "/pets/vera", Some(&bearer(&vera))).await.0,
+        200
+    );
+    assert_eq!(
+        call(&gw, "GET", "/pets/ada", Some(&bearer(&vera))).await.0,
+        403
+    );
+    assert_eq!(
+        call(&gw, "GET", "/pets/vera", Some(&bearer(&ada))).await.0,
+        200
+    );
+
+    // the explanation lists every policy and which decided
+    let plan = gw.shared().plan.load_full();
+    let report = portcullis_gateway::explain::explain(
+        &plan,
+        &portcullis_gateway::explain::Question {
+            method: "DELETE".into(),
+            path: "/pets".into(),
+            token: Some(ada.clone()),
+            source_ip: Some("10.1.2.3".parse().unwrap()),
+            headers: vec![],
+        },
+        portcullis_identity::store::now(),
+    )
+    .await;
+    assert_eq!(report["decision"]["result"], "allow", "{report}");
+    assert_eq!(report["cedar"]["policies"].as_array().unwrap().len(), 4);
+    assert_eq!(report["cedar"]["policies"][1]["policy"], "admins-all");
+    assert_eq!(report["cedar"]["policies"][1]["applies"], true);
+
+    // a Cedar syntax error points at its own file and line
+    std::fs::write(
+        dir.path().join("bad.cedar"),
+        "permit(principal, action, resource);\nforbid(principal action, resource);\n",
+    )
+    .unwrap();
+    let bad = yaml.replace("cedar: pets.cedar", "cedar: bad.cedar");
+    std::fs::write(dir.path().join("gw.yaml"), &bad).unwrap();
+    let cfg = portcullis_config::load_file(&dir.path().join("gw.yaml")).unwrap();
+    let clients = portcullis_gateway::integration::clients::UpstreamClients::default();
+    let err = portcullis_gateway::Plan::compile(
+        cfg,
+        1,
+        &clients,
+        portcullis_gateway::PoolHandle::CheckOnly,
+    )
+    .unwrap_err()
+    .render();
+    assert!(err.contains("bad.cedar:2:"), "{err}");
+    assert!(err.contains("invalid Cedar"), "{err}");
+    assert!(err.contains("forbid(principal action, resource);"), "{err}");
+}

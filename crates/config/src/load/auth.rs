@@ -37,6 +37,7 @@ const AUTHORIZATION_KEYS: &[&str] = &[
     "group_roles",
     "roles",
     "resource_policy",
+    "cedar",
     "decision_header",
 ];
 
@@ -663,6 +664,52 @@ pub(super) fn read_authorization(
             None => ok = false,
         }
     }
+    if let Some((n, p)) = m.take("cedar") {
+        match cx.string(n, &p) {
+            Some(text) if text.trim_end().ends_with(".cedar") && !text.contains('\n') => {
+                let full = if std::path::Path::new(&text).is_absolute() {
+                    std::path::PathBuf::from(&text)
+                } else {
+                    cx.base.join(&text)
+                };
+                match std::fs::read_to_string(&full) {
+                    Ok(body) if body.len() <= 1024 * 1024 => {
+                        out.cedar = Some(CedarSource {
+                            text: body,
+                            file: Some(text),
+                            loc: n.loc,
+                        });
+                    }
+                    Ok(_) => {
+                        cx.error(
+                            n.loc,
+                            &p,
+                            format!("policy file {text} is over 1 MiB"),
+                            "split it",
+                        );
+                        ok = false;
+                    }
+                    Err(e) => {
+                        cx.error(
+                            n.loc,
+                            &p,
+                            format!("cannot read {text}: {e}"),
+                            "the path is relative to the config file",
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            Some(text) => {
+                out.cedar = Some(CedarSource {
+                    text,
+                    file: None,
+                    loc: n.loc,
+                });
+            }
+            None => ok = false,
+        }
+    }
     if let Some((n, p)) = m.take("decision_header") {
         match cx.boolean(n, &p) {
             Some(b) => out.decision_header = b,
@@ -670,6 +717,15 @@ pub(super) fn read_authorization(
         }
     }
     m.finish(cx, AUTHORIZATION_KEYS);
+    if out.cedar.is_some() && !out.roles.is_empty() {
+        cx.error(
+            node.loc,
+            &join(path, "cedar"),
+            "`cedar` and `roles` both decide who may call what",
+            "use Cedar policies or role IAM policies, not both",
+        );
+        ok = false;
+    }
     // Every role a group maps to must exist, or the mapping silently grants nothing.
     if !out.roles.is_empty() {
         for (group, role) in &out.group_roles {

@@ -15,6 +15,7 @@
 //! precise reason goes to the log with the request id, never to the client.
 
 pub mod cache;
+pub mod cedar;
 pub mod remote;
 
 use std::borrow::Cow;
@@ -451,29 +452,49 @@ impl JwtAuthorizer {
 pub struct Authorization {
     roles: Vec<(String, Vec<Policy>)>,
     resource_policy: Option<Policy>,
+    cedar: Option<cedar::CedarPolicies>,
     /// Send `x-portcullis-decision`.
     pub decision_header: bool,
 }
 
 impl Authorization {
     /// Compiles the section.
-    pub fn compile(cfg: &AuthorizationConfig) -> (Self, Arc<RoleResolver>) {
+    /// Compiles the section. Problems in Cedar text are returned (with byte offsets) for
+    /// the caller to report; the section then has no Cedar policies.
+    pub fn compile(
+        cfg: &AuthorizationConfig,
+        api: &portcullis_core::ApiIdentity,
+    ) -> (Self, Arc<RoleResolver>, Vec<cedar::CedarError>) {
+        let (cedar, errors) = match &cfg.cedar {
+            Some(src) => match cedar::CedarPolicies::compile(&src.text, &api.api_id, &api.stage) {
+                Ok(c) => (Some(c), Vec::new()),
+                Err(e) => (None, e),
+            },
+            None => (None, Vec::new()),
+        };
         (
             Self {
                 roles: cfg.roles.clone(),
                 resource_policy: cfg.resource_policy.clone(),
+                cedar,
                 decision_header: cfg.decision_header,
             },
             Arc::new(RoleResolver {
                 claim: cfg.role_claim.clone(),
                 group_roles: cfg.group_roles.clone(),
             }),
+            errors,
         )
     }
 
     /// Whether anything is configured (else every request is allowed).
     pub fn is_empty(&self) -> bool {
-        self.roles.is_empty() && self.resource_policy.is_none()
+        self.roles.is_empty() && self.resource_policy.is_none() && self.cedar.is_none()
+    }
+
+    /// The Cedar policies, if the API uses them.
+    pub fn cedar(&self) -> Option<&cedar::CedarPolicies> {
+        self.cedar.as_ref()
     }
 
     /// The policies of a role, as a list (for explanations).
@@ -654,13 +675,23 @@ pub fn authorize(
         .resource_policy
         .as_ref()
         .map(|p| portcullis_policy::evaluate([p], &req));
-    let (caller, role_decision) = match keys.principal {
-        None => (None, None),
-        Some(_) if authz.roles.is_empty() => (Some(Outcome::Allow), None),
-        Some(p) => {
+    let summarize_now = summarize;
+    let (caller, role_decision, cedar_summary) = match (keys.principal, &authz.cedar) {
+        (None, _) => (None, None, None),
+        (Some(_), Some(c)) => {
+            let (o, traces) = c
+                .decide(keys, summarize_now)
+                .map_err(|e| GatewayError::new(ErrorKind::Internal, e))?;
+            let by = cedar::CedarPolicies::first_reason(&traces)
+                .map(|id| format!(" by {id}"))
+                .unwrap_or_default();
+            (Some(o), None, Some(format!("cedar {}{by}", o.as_str())))
+        }
+        (Some(_), None) if authz.roles.is_empty() => (Some(Outcome::Allow), None, None),
+        (Some(p), None) => {
             let policies = authz.role_policies(p.role.as_deref());
             let d = portcullis_policy::evaluate(policies.iter(), &req);
-            (Some(d.outcome), Some(d))
+            (Some(d.outcome), Some(d), None)
         }
     };
     let outcome = match (caller, &rp) {
@@ -671,7 +702,7 @@ pub fn authorize(
     let summary = if summarize || outcome != Outcome::Allow {
         let caller_summary = match (keys.principal, &role_decision) {
             (None, _) => "public".to_owned(),
-            (Some(_), None) => "authenticated".to_owned(),
+            (Some(_), None) => cedar_summary.unwrap_or_else(|| "authenticated".to_owned()),
             (Some(p), Some(d)) => {
                 let by = d.decided_by.as_ref().map_or_else(String::new, |s| {
                     format!(
