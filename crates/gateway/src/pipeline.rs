@@ -1,11 +1,11 @@
 //! The request pipeline, in API Gateway's order, on one screen.
 //!
 //! ```text
-//! listener limits -> route -> [resource policy -> authenticate -> authorize -> throttle
-//!   -> validate] -> integrate -> respond
+//! listener limits -> user-pool endpoints -> route -> resource policy (explicit Deny)
+//!   -> authenticate -> authorize -> integrate -> respond
 //! ```
-//! The bracketed stages plug in here as they are built; each takes the narrowest input and
-//! returns a named output or a [`GatewayError`]. Errors from any stage go to
+//! Throttling and request validation will sit between authorize and integrate. Each stage
+//! takes the narrowest input and returns a named output or a [`GatewayError`]. Errors from any stage go to
 //! [`Responses::render`](crate::respond::Responses::render), the only place that picks a
 //! status code. Every response gets `x-amzn-RequestId`, and its body is observed so that
 //! metrics and the access-log line are written when the last byte has gone out.

@@ -84,3 +84,30 @@ fn rfc7515_a2_claims() {
         JwtError::Expired
     );
 }
+
+/// RFC 7517 Appendix A.1: the example public key set. The RSA key (`alg` RS256) is usable;
+/// the EC key is marked `"use": "enc"` and is skipped, never used to verify.
+#[test]
+fn rfc7517_a1_public_key_set() {
+    let doc = serde_json::json!({"keys": [
+        {"kty": "EC", "crv": "P-256",
+         "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+         "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM",
+         "use": "enc", "kid": "1"},
+        {"kty": "RSA",
+         "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+         "e": "AQAB", "alg": "RS256", "kid": "2011-04-29"}
+    ]});
+    let keys = KeySet::from_jwks(
+        &serde_json::to_vec(&doc).unwrap(),
+        &[Alg::Rs256, Alg::Es256],
+    )
+    .unwrap();
+    assert_eq!(keys.kids(), ["2011-04-29"]);
+    assert_eq!(keys.skipped.len(), 1);
+    assert!(
+        keys.skipped[0].starts_with("1: `use` is not `sig`"),
+        "{:?}",
+        keys.skipped
+    );
+}
