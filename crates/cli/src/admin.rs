@@ -528,7 +528,12 @@ pub async fn explain(
             }
         }
         Err(e) => {
-            eprintln!("error: {}", e.trim_end());
+            let e = e.trim_end();
+            if e.starts_with("error:") {
+                eprintln!("{e}");
+            } else {
+                eprintln!("error: {e}");
+            }
             ExitCode::from(2)
         }
     }

@@ -64,6 +64,52 @@ pub enum IssuerConfig {
     },
 }
 
+/// Why a URL may not be used to fetch keys, or `None` when it may: `https://` with a host,
+/// or `http://` to loopback only (keys over plain http could be replaced in transit). User
+/// information (`user@`) is refused, so `http://127.0.0.1@example.net/` cannot pass for
+/// loopback.
+pub fn key_url_problem(url: &str) -> Option<&'static str> {
+    let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(r), _) => (true, r),
+        (None, Some(r)) => (false, r),
+        _ => return Some("not an http(s) URL"),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() {
+        return Some("no host");
+    }
+    if authority.contains('@') {
+        return Some("user information in the URL is not allowed");
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, port))
+                if port.is_empty()
+                    || port
+                        .strip_prefix(':')
+                        .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                h
+            }
+            _ => return Some("malformed host"),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+            Some(_) => return Some("malformed host"),
+            None => authority,
+        }
+    };
+    if https {
+        return None;
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!loopback).then_some("keys over plain http could be replaced in transit")
+}
+
 /// A configured secret: `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(pub String);
@@ -493,4 +539,24 @@ pub struct GatewayResponseConfig {
     pub headers: Vec<(String, Vec<TemplatePart>)>,
     /// Body template (default `{"message":$context.error.messageString}`).
     pub body: Option<Vec<TemplatePart>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_url_problem;
+
+    #[test]
+    fn key_urls() {
+        assert_eq!(key_url_problem("https://idp.example.com/keys"), None);
+        assert_eq!(key_url_problem("http://127.0.0.1:8080/keys"), None);
+        assert_eq!(key_url_problem("http://localhost/keys"), None);
+        assert_eq!(key_url_problem("http://[::1]:9/keys"), None);
+        assert!(key_url_problem("http://idp.example.com/keys").is_some());
+        assert!(key_url_problem("http://127.0.0.1.example.net/keys").is_some());
+        assert!(key_url_problem("http://127.0.0.1@example.net/keys").is_some());
+        assert!(key_url_problem("https://user@idp.example.com/").is_some());
+        assert!(key_url_problem("http://localhost.evil.test/").is_some());
+        assert!(key_url_problem("ftp://x/").is_some());
+        assert!(key_url_problem("https:///keys").is_some());
+    }
 }

@@ -42,14 +42,76 @@ pub fn method_arn(identity: &ApiIdentity, method: &str, path: &str) -> String {
 
 /// Appends `{METHOD}/{path-without-leading-slash}` to a prefix from
 /// [`ApiIdentity::method_arn_prefix`]. Lets the hot path reuse a precomputed prefix.
+///
+/// The path is named as the router reads it, so that policies see what routing saw: each
+/// segment percent-decoded (a decoded `/` stays `%2F`, so segments keep their boundaries)
+/// and a trailing `/` dropped.
 pub fn push_method_arn(out: &mut String, method: &str, path: &str) {
     let _ = write!(out, "{method}/");
-    out.push_str(path.strip_prefix('/').unwrap_or(path));
+    push_arn_path(out, path);
+}
+
+/// The request path as method ARNs and policies name it (see [`push_method_arn`]), with its
+/// leading `/`.
+pub fn arn_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    out.push('/');
+    push_arn_path(&mut out, path);
+    out
+}
+
+fn push_arn_path(out: &mut String, path: &str) {
+    let mut p = path.strip_prefix('/').unwrap_or(path);
+    if !p.is_empty() {
+        p = p.strip_suffix('/').unwrap_or(p);
+    }
+    if !p.contains('%') {
+        out.push_str(p);
+        return;
+    }
+    for (i, seg) in p.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let decoded = percent_decode(seg);
+        out.push_str(&decoded.replace('/', "%2F"));
+    }
+}
+
+/// `%XX` escapes decoded; invalid UTF-8 replaced (the router refuses such paths anyway).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |j: usize| bytes.get(j).and_then(|c| (*c as char).to_digit(16));
+        match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arn_paths_are_named_as_routed() {
+        assert_eq!(arn_path("/pets/"), "/pets");
+        assert_eq!(arn_path("/p%65ts"), "/pets");
+        assert_eq!(arn_path("/users/vera%2Fada"), "/users/vera%2Fada");
+        assert_eq!(arn_path("/a%20b/c"), "/a b/c");
+        assert_eq!(arn_path("/"), "/");
+        assert_eq!(arn_path("/x%zz"), "/x%zz");
+    }
 
     fn id() -> ApiIdentity {
         ApiIdentity {

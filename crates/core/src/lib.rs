@@ -12,6 +12,6 @@ mod arn;
 mod error;
 mod response_type;
 
-pub use arn::{ApiIdentity, method_arn, push_method_arn};
+pub use arn::{ApiIdentity, arn_path, method_arn, push_method_arn};
 pub use error::{Blame, ErrorKind, GatewayError};
 pub use response_type::ResponseType;

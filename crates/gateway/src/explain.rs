@@ -88,9 +88,17 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
     );
     let route = match plan.router.lookup(&method, uri.path()) {
         Ok(r) => r,
-        Err(_) => {
+        Err(e) => {
             report.insert("route".into(), Value::Null);
-            report.insert("decision".into(), json!({"result": "403 Missing Authentication Token", "why": "no resource and method match"}));
+            let decision = match e.kind {
+                portcullis_core::ErrorKind::MalformedRequest => {
+                    json!({"result": "400", "why": e.detail})
+                }
+                _ => {
+                    json!({"result": "403 Missing Authentication Token", "why": "no resource and method match"})
+                }
+            };
+            report.insert("decision".into(), decision);
             return Value::Object(report);
         }
     };
@@ -113,7 +121,7 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
         false,
     );
     let mut arn = plan.arn_prefix.clone();
-    portcullis_core::push_method_arn(&mut arn, method.as_str(), &auth::arn_path(uri.path()));
+    portcullis_core::push_method_arn(&mut arn, method.as_str(), uri.path());
     report.insert("method_arn".into(), json!(arn));
 
     // Resource policy, phase 1.
@@ -202,7 +210,10 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
                 report.insert("cedar".into(), json!({"error": e}));
             }
         }
-    } else if let Some(p) = &principal {
+    } else if let Some(p) = principal
+        .as_ref()
+        .filter(|_| plan.authorization.has_roles())
+    {
         let policies = plan.authorization.role_policy_list(p.role.as_deref());
         let (outcome, list) = statements(&policies, &req);
         report.insert(

@@ -156,11 +156,7 @@ async fn run(
     if route.authorizer.is_some() || !plan.authorization.is_empty() {
         let mut arn = String::with_capacity(plan.arn_prefix.len() + 64);
         arn.push_str(&plan.arn_prefix);
-        portcullis_core::push_method_arn(
-            &mut arn,
-            req.method().as_str(),
-            &auth::arn_path(req.uri().path()),
-        );
+        portcullis_core::push_method_arn(&mut arn, req.method().as_str(), req.uri().path());
         let precheck = auth::resource_policy_precheck(
             &plan.authorization,
             &arn,

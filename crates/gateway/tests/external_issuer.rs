@@ -141,7 +141,10 @@ async fn discovery_rotation_outage_and_other_minting_libraries() {
         "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /pets:\n    GET:\n      integration:\n        type: mock\n        body: pets\n  /hmac:\n    GET:\n      authorizer: shared\n      integration:\n        type: mock\n        body: hmac\nauthorizers:\n  partner:\n    type: jwt\n    issuer: {issuer_url}\n    audience: [partner-app]\n    algorithms: [RS256]\n    jwks_min_refresh: 1s\n  shared:\n    type: jwt\n    issuer: hmac-issuer\n    hmac_secret: \"{SECRET}\"\nauthorization:\n  default_authorizer: partner\n",
         api = api_header()
     );
-    let gw = gateway(&yaml).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gw.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let gw = gateway_from_file(&file).await;
 
     // keys found through discovery on first use; PyJWT's and jose's tokens accepted
     assert_eq!(call(&gw, "/pets", &t("a")).await, 200);
@@ -181,6 +184,9 @@ async fn discovery_rotation_outage_and_other_minting_libraries() {
     );
     assert_eq!(call(&gw, "/pets", &t("c")).await, 401);
     assert_eq!(call(&gw, "/pets", &t("a")).await, 200);
+    // a reload during the outage keeps the keys held (the new plan's token cache is empty)
+    gw.reload().await.unwrap();
+    assert_eq!(call(&gw, "/pets", &t("a")).await, 200, "after reload");
 
     // an HMAC issuer: only with its secret, never RS256 tokens
     assert_eq!(call(&gw, "/hmac", &t("hs256")).await, 200);

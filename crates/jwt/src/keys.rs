@@ -408,6 +408,12 @@ impl KeySet {
         self.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
     }
 
+    /// Whether a token naming `kid` (or none) and signed with `alg` would find a key here:
+    /// for dropping cached verdicts when keys leave the set.
+    pub fn can_verify(&self, kid: Option<&str>, alg: Alg) -> bool {
+        self.find(kid, alg).is_ok()
+    }
+
     /// The keys' ids.
     pub fn kids(&self) -> Vec<&str> {
         let mut kids: Vec<&str> = self.keys.iter().filter_map(|k| k.kid.as_deref()).collect();

@@ -45,22 +45,7 @@ const HMAC_ALGORITHMS: &[&str] = &["HS256", "HS384", "HS512"];
 
 /// Why a URL cannot be fetched for keys: it must be https, or http on loopback.
 fn fetch_url_problem(url: &str) -> Option<&'static str> {
-    if let Some(rest) = url.strip_prefix("https://") {
-        return (rest.is_empty() || rest.starts_with('/')).then_some("no host");
-    }
-    if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host = host.rsplit_once(':').map_or(host, |(h, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) {
-                h
-            } else {
-                host
-            }
-        });
-        return (!matches!(host, "127.0.0.1" | "localhost" | "[::1]"))
-            .then_some("keys over plain http could be replaced in transit");
-    }
-    Some("not an http(s) URL")
+    crate::model::key_url_problem(url)
 }
 
 const ALGORITHMS: &[&str] = &[
@@ -418,6 +403,21 @@ fn read_authorizer(
         None => Some(100_000),
     };
     m.finish(cx, AUTHORIZER_KEYS);
+    // Keys that only mean something for a JWKS issuer are an error elsewhere, not ignored.
+    if let (Some(IssuerConfig::Builtin | IssuerConfig::Hmac { .. }), Value::Map(entries)) =
+        (&issuer, &node.value)
+    {
+        for (k, _) in entries {
+            if ["jwks_ttl", "jwks_min_refresh", "ca_file"].contains(&k.name.as_str()) {
+                cx.error(
+                    k.loc,
+                    &join(path, &k.name),
+                    format!("`{}` applies to issuers with a JWKS only", k.name),
+                    "remove it: this issuer's keys are not fetched",
+                );
+            }
+        }
+    }
     kind?;
     Some(AuthorizerConfig {
         name: name.to_owned(),

@@ -204,7 +204,7 @@ impl CedarPolicies {
         let rattrs = HashMap::from([
             (
                 "path".to_owned(),
-                RestrictedExpression::new_string(super::arn_path(ctx.path()).into_owned()),
+                RestrictedExpression::new_string(portcullis_core::arn_path(ctx.path())),
             ),
             (
                 "method".to_owned(),

@@ -55,6 +55,8 @@ pub struct Principal {
     pub exp: i64,
     /// The signing key's id.
     pub kid: Option<String>,
+    /// The signature algorithm.
+    pub alg: Alg,
     /// What `context.authorizer.*` mappings read: `principalId`, `role`, `claims.<name>`.
     pub context: Vec<(String, String)>,
 }
@@ -136,7 +138,7 @@ enum KeySource {
     /// The built-in pool, in process.
     Builtin(BuiltinKeys),
     /// Another issuer's JWKS.
-    Remote(Box<remote::RemoteKeys>),
+    Remote(Arc<remote::RemoteKeys>),
     /// A shared secret.
     Hmac(Arc<KeySet>),
 }
@@ -227,14 +229,14 @@ impl JwtAuthorizer {
                 ca_file,
             } => (
                 issuer.clone(),
-                KeySource::Remote(Box::new(remote::RemoteKeys::new(
-                    issuer.clone(),
-                    jwks_uri.clone(),
-                    algorithms.clone(),
+                KeySource::Remote(clients.remote_keys(
+                    issuer,
+                    jwks_uri.as_deref(),
+                    &algorithms,
                     *ttl,
                     *min_refresh,
-                    clients.fetch_client(ca_file.as_deref())?,
-                ))),
+                    ca_file.as_deref(),
+                )?),
             ),
             IssuerConfig::Hmac { issuer, secret } => (
                 issuer.clone(),
@@ -322,7 +324,7 @@ impl JwtAuthorizer {
         let (mut keys, mut generation) = self.key_set(false).await?;
         let key = cache::key(token);
         let cached = self.cache.get(&key, |p| {
-            p.exp > now && p.kid.as_deref().is_none_or(|k| keys.has_kid(k))
+            p.exp > now && keys.can_verify(p.kid.as_deref(), p.alg)
         });
         let principal = match cached {
             Some(p) => p,
@@ -433,6 +435,7 @@ impl JwtAuthorizer {
             iat: v.claims.get("iat").and_then(Value::as_i64).unwrap_or(0),
             exp: v.exp,
             kid: v.kid,
+            alg: v.alg,
             role,
             groups,
             sub,
@@ -490,6 +493,11 @@ impl Authorization {
     /// Whether anything is configured (else every request is allowed).
     pub fn is_empty(&self) -> bool {
         self.roles.is_empty() && self.resource_policy.is_none() && self.cedar.is_none()
+    }
+
+    /// Whether roles with IAM policies are configured.
+    pub fn has_roles(&self) -> bool {
+        !self.roles.is_empty()
     }
 
     /// The Cedar policies, if the API uses them.
@@ -586,21 +594,6 @@ pub struct Verdict {
     pub outcome: Outcome,
     /// A one-line summary for the debug header and explanations (empty unless asked for).
     pub summary: String,
-}
-
-/// The path as the method ARN names it: percent-decoded, without a trailing `/` (the router
-/// reads `/p%65ts/` as `/pets`, so policies must too).
-pub fn arn_path(path: &str) -> Cow<'_, str> {
-    let decoded: Cow<'_, str> = if path.contains('%') {
-        percent_encoding::percent_decode_str(path).decode_utf8_lossy()
-    } else {
-        Cow::Borrowed(path)
-    };
-    if decoded.len() > 1 && decoded.ends_with('/') {
-        Cow::Owned(decoded.trim_end_matches('/').to_owned())
-    } else {
-        decoded
-    }
 }
 
 /// Resource policy, phase 1: an explicit Deny stops the request before any authenticator

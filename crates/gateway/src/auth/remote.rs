@@ -84,13 +84,23 @@ impl RemoteKeys {
     /// The key set to verify with. `unknown_kid` asks for a fetch because a token named a
     /// key the set does not have. Fetches respect `jwks_min_refresh`; a failed fetch leaves
     /// the keys held in place.
-    pub async fn keys(&self, unknown_kid: bool) -> Result<(Arc<KeySet>, u64), String> {
+    pub async fn keys(self: &Arc<Self>, unknown_kid: bool) -> Result<(Arc<KeySet>, u64), String> {
         if let Some((set, generation, fresh)) = self.current()
-            && fresh
             && !unknown_kid
         {
+            if !fresh {
+                // Past the TTL: refresh in the background, answer with the keys held.
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let _ = me.refresh(false).await;
+                });
+            }
             return Ok((set, generation));
         }
+        self.refresh(unknown_kid).await
+    }
+
+    async fn refresh(&self, unknown_kid: bool) -> Result<(Arc<KeySet>, u64), String> {
         let mut state = self.fetch.lock().await;
         // Another request may have fetched while this one waited.
         if let Some((set, generation, fresh)) = self.current()
@@ -180,11 +190,8 @@ impl RemoteKeys {
                     .and_then(|v| v.as_str())
                     .ok_or_else(|| format!("{url}: no jwks_uri"))?
                     .to_owned();
-                if !(uri.starts_with("https://")
-                    || uri.starts_with("http://127.0.0.1")
-                    || uri.starts_with("http://localhost"))
-                {
-                    return Err(format!("{url}: jwks_uri {uri} is not https"));
+                if let Some(why) = portcullis_config::key_url_problem(&uri) {
+                    return Err(format!("{url}: jwks_uri {uri}: {why}"));
                 }
                 state.jwks_uri = Some(uri.clone());
                 uri

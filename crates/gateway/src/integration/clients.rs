@@ -37,6 +37,9 @@ pub struct UpstreamClients {
     clients: Mutex<HashMap<Key, (UpstreamClient, u64)>>,
     native_roots: Mutex<Option<Arc<RootCertStore>>>,
     h1_pools: Mutex<HashMap<String, (Arc<H1Pool>, u64)>>,
+    /// Other issuers' keys, kept across reloads (a reload during an issuer's outage keeps
+    /// the keys held), by everything that configures them.
+    remote_keys: Mutex<HashMap<String, Arc<crate::auth::remote::RemoteKeys>>>,
 }
 
 impl UpstreamClients {
@@ -110,6 +113,51 @@ impl UpstreamClients {
         let store = Arc::new(store);
         *cached = Some(store.clone());
         Ok(store)
+    }
+
+    /// The keys of another issuer, shared by every plan that configures it the same way.
+    pub fn remote_keys(
+        &self,
+        issuer: &str,
+        jwks_uri: Option<&str>,
+        algorithms: &[portcullis_jwt::Alg],
+        ttl: Duration,
+        min_refresh: Duration,
+        ca_file: Option<&Path>,
+    ) -> Result<Arc<crate::auth::remote::RemoteKeys>, String> {
+        let ca = match ca_file {
+            Some(p) => {
+                let bytes = std::fs::read(p)
+                    .map_err(|e| format!("cannot read CA file {}: {e}", p.display()))?;
+                format!("{}#{}", p.display(), crate::fingerprint(&bytes))
+            }
+            None => String::new(),
+        };
+        let names: Vec<&str> = algorithms.iter().map(|a| a.name()).collect();
+        let key = format!(
+            "{issuer}|{}|{}|{}|{}|{ca}",
+            jwks_uri.unwrap_or(""),
+            names.join(","),
+            ttl.as_millis(),
+            min_refresh.as_millis()
+        );
+        let mut map = self
+            .remote_keys
+            .lock()
+            .map_err(|_| "key registry poisoned".to_owned())?;
+        if let Some(k) = map.get(&key) {
+            return Ok(k.clone());
+        }
+        let keys = Arc::new(crate::auth::remote::RemoteKeys::new(
+            issuer.to_owned(),
+            jwks_uri.map(str::to_owned),
+            algorithms.to_vec(),
+            ttl,
+            min_refresh,
+            self.fetch_client(ca_file)?,
+        ));
+        map.insert(key, keys.clone());
+        Ok(keys)
     }
 
     /// A client for small GET requests the gateway makes itself (JWKS and discovery
