@@ -509,3 +509,41 @@ when { resource.params.id != principal.username && !(principal in Portcullis::Gr
     assert!(err.contains("invalid Cedar"), "{err}");
     assert!(err.contains("forbid(principal action, resource);"), "{err}");
 }
+
+#[tokio::test]
+async fn a_token_can_come_from_a_cookie() {
+    let dir = tempfile::tempdir().unwrap();
+    let (up, _) = upstream().await;
+    let extra =
+        "  cookie:\n    type: jwt\n    issuer: builtin\n    identity_source: cookie session\n";
+    let gw = authz_gateway(dir.path(), up, "").await;
+    drop(gw);
+    // the same pool, an authorizer reading the `session` cookie on /pets
+    let db = dir.path().join("identity.db").display().to_string();
+    let yaml = format!(
+        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /pets:\n    GET:\n      authorizer: cookie\n      integration:\n        type: mock\n        body: pets\nidentity:\n  database: {db}\n  issuer: http://gateway.test\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\nauthorizers:\n{extra}",
+        api = api_header()
+    );
+    let gw = gateway_in(&yaml, dir.path()).await;
+    let (vera, _) = token(&gw, "vera").await;
+    let send_cookie = |cookie: String| {
+        let req = Request::get(format!("http://{}/pets", gw.addr()))
+            .header("cookie", cookie)
+            .body(common::body(""))
+            .unwrap();
+        async move { send(&client(), req).await.0.as_u16() }
+    };
+    assert_eq!(
+        send_cookie(format!("theme=dark; session={vera}; x=1")).await,
+        200
+    );
+    assert_eq!(send_cookie("theme=dark".into()).await, 401);
+    assert_eq!(send_cookie("session=".into()).await, 401);
+    // a token in the Authorization header is not looked at by a cookie authorizer
+    assert_eq!(
+        call(&gw, "GET", "/pets", Some(&format!("Bearer {vera}")))
+            .await
+            .0,
+        401
+    );
+}
