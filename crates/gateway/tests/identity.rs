@@ -405,26 +405,8 @@ async fn confidential_client(
     flows: &[&str],
     scopes: &[&str],
 ) -> String {
-    use portcullis_identity::{AppClient, ClientSecret, secrets};
     let svc = gw.shared().identity.as_ref().unwrap().service().clone();
-    let secret = secrets::new_client_secret().expose().clone();
-    svc.store()
-        .create_client(&AppClient {
-            client_id: id.into(),
-            name: id.into(),
-            secret: Some(ClientSecret {
-                hash: secrets::hash_secret(&secret),
-                sealed: svc.seal_client_secret(id, &secret),
-            }),
-            auth_flows: flows.iter().map(|f| (*f).to_owned()).collect(),
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            access_ttl: 900,
-            id_ttl: 3600,
-            refresh_ttl: 86_400,
-        })
-        .await
-        .unwrap();
-    secret
+    support::confidential_client(&svc, id, flows, scopes).await
 }
 
 /// A form POST to the token endpoint, with optional Basic credentials.

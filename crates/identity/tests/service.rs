@@ -497,26 +497,8 @@ async fn sessions_end_revocations_reach_access_tokens_and_refusals_do_not_burn_t
     );
 }
 
-/// Creates a confidential client on `svc` and returns its secret.
 async fn confidential(svc: &IdentityService, id: &str, flows: &[&str], scopes: &[&str]) -> String {
-    let secret = secrets::new_client_secret().expose().clone();
-    svc.store()
-        .create_client(&AppClient {
-            client_id: id.into(),
-            name: id.into(),
-            secret: Some(ClientSecret {
-                hash: secrets::hash_secret(&secret),
-                sealed: svc.seal_client_secret(id, &secret),
-            }),
-            auth_flows: flows.iter().map(|f| (*f).to_owned()).collect(),
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            access_ttl: 900,
-            id_ttl: 3600,
-            refresh_ttl: 86_400,
-        })
-        .await
-        .unwrap();
-    secret
+    support::confidential_client(svc, id, flows, scopes).await
 }
 
 async fn confidential_clients(store: Store, key_dir: &std::path::Path) {

@@ -29,3 +29,31 @@ pub async fn postgres_database() -> String {
         .to_owned();
     format!("{base}/{name}")
 }
+
+/// Registers a confidential client (secret hashed and sealed) on `svc`; returns its secret.
+pub async fn confidential_client(
+    svc: &portcullis_identity::service::IdentityService,
+    id: &str,
+    flows: &[&str],
+    scopes: &[&str],
+) -> String {
+    use portcullis_identity::{AppClient, ClientSecret, secrets};
+    let secret = secrets::new_client_secret().expose().clone();
+    svc.store()
+        .create_client(&AppClient {
+            client_id: id.into(),
+            name: id.into(),
+            secret: Some(ClientSecret {
+                hash: secrets::hash_secret(&secret),
+                sealed: svc.seal_client_secret(id, &secret),
+            }),
+            auth_flows: flows.iter().map(|f| (*f).to_owned()).collect(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            access_ttl: 900,
+            id_ttl: 3600,
+            refresh_ttl: 86_400,
+        })
+        .await
+        .unwrap();
+    secret
+}
