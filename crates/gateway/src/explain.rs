@@ -112,7 +112,7 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
             "scopes": r.scopes,
         }),
     );
-    let ctx = RequestCtx::new(
+    let mut ctx = RequestCtx::new(
         method.clone(),
         &uri,
         Version::HTTP_11,
@@ -120,6 +120,9 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
         source_ip,
         false,
     );
+    // As the pipeline sets them after routing (Cedar reads both).
+    ctx.resource = Some(route.resource.clone());
+    ctx.path_params = route.params.clone();
     let mut arn = plan.arn_prefix.clone();
     portcullis_core::push_method_arn(&mut arn, method.as_str(), uri.path());
     report.insert("method_arn".into(), json!(arn));

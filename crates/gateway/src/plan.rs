@@ -141,8 +141,12 @@ impl Plan {
                             src.loc
                         } else {
                             Loc {
-                                line: src.loc.line + line,
-                                column: 0,
+                                line: src.loc.line + line - 1,
+                                column: if line == 1 {
+                                    src.loc.column + column - 1
+                                } else {
+                                    column
+                                },
                             }
                         },
                     ),

@@ -486,6 +486,22 @@ when { resource.params.id != principal.username && !(principal in Portcullis::Gr
     assert_eq!(report["cedar"]["policies"].as_array().unwrap().len(), 4);
     assert_eq!(report["cedar"]["policies"][1]["policy"], "admins-all");
     assert_eq!(report["cedar"]["policies"][1]["applies"], true);
+    // the explanation sees the route and its parameters, as the pipeline does
+    let report = portcullis_gateway::explain::explain(
+        &plan,
+        &portcullis_gateway::explain::Question {
+            method: "GET".into(),
+            path: "/pets/ada".into(),
+            token: Some(vera.clone()),
+            source_ip: None,
+            headers: vec![],
+        },
+        portcullis_identity::store::now(),
+    )
+    .await;
+    assert_eq!(report["decision"]["result"], "403", "{report}");
+    assert_eq!(report["cedar"]["policies"][3]["policy"], "owner-only");
+    assert_eq!(report["cedar"]["policies"][3]["applies"], true, "{report}");
 
     // a Cedar syntax error points at its own file and line
     std::fs::write(

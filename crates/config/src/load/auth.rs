@@ -129,7 +129,9 @@ fn read_authorizer(
             "add `issuer: builtin` (the built-in user pool) or the issuer's URL",
         )
         .and_then(|(n, p)| cx.string(n, &p).map(|t| (t, n.loc, p)));
-    let jwks_uri = m.take("jwks_uri").and_then(|(n, p)| {
+    let jwks_node = m.take("jwks_uri");
+    let jwks_given = jwks_node.is_some();
+    let jwks_uri = jwks_node.and_then(|(n, p)| {
         let t = cx.string(n, &p)?;
         match fetch_url_problem(&t) {
             None => Some((t, n.loc, p)),
@@ -230,7 +232,7 @@ fn read_authorizer(
                 secret: Secret(secret),
             }),
             // The secret had a problem of its own, reported already.
-            (None, _) if hmac_given => None,
+            (None, None) if hmac_given || jwks_given => None,
             (None, uri) => {
                 if uri.is_none()
                     && let Some(why) = fetch_url_problem(&t)

@@ -57,6 +57,9 @@ pub struct Principal {
     pub kid: Option<String>,
     /// The signature algorithm.
     pub alg: Alg,
+    /// The generation of the key set that verified it: a changed key set (a new key under
+    /// an old id included) makes the token be verified again.
+    pub key_generation: u64,
     /// What `context.authorizer.*` mappings read: `principalId`, `role`, `claims.<name>`.
     pub context: Vec<(String, String)>,
 }
@@ -118,6 +121,15 @@ impl BuiltinKeys {
                 return Ok((b.set.clone(), b.generation));
             }
             generation = b.generation;
+        }
+        // A reloaded ring with the same published keys keeps its generation (and so the
+        // cached verdicts); a changed key set starts a new one.
+        if let Ok(mut cur) = self.current.write()
+            && let Some(b) = cur.as_mut()
+            && b.ring.jwks() == ring.jwks()
+        {
+            b.ring = ring;
+            return Ok((b.set.clone(), b.generation));
         }
         let doc = serde_json::to_vec(ring.jwks()).map_err(|e| e.to_string())?;
         let set = Arc::new(KeySet::from_jwks(&doc, &self.algorithms)?);
@@ -323,9 +335,9 @@ impl JwtAuthorizer {
         }
         let (mut keys, mut generation) = self.key_set(false).await?;
         let key = cache::key(token);
-        let cached = self.cache.get(&key, |p| {
-            p.exp > now && keys.can_verify(p.kid.as_deref(), p.alg)
-        });
+        let cached = self
+            .cache
+            .get(&key, |p| p.exp > now && p.key_generation == generation);
         let principal = match cached {
             Some(p) => p,
             None => {
@@ -361,7 +373,7 @@ impl JwtAuthorizer {
                         return Err(fail(Failure::Invalid(e.to_string())));
                     }
                 };
-                let p = Arc::new(self.principal(v));
+                let p = Arc::new(self.principal(v, generation));
                 self.cache.insert(key, p.clone(), |p| p.exp <= now);
                 p
             }
@@ -398,7 +410,7 @@ impl JwtAuthorizer {
         Ok(principal)
     }
 
-    fn principal(&self, v: portcullis_jwt::Verified) -> Principal {
+    fn principal(&self, v: portcullis_jwt::Verified, generation: u64) -> Principal {
         let str_claim = |name: &str| {
             v.claims
                 .get(name)
@@ -436,6 +448,7 @@ impl JwtAuthorizer {
             exp: v.exp,
             kid: v.kid,
             alg: v.alg,
+            key_generation: generation,
             role,
             groups,
             sub,

@@ -23,6 +23,9 @@ const MAX_DISCOVERY: usize = 64 * 1024;
 
 struct Held {
     set: Arc<KeySet>,
+    /// The JWKS document the set was built from: an identical refetch keeps the generation
+    /// (and the verdicts cached under it).
+    doc: Bytes,
     at: Instant,
     generation: u64,
 }
@@ -41,6 +44,8 @@ pub struct RemoteKeys {
     client: FetchClient,
     held: RwLock<Option<Held>>,
     fetch: tokio::sync::Mutex<FetchState>,
+    /// A background refresh is under way (at most one).
+    refreshing: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for RemoteKeys {
@@ -68,6 +73,7 @@ impl RemoteKeys {
             min_refresh,
             client,
             held: RwLock::new(None),
+            refreshing: std::sync::atomic::AtomicBool::new(false),
             fetch: tokio::sync::Mutex::new(FetchState {
                 last_attempt: None,
                 jwks_uri,
@@ -88,11 +94,23 @@ impl RemoteKeys {
         if let Some((set, generation, fresh)) = self.current()
             && !unknown_kid
         {
-            if !fresh {
-                // Past the TTL: refresh in the background, answer with the keys held.
+            if !fresh
+                && self
+                    .refreshing
+                    .compare_exchange(
+                        false,
+                        true,
+                        std::sync::atomic::Ordering::AcqRel,
+                        std::sync::atomic::Ordering::Acquire,
+                    )
+                    .is_ok()
+            {
+                // Past the TTL: one refresh in the background; the keys held answer.
                 let me = self.clone();
                 tokio::spawn(async move {
                     let _ = me.refresh(false).await;
+                    me.refreshing
+                        .store(false, std::sync::atomic::Ordering::Release);
                 });
             }
             return Ok((set, generation));
@@ -118,17 +136,23 @@ impl RemoteKeys {
         if allowed {
             state.last_attempt = Some(Instant::now());
             match self.fetch_keys(&mut state).await {
-                Ok(set) => {
+                Ok((set, doc)) => {
                     let mut held = self
                         .held
                         .write()
                         .map_err(|_| "key lock poisoned".to_owned())?;
-                    let generation = held.as_ref().map_or(1, |h| h.generation + 1);
-                    *held = Some(Held {
-                        set: Arc::new(set),
-                        at: Instant::now(),
-                        generation,
-                    });
+                    match held.as_mut() {
+                        Some(h) if h.doc == doc => h.at = Instant::now(),
+                        _ => {
+                            let generation = held.as_ref().map_or(1, |h| h.generation + 1);
+                            *held = Some(Held {
+                                set: Arc::new(set),
+                                doc,
+                                at: Instant::now(),
+                                generation,
+                            });
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(issuer = %self.issuer, error = %e, "jwks fetch failed; keeping the keys held");
@@ -171,7 +195,7 @@ impl RemoteKeys {
             .map_err(|_| format!("{url}: no answer within 5 s"))?
     }
 
-    async fn fetch_keys(&self, state: &mut FetchState) -> Result<KeySet, String> {
+    async fn fetch_keys(&self, state: &mut FetchState) -> Result<(KeySet, Bytes), String> {
         let jwks_uri = match &state.jwks_uri {
             Some(u) => u.clone(),
             None => {
@@ -205,6 +229,6 @@ impl RemoteKeys {
         for s in &set.skipped {
             tracing::info!(issuer = %self.issuer, key = %s, "jwks key skipped");
         }
-        Ok(set)
+        Ok((set, doc))
     }
 }
