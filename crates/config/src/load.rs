@@ -114,14 +114,7 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn error(&mut self, loc: Loc, path: &str, message: impl Into<String>, help: impl Into<String>) {
-        let help = help.into();
-        self.diags.push(Diagnostic {
-            file: self.file.to_owned(),
-            loc,
-            path: path.to_owned(),
-            message: message.into(),
-            help: (!help.is_empty()).then_some(help),
-        });
+        self.push(self.file.to_owned(), loc, path, message.into(), help.into());
     }
 
     /// A problem in another file (a policy file), whose text is kept for the report.
@@ -137,12 +130,15 @@ impl Cx<'_> {
         if !self.other_sources.iter().any(|(f, _)| f == file) {
             self.other_sources.push((file.to_owned(), text.to_owned()));
         }
-        let help = help.into();
+        self.push(file.to_owned(), loc, path, message.into(), help.into());
+    }
+
+    fn push(&mut self, file: String, loc: Loc, path: &str, message: String, help: String) {
         self.diags.push(Diagnostic {
-            file: file.to_owned(),
+            file,
             loc,
             path: path.to_owned(),
-            message: message.into(),
+            message,
             help: (!help.is_empty()).then_some(help),
         });
     }

@@ -164,7 +164,7 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
                             "username": p.username,
                             "groups": p.groups,
                             "role": p.role,
-                            "scopes": p.claims.get("scope"),
+                            "scopes": p.scopes.join(" "),
                             "expires": p.exp,
                         }),
                     );

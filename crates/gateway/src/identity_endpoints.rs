@@ -428,7 +428,7 @@ fn session_response(s: &Session) -> Response<ResponseBody> {
     json_response(StatusCode::OK, &doc, "no-store")
 }
 
-fn json_response(
+pub(crate) fn json_response(
     status: StatusCode,
     doc: &serde_json::Value,
     cache: &'static str,

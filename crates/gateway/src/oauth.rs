@@ -19,10 +19,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
-use http::header::{
-    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA, WWW_AUTHENTICATE,
-};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use portcullis_core::GatewayError;
@@ -293,14 +290,9 @@ fn reply(
     doc: &Value,
     challenge: Option<HeaderValue>,
 ) -> Response<ResponseBody> {
-    let mut r = Response::new(ResponseBody::full(Bytes::from(doc.to_string())));
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    let mut r = crate::identity_endpoints::json_response(status, doc, "no-store");
     if let Some(c) = challenge {
-        h.insert(WWW_AUTHENTICATE, c);
+        r.headers_mut().insert(WWW_AUTHENTICATE, c);
     }
     r
 }

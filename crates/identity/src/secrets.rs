@@ -44,8 +44,7 @@ pub fn hash_secret(secret: &str) -> String {
 /// comparison takes the same time wherever the hashes differ.
 pub fn verify_secret(stored: &str, presented: &str) -> bool {
     let candidate = hash_secret(presented);
-    stored.len() == candidate.len()
-        && constant_time::verify_slices_are_equal(stored.as_bytes(), candidate.as_bytes()).is_ok()
+    constant_time::verify_slices_are_equal(stored.as_bytes(), candidate.as_bytes()).is_ok()
 }
 
 /// Cognito's `SECRET_HASH`: base64 of HMAC-SHA256 keyed by the client secret over the
@@ -67,8 +66,7 @@ pub fn verify_cognito_secret_hash(
     presented: &str,
 ) -> bool {
     let expected = cognito_secret_hash(secret, username, client_id);
-    expected.len() == presented.len()
-        && constant_time::verify_slices_are_equal(expected.as_bytes(), presented.as_bytes()).is_ok()
+    constant_time::verify_slices_are_equal(expected.as_bytes(), presented.as_bytes()).is_ok()
 }
 
 /// Errors of the secrets key file.

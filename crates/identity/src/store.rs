@@ -386,11 +386,7 @@ impl Store {
         .bind(id)
         .fetch_all(&mut *tx)
         .await?;
-        for f in families {
-            let family: String = f.try_get("family_id")?;
-            let exp: i64 = f.try_get("exp")?;
-            revoke_family_in(&mut tx, &family, at, exp).await?;
-        }
+        revoke_families_in(&mut tx, &families, at).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -599,12 +595,7 @@ impl Store {
         .bind(client_id)
         .fetch_all(&mut *tx)
         .await?;
-        let t = now();
-        for f in families {
-            let family: String = f.try_get("family_id")?;
-            let exp: i64 = f.try_get("exp")?;
-            revoke_family_in(&mut tx, &family, t, exp).await?;
-        }
+        revoke_families_in(&mut tx, &families, now()).await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE client_id = $1")
             .bind(client_id)
             .execute(&mut *tx)
@@ -912,6 +903,20 @@ impl Store {
 enum Column<'a> {
     Enabled(i64),
     PasswordHash(&'a str),
+}
+
+/// Revokes every family of `rows` (`family_id` and its latest `exp`).
+async fn revoke_families_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    rows: &[AnyRow],
+    at: i64,
+) -> Result<()> {
+    for f in rows {
+        let family: String = f.try_get("family_id")?;
+        let exp: i64 = f.try_get("exp")?;
+        revoke_family_in(tx, &family, at, exp).await?;
+    }
+    Ok(())
 }
 
 async fn revoke_family_in(

@@ -20,4 +20,6 @@ pub mod keys;
 pub mod verify;
 
 pub use keys::{Alg, DEFAULT_ALGS, KeySet};
-pub use verify::{JwtError, Rules, Verified, check_claims, verify, verify_jws, verify_signature};
+pub use verify::{
+    JwtError, Rules, Verified, check_claims, scopes, verify, verify_jws, verify_signature,
+};

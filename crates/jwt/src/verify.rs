@@ -138,16 +138,7 @@ pub struct Verified {
 impl Verified {
     /// The scopes: `scope` (space-separated) or `scp` (list or string).
     pub fn scopes(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        if let Some(s) = self.claims.get("scope").and_then(Value::as_str) {
-            out.extend(s.split(' ').filter(|x| !x.is_empty()));
-        }
-        match self.claims.get("scp") {
-            Some(Value::String(s)) => out.extend(s.split(' ').filter(|x| !x.is_empty())),
-            Some(Value::Array(a)) => out.extend(a.iter().filter_map(Value::as_str)),
-            _ => {}
-        }
-        out
+        scopes(&self.claims)
     }
 
     /// Whether the token carries at least one of `required` (true when none is required).
@@ -157,6 +148,20 @@ impl Verified {
             required.iter().any(|r| have.contains(&r.as_str()))
         }
     }
+}
+
+/// The scopes of a token's claims: `scope` (space-separated) and `scp` (list or string).
+pub fn scopes(claims: &Map<String, Value>) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    if let Some(s) = claims.get("scope").and_then(Value::as_str) {
+        out.extend(s.split(' ').filter(|x| !x.is_empty()));
+    }
+    match claims.get("scp") {
+        Some(Value::String(s)) => out.extend(s.split(' ').filter(|x| !x.is_empty())),
+        Some(Value::Array(a)) => out.extend(a.iter().filter_map(Value::as_str)),
+        _ => {}
+    }
+    out
 }
 
 fn decode(part: &str) -> Result<Vec<u8>, JwtError> {

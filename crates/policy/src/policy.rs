@@ -76,6 +76,15 @@ impl Matcher {
         self.patterns.iter().any(|p| p.matches(text, ctx)) != self.negated
     }
 
+    /// For principals: whether the request's caller is covered. Anonymous callers match
+    /// only a `*` principal (and every NotPrincipal that does not name `*`).
+    fn covers_caller(&self, req: &Request<'_>) -> bool {
+        match req.principal {
+            Some(who) => self.matches(who, req.context),
+            None => self.patterns.iter().any(Pattern::is_any) != self.negated,
+        }
+    }
+
     fn describe(&self, element: &str) -> String {
         let list: Vec<&str> = self.patterns.iter().map(Pattern::as_str).collect();
         format!(
@@ -146,20 +155,14 @@ impl Statement {
                 req.resource
             ));
         }
-        if let Some(p) = &self.principals {
-            let ok = match req.principal {
-                Some(who) => p.matches(who, req.context),
-                // Anonymous callers match only a `*` principal (and every NotPrincipal
-                // that does not name `*`).
-                None => p.patterns.iter().any(Pattern::is_any) != p.negated,
-            };
-            if !ok {
-                return Applies::Principal(format!(
-                    "{} does not cover {}",
-                    p.describe("Principal"),
-                    req.principal.unwrap_or("an anonymous caller")
-                ));
-            }
+        if let Some(p) = &self.principals
+            && !p.covers_caller(req)
+        {
+            return Applies::Principal(format!(
+                "{} does not cover {}",
+                p.describe("Principal"),
+                req.principal.unwrap_or("an anonymous caller")
+            ));
         }
         for c in &self.conditions {
             if !c.holds(req.context) {
@@ -175,10 +178,7 @@ impl Statement {
             && self
                 .principals
                 .as_ref()
-                .is_none_or(|p| match req.principal {
-                    Some(who) => p.matches(who, req.context),
-                    None => p.patterns.iter().any(Pattern::is_any) != p.negated,
-                })
+                .is_none_or(|p| p.covers_caller(req))
             && self.conditions.iter().all(|c| c.holds(req.context))
     }
 }

@@ -155,19 +155,10 @@ impl CedarPolicies {
                             .map(|g| RestrictedExpression::new_string(g.clone())),
                     ),
                 );
-                // `scope` (space-separated) and `scp` (list or string), as method scopes read.
-                let mut names: Vec<&str> = Vec::new();
-                if let Some(s) = p.claims.get("scope").and_then(Value::as_str) {
-                    names.extend(s.split(' ').filter(|x| !x.is_empty()));
-                }
-                match p.claims.get("scp") {
-                    Some(Value::String(s)) => names.extend(s.split(' ').filter(|x| !x.is_empty())),
-                    Some(Value::Array(a)) => names.extend(a.iter().filter_map(Value::as_str)),
-                    _ => {}
-                }
-                let scopes: Vec<RestrictedExpression> = names
-                    .into_iter()
-                    .map(|x| RestrictedExpression::new_string(x.to_owned()))
+                let scopes: Vec<RestrictedExpression> = p
+                    .scopes
+                    .iter()
+                    .map(|x| RestrictedExpression::new_string(x.clone()))
                     .collect();
                 attrs.insert("scopes".to_owned(), RestrictedExpression::new_set(scopes));
                 let claims = RestrictedExpression::new_record(

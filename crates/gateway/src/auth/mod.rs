@@ -43,6 +43,8 @@ pub struct Principal {
     pub claims: serde_json::Map<String, Value>,
     /// `cognito:groups`, in the token's order.
     pub groups: Vec<String>,
+    /// The token's scopes (`scope` and `scp`).
+    pub scopes: Vec<String>,
     /// The role, from the groups or the role claim.
     pub role: Option<String>,
     /// `jti`.
@@ -390,22 +392,8 @@ impl JwtAuthorizer {
         if revoked {
             return Err(fail(Failure::Invalid("token revoked".into())));
         }
-        if !scopes.is_empty() {
-            let have = |s: &str| {
-                principal
-                    .claims
-                    .get("scope")
-                    .and_then(Value::as_str)
-                    .is_some_and(|all| all.split(' ').any(|x| x == s))
-                    || match principal.claims.get("scp") {
-                        Some(Value::String(all)) => all.split(' ').any(|x| x == s),
-                        Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(s)),
-                        _ => false,
-                    }
-            };
-            if !scopes.iter().any(|s| have(s)) {
-                return Err(fail(Failure::Scope));
-            }
+        if !scopes.is_empty() && !scopes.iter().any(|s| principal.scopes.contains(s)) {
+            return Err(fail(Failure::Scope));
         }
         Ok(principal)
     }
@@ -449,6 +437,10 @@ impl JwtAuthorizer {
             kid: v.kid,
             alg: v.alg,
             key_generation: generation,
+            scopes: portcullis_jwt::scopes(&v.claims)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             role,
             groups,
             sub,
