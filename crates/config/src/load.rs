@@ -17,6 +17,7 @@ use crate::units::{parse_duration, parse_size};
 use crate::yaml::{self, Key, Loc, Node, Value};
 
 mod auth;
+mod lambda;
 
 /// Looks up an environment variable for `${NAME}` substitution.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -447,6 +448,8 @@ const TOP_KEYS: &[&str] = &[
     "identity",
     "authorizers",
     "authorization",
+    "functions",
+    "stage_variables",
 ];
 
 fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
@@ -486,8 +489,40 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         .map(|(n, p)| read_identity(cx, n, &p, listener.as_ref()));
     let authorizers = match m.take("authorizers") {
         Some((n, p)) => auth::read_authorizers(cx, n, &p),
+        None => Some((Vec::new(), Vec::new())),
+    };
+    let (authorizers, lambda_authorizers) = match authorizers {
+        Some((j, l)) => (Some(j), Some(l)),
+        None => (None, None),
+    };
+    let functions = match m.take("functions") {
+        Some((n, p)) => lambda::read_functions(cx, n, &p),
         None => Some(Vec::new()),
     };
+    let stage_variables = match m.take("stage_variables") {
+        Some((n, p)) => lambda::read_stage_variables(cx, n, &p),
+        None => Some(Vec::new()),
+    };
+    {
+        // Names from the document, so that a function with problems of its own is not also
+        // reported as missing.
+        let function_names: Vec<String> = match &root.value {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.name == "functions")
+                .and_then(|(_, v)| match &v.value {
+                    Value::Map(f) => Some(f.iter().map(|(k, _)| k.name.clone()).collect()),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        lambda::check_lambda_refs(
+            cx,
+            lambda_authorizers.as_deref().unwrap_or(&[]),
+            &function_names,
+        );
+    }
     let authorization = match (m.take("authorization"), &api) {
         (Some((n, p)), Some(api)) => auth::read_authorization(cx, n, &p, api),
         (Some(_), None) => None,
@@ -513,10 +548,16 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
+        let lambda_names: Vec<&str> = lambda_authorizers
+            .iter()
+            .flatten()
+            .map(|a| a.name.as_str())
+            .collect();
         check_auth_refs(
             cx,
             root,
             &names,
+            &lambda_names,
             authorizers.as_deref().unwrap_or(&[]),
             authorization,
             authorization_ok,
@@ -604,16 +645,24 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
             None => None,
         },
         authorizers: authorizers?,
+        lambda_authorizers: lambda_authorizers?,
+        functions: functions?,
+        stage_variables: stage_variables?,
         authorization: authorization?,
     })
 }
 
 /// Every authorizer a method or the default names exists; scopes have an authorizer to
 /// check them; the built-in issuer has a user pool.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one check over the whole document"
+)]
 fn check_auth_refs(
     cx: &mut Cx<'_>,
     root: &Node,
     names: &[String],
+    lambda_names: &[&str],
     authorizers: &[AuthorizerConfig],
     authorization: &AuthorizationConfig,
     authorization_ok: bool,
@@ -662,6 +711,14 @@ fn check_auth_refs(
                 &join(&path, "authorizer"),
                 format!("no authorizer named `{n}`"),
                 help,
+            );
+        }
+        if has_scopes && effective.is_some_and(|e| lambda_names.contains(&e)) {
+            cx.error(
+                loc,
+                &join(&path, "scopes"),
+                "scopes on a method with a Lambda authorizer",
+                "scopes are checked in JWTs; a Lambda authorizer decides with its policy",
             );
         }
         // With a broken `authorization` section the default authorizer is unknown.

@@ -33,6 +33,13 @@ pub struct Config {
     pub identity: Option<IdentityConfig>,
     /// Named JWT authorizers.
     pub authorizers: Vec<AuthorizerConfig>,
+    /// Named Lambda (TOKEN / REQUEST) authorizers; they share one namespace with
+    /// `authorizers`.
+    pub lambda_authorizers: Vec<LambdaAuthorizerConfig>,
+    /// Lambda functions run locally through the Lambda Runtime API.
+    pub functions: Vec<FunctionConfig>,
+    /// The stage's variables (`stageVariables` in authorizer events).
+    pub stage_variables: Vec<(String, String)>,
     /// Which authorizer applies by default, roles and their policies, the resource policy.
     pub authorization: AuthorizationConfig,
 }
@@ -150,6 +157,119 @@ pub struct AuthorizerConfig {
     pub source: TokenSource,
     /// Verified tokens kept in memory.
     pub cache_entries: u32,
+}
+
+/// The kind of a Lambda authorizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LambdaKind {
+    /// `TOKEN`: one header's value is the token.
+    Token,
+    /// `REQUEST`: the request's headers, query, path, stage and context.
+    Request,
+}
+
+/// The event and response format of a Lambda authorizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadFormat {
+    /// REST API (`TOKEN` / `REQUEST` events, IAM policy responses).
+    Rest,
+    /// HTTP API payload format 1.0.
+    Http1,
+    /// HTTP API payload format 2.0.
+    Http2,
+}
+
+/// One identity source of a Lambda authorizer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// `method.request.header.NAME` / `$request.header.NAME` (case-insensitive; stored
+    /// lower-case).
+    Header(String),
+    /// `method.request.querystring.NAME` / `$request.querystring.NAME` (case-sensitive).
+    Query(String),
+    /// `stageVariables.NAME` / `$stageVariables.NAME`.
+    StageVariable(String),
+    /// `context.NAME` / `$context.NAME`.
+    Context(ContextVar),
+}
+
+/// How a Lambda authorizer's function is reached.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LambdaTarget {
+    /// A function under `functions:`, run locally.
+    Function(String),
+    /// `POST` of the event to a URL.
+    Url {
+        /// The URL (http, or https).
+        url: String,
+        /// Time allowed for the answer.
+        timeout: Duration,
+    },
+}
+
+/// A Lambda authorizer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LambdaAuthorizerConfig {
+    /// Its name.
+    pub name: String,
+    /// Where it is in the file.
+    pub loc: Loc,
+    /// TOKEN or REQUEST.
+    pub kind: LambdaKind,
+    /// Event and response format.
+    pub payload: PayloadFormat,
+    /// HTTP API 2.0 simple responses (`{isAuthorized, context}`).
+    pub simple_responses: bool,
+    /// Where the function is.
+    pub target: LambdaTarget,
+    /// Identity sources (TOKEN: exactly one header).
+    pub identity_sources: Vec<IdentitySource>,
+    /// TOKEN only: a regex the whole token must match before the function is invoked.
+    pub validation_expression: Option<String>,
+    /// How long a result is cached (zero: not cached).
+    pub result_ttl: Duration,
+    /// Cached results kept in memory.
+    pub cache_entries: u32,
+}
+
+/// How a local function's worker processes are started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FunctionRuntime {
+    /// `python3 -m awslambdaric HANDLER` (AWS's runtime interface client for Python).
+    Python,
+    /// `npx --no-install aws-lambda-ric HANDLER` (AWS's runtime interface client for Node.js).
+    Node,
+    /// `command` as given: a custom runtime, such as a binary built with `lambda_runtime`.
+    Provided,
+}
+
+/// A Lambda function run locally: worker processes that speak the Lambda Runtime API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionConfig {
+    /// Its name (`AWS_LAMBDA_FUNCTION_NAME`).
+    pub name: String,
+    /// Where it is in the file.
+    pub loc: Loc,
+    /// The runtime.
+    pub runtime: FunctionRuntime,
+    /// `_HANDLER`.
+    pub handler: String,
+    /// `LAMBDA_TASK_ROOT` and the working directory.
+    pub code: std::path::PathBuf,
+    /// The program and its arguments.
+    pub command: Vec<String>,
+    /// Time allowed per invocation.
+    pub timeout: Duration,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (MB; reported, not enforced).
+    pub memory: u32,
+    /// Workers started at load and kept running.
+    pub min_workers: u32,
+    /// Most workers at once: the function's concurrency.
+    pub max_workers: u32,
+    /// Invocations that may wait for a worker.
+    pub queue: u32,
+    /// Extra environment variables.
+    pub environment: Vec<(String, String)>,
 }
 
 /// How a method is authenticated.

@@ -116,12 +116,9 @@ impl AccessLog {
     }
 }
 
-/// Formats milliseconds since the Unix epoch as RFC 3339 UTC with milliseconds.
-pub fn rfc3339(epoch_ms: u64) -> String {
-    let secs = epoch_ms / 1000;
-    let ms = epoch_ms % 1000;
+/// Year, month and day of a time in seconds since the Unix epoch (UTC).
+pub fn civil_date(secs: u64) -> (i64, u32, u32) {
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
     // Civil-from-days (proleptic Gregorian), after Howard Hinnant's algorithm.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -132,8 +129,42 @@ pub fn rfc3339(epoch_ms: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        u32::try_from(month).unwrap_or(1),
+        u32::try_from(day).unwrap_or(1),
+    )
+}
+
+/// Formats milliseconds since the Unix epoch as RFC 3339 UTC with milliseconds.
+pub fn rfc3339(epoch_ms: u64) -> String {
+    let secs = epoch_ms / 1000;
+    let ms = epoch_ms % 1000;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_date(secs);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Formats milliseconds since the Unix epoch as API Gateway's `requestTime`:
+/// `09/Apr/2015:12:34:56 +0000`.
+pub fn clf_time(epoch_ms: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = epoch_ms / 1000;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_date(secs);
+    let name = MONTHS
+        .get(month.saturating_sub(1) as usize)
+        .copied()
+        .unwrap_or("Jan");
+    format!(
+        "{day:02}/{name}/{year:04}:{:02}:{:02}:{:02} +0000",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{self, RequestKeys};
 use crate::context::RequestCtx;
-use crate::plan::Plan;
+use crate::plan::{Plan, RouteAuthorizer};
 
 /// A request to explain.
 #[derive(Debug, Clone)]
@@ -108,7 +108,7 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
         json!({
             "resource": route.resource.to_string(),
             "path_parameters": route.params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
-            "authorizer": r.authorizer.as_ref().map(|a| a.name.clone()),
+            "authorizer": r.authorizer.as_ref().map(|a| a.name().to_owned()),
             "scopes": r.scopes,
         }),
     );
@@ -148,13 +148,31 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
             None
         }
         Some(a) => {
-            if let Some(t) = &q.token
+            // A JWT goes in as a bearer token; a Lambda authorizer's token as written.
+            let token = match a {
+                RouteAuthorizer::Jwt(_) => q.token.as_ref().map(|t| format!("Bearer {t}")),
+                RouteAuthorizer::Lambda(_) => q.token.clone(),
+            };
+            if let Some(t) = token
                 && !headers.contains_key(http::header::AUTHORIZATION)
-                && let Ok(v) = HeaderValue::try_from(format!("Bearer {t}"))
+                && let Ok(v) = HeaderValue::try_from(t)
             {
                 headers.insert(http::header::AUTHORIZATION, v);
             }
-            match a.authenticate(&headers, &r.scopes, now).await {
+            let result = match a {
+                RouteAuthorizer::Jwt(j) => j.authenticate(&headers, &r.scopes, now).await,
+                RouteAuthorizer::Lambda(l) => {
+                    l.authenticate(&crate::lambda::RequestView {
+                        ctx: &ctx,
+                        headers: &headers,
+                        method_arn: &arn,
+                        api: &plan.api,
+                        stage_variables: &plan.config.stage_variables,
+                    })
+                    .await
+                }
+            };
+            match result {
                 Ok(p) => {
                     report.insert(
                         "authentication".into(),
@@ -197,7 +215,13 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
         principal: None,
         context: &keys,
     };
-    if let (Some(_), Some(c)) = (&principal, plan.authorization.cedar()) {
+    if let Some(policy) = principal.as_ref().and_then(|p| p.policy.as_ref()) {
+        let (outcome, list) = statements(&[policy.as_ref()], &req);
+        report.insert(
+            "authorizer_policy".into(),
+            json!({"outcome": outcome.as_str(), "statements": list}),
+        );
+    } else if let (Some(_), Some(c)) = (&principal, plan.authorization.cedar()) {
         match c.decide(&keys, true) {
             Ok((outcome, traces)) => {
                 let list: Vec<Value> = traces
@@ -309,6 +333,7 @@ pub fn render(report: &Value) -> String {
         }
     }
     for (title, key) in [
+        ("authorizer policy", "authorizer_policy"),
         ("role policies", "role_policies"),
         ("resource policy", "resource_policy"),
     ] {

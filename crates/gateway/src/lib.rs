@@ -24,6 +24,7 @@ pub mod context;
 pub mod explain;
 pub mod identity_endpoints;
 pub mod integration;
+pub mod lambda;
 pub mod oauth;
 pub mod pipeline;
 pub mod plan;

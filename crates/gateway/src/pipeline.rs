@@ -24,7 +24,7 @@ use crate::access_log::{AccessRecord, rfc3339};
 use crate::auth;
 use crate::body::{Completion, ObservedBody, ResponseBody};
 use crate::context::RequestCtx;
-use crate::plan::Plan;
+use crate::plan::{Plan, RouteAuthorizer};
 use crate::respond::REQUEST_ID;
 use crate::server::InFlight;
 use crate::telemetry;
@@ -169,12 +169,22 @@ async fn run(
         let principal = match precheck {
             Err(e) => Err(e),
             Ok(()) => match &route.authorizer {
-                Some(a) => {
+                Some(RouteAuthorizer::Jwt(a)) => {
                     let now = i64::try_from(ctx.epoch_ms / 1000).unwrap_or(i64::MAX);
                     a.authenticate(req.headers(), &route.scopes, now)
                         .await
                         .map(Some)
                 }
+                Some(RouteAuthorizer::Lambda(a)) => a
+                    .authenticate(&crate::lambda::RequestView {
+                        ctx,
+                        headers: req.headers(),
+                        method_arn: &arn,
+                        api: &plan.api,
+                        stage_variables: &plan.config.stage_variables,
+                    })
+                    .await
+                    .map(Some),
                 None => Ok(None),
             },
         };

@@ -20,6 +20,7 @@ use crate::integration::Integration;
 use crate::integration::clients::UpstreamClients;
 use crate::integration::http_proxy::HttpProxy;
 use crate::integration::mock::Mock;
+use crate::lambda::{Clock, Functions, LambdaAuthorizer};
 use crate::respond::Responses;
 use crate::route::Router;
 use crate::telemetry::RouteMetrics;
@@ -34,13 +35,32 @@ pub enum PoolHandle<'a> {
     CheckOnly,
 }
 
+/// The authorizer of a method.
+#[derive(Debug, Clone)]
+pub enum RouteAuthorizer {
+    /// A JWT authorizer.
+    Jwt(Arc<JwtAuthorizer>),
+    /// A Lambda (TOKEN / REQUEST) authorizer.
+    Lambda(Arc<LambdaAuthorizer>),
+}
+
+impl RouteAuthorizer {
+    /// The authorizer's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Jwt(a) => &a.name,
+            Self::Lambda(a) => &a.name,
+        }
+    }
+}
+
 /// One (resource, method) target.
 #[derive(Debug)]
 pub struct Route {
     /// The resource template, also the `route` label in metrics and logs.
     pub resource: Arc<str>,
     /// The authorizer, if the method is not public.
-    pub authorizer: Option<Arc<JwtAuthorizer>>,
+    pub authorizer: Option<RouteAuthorizer>,
     /// Scopes of which the token must carry one.
     pub scopes: Vec<String>,
     /// Metric handles for this resource.
@@ -86,8 +106,12 @@ pub struct Plan {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Roles, policies, resource policy.
     pub authorization: Authorization,
-    /// The compiled authorizers, by name.
+    /// The compiled JWT authorizers.
     pub authorizers: Vec<Arc<JwtAuthorizer>>,
+    /// The compiled Lambda authorizers.
+    pub lambda_authorizers: Vec<Arc<LambdaAuthorizer>>,
+    /// The local functions' workers (stopped when the plan is dropped).
+    pub functions: Functions,
     /// `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/`, the start of every method ARN.
     pub arn_prefix: String,
     /// The config it was compiled from.
@@ -103,9 +127,9 @@ impl Plan {
         clients: &UpstreamClients,
         pool: PoolHandle<'_>,
     ) -> Result<Self, Diagnostics> {
-        let mut diags = Vec::new();
-        let mut problem = |loc: Loc, path: String, message: String, help: &str| {
-            diags.push(Diagnostic {
+        let diags = std::cell::RefCell::new(Vec::new());
+        let problem = |loc: Loc, path: String, message: String, help: &str| {
+            diags.borrow_mut().push(Diagnostic {
                 file: config.file.clone(),
                 loc,
                 path,
@@ -178,6 +202,32 @@ impl Plan {
                 }
             }
         }
+        // Local functions start only for a plan that will serve, and only once the rest of
+        // the config compiled so far (a failing reload should not start processes).
+        let functions = if check_only || !diags.borrow().is_empty() {
+            Functions::default()
+        } else {
+            match Functions::start(&config.functions, &config.api.region, &config.api.account) {
+                Ok(f) => f,
+                Err(e) => {
+                    problem(Loc::default(), "functions".into(), e, "");
+                    Functions::default()
+                }
+            }
+        };
+        let mut lambda_authorizers: Vec<Arc<LambdaAuthorizer>> = Vec::new();
+        for a in &config.lambda_authorizers {
+            let invoker = crate::lambda::invoker(
+                &a.target,
+                &functions,
+                || clients.post_client(),
+                !check_only && !functions_failed(&functions, &config.functions),
+            );
+            match invoker.and_then(|i| LambdaAuthorizer::new(a.clone(), i, Clock::default())) {
+                Ok(l) => lambda_authorizers.push(Arc::new(l)),
+                Err(e) => problem(a.loc, format!("authorizers.{}", a.name), e, ""),
+            }
+        }
         let mut router = Router::new();
         for resource in &config.resources {
             let route_metrics = Arc::new(RouteMetrics::new(&resource.path));
@@ -202,8 +252,18 @@ impl Plan {
                     MethodAuth::None => None,
                     MethodAuth::Default => config.authorization.default_authorizer.as_deref(),
                 };
-                let authorizer =
-                    named.and_then(|n| authorizers.iter().find(|a| a.name == n).cloned());
+                let authorizer = named.and_then(|n| {
+                    authorizers
+                        .iter()
+                        .find(|a| a.name == n)
+                        .map(|a| RouteAuthorizer::Jwt(a.clone()))
+                        .or_else(|| {
+                            lambda_authorizers
+                                .iter()
+                                .find(|a| a.name == n)
+                                .map(|a| RouteAuthorizer::Lambda(a.clone()))
+                        })
+                });
                 let route = Route {
                     authorizer,
                     scopes: method.scopes.clone(),
@@ -246,6 +306,7 @@ impl Plan {
             },
             None => None,
         };
+        let mut diags = diags.into_inner();
         diags.extend(cedar_diags);
         if !diags.is_empty() {
             let source = std::fs::read_to_string(&config.file).unwrap_or_default();
@@ -273,10 +334,21 @@ impl Plan {
             tls,
             authorization,
             authorizers,
+            lambda_authorizers,
+            functions,
             arn_prefix: config.api.method_arn_prefix(),
             config,
         })
     }
+}
+
+/// Whether some configured function has no running pool (it failed to start, or the plan
+/// is not serving): its authorizers then get no invoker.
+fn functions_failed(
+    functions: &Functions,
+    configured: &[portcullis_config::FunctionConfig],
+) -> bool {
+    configured.iter().any(|f| functions.get(&f.name).is_none())
 }
 
 /// Builds a rustls server config from PEM files, offering h2 by ALPN when `http2`.

@@ -66,11 +66,10 @@ fn strings(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<(String, Loc)
     }
 }
 
-pub(super) fn read_authorizers(
-    cx: &mut Cx<'_>,
-    node: &Node,
-    path: &str,
-) -> Option<Vec<AuthorizerConfig>> {
+/// JWT and Lambda authorizers, which share one namespace.
+pub(super) type Authorizers = (Vec<AuthorizerConfig>, Vec<LambdaAuthorizerConfig>);
+
+pub(super) fn read_authorizers(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Authorizers> {
     let Value::Map(entries) = &node.value else {
         cx.expected(
             node,
@@ -81,6 +80,7 @@ pub(super) fn read_authorizers(
         return None;
     };
     let mut out = Vec::new();
+    let mut lambdas = Vec::new();
     let mut ok = true;
     for (key, value) in entries {
         let apath = join(path, &key.name);
@@ -94,12 +94,26 @@ pub(super) fn read_authorizers(
             ok = false;
             continue;
         }
+        let lambda = match &value.value {
+            Value::Map(fields) => fields.iter().any(|(k, v)| {
+                k.name == "type"
+                    && matches!(&v.value, Value::Str(t) if super::lambda::is_lambda_type(t))
+            }),
+            _ => false,
+        };
+        if lambda {
+            match super::lambda::read_lambda_authorizer(cx, &key.name, value, &apath) {
+                Some(a) => lambdas.push(a),
+                None => ok = false,
+            }
+            continue;
+        }
         match read_authorizer(cx, &key.name, value, &apath) {
             Some(a) => out.push(a),
             None => ok = false,
         }
     }
-    ok.then_some(out)
+    ok.then_some((out, lambdas))
 }
 
 fn read_authorizer(
@@ -119,7 +133,7 @@ fn read_authorizer(
             *loc,
             p,
             format!("unknown authorizer type `{t}`"),
-            "the authorizer type is `jwt`",
+            "the authorizer types are `jwt`, `token` and `request`",
         );
     }
     let issuer_text = m

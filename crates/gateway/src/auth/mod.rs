@@ -57,13 +57,19 @@ pub struct Principal {
     pub exp: i64,
     /// The signing key's id.
     pub kid: Option<String>,
-    /// The signature algorithm.
-    pub alg: Alg,
+    /// The signature algorithm (none for a Lambda authorizer's principal).
+    pub alg: Option<Alg>,
     /// The generation of the key set that verified it: a changed key set (a new key under
     /// an old id included) makes the token be verified again.
     pub key_generation: u64,
-    /// What `context.authorizer.*` mappings read: `principalId`, `role`, `claims.<name>`.
+    /// What `context.authorizer.*` mappings read: `principalId`, `role`, `claims.<name>`;
+    /// for a Lambda authorizer, `principalId` and the keys of its `context`.
     pub context: Vec<(String, String)>,
+    /// A Lambda authorizer's policy: it decides instead of role policies and Cedar, and is
+    /// evaluated against each request's own method ARN.
+    pub policy: Option<Arc<Policy>>,
+    /// A Lambda authorizer's `usageIdentifierKey`, kept for usage plans.
+    pub usage_identifier_key: Option<String>,
 }
 
 impl Principal {
@@ -435,8 +441,10 @@ impl JwtAuthorizer {
             iat: v.claims.get("iat").and_then(Value::as_i64).unwrap_or(0),
             exp: v.exp,
             kid: v.kid,
-            alg: v.alg,
+            alg: Some(v.alg),
             key_generation: generation,
+            policy: None,
+            usage_identifier_key: None,
             scopes: portcullis_jwt::scopes(&v.claims)
                 .into_iter()
                 .map(str::to_owned)
@@ -676,6 +684,16 @@ pub fn authorize(
     let summarize_now = summarize;
     let (caller, role_decision, cedar_summary) = match (keys.principal, &authz.cedar) {
         (None, _) => (None, None, None),
+        (
+            Some(Principal {
+                policy: Some(policy),
+                ..
+            }),
+            _,
+        ) => {
+            let d = portcullis_policy::evaluate([policy.as_ref()], &req);
+            (Some(d.outcome), Some(d), None)
+        }
         (Some(_), Some(c)) => {
             let (o, traces) = c
                 .decide(keys, summarize_now)
@@ -713,11 +731,15 @@ pub fn authorize(
                             .unwrap_or_default()
                     )
                 });
-                format!(
-                    "role {} {}{by}",
-                    p.role.as_deref().unwrap_or("(none)"),
-                    d.outcome.as_str()
-                )
+                if p.policy.is_some() {
+                    format!("authorizer policy {}{by}", d.outcome.as_str())
+                } else {
+                    format!(
+                        "role {} {}{by}",
+                        p.role.as_deref().unwrap_or("(none)"),
+                        d.outcome.as_str()
+                    )
+                }
             }
         };
         match &rp {

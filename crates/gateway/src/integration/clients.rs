@@ -173,6 +173,19 @@ impl UpstreamClients {
         Ok(builder.build(connector))
     }
 
+    /// A client for posting events to HTTP authorizers: keep-alive pools, HTTP/1.1 or h2
+    /// by ALPN, the system roots.
+    pub fn post_client(&self) -> Result<crate::lambda::PostClient, String> {
+        let connector = self.connector(UpstreamProtocol::Auto, None)?;
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(64);
+        Ok(builder.build(connector))
+    }
+
     fn connector(
         &self,
         protocol: UpstreamProtocol,

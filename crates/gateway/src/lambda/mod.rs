@@ -1,0 +1,537 @@
+//! Lambda authorizers: API Gateway's `TOKEN` and `REQUEST` contract.
+//!
+//! ```text
+//! identity sources present? --no--> 401 (not invoked)
+//!   -> TOKEN regex matches? --no--> 401 (not invoked)
+//!   -> cache hit? --yes--> cached output
+//!   -> build event -> invoke (local function or URL) -> validate output -> cache it
+//!   -> principal with the output's policy; the pipeline evaluates that policy against the
+//!      request's own method ARN (and combines it with the resource policy)
+//! ```
+//!
+//! What is cached, per authorizer, keyed by the SHA-256 of the identity-source values (the
+//! token, for `TOKEN`): the validated output (principalId, compiled policy, context,
+//! usageIdentifierKey) and its expiry. Never cached: a function error (`Unauthorized`
+//! included), a timeout, a crash or an invalid output. Because the policy, not a verdict, is
+//! cached, a policy naming only `GET /pets` refuses `POST /pets` from the cache, as on AWS.
+
+pub mod event;
+pub mod output;
+pub mod runtime;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body_util::{BodyExt, Full, Limited};
+use portcullis_config::{
+    FunctionConfig, IdentitySource, LambdaAuthorizerConfig, LambdaKind, LambdaTarget, PayloadFormat,
+};
+use portcullis_core::{ErrorKind, GatewayError, ResponseType};
+use portcullis_policy::{Policy, PolicyKind};
+
+use crate::auth::Principal;
+use crate::auth::cache::ShardedCache;
+use crate::context::RequestCtx;
+use output::Output;
+use runtime::{FunctionPool, InvokeError, InvokeResult};
+
+/// A clock the cache reads; tests move it by hand.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset_ms: Option<Arc<AtomicU64>>,
+}
+
+impl Clock {
+    /// A clock that can be moved forward with [`Clock::advance`].
+    pub fn manual() -> Self {
+        Self {
+            offset_ms: Some(Arc::new(AtomicU64::new(0))),
+        }
+    }
+
+    /// Moves a manual clock forward.
+    pub fn advance(&self, d: Duration) {
+        if let Some(o) = &self.offset_ms {
+            o.fetch_add(
+                u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// Now.
+    pub fn now(&self) -> Instant {
+        let now = Instant::now();
+        match &self.offset_ms {
+            Some(o) => now + Duration::from_millis(o.load(Ordering::Relaxed)),
+            None => now,
+        }
+    }
+}
+
+/// How the function is reached.
+pub enum Invoker {
+    /// A local function's workers.
+    Function(Arc<FunctionPool>),
+    /// `POST` the event to a URL; the answer uses the Lambda Invoke API's conventions
+    /// (`X-Amz-Function-Error` marks a function error).
+    Url(Box<UrlTarget>),
+    /// `portcullis check`: nothing runs.
+    None,
+}
+
+/// An authorizer reached over HTTP.
+pub struct UrlTarget {
+    /// The URL.
+    pub url: http::Uri,
+    /// A pooled client.
+    pub client: PostClient,
+    /// Time allowed.
+    pub timeout: Duration,
+}
+
+/// A pooled client for posting events.
+pub type PostClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
+
+impl std::fmt::Debug for Invoker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Function(p) => write!(f, "Function({})", p.name()),
+            Self::Url(t) => write!(f, "Url({})", t.url),
+            Self::None => f.write_str("None"),
+        }
+    }
+}
+
+impl Invoker {
+    /// Invokes with `event`.
+    pub async fn invoke(&self, event: Bytes) -> InvokeResult {
+        match self {
+            Self::Function(pool) => pool.invoke(event).await,
+            Self::Url(target) => {
+                let UrlTarget {
+                    url,
+                    client,
+                    timeout,
+                } = target.as_ref();
+                let req = http::Request::post(url.clone())
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(Full::new(event))
+                    .map_err(|e| InvokeError::Failed(e.to_string()))?;
+                let call = async {
+                    let resp = client
+                        .request(req)
+                        .await
+                        .map_err(|e| InvokeError::Failed(format!("{url}: {e}")))?;
+                    let status = resp.status();
+                    let function_error = resp.headers().contains_key("x-amz-function-error");
+                    let body = Limited::new(resp.into_body(), runtime::MAX_RESPONSE)
+                        .collect()
+                        .await
+                        .map_err(|_| {
+                            InvokeError::Failed(format!("{url}: answer too large or cut short"))
+                        })?
+                        .to_bytes();
+                    if !status.is_success() {
+                        return Err(InvokeError::Failed(format!("{url} answered {status}")));
+                    }
+                    if function_error {
+                        let doc: serde_json::Value =
+                            serde_json::from_slice(&body).unwrap_or_default();
+                        let text = |k: &str| {
+                            doc.get(k)
+                                .and_then(|v| v.as_str())
+                                .unwrap_or_default()
+                                .to_owned()
+                        };
+                        return Err(InvokeError::Function {
+                            error_type: text("errorType"),
+                            message: text("errorMessage"),
+                        });
+                    }
+                    Ok(body)
+                };
+                match tokio::time::timeout(*timeout, call).await {
+                    Ok(r) => r,
+                    Err(_) => Err(InvokeError::Failed(format!(
+                        "{url}: no answer within {timeout:?}"
+                    ))),
+                }
+            }
+            Self::None => Err(InvokeError::Failed("not serving".into())),
+        }
+    }
+}
+
+/// A cached output and when it expires.
+#[derive(Clone)]
+struct Cached {
+    principal: Arc<Principal>,
+    expires: Instant,
+}
+
+/// A compiled Lambda authorizer.
+pub struct LambdaAuthorizer {
+    /// Its name.
+    pub name: String,
+    cfg: LambdaAuthorizerConfig,
+    validation: Option<regex::Regex>,
+    invoker: Invoker,
+    cache: ShardedCache<Cached>,
+    clock: Clock,
+    /// Invocations made (cache misses that reached the function).
+    invocations: AtomicUsize,
+    /// A policy allowing everything, for simple responses.
+    allow_all: Arc<Policy>,
+}
+
+impl std::fmt::Debug for LambdaAuthorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LambdaAuthorizer")
+            .field("name", &self.name)
+            .field("invoker", &self.invoker)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a request offers an authorizer.
+#[derive(Debug)]
+pub struct RequestView<'a> {
+    /// The request context (method, path, query, ids, client address, route).
+    pub ctx: &'a RequestCtx,
+    /// Request headers.
+    pub headers: &'a HeaderMap,
+    /// The request's method ARN.
+    pub method_arn: &'a str,
+    /// The API's identity.
+    pub api: &'a portcullis_core::ApiIdentity,
+    /// The stage's variables.
+    pub stage_variables: &'a [(String, String)],
+}
+
+fn unauthorized(detail: impl Into<std::borrow::Cow<'static, str>>) -> GatewayError {
+    GatewayError::new(ErrorKind::Response(ResponseType::UNAUTHORIZED), detail)
+}
+
+impl LambdaAuthorizer {
+    /// Compiles `cfg`, reaching its function through `invoker`.
+    pub fn new(
+        cfg: LambdaAuthorizerConfig,
+        invoker: Invoker,
+        clock: Clock,
+    ) -> Result<Self, String> {
+        let validation = match &cfg.validation_expression {
+            Some(re) => Some(regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let allow_all = Policy::from_json(
+            "simple response",
+            &serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]
+            }),
+            PolicyKind::Identity,
+            None,
+        )
+        .map_err(|e| format!("{e:?}"))?;
+        Ok(Self {
+            name: cfg.name.clone(),
+            cache: ShardedCache::new(if cfg.result_ttl.is_zero() {
+                0
+            } else {
+                cfg.cache_entries as usize
+            }),
+            cfg,
+            validation,
+            invoker,
+            clock,
+            invocations: AtomicUsize::new(0),
+            allow_all: Arc::new(allow_all),
+        })
+    }
+
+    /// Times the function was invoked.
+    pub fn invocations(&self) -> usize {
+        self.invocations.load(Ordering::Relaxed)
+    }
+
+    /// The identity-source values, or `None` when one is missing or empty.
+    fn identity_values(&self, req: &RequestView<'_>) -> Option<Vec<String>> {
+        let mut out = Vec::with_capacity(self.cfg.identity_sources.len());
+        for s in &self.cfg.identity_sources {
+            let v = match s {
+                IdentitySource::Header(name) => {
+                    let mut values = req.headers.get_all(name.as_str()).iter();
+                    let first = values.next()?;
+                    let mut text = String::from_utf8_lossy(first.as_bytes()).into_owned();
+                    for more in values {
+                        text.push(',');
+                        text.push_str(&String::from_utf8_lossy(more.as_bytes()));
+                    }
+                    text
+                }
+                IdentitySource::Query(name) => req.ctx.query().and_then(|q| {
+                    form_urlencoded::parse(q.as_bytes())
+                        .filter(|(k, _)| k == name)
+                        .last()
+                        .map(|(_, v)| v.into_owned())
+                })?,
+                IdentitySource::StageVariable(name) => req
+                    .stage_variables
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())?,
+                IdentitySource::Context(var) => req.ctx.var(req.api, *var)?,
+            };
+            if v.is_empty() {
+                return None;
+            }
+            out.push(v);
+        }
+        Some(out)
+    }
+
+    fn cache_key(&self, values: &[String]) -> [u8; 32] {
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        for v in values {
+            ctx.update(&(v.len() as u64).to_be_bytes());
+            ctx.update(v.as_bytes());
+        }
+        let d = ctx.finish();
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        out
+    }
+
+    /// Runs the authorizer for a request: the caller, whose policy the pipeline then
+    /// evaluates, or the refusal.
+    pub async fn authenticate(
+        &self,
+        req: &RequestView<'_>,
+    ) -> Result<Arc<Principal>, GatewayError> {
+        let caching = !self.cfg.result_ttl.is_zero();
+        // Identity sources: required for TOKEN authorizers, and for REQUEST authorizers
+        // while caching is on (API Gateway's rule); with caching off the function decides.
+        let values = match self.identity_values(req) {
+            Some(v) => v,
+            None if self.cfg.kind == LambdaKind::Token || caching => {
+                return Err(unauthorized(format!(
+                    "authorizer {}: an identity source is missing or empty",
+                    self.name
+                )));
+            }
+            None => Vec::new(),
+        };
+        if let (Some(re), Some(token)) = (&self.validation, values.first())
+            && !re.is_match(token)
+        {
+            return Err(unauthorized(format!(
+                "authorizer {}: the token does not match identity_validation_expression",
+                self.name
+            )));
+        }
+        let key = caching.then(|| self.cache_key(&values));
+        if let Some(k) = &key {
+            let now = self.clock.now();
+            if let Some(hit) = self.cache.get(k, |c| c.expires > now) {
+                return Ok(hit.principal);
+            }
+        }
+        let input = event::EventInput {
+            api: req.api,
+            method_arn: req.method_arn,
+            method: req.ctx.method.as_str(),
+            path: req.ctx.path(),
+            query: req.ctx.query(),
+            headers: req.headers,
+            resource: req.ctx.resource.as_deref().unwrap_or(""),
+            path_params: &req.ctx.path_params,
+            stage_variables: req.stage_variables,
+            request_id: req.ctx.request_id.as_str(),
+            epoch_ms: req.ctx.epoch_ms,
+            source_ip: req.ctx.source_ip,
+            protocol: req.ctx.protocol(),
+            identity_values: &values,
+        };
+        let event = event::build(self.cfg.kind, self.cfg.payload, &input);
+        let body = Bytes::from(serde_json::to_vec(&event).unwrap_or_default());
+        self.invocations.fetch_add(1, Ordering::Relaxed);
+        let answer = self.invoker.invoke(body).await;
+        let principal = self.judge(answer, req.ctx.request_id.as_str())?;
+        if let Some(k) = key {
+            let now = self.clock.now();
+            self.cache.insert(
+                k,
+                Cached {
+                    principal: principal.clone(),
+                    expires: now + self.cfg.result_ttl,
+                },
+                |c| c.expires <= now,
+            );
+        }
+        Ok(principal)
+    }
+
+    fn config_error(&self, detail: String) -> GatewayError {
+        let e = GatewayError::new(
+            ErrorKind::Response(ResponseType::AUTHORIZER_CONFIGURATION_ERROR),
+            detail,
+        );
+        match self.cfg.payload {
+            PayloadFormat::Rest => e,
+            _ => e.with_message("Internal Server Error"),
+        }
+    }
+
+    /// Turns a function's answer into a principal or a refusal.
+    fn judge(
+        &self,
+        answer: InvokeResult,
+        request_id: &str,
+    ) -> Result<Arc<Principal>, GatewayError> {
+        let body = match answer {
+            Ok(b) => b,
+            Err(InvokeError::Function { message, .. }) if message == "Unauthorized" => {
+                return Err(unauthorized(format!(
+                    "authorizer {}: the function answered Unauthorized",
+                    self.name
+                )));
+            }
+            Err(InvokeError::Function {
+                error_type,
+                message,
+            }) => {
+                tracing::warn!(authorizer = %self.name, request_id, error_type = %error_type, error = %message, "authorizer function failed");
+                return Err(self.config_error(format!(
+                    "authorizer {}: function error {error_type}",
+                    self.name
+                )));
+            }
+            Err(InvokeError::Failed(why)) => {
+                tracing::warn!(authorizer = %self.name, request_id, error = %why, "authorizer invocation failed");
+                return Err(self.config_error(format!("authorizer {}: {why}", self.name)));
+            }
+        };
+        let simple = self.cfg.simple_responses;
+        match output::parse(&body, self.cfg.payload, simple) {
+            Err(invalid) => {
+                tracing::warn!(authorizer = %self.name, request_id, error = %invalid, "authorizer answer refused");
+                Err(self.config_error(format!(
+                    "authorizer {}: invalid answer: {invalid}",
+                    self.name
+                )))
+            }
+            Ok(Output::Simple {
+                authorized: false, ..
+            }) => Err(GatewayError::new(
+                ErrorKind::Response(ResponseType::ACCESS_DENIED),
+                format!("authorizer {}: isAuthorized false", self.name),
+            )
+            .with_message("Forbidden")),
+            Ok(Output::Simple { context, .. }) => Ok(Arc::new(self.principal(
+                String::new(),
+                context,
+                self.allow_all.clone(),
+                None,
+            ))),
+            Ok(Output::Policy {
+                principal_id,
+                policy,
+                context,
+                usage_identifier_key,
+            }) => Ok(Arc::new(self.principal(
+                principal_id,
+                context,
+                policy,
+                usage_identifier_key,
+            ))),
+        }
+    }
+
+    fn principal(
+        &self,
+        principal_id: String,
+        mut context: Vec<(String, String)>,
+        policy: Arc<Policy>,
+        usage_identifier_key: Option<String>,
+    ) -> Principal {
+        context.insert(0, ("principalId".to_owned(), principal_id.clone()));
+        Principal {
+            sub: principal_id,
+            username: None,
+            claims: serde_json::Map::new(),
+            groups: Vec::new(),
+            scopes: Vec::new(),
+            role: None,
+            jti: None,
+            origin_jti: None,
+            iat: 0,
+            exp: 0,
+            kid: None,
+            alg: None,
+            key_generation: 0,
+            context,
+            policy: Some(policy),
+            usage_identifier_key,
+        }
+    }
+}
+
+/// The local functions of a plan, started when it is compiled for serving.
+#[derive(Debug, Default)]
+pub struct Functions {
+    pools: HashMap<String, Arc<FunctionPool>>,
+}
+
+impl Functions {
+    /// Starts every function. Must run inside a Tokio runtime.
+    pub fn start(
+        functions: &[FunctionConfig],
+        region: &str,
+        account: &str,
+    ) -> Result<Self, String> {
+        let mut pools = HashMap::new();
+        for f in functions {
+            let pool = FunctionPool::start(f.clone(), region, account)
+                .map_err(|e| format!("function {}: {e}", f.name))?;
+            pools.insert(f.name.clone(), Arc::new(pool));
+        }
+        Ok(Self { pools })
+    }
+
+    /// A function's pool.
+    pub fn get(&self, name: &str) -> Option<&Arc<FunctionPool>> {
+        self.pools.get(name)
+    }
+}
+
+/// The invoker for an authorizer's target (`serving`: false for `portcullis check`).
+pub fn invoker(
+    target: &LambdaTarget,
+    functions: &Functions,
+    post: impl FnOnce() -> Result<PostClient, String>,
+    serving: bool,
+) -> Result<Invoker, String> {
+    if !serving {
+        return Ok(Invoker::None);
+    }
+    match target {
+        LambdaTarget::Function(name) => functions
+            .get(name)
+            .cloned()
+            .map(Invoker::Function)
+            .ok_or_else(|| format!("no function named {name}")),
+        LambdaTarget::Url { url, timeout } => Ok(Invoker::Url(Box::new(UrlTarget {
+            url: url.parse().map_err(|e| format!("{url}: {e}"))?,
+            client: post()?,
+            timeout: *timeout,
+        }))),
+    }
+}

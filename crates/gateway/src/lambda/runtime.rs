@@ -1,0 +1,698 @@
+//! Unmodified Lambda handlers, run locally: the Lambda Runtime API (2018-06-01) served on
+//! loopback, and the worker processes that poll it.
+//!
+//! ```text
+//! invoke(event) -> bounded queue -> worker's GET /runtime/invocation/next
+//!                                      POST /runtime/invocation/{id}/response | /error
+//! ```
+//!
+//! Each worker is one process with a Runtime API listener of its own (a port on 127.0.0.1),
+//! so the gateway always knows which process holds which invocation: a timed-out invocation
+//! kills exactly that process. A worker slot keeps its port across restarts. Workers start
+//! with a clean environment holding what Lambda sets (`AWS_LAMBDA_RUNTIME_API`,
+//! `_HANDLER`, `LAMBDA_TASK_ROOT`, ...), a few variables that locate interpreters (`PATH`,
+//! `HOME`, ...) and the function's own `environment`.
+//!
+//! `min_workers` start at once and stay; more start while invocations wait, up to
+//! `max_workers`. A crashed worker fails its invocation and is restarted with exponential
+//! backoff (100 ms doubling to 30 s; reset after a minute of life). Stopping the pool (a
+//! reload replaced it, or the gateway stops) kills every worker once the plan that owns it
+//! has finished its requests.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use portcullis_config::{FunctionConfig, FunctionRuntime};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Largest response or error document a worker may post (Lambda's synchronous limit).
+pub const MAX_RESPONSE: usize = 6 * 1024 * 1024;
+/// Longest line of worker output logged as one line.
+const MAX_LOG_LINE: usize = 16 * 1024;
+const API_PREFIX: &str = "/2018-06-01/runtime/";
+/// Variables passed from the gateway's environment so interpreters can be found.
+const PASS_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "TMPDIR",
+    "PYENV_ROOT",
+    "PYENV_VERSION",
+    "VIRTUAL_ENV",
+    "NODE_PATH",
+];
+
+/// Why an invocation produced no result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeError {
+    /// The handler reported an error (`errorType`, `errorMessage`).
+    Function {
+        /// `errorType`.
+        error_type: String,
+        /// `errorMessage`.
+        message: String,
+    },
+    /// No result: timeout, crash, full queue, transport failure.
+    Failed(String),
+}
+
+/// A result document, or why there is none.
+pub type InvokeResult = Result<Bytes, InvokeError>;
+
+struct Job {
+    event: Bytes,
+    reply: oneshot::Sender<InvokeResult>,
+    enqueued: Instant,
+}
+
+/// The invocation a worker holds.
+struct Holding {
+    id: String,
+    reply: oneshot::Sender<InvokeResult>,
+}
+
+struct Slot {
+    index: usize,
+    addr: SocketAddr,
+    holding: Mutex<Option<Holding>>,
+    /// Kills the slot's current process (timeout).
+    kill: watch::Sender<u64>,
+}
+
+struct Inner {
+    cfg: FunctionConfig,
+    arn: String,
+    region: String,
+    queue: tokio::sync::Mutex<mpsc::Receiver<Job>>,
+    slots: Mutex<Vec<Arc<Slot>>>,
+    idle: AtomicUsize,
+    stop: watch::Sender<bool>,
+    /// Invocations that took a worker, for tests and metrics.
+    invocations: AtomicUsize,
+    /// Worker processes started (first starts and restarts).
+    starts: AtomicUsize,
+}
+
+/// One local function: its workers and their queue. Dropping it stops the workers.
+pub struct FunctionPool {
+    inner: Arc<Inner>,
+    sender: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for FunctionPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionPool")
+            .field("function", &self.inner.cfg.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FunctionPool {
+    fn drop(&mut self) {
+        let _ = self.inner.stop.send(true);
+    }
+}
+
+impl FunctionPool {
+    /// Starts the function's warm workers. Must run inside a Tokio runtime.
+    pub fn start(cfg: FunctionConfig, region: &str, account: &str) -> Result<Self, String> {
+        let capacity = usize::try_from(cfg.queue).unwrap_or(usize::MAX).max(1);
+        let (sender, receiver) = mpsc::channel(capacity);
+        let (stop, _) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            arn: format!("arn:aws:lambda:{region}:{account}:function:{}", cfg.name),
+            region: region.to_owned(),
+            cfg,
+            queue: tokio::sync::Mutex::new(receiver),
+            slots: Mutex::new(Vec::new()),
+            idle: AtomicUsize::new(0),
+            stop,
+            invocations: AtomicUsize::new(0),
+            starts: AtomicUsize::new(0),
+        });
+        for _ in 0..inner.cfg.min_workers {
+            add_slot(&inner)?;
+        }
+        Ok(Self { inner, sender })
+    }
+
+    /// The function's name.
+    pub fn name(&self) -> &str {
+        &self.inner.cfg.name
+    }
+
+    /// Invocations handed to a worker so far.
+    pub fn invocations(&self) -> usize {
+        self.inner.invocations.load(Ordering::Relaxed)
+    }
+
+    /// Worker processes started so far (restarts included).
+    pub fn starts(&self) -> usize {
+        self.inner.starts.load(Ordering::Relaxed)
+    }
+
+    /// Worker slots (running or restarting).
+    pub fn workers(&self) -> usize {
+        self.inner.slots.lock().map_or(0, |s| s.len())
+    }
+
+    /// Invokes the function with `event` and waits for its result: at most the function's
+    /// timeout once a worker has it, and as long again waiting for a worker.
+    pub async fn invoke(&self, event: Bytes) -> InvokeResult {
+        let (reply, rx) = oneshot::channel();
+        let job = Job {
+            event,
+            reply,
+            enqueued: Instant::now(),
+        };
+        if let Err(e) = self.sender.try_send(job) {
+            return Err(InvokeError::Failed(match e {
+                mpsc::error::TrySendError::Full(_) => format!(
+                    "function {}: {} invocations already waiting",
+                    self.inner.cfg.name, self.inner.cfg.queue
+                ),
+                mpsc::error::TrySendError::Closed(_) => {
+                    format!("function {} is stopped", self.inner.cfg.name)
+                }
+            }));
+        }
+        if self.inner.idle.load(Ordering::Acquire) == 0 {
+            let grow = self
+                .inner
+                .slots
+                .lock()
+                .map(|s| s.len() < self.inner.cfg.max_workers as usize)
+                .unwrap_or(false);
+            if grow && let Err(e) = add_slot(&self.inner) {
+                tracing::error!(function = %self.inner.cfg.name, error = %e, "cannot start another worker");
+            }
+        }
+        // The worker side enforces the function timeout (and kills the worker); this bound
+        // covers the wait for a worker and a worker that never answers at all.
+        let bound = self.inner.cfg.timeout * 2 + Duration::from_secs(1);
+        match tokio::time::timeout(bound, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(InvokeError::Failed(format!(
+                "function {}: the invocation was lost",
+                self.inner.cfg.name
+            ))),
+            Err(_) => Err(InvokeError::Failed(format!(
+                "function {}: no worker answered within {:?}",
+                self.inner.cfg.name, bound
+            ))),
+        }
+    }
+}
+
+fn add_slot(inner: &Arc<Inner>) -> Result<(), String> {
+    let mut slots = inner
+        .slots
+        .lock()
+        .map_err(|_| "worker table poisoned".to_owned())?;
+    if slots.len() >= inner.cfg.max_workers as usize {
+        return Ok(());
+    }
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("cannot bind a Runtime API port: {e}"))?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|e| e.to_string())?;
+    let addr = std_listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::from_std(std_listener).map_err(|e| e.to_string())?;
+    let (kill, _) = watch::channel(0u64);
+    let slot = Arc::new(Slot {
+        index: slots.len(),
+        addr,
+        holding: Mutex::new(None),
+        kill,
+    });
+    slots.push(slot.clone());
+    drop(slots);
+    tokio::spawn(serve_api(inner.clone(), slot.clone(), listener));
+    tokio::spawn(supervise(inner.clone(), slot));
+    Ok(())
+}
+
+/// Fails the slot's current invocation, if any.
+fn fail_holding(slot: &Slot, why: impl FnOnce(&str) -> String) {
+    let held = slot.holding.lock().ok().and_then(|mut h| h.take());
+    if let Some(h) = held {
+        let _ = h.reply.send(Err(InvokeError::Failed(why(&h.id))));
+    }
+}
+
+async fn supervise(inner: Arc<Inner>, slot: Arc<Slot>) {
+    let mut stop = inner.stop.subscribe();
+    let mut kill = slot.kill.subscribe();
+    let mut backoff = Duration::from_millis(100);
+    let name = inner.cfg.name.clone();
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let started = Instant::now();
+        let mut child = match spawn_worker(&inner, &slot) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(function = %name, worker = slot.index, error = %e, "cannot start worker");
+                if wait_or_stop(&mut stop, backoff).await {
+                    break;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        inner.starts.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(function = %name, worker = slot.index, pid = child.id().unwrap_or(0), runtime_api = %slot.addr, "worker started");
+        let status = tokio::select! {
+            s = child.wait() => s.map_err(|e| e.to_string()),
+            _ = stop.changed() => {
+                let _ = child.kill().await;
+                fail_holding(&slot, |id| format!("function {name} stopped during invocation {id}"));
+                break;
+            }
+            _ = kill.changed() => {
+                let _ = child.kill().await;
+                Err("killed after its invocation timed out".to_owned())
+            }
+        };
+        let how = match &status {
+            Ok(s) => s.to_string(),
+            Err(e) => e.clone(),
+        };
+        fail_holding(&slot, |id| {
+            format!("worker of {name} exited ({how}) during invocation {id}")
+        });
+        if *stop.borrow() {
+            break;
+        }
+        tracing::warn!(function = %name, worker = slot.index, status = %how, "worker exited; restarting");
+        if started.elapsed() > Duration::from_secs(60) {
+            backoff = Duration::from_millis(100);
+        }
+        if wait_or_stop(&mut stop, backoff).await {
+            break;
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// Sleeps for `d`; true if the pool stopped meanwhile.
+async fn wait_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *stop.borrow(),
+        _ = stop.changed() => true,
+    }
+}
+
+fn spawn_worker(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Result<tokio::process::Child, String> {
+    let cfg = &inner.cfg;
+    let (program, args) = cfg
+        .command
+        .split_first()
+        .ok_or_else(|| "empty command".to_owned())?;
+    let program_path = if program.contains('/') && !program.starts_with('/') {
+        cfg.code.join(program)
+    } else {
+        std::path::PathBuf::from(program)
+    };
+    let mut cmd = tokio::process::Command::new(program_path);
+    cmd.args(args)
+        .current_dir(&cfg.code)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for key in PASS_ENV {
+        if let Some(v) = std::env::var_os(key) {
+            cmd.env(key, v);
+        }
+    }
+    let execution_env = match cfg.runtime {
+        FunctionRuntime::Python => "AWS_Lambda_python3",
+        FunctionRuntime::Node => "AWS_Lambda_nodejs",
+        FunctionRuntime::Provided => "AWS_Lambda_provided",
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (y, m, d) = crate::access_log::civil_date(now);
+    let stream = format!("{y:04}/{m:02}/{d:02}/[$LATEST]{:032x}", fastrand::u128(..));
+    cmd.env("LANG", "en_US.UTF-8")
+        .env("TZ", ":UTC")
+        .env("AWS_LAMBDA_RUNTIME_API", slot.addr.to_string())
+        .env("_HANDLER", &cfg.handler)
+        .env("LAMBDA_TASK_ROOT", &cfg.code)
+        .env("LAMBDA_RUNTIME_DIR", &cfg.code)
+        .env("AWS_LAMBDA_FUNCTION_NAME", &cfg.name)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", cfg.memory.to_string())
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", cfg.name),
+        )
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", stream)
+        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+        .env("AWS_REGION", &inner.region)
+        .env("AWS_DEFAULT_REGION", &inner.region)
+        .env("AWS_EXECUTION_ENV", execution_env);
+    for (k, v) in &cfg.environment {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("{}: {e}", cfg.command.join(" ")))?;
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(log_lines(inner.clone(), slot.clone(), out, "stdout"));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(log_lines(inner.clone(), slot.clone(), err, "stderr"));
+    }
+    Ok(child)
+}
+
+/// Copies a worker's output to the gateway log, a line at a time, tagged with the function
+/// and the invocation the worker holds.
+async fn log_lines(
+    inner: Arc<Inner>,
+    slot: Arc<Slot>,
+    out: impl AsyncRead + Unpin,
+    stream: &'static str,
+) {
+    let mut reader = BufReader::new(out);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let mut limited = (&mut reader).take(MAX_LOG_LINE as u64);
+        match limited.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            line.pop();
+        }
+        let text = String::from_utf8_lossy(&line);
+        let request_id = slot
+            .holding
+            .lock()
+            .ok()
+            .and_then(|h| h.as_ref().map(|h| h.id.clone()))
+            .unwrap_or_default();
+        tracing::info!(
+            target: "portcullis::function",
+            function = %inner.cfg.name,
+            worker = slot.index,
+            stream,
+            request_id = %request_id,
+            "{text}"
+        );
+    }
+}
+
+async fn serve_api(inner: Arc<Inner>, slot: Arc<Slot>, listener: tokio::net::TcpListener) {
+    let mut stop = inner.stop.subscribe();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stop.changed() => break,
+        };
+        let Ok((stream, peer)) = accepted else {
+            continue;
+        };
+        if !peer.ip().is_loopback() {
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let inner = inner.clone();
+        let slot = slot.clone();
+        let mut stop = inner.stop.subscribe();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let inner = inner.clone();
+                let slot = slot.clone();
+                async move { Ok::<_, Infallible>(api(&inner, &slot, req).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = conn => {}
+                _ = stop.changed() => {}
+            }
+        });
+    }
+}
+
+fn reply(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn api_error(status: StatusCode, error_type: &str, message: &str) -> Response<Full<Bytes>> {
+    reply(
+        status,
+        serde_json::json!({"errorMessage": message, "errorType": error_type}).to_string(),
+    )
+}
+
+fn accepted() -> Response<Full<Bytes>> {
+    reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#.to_owned())
+}
+
+/// Counts a worker as waiting for as long as it waits.
+struct IdleGuard<'a>(&'a AtomicUsize);
+
+impl<'a> IdleGuard<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::AcqRel);
+        Self(n)
+    }
+}
+
+impl Drop for IdleGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+async fn api(
+    inner: &Arc<Inner>,
+    slot: &Arc<Slot>,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    let Some(rest) = path.strip_prefix(API_PREFIX) else {
+        return api_error(StatusCode::NOT_FOUND, "NotFound", "unknown path");
+    };
+    match (req.method(), rest) {
+        (&Method::GET, "invocation/next") => next(inner, slot).await,
+        (&Method::POST, "init/error") => {
+            let body = read_body(req).await;
+            let (error_type, message) = error_doc(body.as_deref().unwrap_or(b""));
+            tracing::error!(function = %inner.cfg.name, worker = slot.index, error_type = %error_type, error = %message, "function failed to initialise");
+            accepted()
+        }
+        (&Method::POST, r) => {
+            let Some((id, what)) = r
+                .strip_prefix("invocation/")
+                .and_then(|x| x.rsplit_once('/'))
+            else {
+                return api_error(StatusCode::NOT_FOUND, "NotFound", "unknown path");
+            };
+            if what != "response" && what != "error" {
+                return api_error(StatusCode::NOT_FOUND, "NotFound", "unknown path");
+            }
+            let id = id.to_owned();
+            let header_type = req
+                .headers()
+                .get("lambda-runtime-function-error-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = match read_body(req).await {
+                Ok(b) => b,
+                Err(too_large) => {
+                    let held = take_holding(slot, &id);
+                    if let Some(h) = held {
+                        let _ = h.reply.send(Err(InvokeError::Failed(format!(
+                            "function {}: {too_large}",
+                            inner.cfg.name
+                        ))));
+                    }
+                    return api_error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "RequestEntityTooLarge",
+                        &too_large,
+                    );
+                }
+            };
+            let Some(held) = take_holding(slot, &id) else {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequestID",
+                    "no invocation with this id is in progress",
+                );
+            };
+            let result = if what == "response" {
+                Ok(body)
+            } else {
+                let (doc_type, message) = error_doc(&body);
+                Err(InvokeError::Function {
+                    error_type: if doc_type.is_empty() {
+                        header_type.unwrap_or_default()
+                    } else {
+                        doc_type
+                    },
+                    message,
+                })
+            };
+            let _ = held.reply.send(result);
+            accepted()
+        }
+        _ => api_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "method not allowed",
+        ),
+    }
+}
+
+fn take_holding(slot: &Slot, id: &str) -> Option<Holding> {
+    let mut h = slot.holding.lock().ok()?;
+    if h.as_ref().is_some_and(|x| x.id == id) {
+        h.take()
+    } else {
+        None
+    }
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, String> {
+    match Limited::new(req.into_body(), MAX_RESPONSE).collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(_) => Err(format!(
+            "the document is larger than {MAX_RESPONSE} bytes or was cut short"
+        )),
+    }
+}
+
+/// `errorType` and `errorMessage` of an error document (empty when absent).
+fn error_doc(body: &[u8]) -> (String, String) {
+    let doc: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let text = |k: &str| {
+        doc.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .chars()
+            .take(1024)
+            .collect::<String>()
+    };
+    (text("errorType"), text("errorMessage"))
+}
+
+async fn next(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Response<Full<Bytes>> {
+    // Asking for the next invocation ends the current one; an unanswered one fails.
+    fail_holding(slot, |id| {
+        format!(
+            "function {} asked for the next invocation without answering {id}",
+            inner.cfg.name
+        )
+    });
+    let mut stop = inner.stop.subscribe();
+    let job = loop {
+        let job = {
+            let _idle = IdleGuard::new(&inner.idle);
+            let mut queue = inner.queue.lock().await;
+            tokio::select! {
+                j = queue.recv() => j,
+                _ = stop.changed() => None,
+            }
+        };
+        let Some(job) = job else {
+            return api_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ServiceException",
+                "the function is stopping",
+            );
+        };
+        // A caller that gave up (its request ended) no longer waits for this one.
+        if job.reply.is_closed() {
+            continue;
+        }
+        if job.enqueued.elapsed() > inner.cfg.timeout {
+            let _ = job.reply.send(Err(InvokeError::Failed(format!(
+                "function {}: no worker was free within {:?}",
+                inner.cfg.name, inner.cfg.timeout
+            ))));
+            continue;
+        }
+        break job;
+    };
+    inner.invocations.fetch_add(1, Ordering::Relaxed);
+    let id = crate::context::new_request_id().to_string();
+    let timeout = inner.cfg.timeout;
+    let deadline_ms = SystemTime::now()
+        .checked_add(timeout)
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis());
+    let trace = format!(
+        "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0;Lineage=1:{:08x}:0",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        fastrand::u128(..) >> 32,
+        fastrand::u64(..),
+        fastrand::u32(..)
+    );
+    if let Ok(mut h) = slot.holding.lock() {
+        *h = Some(Holding {
+            id: id.clone(),
+            reply: job.reply,
+        });
+    }
+    // The function's timeout: the worker holding the invocation is killed and replaced.
+    {
+        let slot = slot.clone();
+        let id = id.clone();
+        let name = inner.cfg.name.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            let timed_out = take_holding(&slot, &id);
+            if let Some(h) = timed_out {
+                tracing::warn!(function = %name, worker = slot.index, request_id = %id, "invocation timed out after {:?}; killing the worker", timeout);
+                let _ = h.reply.send(Err(InvokeError::Failed(format!(
+                    "function {name}: invocation {id} timed out after {timeout:?}"
+                ))));
+                slot.kill.send_modify(|n| *n += 1);
+            }
+        });
+    }
+    let mut r = Response::new(Full::new(job.event));
+    let h = r.headers_mut();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    };
+    set("content-type", "application/json");
+    set("lambda-runtime-aws-request-id", &id);
+    set("lambda-runtime-deadline-ms", &deadline_ms.to_string());
+    set("lambda-runtime-invoked-function-arn", &inner.arn);
+    set("lambda-runtime-trace-id", &trace);
+    r
+}
