@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole Portcullis test suite on a fresh Debian machine with a Rust toolchain.
-# Installs what the tests need (curl, CA certificates, Node.js; PyJWT, boto3, Authlib and the
+# Installs what the tests need (curl, CA certificates, Node.js; PyJWT, boto3, Authlib, awslambdaric and the
 # jose npm package for the compatibility tests; a
 # PostgreSQL server started on 127.0.0.1 for the identity store's tests), then: formatting check, clippy (warnings are
 # errors), unit, property, golden and integration tests, and `portcullis check` on every
@@ -25,9 +25,11 @@ fi
 # Clients written by others that the compatibility tests drive: PyJWT verifies our tokens,
 # boto3's cognito-idp client talks to the Cognito-compatible API, Authlib reads the OIDC
 # discovery document and uses the token and userInfo endpoints.
-if ! python3 -c 'import jwt, cryptography, boto3, authlib, requests' >/dev/null 2>&1; then
+# awslambdaric is AWS's runtime interface client: it runs the Python Lambda handlers of the
+# Lambda authorizer tests, unmodified, against the gateway's Runtime API.
+if ! python3 -c 'import jwt, cryptography, boto3, authlib, requests, awslambdaric' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check 'PyJWT[crypto]>=2.8,<3' 'boto3>=1.34,<2' \
-    'Authlib>=1.3,<2' 'requests>=2.31,<3'
+    'Authlib>=1.3,<2' 'requests>=2.31,<3' 'awslambdaric>=3,<5'
 fi
 
 # The `jose` npm package mints tokens that the external-issuer tests must accept.
@@ -43,4 +45,6 @@ trap 'bash scripts/postgres.sh stop' EXIT
 export CARGO_TERM_COLOR=never
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The Rust Lambda handler (lambda_runtime) that the Lambda authorizer tests run as a worker.
+cargo build -p lambda-token-authorizer --locked
 cargo test --workspace --locked

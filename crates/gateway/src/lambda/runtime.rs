@@ -22,7 +22,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -38,6 +38,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// Largest response or error document a worker may post (Lambda's synchronous limit).
 pub const MAX_RESPONSE: usize = 6 * 1024 * 1024;
+/// Time a cold worker has to start before it polls for work (Lambda's init phase limit).
+const INIT_TIME: Duration = Duration::from_secs(10);
 /// Longest line of worker output logged as one line.
 const MAX_LOG_LINE: usize = 16 * 1024;
 const API_PREFIX: &str = "/2018-06-01/runtime/";
@@ -86,6 +88,8 @@ struct Slot {
     index: usize,
     addr: SocketAddr,
     holding: Mutex<Option<Holding>>,
+    /// The running process's id (0 while none runs).
+    pid: AtomicU32,
     /// Kills the slot's current process (timeout).
     kill: watch::Sender<u64>,
 }
@@ -162,6 +166,24 @@ impl FunctionPool {
         self.inner.starts.load(Ordering::Relaxed)
     }
 
+    /// Workers waiting for an invocation now.
+    pub fn ready_workers(&self) -> usize {
+        self.inner.idle.load(Ordering::Acquire)
+    }
+
+    /// Process ids of the running workers.
+    pub fn pids(&self) -> Vec<u32> {
+        self.inner.slots.lock().map_or_else(
+            |_| Vec::new(),
+            |s| {
+                s.iter()
+                    .map(|w| w.pid.load(Ordering::Relaxed))
+                    .filter(|p| *p != 0)
+                    .collect()
+            },
+        )
+    }
+
     /// Worker slots (running or restarting).
     pub fn workers(&self) -> usize {
         self.inner.slots.lock().map_or(0, |s| s.len())
@@ -200,7 +222,7 @@ impl FunctionPool {
         }
         // The worker side enforces the function timeout (and kills the worker); this bound
         // covers the wait for a worker and a worker that never answers at all.
-        let bound = self.inner.cfg.timeout * 2 + Duration::from_secs(1);
+        let bound = queue_wait(&self.inner.cfg) + self.inner.cfg.timeout + Duration::from_secs(1);
         match tokio::time::timeout(bound, rx).await {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(InvokeError::Failed(format!(
@@ -213,6 +235,12 @@ impl FunctionPool {
             ))),
         }
     }
+}
+
+/// How long an invocation may wait for a worker: the function's timeout, plus Lambda's
+/// ten seconds for a cold start (init phase).
+fn queue_wait(cfg: &FunctionConfig) -> Duration {
+    cfg.timeout + INIT_TIME
 }
 
 fn add_slot(inner: &Arc<Inner>) -> Result<(), String> {
@@ -235,6 +263,7 @@ fn add_slot(inner: &Arc<Inner>) -> Result<(), String> {
         index: slots.len(),
         addr,
         holding: Mutex::new(None),
+        pid: AtomicU32::new(0),
         kill,
     });
     slots.push(slot.clone());
@@ -274,11 +303,13 @@ async fn supervise(inner: Arc<Inner>, slot: Arc<Slot>) {
             }
         };
         inner.starts.fetch_add(1, Ordering::Relaxed);
+        slot.pid.store(child.id().unwrap_or(0), Ordering::Relaxed);
         tracing::info!(function = %name, worker = slot.index, pid = child.id().unwrap_or(0), runtime_api = %slot.addr, "worker started");
         let status = tokio::select! {
             s = child.wait() => s.map_err(|e| e.to_string()),
             _ = stop.changed() => {
                 let _ = child.kill().await;
+                slot.pid.store(0, Ordering::Relaxed);
                 fail_holding(&slot, |id| format!("function {name} stopped during invocation {id}"));
                 break;
             }
@@ -287,6 +318,7 @@ async fn supervise(inner: Arc<Inner>, slot: Arc<Slot>) {
                 Err("killed after its invocation timed out".to_owned())
             }
         };
+        slot.pid.store(0, Ordering::Relaxed);
         let how = match &status {
             Ok(s) => s.to_string(),
             Err(e) => e.clone(),
@@ -634,10 +666,11 @@ async fn next(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Response<Full<Bytes>> {
         if job.reply.is_closed() {
             continue;
         }
-        if job.enqueued.elapsed() > inner.cfg.timeout {
+        if job.enqueued.elapsed() > queue_wait(&inner.cfg) {
             let _ = job.reply.send(Err(InvokeError::Failed(format!(
                 "function {}: no worker was free within {:?}",
-                inner.cfg.name, inner.cfg.timeout
+                inner.cfg.name,
+                queue_wait(&inner.cfg)
             ))));
             continue;
         }
