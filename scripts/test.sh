@@ -13,6 +13,12 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)
+# aws-lambda-ric (AWS's Node.js runtime interface client) compiles its native part with these.
+for tool in cmake autoconf automake libtoolize make g++; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    case "$tool" in libtoolize) need_apt+=(libtool) ;; *) need_apt+=("$tool") ;; esac
+  fi
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
@@ -35,6 +41,11 @@ fi
 # The `jose` npm package mints tokens that the external-issuer tests must accept.
 if [ ! -d tests/node/node_modules/jose ]; then
   (cd tests/node && npm install --no-audit --no-fund --silent)
+fi
+
+# The Node.js Lambda handler of the example runs under aws-lambda-ric, unmodified.
+if [ ! -d examples/lambda-authorizer/node/node_modules/aws-lambda-ric ]; then
+  (cd examples/lambda-authorizer/node && npm install --no-audit --no-fund --no-package-lock --silent)
 fi
 
 # A throwaway PostgreSQL on loopback; stopped again when the tests end.

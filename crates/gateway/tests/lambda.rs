@@ -461,9 +461,13 @@ async fn invoke_endpoint() -> (
                         let body = req.into_body().collect().await.unwrap().to_bytes();
                         let event: serde_json::Value = serde_json::from_slice(&body).unwrap();
                         e.lock().unwrap().push(event.clone());
+                        // The last identity source decides (1.0 joins them with commas).
                         let token = event["authorizationToken"]
                             .as_str()
                             .or_else(|| event["identitySource"][0].as_str())
+                            .unwrap_or("")
+                            .rsplit(',')
+                            .next()
                             .unwrap_or("")
                             .to_owned();
                         let ok = |b: serde_json::Value| {
@@ -667,6 +671,121 @@ async fn a_rust_lambda_runtime_handler() {
     assert_eq!(
         h["x-amzn-errortype"].to_str().unwrap(),
         "AuthorizerConfigurationException"
+    );
+    gw.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_validation_expression_is_checked_before_invoking() {
+    let (endpoint, calls, _) = invoke_endpoint().await;
+    let yaml = format!(
+        "{}authorizers:\n  remote:\n    type: token\n    url: http://{endpoint}/invoke\n    identity_validation_expression: 'allow|deny'\n{}",
+        base(),
+        resources(None, "remote")
+    );
+    let gw = gateway(&yaml).await;
+    let (s, _, b) = call(gw.addr(), "GET", "/pets", Some("allowed-not")).await;
+    assert_eq!(
+        (s, b.as_str()),
+        (StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#)
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        call(gw.addr(), "GET", "/pets", Some("allow")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    gw.shutdown(Duration::from_secs(1)).await;
+}
+
+/// Stage variables and context variables as identity sources (payload format 1.0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stage_and_context_variables_as_identity_sources() {
+    let (endpoint, calls, events) = invoke_endpoint().await;
+    let yaml = format!(
+        "{}stage_variables:\n  authStage: beta\nauthorizers:\n  remote:\n    type: request\n    url: http://{endpoint}/invoke\n    payload: \"1.0\"\n    identity_source: [stageVariables.authStage, context.identity.sourceIp, method.request.header.Authorization]\n{}",
+        base(),
+        resources(None, "remote")
+    );
+    let gw = gateway(&yaml).await;
+    assert_eq!(
+        call(gw.addr(), "GET", "/pets", Some("allow")).await.0,
+        StatusCode::OK
+    );
+    let event = events.lock().unwrap()[0].clone();
+    assert_eq!(event["version"], "1.0");
+    assert_eq!(event["identitySource"], "beta,127.0.0.1,allow");
+    assert_eq!(event["stageVariables"]["authStage"], "beta");
+    assert_eq!(event["headers"]["Authorization"], "allow");
+    // Without the header: 401, not invoked.
+    assert_eq!(
+        call(gw.addr(), "GET", "/pets", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    gw.shutdown(Duration::from_secs(1)).await;
+}
+
+/// A handler that fails at import: the init error is logged and the request gets a 500 at
+/// once instead of waiting for a worker that cannot start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_init_error_fails_fast_and_clearly() {
+    let yaml = format!(
+        "{}functions:\n  broken:\n    runtime: python\n    handler: broken.handler\n    code: {}\n    timeout: 3s\nauthorizers:\n  tokens:\n    type: token\n    function: broken\n{}",
+        base(),
+        behaviours_dir().display(),
+        resources(None, "tokens")
+    );
+    let gw = gateway(&yaml).await;
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        let (s, h, b) = call(gw.addr(), "GET", "/pets", Some("allow")).await;
+        assert_eq!(
+            (s, b.as_str()),
+            (StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":null}"#)
+        );
+        assert_eq!(
+            h["x-amzn-errortype"].to_str().unwrap(),
+            "AuthorizerConfigurationException"
+        );
+        assert!(started.elapsed() < Duration::from_secs(8));
+    }
+    gw.shutdown(Duration::from_secs(1)).await;
+}
+
+/// The example's Node.js handler under aws-lambda-ric (installed by scripts/test.sh).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_aws_lambda_ric_handler() {
+    let dir = example_dir().join("node");
+    assert!(
+        dir.join("node_modules/aws-lambda-ric").is_dir(),
+        "run `npm install` in {} (scripts/test.sh does)",
+        dir.display()
+    );
+    let yaml = format!(
+        "{}functions:\n  node-authorizer:\n    runtime: node\n    handler: token_authorizer.handler\n    code: {}\nauthorizers:\n  tokens:\n    type: token\n    function: node-authorizer\n    result_ttl: 0s\n{}",
+        base(),
+        dir.display(),
+        resources(None, "tokens")
+    );
+    let gw = gateway(&yaml).await;
+    ready(&gw, "node-authorizer", 1).await;
+    let addr = gw.addr();
+    assert_eq!(
+        call(addr, "GET", "/pets", Some("allow")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(addr, "GET", "/pets", Some("deny")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(addr, "GET", "/pets", Some("unauthorized")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(addr, "GET", "/pets", Some("other")).await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
     );
     gw.shutdown(Duration::from_secs(1)).await;
 }

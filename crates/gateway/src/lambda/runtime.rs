@@ -106,6 +106,9 @@ struct Inner {
     invocations: AtomicUsize,
     /// Worker processes started (first starts and restarts).
     starts: AtomicUsize,
+    /// The last init error, until a worker starts polling: while it is set and no worker is
+    /// ready, invocations fail at once with it.
+    init_error: Mutex<Option<(String, String)>>,
 }
 
 /// One local function: its workers and their queue. Dropping it stops the workers.
@@ -144,6 +147,7 @@ impl FunctionPool {
             stop,
             invocations: AtomicUsize::new(0),
             starts: AtomicUsize::new(0),
+            init_error: Mutex::new(None),
         });
         for _ in 0..inner.cfg.min_workers {
             add_slot(&inner)?;
@@ -192,6 +196,15 @@ impl FunctionPool {
     /// Invokes the function with `event` and waits for its result: at most the function's
     /// timeout once a worker has it, and as long again waiting for a worker.
     pub async fn invoke(&self, event: Bytes) -> InvokeResult {
+        if self.inner.idle.load(Ordering::Acquire) == 0
+            && let Some((error_type, message)) =
+                self.inner.init_error.lock().ok().and_then(|e| e.clone())
+        {
+            return Err(InvokeError::Function {
+                error_type,
+                message,
+            });
+        }
         let (reply, rx) = oneshot::channel();
         let job = Job {
             event,
@@ -539,6 +552,20 @@ async fn api(
             let body = read_body(req).await;
             let (error_type, message) = error_doc(body.as_deref().unwrap_or(b""));
             tracing::error!(function = %inner.cfg.name, worker = slot.index, error_type = %error_type, error = %message, "function failed to initialise");
+            if let Ok(mut e) = inner.init_error.lock() {
+                *e = Some((error_type.clone(), message.clone()));
+            }
+            // As on Lambda, the invocations waiting for this cold start get the init error
+            // instead of waiting for a worker that will not come. If another worker holds
+            // the queue, it is ready and takes them.
+            if let Ok(mut queue) = inner.queue.try_lock() {
+                while let Ok(job) = queue.try_recv() {
+                    let _ = job.reply.send(Err(InvokeError::Function {
+                        error_type: error_type.clone(),
+                        message: message.clone(),
+                    }));
+                }
+            }
             accepted()
         }
         (&Method::POST, r) => {
@@ -645,6 +672,9 @@ async fn next(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Response<Full<Bytes>> {
             inner.cfg.name
         )
     });
+    if let Ok(mut e) = inner.init_error.lock() {
+        *e = None;
+    }
     let mut stop = inner.stop.subscribe();
     let job = loop {
         let job = {
