@@ -100,9 +100,17 @@ fn examples_dir() -> PathBuf {
 
 #[test]
 fn every_example_passes_check() {
+    // Top-level examples, and the config of each example directory.
     let mut files: Vec<PathBuf> = std::fs::read_dir(examples_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
+        .flat_map(|p| {
+            if p.is_dir() {
+                vec![p.join("config.yaml")]
+            } else {
+                vec![p]
+            }
+        })
         .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
         .collect();
     files.sort();
@@ -111,7 +119,9 @@ fn every_example_passes_check() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     assert!(
-        names.iter().any(|n| n == "quickstart.yaml") && names.iter().any(|n| n == "proxy-api.yaml"),
+        names.iter().any(|n| n == "quickstart.yaml")
+            && names.iter().any(|n| n == "proxy-api.yaml")
+            && names.iter().any(|n| n == "config.yaml"),
         "examples not found: {names:?}"
     );
     for file in &files {
