@@ -100,7 +100,8 @@ enum Command {
         /// The YAML config file.
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
-        /// The token the request carries (as `Authorization: Bearer ...`).
+        /// The token the request carries: `Authorization: Bearer TOKEN` for a JWT authorizer,
+        /// `Authorization: TOKEN` for a Lambda authorizer (whose function is run to decide).
         #[arg(long)]
         token: Option<String>,
         /// The client's address.
