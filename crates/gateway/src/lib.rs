@@ -134,6 +134,8 @@ impl Gateway {
     /// reloads read again.
     pub async fn start(config: Config, config_path: Option<PathBuf>) -> Result<Self, StartError> {
         install_crypto_provider();
+        // The recorder first: the plan looks its metric handles up once, when it compiles.
+        let metrics = telemetry::install();
         let clients = UpstreamClients::default();
         // The user pool opens first: the plan's authorizers read its keys.
         let identity = match &config.identity {
@@ -177,7 +179,6 @@ impl Gateway {
             Some(l) => Some(l.local_addr().map_err(|e| StartError::Io(e.to_string()))?),
             None => None,
         };
-        let metrics = telemetry::install();
         if let Some(h) = metrics.clone() {
             tokio::spawn(telemetry::upkeep(h));
         }

@@ -26,6 +26,16 @@ pub const PLAN_GENERATION: &str = "portcullis_config_generation";
 /// Access-log lines dropped because the writer fell behind.
 pub const ACCESS_LOG_DROPPED: &str = "portcullis_access_log_dropped_total";
 
+/// Lambda authorizer results by authorizer and result: `cached`, `invoked` (an answer to
+/// judge), `unauthorized` (the function refused: `Unauthorized`, or `isAuthorized` false),
+/// `refused` (an identity source missing or not matching; not invoked), `error` (function
+/// error, timeout, crash or invalid answer).
+pub const AUTHORIZER_RESULTS: &str = "portcullis_authorizer_results_total";
+/// Lambda authorizer invocation latency by authorizer, in seconds.
+pub const AUTHORIZER_LATENCY: &str = "portcullis_authorizer_invoke_seconds";
+/// Worker processes started per local function (first starts and restarts).
+pub const FUNCTION_STARTS: &str = "portcullis_function_worker_starts_total";
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the process-wide recorder (once) and returns its handle.
@@ -37,6 +47,8 @@ pub fn install() -> Option<PrometheusHandle> {
             ];
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(DURATION.to_owned()), &buckets)
+                .ok()?
+                .set_buckets_for_metric(Matcher::Full(AUTHORIZER_LATENCY.to_owned()), &buckets)
                 .ok()?;
             match builder.install_recorder() {
                 Ok(handle) => {
@@ -48,6 +60,9 @@ pub fn install() -> Option<PrometheusHandle> {
                     metrics::describe_gauge!(OPEN_CONNECTIONS, "Open client connections.");
                     metrics::describe_gauge!(PLAN_GENERATION, "Generation of the configuration now serving.");
                     metrics::describe_counter!(ACCESS_LOG_DROPPED, "Access-log lines dropped because the writer fell behind.");
+                    metrics::describe_counter!(AUTHORIZER_RESULTS, "Lambda authorizer results by authorizer and result (cached, invoked, unauthorized, refused, error).");
+                    metrics::describe_histogram!(AUTHORIZER_LATENCY, metrics::Unit::Seconds, "Lambda authorizer invocation latency.");
+                    metrics::describe_counter!(FUNCTION_STARTS, "Worker processes started per local function, restarts included.");
                     metrics::counter!(RELOADS).absolute(0);
                     metrics::counter!(RELOAD_FAILURES).absolute(0);
                     Some(handle)

@@ -108,7 +108,7 @@ fn resources(upstream: Option<SocketAddr>, authorizer: &str) -> String {
 
 fn base() -> String {
     format!(
-        "{}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\n",
+        "{}listener:\n  address: 127.0.0.1:0\nadmin:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\n",
         api_header()
     )
 }
@@ -175,6 +175,19 @@ async fn python_token_authorizer_end_to_end() {
     assert_eq!(h["x-number"], "42");
     assert_eq!(h["x-bool"], "true");
     assert_eq!(auth.invocations(), before);
+
+    let (_, _, metrics) = get(gw.admin_addr().unwrap(), "/metrics").await;
+    for result in ["cached", "invoked", "unauthorized", "refused", "error"] {
+        assert!(
+            metrics.contains(&format!(
+                "portcullis_authorizer_results_total{{authorizer=\"tokens\",result=\"{result}\"}}"
+            )),
+            "{result} missing from:\n{metrics}"
+        );
+    }
+    assert!(
+        metrics.contains("portcullis_function_worker_starts_total{function=\"token-authorizer\"}")
+    );
     gw.shutdown(Duration::from_secs(1)).await;
 }
 

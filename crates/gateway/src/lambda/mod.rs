@@ -190,6 +190,31 @@ pub struct LambdaAuthorizer {
     invocations: AtomicUsize,
     /// A policy allowing everything, for simple responses.
     allow_all: Arc<Policy>,
+    metrics: AuthorizerMetrics,
+}
+
+/// Metric handles, looked up once.
+struct AuthorizerMetrics {
+    cached: metrics::Counter,
+    invoked: metrics::Counter,
+    unauthorized: metrics::Counter,
+    refused: metrics::Counter,
+    error: metrics::Counter,
+    latency: metrics::Histogram,
+}
+
+impl AuthorizerMetrics {
+    fn new(name: &str) -> Self {
+        let c = |result: &'static str| metrics::counter!(crate::telemetry::AUTHORIZER_RESULTS, "authorizer" => name.to_owned(), "result" => result);
+        Self {
+            cached: c("cached"),
+            invoked: c("invoked"),
+            unauthorized: c("unauthorized"),
+            refused: c("refused"),
+            error: c("error"),
+            latency: metrics::histogram!(crate::telemetry::AUTHORIZER_LATENCY, "authorizer" => name.to_owned()),
+        }
+    }
 }
 
 impl std::fmt::Debug for LambdaAuthorizer {
@@ -241,6 +266,7 @@ impl LambdaAuthorizer {
             None,
         )
         .map_err(|e| format!("{e:?}"))?;
+        let cfg_name = cfg.name.clone();
         Ok(Self {
             name: cfg.name.clone(),
             cache: ShardedCache::new(if cfg.result_ttl.is_zero() {
@@ -254,6 +280,7 @@ impl LambdaAuthorizer {
             clock,
             invocations: AtomicUsize::new(0),
             allow_all: Arc::new(allow_all),
+            metrics: AuthorizerMetrics::new(&cfg_name),
         })
     }
 
@@ -322,6 +349,7 @@ impl LambdaAuthorizer {
         let values = match self.identity_values(req) {
             Some(v) => v,
             None if self.cfg.kind == LambdaKind::Token || caching => {
+                self.metrics.refused.increment(1);
                 return Err(unauthorized(format!(
                     "authorizer {}: an identity source is missing or empty",
                     self.name
@@ -332,6 +360,7 @@ impl LambdaAuthorizer {
         if let (Some(re), Some(token)) = (&self.validation, values.first())
             && !re.is_match(token)
         {
+            self.metrics.refused.increment(1);
             return Err(unauthorized(format!(
                 "authorizer {}: the token does not match identity_validation_expression",
                 self.name
@@ -341,6 +370,7 @@ impl LambdaAuthorizer {
         if let Some(k) = &key {
             let now = self.clock.now();
             if let Some(hit) = self.cache.get(k, |c| c.expires > now) {
+                self.metrics.cached.increment(1);
                 return Ok(hit.principal);
             }
         }
@@ -363,8 +393,23 @@ impl LambdaAuthorizer {
         let event = event::build(self.cfg.kind, self.cfg.payload, &input);
         let body = Bytes::from(serde_json::to_vec(&event).unwrap_or_default());
         self.invocations.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
         let answer = self.invoker.invoke(body).await;
-        let principal = self.judge(answer, req.ctx.request_id.as_str())?;
+        self.metrics.latency.record(started.elapsed().as_secs_f64());
+        let principal = match self.judge(answer, req.ctx.request_id.as_str()) {
+            Ok(p) => {
+                self.metrics.invoked.increment(1);
+                p
+            }
+            Err(e) => {
+                if e.kind == ErrorKind::Response(ResponseType::AUTHORIZER_CONFIGURATION_ERROR) {
+                    self.metrics.error.increment(1);
+                } else {
+                    self.metrics.unauthorized.increment(1);
+                }
+                return Err(e);
+            }
+        };
         if let Some(k) = key {
             let now = self.clock.now();
             self.cache.insert(

@@ -316,6 +316,8 @@ async fn supervise(inner: Arc<Inner>, slot: Arc<Slot>) {
             }
         };
         inner.starts.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(crate::telemetry::FUNCTION_STARTS, "function" => name.clone())
+            .increment(1);
         slot.pid.store(child.id().unwrap_or(0), Ordering::Relaxed);
         tracing::info!(function = %name, worker = slot.index, pid = child.id().unwrap_or(0), runtime_api = %slot.addr, "worker started");
         let status = tokio::select! {
