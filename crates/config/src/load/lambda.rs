@@ -245,6 +245,19 @@ pub(super) fn read_lambda_authorizer(
         }),
         None => Some(Duration::from_secs(300)),
     };
+    // The cache key is the identity-source values: with none, one caller's answer would
+    // serve everyone.
+    if let (Some(s), Some(t)) = (&sources, &ttl)
+        && s.is_empty()
+        && !t.is_zero()
+    {
+        cx.error(
+            node.loc,
+            &join(path, "result_ttl"),
+            "caching needs at least one identity source",
+            "list the identity sources that tell callers apart, or set `result_ttl: 0s`",
+        );
+    }
     let cache_entries = match m.take("cache_entries") {
         Some((n, p)) => cx
             .integer(n, &p, 0, 10_000_000)
