@@ -50,6 +50,7 @@ pub fn load_str(
 ) -> Result<Config, Diagnostics> {
     let mut cx = Cx {
         proxy_timeouts: Vec::new(),
+        auth_timeouts: Vec::new(),
         auth_refs: Vec::new(),
         other_sources: Vec::new(),
         file,
@@ -102,6 +103,8 @@ pub fn load_str(
 struct Cx<'a> {
     /// Integration timeouts seen, checked against the listener's request timeout at the end.
     proxy_timeouts: Vec<(Loc, String, Duration)>,
+    /// Authorizer and function timeouts, checked the same way.
+    auth_timeouts: Vec<(Loc, String, Duration)>,
     /// Methods' authorizer choices (location, key path, choice, has scopes), checked against
     /// the authorizers once everything is read.
     auth_refs: Vec<(Loc, String, MethodAuth, bool)>,
@@ -599,6 +602,22 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
                         crate::units::format_duration(l.request_timeout)
                     ),
                     "the request timeout would cut the request first and blame the client; shorten the integration timeout or raise request_timeout",
+                );
+            }
+        }
+    }
+    if let Some(l) = &listener {
+        for (loc, path, timeout) in std::mem::take(&mut cx.auth_timeouts) {
+            if timeout >= l.request_timeout {
+                cx.error(
+                    loc,
+                    &path,
+                    format!(
+                        "the authorizer timeout {} is not shorter than listener.request_timeout {}",
+                        crate::units::format_duration(timeout),
+                        crate::units::format_duration(l.request_timeout)
+                    ),
+                    "the request timeout would cut the request first and answer 408; shorten this timeout or raise request_timeout",
                 );
             }
         }

@@ -193,9 +193,21 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
                         "authentication".into(),
                         json!({"result": "refused", "why": e.detail}),
                     );
+                    // The status and message the client would get (401, or 403 / 500 from a
+                    // Lambda authorizer).
+                    let rtype = e.kind.response_type();
+                    let status = e
+                        .kind
+                        .status_hint()
+                        .or(rtype.default_status())
+                        .unwrap_or(500);
+                    let message = e
+                        .message
+                        .clone()
+                        .or_else(|| rtype.default_message().map(str::to_owned));
                     report.insert(
                         "decision".into(),
-                        json!({"result": "401", "message": "Unauthorized"}),
+                        json!({"result": status.to_string(), "message": message}),
                     );
                     return Value::Object(report);
                 }

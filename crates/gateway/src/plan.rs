@@ -20,7 +20,7 @@ use crate::integration::Integration;
 use crate::integration::clients::UpstreamClients;
 use crate::integration::http_proxy::HttpProxy;
 use crate::integration::mock::Mock;
-use crate::lambda::{Clock, Functions, LambdaAuthorizer};
+use crate::lambda::{Clock, Functions, Invoker, LambdaAuthorizer};
 use crate::respond::Responses;
 use crate::route::Router;
 use crate::telemetry::RouteMetrics;
@@ -202,28 +202,10 @@ impl Plan {
                 }
             }
         }
-        // Local functions start only for a plan that will serve, and only once the rest of
-        // the config compiled so far (a failing reload should not start processes).
-        let functions = if check_only || !diags.borrow().is_empty() {
-            Functions::default()
-        } else {
-            match Functions::start(&config.functions, &config.api.region, &config.api.account) {
-                Ok(f) => f,
-                Err(e) => {
-                    problem(Loc::default(), "functions".into(), e, "");
-                    Functions::default()
-                }
-            }
-        };
+        // Lambda authorizers get their invokers at the end, once the whole plan compiled.
         let mut lambda_authorizers: Vec<Arc<LambdaAuthorizer>> = Vec::new();
         for a in &config.lambda_authorizers {
-            let invoker = crate::lambda::invoker(
-                &a.target,
-                &functions,
-                || clients.post_client(),
-                !check_only && !functions_failed(&functions, &config.functions),
-            );
-            match invoker.and_then(|i| LambdaAuthorizer::new(a.clone(), i, Clock::default())) {
+            match LambdaAuthorizer::new(a.clone(), Invoker::None, Clock::default()) {
                 Ok(l) => lambda_authorizers.push(Arc::new(l)),
                 Err(e) => problem(a.loc, format!("authorizers.{}", a.name), e, ""),
             }
@@ -308,6 +290,42 @@ impl Plan {
         };
         let mut diags = diags.into_inner();
         diags.extend(cedar_diags);
+        // Local functions start only for a plan that will serve, and only when everything
+        // else compiled: a failing reload starts no processes.
+        let mut functions = Functions::default();
+        if diags.is_empty() && !check_only {
+            let started = Functions::start(
+                &config.functions,
+                &config.api.partition,
+                &config.api.region,
+                &config.api.account,
+            );
+            match started {
+                Ok(f) => functions = f,
+                Err(e) => diags.push(Diagnostic {
+                    file: config.file.clone(),
+                    loc: Loc::default(),
+                    path: "functions".into(),
+                    message: e,
+                    help: None,
+                }),
+            }
+            for (a, l) in config.lambda_authorizers.iter().zip(&lambda_authorizers) {
+                if !diags.is_empty() {
+                    break;
+                }
+                match crate::lambda::invoker(&a.target, &functions, || clients.post_client()) {
+                    Ok(i) => l.attach(i),
+                    Err(e) => diags.push(Diagnostic {
+                        file: config.file.clone(),
+                        loc: a.loc,
+                        path: format!("authorizers.{}", a.name),
+                        message: e,
+                        help: None,
+                    }),
+                }
+            }
+        }
         if !diags.is_empty() {
             let source = std::fs::read_to_string(&config.file).unwrap_or_default();
             return Err(Diagnostics {
@@ -340,15 +358,6 @@ impl Plan {
             config,
         })
     }
-}
-
-/// Whether some configured function has no running pool (it failed to start, or the plan
-/// is not serving): its authorizers then get no invoker.
-fn functions_failed(
-    functions: &Functions,
-    configured: &[portcullis_config::FunctionConfig],
-) -> bool {
-    configured.iter().any(|f| functions.get(&f.name).is_none())
 }
 
 /// Builds a rustls server config from PEM files, offering h2 by ALPN when `http2`.

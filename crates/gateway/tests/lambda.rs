@@ -802,3 +802,26 @@ async fn a_node_aws_lambda_ric_handler() {
     );
     gw.shutdown(Duration::from_secs(1)).await;
 }
+
+/// A custom runtime's `bootstrap`, named relative to `code`, itself relative to a config
+/// loaded from a relative directory: both resolve to one place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provided_runtime_with_relative_paths() {
+    let yaml = format!(
+        "{}functions:\n  custom:\n    runtime: provided\n    handler: behaviours.handler\n    code: .\n    command: [./bootstrap]\nauthorizers:\n  tokens:\n    type: token\n    function: custom\n{}",
+        base(),
+        resources(None, "tokens")
+    );
+    let env = |_: &str| None;
+    let config =
+        portcullis_config::load_str("relative.yaml", &yaml, Path::new("tests/lambda"), &env)
+            .unwrap_or_else(|d| panic!("{d}"));
+    assert!(config.functions[0].code.is_absolute());
+    let gw = Gateway::start(config, None).await.unwrap();
+    ready(&gw, "custom", 1).await;
+    assert_eq!(
+        call(gw.addr(), "GET", "/pets", Some("allow")).await.0,
+        StatusCode::OK
+    );
+    gw.shutdown(Duration::from_secs(1)).await;
+}

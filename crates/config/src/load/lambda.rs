@@ -54,7 +54,7 @@ pub const RESERVED_ENV: &[&str] = &[
 
 /// Whether `type` names a Lambda authorizer.
 pub(super) fn is_lambda_type(t: &str) -> bool {
-    t == "token" || t == "request"
+    t.eq_ignore_ascii_case("token") || t.eq_ignore_ascii_case("request")
 }
 
 pub(super) fn read_lambda_authorizer(
@@ -68,7 +68,7 @@ pub(super) fn read_lambda_authorizer(
         .required(cx, "type", "add `type: token` or `type: request`")
         .and_then(|(n, p)| cx.string(n, &p))
         .map(|t| {
-            if t == "token" {
+            if t.eq_ignore_ascii_case("token") {
                 LambdaKind::Token
             } else {
                 LambdaKind::Request
@@ -111,13 +111,18 @@ pub(super) fn read_lambda_authorizer(
             let timeout = match timeout {
                 Some((t, tp)) => cx.duration(t, &tp).and_then(|d| {
                     if d > Duration::ZERO && d <= Duration::from_secs(30) {
+                        cx.auth_timeouts.push((t.loc, tp.clone(), d));
                         Some(d)
                     } else {
                         cx.error(t.loc, &tp, "timeout out of range", "use 1ms to 30s");
                         None
                     }
                 }),
-                None => Some(Duration::from_secs(10)),
+                None => {
+                    let d = Duration::from_secs(10);
+                    cx.auth_timeouts.push((n.loc, join(path, "timeout"), d));
+                    Some(d)
+                }
             };
             match (url, timeout) {
                 (Some(url), Some(timeout)) => Some(LambdaTarget::Url { url, timeout }),
@@ -480,7 +485,8 @@ fn read_function(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option
                 cx.base.join(pb)
             };
             if full.is_dir() {
-                Some(full)
+                // Absolute, so that LAMBDA_TASK_ROOT and relative commands mean one place.
+                Some(std::path::absolute(&full).unwrap_or(full))
             } else {
                 cx.error(
                     n.loc,
@@ -491,7 +497,7 @@ fn read_function(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option
                 None
             }
         }),
-        None => Some(cx.base.to_path_buf()),
+        None => Some(std::path::absolute(cx.base).unwrap_or_else(|_| cx.base.to_path_buf())),
     };
     let command = match m.take("command") {
         Some((n, p)) => match &n.value {
@@ -532,18 +538,22 @@ fn read_function(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option
                 Some(c)
             }
         }
-        (None, Some(FunctionRuntime::Python), Some(h)) => Some(vec![
-            "python3".into(),
-            "-m".into(),
-            "awslambdaric".into(),
-            h.clone(),
-        ]),
-        (None, Some(FunctionRuntime::Node), Some(h)) => Some(vec![
-            "npx".into(),
-            "--no-install".into(),
-            "aws-lambda-ric".into(),
-            h.clone(),
-        ]),
+        (None, Some(FunctionRuntime::Python), Some(h)) => default_command(
+            cx,
+            node,
+            path,
+            "python3",
+            "awslambdaric (pip install awslambdaric)",
+        )
+        .map(|p| vec![p, "-m".into(), "awslambdaric".into(), h.clone()]),
+        (None, Some(FunctionRuntime::Node), Some(h)) => default_command(
+            cx,
+            node,
+            path,
+            "npx",
+            "aws-lambda-ric (npm install aws-lambda-ric)",
+        )
+        .map(|p| vec![p, "--no-install".into(), "aws-lambda-ric".into(), h.clone()]),
         (None, Some(FunctionRuntime::Provided), _) => {
             cx.error(
                 node.loc,
@@ -558,13 +568,14 @@ fn read_function(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option
     let timeout = match m.take("timeout") {
         Some((n, p)) => cx.duration(n, &p).and_then(|d| {
             if d >= Duration::from_millis(1) && d <= Duration::from_secs(900) {
+                cx.auth_timeouts.push((n.loc, p.clone(), d));
                 Some(d)
             } else {
                 cx.error(
                     n.loc,
                     &p,
                     "timeout out of range",
-                    "Lambda allows 1s to 900s; use 1ms to 900s",
+                    "use 1ms to 900s (Lambda's own range is 1s to 900s)",
                 );
                 None
             }
@@ -583,7 +594,7 @@ fn read_function(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option
     let memory = int(cx, &mut m, "memory", 128, 10_240, 128);
     let min_workers = int(cx, &mut m, "min_workers", 0, 64, 1);
     let max_workers = int(cx, &mut m, "max_workers", 1, 64, 4);
-    let queue = int(cx, &mut m, "queue", 0, 100_000, 64);
+    let queue = int(cx, &mut m, "queue", 1, 100_000, 64);
     if let (Some(lo), Some(hi)) = (min_workers, max_workers)
         && lo > hi
     {
@@ -617,6 +628,27 @@ fn read_function(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option
         queue: queue?,
         environment: environment?,
     })
+}
+
+/// The interpreter of a runtime, which must be on PATH.
+fn default_command(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    program: &str,
+    client: &str,
+) -> Option<String> {
+    if program_exists(program, Path::new(".")) {
+        Some(program.to_owned())
+    } else {
+        cx.error(
+            node.loc,
+            &join(path, "runtime"),
+            format!("`{program}` is not found in PATH"),
+            format!("install it with {client}, or give `command`"),
+        );
+        None
+    }
 }
 
 fn program_exists(program: &str, code: &Path) -> bool {
@@ -720,7 +752,7 @@ pub(super) fn read_stage_variables(
             continue;
         }
         match cx.string(value, &vpath) {
-            Some(v) if v.len() <= 2048 => out.push((key.name.clone(), v)),
+            Some(v) if v.chars().count() <= 2048 => out.push((key.name.clone(), v)),
             Some(_) => {
                 cx.error(
                     value.loc,

@@ -111,10 +111,10 @@ impl std::fmt::Debug for Invoker {
 }
 
 impl Invoker {
-    /// Invokes with `event`.
-    pub async fn invoke(&self, event: Bytes) -> InvokeResult {
+    /// Invokes with `event` for the request `request_id`.
+    pub async fn invoke(&self, event: Bytes, request_id: &str) -> InvokeResult {
         match self {
-            Self::Function(pool) => pool.invoke(event).await,
+            Self::Function(pool) => pool.invoke(event, request_id).await,
             Self::Url(target) => {
                 let UrlTarget {
                     url,
@@ -123,6 +123,7 @@ impl Invoker {
                 } = target.as_ref();
                 let req = http::Request::post(url.clone())
                     .header(http::header::CONTENT_TYPE, "application/json")
+                    .header("x-amzn-requestid", request_id)
                     .body(Full::new(event))
                     .map_err(|e| InvokeError::Failed(e.to_string()))?;
                 let call = async {
@@ -183,7 +184,8 @@ pub struct LambdaAuthorizer {
     pub name: String,
     cfg: LambdaAuthorizerConfig,
     validation: Option<regex::Regex>,
-    invoker: Invoker,
+    /// Set once the plan is compiled for serving.
+    invoker: std::sync::OnceLock<Invoker>,
     cache: ShardedCache<Cached>,
     clock: Clock,
     /// Invocations made (cache misses that reached the function).
@@ -276,12 +278,20 @@ impl LambdaAuthorizer {
             }),
             cfg,
             validation,
-            invoker,
+            invoker: match invoker {
+                Invoker::None => std::sync::OnceLock::new(),
+                i => std::sync::OnceLock::from(i),
+            },
             clock,
             invocations: AtomicUsize::new(0),
             allow_all: Arc::new(allow_all),
             metrics: AuthorizerMetrics::new(&cfg_name),
         })
+    }
+
+    /// Gives the authorizer its function, once (a plan compiled for serving).
+    pub fn attach(&self, invoker: Invoker) {
+        let _ = self.invoker.set(invoker);
     }
 
     /// Times the function was invoked.
@@ -394,7 +404,10 @@ impl LambdaAuthorizer {
         let body = Bytes::from(serde_json::to_vec(&event).unwrap_or_default());
         self.invocations.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let answer = self.invoker.invoke(body).await;
+        let answer = match self.invoker.get() {
+            Some(i) => i.invoke(body, req.ctx.request_id.as_str()).await,
+            None => Err(InvokeError::Failed("the authorizer is not serving".into())),
+        };
         self.metrics.latency.record(started.elapsed().as_secs_f64());
         let principal = match self.judge(answer, req.ctx.request_id.as_str()) {
             Ok(p) => {
@@ -539,12 +552,13 @@ impl Functions {
     /// Starts every function. Must run inside a Tokio runtime.
     pub fn start(
         functions: &[FunctionConfig],
+        partition: &str,
         region: &str,
         account: &str,
     ) -> Result<Self, String> {
         let mut pools = HashMap::new();
         for f in functions {
-            let pool = FunctionPool::start(f.clone(), region, account)
+            let pool = FunctionPool::start(f.clone(), partition, region, account)
                 .map_err(|e| format!("function {}: {e}", f.name))?;
             pools.insert(f.name.clone(), Arc::new(pool));
         }
@@ -557,16 +571,12 @@ impl Functions {
     }
 }
 
-/// The invoker for an authorizer's target (`serving`: false for `portcullis check`).
+/// The invoker for an authorizer's target.
 pub fn invoker(
     target: &LambdaTarget,
     functions: &Functions,
     post: impl FnOnce() -> Result<PostClient, String>,
-    serving: bool,
 ) -> Result<Invoker, String> {
-    if !serving {
-        return Ok(Invoker::None);
-    }
     match target {
         LambdaTarget::Function(name) => functions
             .get(name)

@@ -74,6 +74,9 @@ pub type InvokeResult = Result<Bytes, InvokeError>;
 
 struct Job {
     event: Bytes,
+    /// The gateway's request id, used as the invocation's request id (so the function's
+    /// log lines and the access log name the same request).
+    id: String,
     reply: oneshot::Sender<InvokeResult>,
     enqueued: Instant,
 }
@@ -90,6 +93,10 @@ struct Slot {
     holding: Mutex<Option<Holding>>,
     /// The running process's id (0 while none runs).
     pid: AtomicU32,
+    /// The last invocation's id: output written after the answer still names it.
+    last_id: Mutex<String>,
+    /// Whether the running process has polled for work (else an exit is an init failure).
+    polled: std::sync::atomic::AtomicBool,
     /// Kills the slot's current process (timeout).
     kill: watch::Sender<u64>,
 }
@@ -133,12 +140,20 @@ impl Drop for FunctionPool {
 
 impl FunctionPool {
     /// Starts the function's warm workers. Must run inside a Tokio runtime.
-    pub fn start(cfg: FunctionConfig, region: &str, account: &str) -> Result<Self, String> {
+    pub fn start(
+        cfg: FunctionConfig,
+        partition: &str,
+        region: &str,
+        account: &str,
+    ) -> Result<Self, String> {
         let capacity = usize::try_from(cfg.queue).unwrap_or(usize::MAX).max(1);
         let (sender, receiver) = mpsc::channel(capacity);
         let (stop, _) = watch::channel(false);
         let inner = Arc::new(Inner {
-            arn: format!("arn:aws:lambda:{region}:{account}:function:{}", cfg.name),
+            arn: format!(
+                "arn:{partition}:lambda:{region}:{account}:function:{}",
+                cfg.name
+            ),
             region: region.to_owned(),
             cfg,
             queue: tokio::sync::Mutex::new(receiver),
@@ -195,7 +210,7 @@ impl FunctionPool {
 
     /// Invokes the function with `event` and waits for its result: at most the function's
     /// timeout once a worker has it, and as long again waiting for a worker.
-    pub async fn invoke(&self, event: Bytes) -> InvokeResult {
+    pub async fn invoke(&self, event: Bytes, request_id: &str) -> InvokeResult {
         if self.inner.idle.load(Ordering::Acquire) == 0
             && let Some((error_type, message)) =
                 self.inner.init_error.lock().ok().and_then(|e| e.clone())
@@ -208,6 +223,7 @@ impl FunctionPool {
         let (reply, rx) = oneshot::channel();
         let job = Job {
             event,
+            id: request_id.to_owned(),
             reply,
             enqueued: Instant::now(),
         };
@@ -277,6 +293,8 @@ fn add_slot(inner: &Arc<Inner>) -> Result<(), String> {
         addr,
         holding: Mutex::new(None),
         pid: AtomicU32::new(0),
+        last_id: Mutex::new(String::new()),
+        polled: std::sync::atomic::AtomicBool::new(false),
         kill,
     });
     slots.push(slot.clone());
@@ -315,6 +333,7 @@ async fn supervise(inner: Arc<Inner>, slot: Arc<Slot>) {
                 continue;
             }
         };
+        slot.polled.store(false, Ordering::Relaxed);
         inner.starts.fetch_add(1, Ordering::Relaxed);
         metrics::counter!(crate::telemetry::FUNCTION_STARTS, "function" => name.clone())
             .increment(1);
@@ -341,6 +360,18 @@ async fn supervise(inner: Arc<Inner>, slot: Arc<Slot>) {
         fail_holding(&slot, |id| {
             format!("worker of {name} exited ({how}) during invocation {id}")
         });
+        // A worker that never asked for work failed to start (a missing runtime interface
+        // client, a crash at import): invocations fail at once until one polls.
+        if !slot.polled.load(Ordering::Relaxed)
+            && inner.init_error.lock().is_ok_and(|e| e.is_none())
+        {
+            tracing::error!(function = %name, worker = slot.index, status = %how, "worker exited before asking for work");
+            init_failed(
+                &inner,
+                "Runtime.ExitError".to_owned(),
+                format!("the worker exited before asking for work ({how})"),
+            );
+        }
         if *stop.borrow() {
             break;
         }
@@ -451,12 +482,7 @@ async fn log_lines(
             line.pop();
         }
         let text = String::from_utf8_lossy(&line);
-        let request_id = slot
-            .holding
-            .lock()
-            .ok()
-            .and_then(|h| h.as_ref().map(|h| h.id.clone()))
-            .unwrap_or_default();
+        let request_id = slot.last_id.lock().map(|l| l.clone()).unwrap_or_default();
         tracing::info!(
             target: "portcullis::function",
             function = %inner.cfg.name,
@@ -478,7 +504,15 @@ async fn serve_api(inner: Arc<Inner>, slot: Arc<Slot>, listener: tokio::net::Tcp
         let Ok((stream, peer)) = accepted else {
             continue;
         };
-        if !peer.ip().is_loopback() {
+        // Events carry callers' credentials: only processes of the gateway's own user may
+        // poll for them or answer (another local user is refused).
+        let own = stream
+            .local_addr()
+            .ok()
+            .and_then(|local| peer_uid(peer, local))
+            .is_some_and(|uid| Some(uid) == own_uid());
+        if !peer.ip().is_loopback() || !own {
+            tracing::warn!(function = %inner.cfg.name, peer = %peer, "Runtime API connection refused: not from the gateway's user");
             continue;
         }
         let _ = stream.set_nodelay(true);
@@ -500,6 +534,37 @@ async fn serve_api(inner: Arc<Inner>, slot: Arc<Slot>, listener: tokio::net::Tcp
             }
         });
     }
+}
+
+/// The user id of this process.
+fn own_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+}
+
+/// The owner of the loopback TCP socket at `peer` connected to `local`, from
+/// `/proc/net/tcp` (addresses in hex, the IPv4 address in network order read as a
+/// little-endian word).
+fn peer_uid(peer: SocketAddr, local: SocketAddr) -> Option<u32> {
+    let hex = |a: SocketAddr| match a {
+        SocketAddr::V4(v4) => Some(format!(
+            "{:08X}:{:04X}",
+            u32::from_le_bytes(v4.ip().octets()),
+            v4.port()
+        )),
+        SocketAddr::V6(_) => None,
+    };
+    let (want_local, want_remote) = (hex(peer)?, hex(local)?);
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let mut cols = line.split_whitespace();
+        let (_, l, r) = (cols.next()?, cols.next()?, cols.next()?);
+        if l == want_local && r == want_remote {
+            cols.nth(4)?.parse().ok()
+        } else {
+            None
+        }
+    })
 }
 
 fn reply(status: StatusCode, body: String) -> Response<Full<Bytes>> {
@@ -554,20 +619,7 @@ async fn api(
             let body = read_body(req).await;
             let (error_type, message) = error_doc(body.as_deref().unwrap_or(b""));
             tracing::error!(function = %inner.cfg.name, worker = slot.index, error_type = %error_type, error = %message, "function failed to initialise");
-            if let Ok(mut e) = inner.init_error.lock() {
-                *e = Some((error_type.clone(), message.clone()));
-            }
-            // As on Lambda, the invocations waiting for this cold start get the init error
-            // instead of waiting for a worker that will not come. If another worker holds
-            // the queue, it is ready and takes them.
-            if let Ok(mut queue) = inner.queue.try_lock() {
-                while let Ok(job) = queue.try_recv() {
-                    let _ = job.reply.send(Err(InvokeError::Function {
-                        error_type: error_type.clone(),
-                        message: message.clone(),
-                    }));
-                }
-            }
+            init_failed(inner, error_type, message);
             accepted()
         }
         (&Method::POST, r) => {
@@ -634,6 +686,23 @@ async fn api(
     }
 }
 
+/// Records an init failure. As on Lambda, the invocations waiting for this cold start get
+/// the error instead of waiting for a worker that will not come (if another worker holds
+/// the queue, it is ready and takes them); new ones get it at once until a worker polls.
+fn init_failed(inner: &Inner, error_type: String, message: String) {
+    if let Ok(mut queue) = inner.queue.try_lock() {
+        while let Ok(job) = queue.try_recv() {
+            let _ = job.reply.send(Err(InvokeError::Function {
+                error_type: error_type.clone(),
+                message: message.clone(),
+            }));
+        }
+    }
+    if let Ok(mut e) = inner.init_error.lock() {
+        *e = Some((error_type, message));
+    }
+}
+
 fn take_holding(slot: &Slot, id: &str) -> Option<Holding> {
     let mut h = slot.holding.lock().ok()?;
     if h.as_ref().is_some_and(|x| x.id == id) {
@@ -674,6 +743,7 @@ async fn next(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Response<Full<Bytes>> {
             inner.cfg.name
         )
     });
+    slot.polled.store(true, Ordering::Relaxed);
     if let Ok(mut e) = inner.init_error.lock() {
         *e = None;
     }
@@ -709,7 +779,14 @@ async fn next(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Response<Full<Bytes>> {
         break job;
     };
     inner.invocations.fetch_add(1, Ordering::Relaxed);
-    let id = crate::context::new_request_id().to_string();
+    let id = if job.id.is_empty() {
+        crate::context::new_request_id().to_string()
+    } else {
+        job.id
+    };
+    if let Ok(mut last) = slot.last_id.lock() {
+        last.clone_from(&id);
+    }
     let timeout = inner.cfg.timeout;
     let deadline_ms = SystemTime::now()
         .checked_add(timeout)
