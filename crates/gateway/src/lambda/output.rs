@@ -198,9 +198,9 @@ mod tests {
         assert_eq!(
             context,
             vec![
-                ("b".into(), "true".into()),
+                ("s".into(), "x".into()),
                 ("n".into(), "1.5".into()),
-                ("s".into(), "x".into())
+                ("b".into(), "true".into())
             ]
         );
     }
