@@ -817,6 +817,14 @@ async fn a_provided_runtime_with_relative_paths() {
         portcullis_config::load_str("relative.yaml", &yaml, Path::new("tests/lambda"), &env)
             .unwrap_or_else(|d| panic!("{d}"));
     assert!(config.functions[0].code.is_absolute());
+    // A config named without a directory, and no `code`: the working directory.
+    let bare = yaml
+        .replace("    code: .\n", "")
+        .replace("runtime: provided", "runtime: python")
+        .replace("    command: [./bootstrap]\n", "");
+    let cwd = portcullis_config::load_str("relative.yaml", &bare, Path::new(""), &env)
+        .map(|c| c.functions[0].code.clone());
+    assert_eq!(cwd.ok(), std::env::current_dir().ok());
     let gw = Gateway::start(config, None).await.unwrap();
     ready(&gw, "custom", 1).await;
     assert_eq!(

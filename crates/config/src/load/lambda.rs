@@ -486,7 +486,7 @@ fn read_function(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option
             };
             if full.is_dir() {
                 // Absolute, so that LAMBDA_TASK_ROOT and relative commands mean one place.
-                Some(std::path::absolute(&full).unwrap_or(full))
+                Some(absolute(&full))
             } else {
                 cx.error(
                     n.loc,
@@ -497,7 +497,7 @@ fn read_function(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option
                 None
             }
         }),
-        None => Some(std::path::absolute(cx.base).unwrap_or_else(|_| cx.base.to_path_buf())),
+        None => Some(absolute(cx.base)),
     };
     let command = match m.take("command") {
         Some((n, p)) => match &n.value {
@@ -628,6 +628,16 @@ fn read_function(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option
         queue: queue?,
         environment: environment?,
     })
+}
+
+/// `path` made absolute (an empty path is the working directory).
+fn absolute(path: &Path) -> PathBuf {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The interpreter of a runtime, which must be on PATH.
