@@ -85,6 +85,8 @@ struct Job {
 struct Holding {
     id: String,
     reply: oneshot::Sender<InvokeResult>,
+    /// The timeout's task, stopped when the invocation ends first.
+    timer: Option<tokio::task::AbortHandle>,
 }
 
 struct Slot {
@@ -308,7 +310,8 @@ fn add_slot(inner: &Arc<Inner>) -> Result<(), String> {
 fn fail_holding(slot: &Slot, why: impl FnOnce(&str) -> String) {
     let held = slot.holding.lock().ok().and_then(|mut h| h.take());
     if let Some(h) = held {
-        let _ = h.reply.send(Err(InvokeError::Failed(why(&h.id))));
+        let why = why(&h.id);
+        h.answer(Err(InvokeError::Failed(why)));
     }
 }
 
@@ -542,29 +545,56 @@ fn own_uid() -> Option<u32> {
     std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
-/// The owner of the loopback TCP socket at `peer` connected to `local`, from
-/// `/proc/net/tcp` (addresses in hex, the IPv4 address in network order read as a
-/// little-endian word).
+/// The owner of the loopback TCP socket at `peer` connected to `local`, asked of the kernel
+/// by sock_diag netlink (one exact lookup, constant time; `/proc/net/tcp` walks the whole
+/// connection table and takes milliseconds on a large machine).
 fn peer_uid(peer: SocketAddr, local: SocketAddr) -> Option<u32> {
-    let hex = |a: SocketAddr| match a {
-        SocketAddr::V4(v4) => Some(format!(
-            "{:08X}:{:04X}",
-            u32::from_le_bytes(v4.ip().octets()),
-            v4.port()
-        )),
-        SocketAddr::V6(_) => None,
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const NLM_F_REQUEST: u16 = 1;
+    const NLMSG_ERROR: u16 = 2;
+    const AF_INET: u8 = 2;
+    const IPPROTO_TCP: u8 = 6;
+    let (SocketAddr::V4(peer), SocketAddr::V4(local)) = (peer, local) else {
+        return None;
     };
-    let (want_local, want_remote) = (hex(peer)?, hex(local)?);
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    table.lines().skip(1).find_map(|line| {
-        let mut cols = line.split_whitespace();
-        let (_, l, r) = (cols.next()?, cols.next()?, cols.next()?);
-        if l == want_local && r == want_remote {
-            cols.nth(4)?.parse().ok()
-        } else {
-            None
-        }
-    })
+    // nlmsghdr (16 bytes) + inet_diag_req_v2 (56 bytes).
+    let mut req = Vec::with_capacity(72);
+    req.extend_from_slice(&72u32.to_ne_bytes());
+    req.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    req.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+    req.extend_from_slice(&1u32.to_ne_bytes()); // sequence
+    req.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
+    req.extend_from_slice(&[AF_INET, IPPROTO_TCP, 0, 0]);
+    req.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
+    // inet_diag_sockid: the client's socket, seen from its side.
+    req.extend_from_slice(&peer.port().to_be_bytes());
+    req.extend_from_slice(&local.port().to_be_bytes());
+    req.extend_from_slice(&peer.ip().octets());
+    req.extend_from_slice(&[0u8; 12]);
+    req.extend_from_slice(&local.ip().octets());
+    req.extend_from_slice(&[0u8; 12]);
+    req.extend_from_slice(&0u32.to_ne_bytes()); // interface
+    req.extend_from_slice(&u32::MAX.to_ne_bytes()); // no cookie
+    req.extend_from_slice(&u32::MAX.to_ne_bytes());
+    let socket = netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_SOCK_DIAG).ok()?;
+    socket.send(&req, 0).ok()?;
+    let mut answer = bytes::BytesMut::with_capacity(1024);
+    socket.recv(&mut answer, 0).ok()?;
+    let u16_at = |at: usize| {
+        answer
+            .get(at..at + 2)
+            .and_then(|b| b.try_into().ok())
+            .map(u16::from_ne_bytes)
+    };
+    if u16_at(4)? == NLMSG_ERROR {
+        return None;
+    }
+    // inet_diag_msg after the header: family, state, timer, retrans (4), sockid (48),
+    // expires, rqueue, wqueue (12), then uid.
+    answer
+        .get(80..84)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_ne_bytes)
 }
 
 fn reply(status: StatusCode, body: String) -> Response<Full<Bytes>> {
@@ -643,7 +673,7 @@ async fn api(
                 Err(too_large) => {
                     let held = take_holding(slot, &id);
                     if let Some(h) = held {
-                        let _ = h.reply.send(Err(InvokeError::Failed(format!(
+                        h.answer(Err(InvokeError::Failed(format!(
                             "function {}: {too_large}",
                             inner.cfg.name
                         ))));
@@ -675,7 +705,7 @@ async fn api(
                     message,
                 })
             };
-            let _ = held.reply.send(result);
+            held.answer(result);
             accepted()
         }
         _ => api_error(
@@ -709,6 +739,16 @@ fn take_holding(slot: &Slot, id: &str) -> Option<Holding> {
         h.take()
     } else {
         None
+    }
+}
+
+impl Holding {
+    /// Ends the invocation with `result` (and its timeout).
+    fn answer(mut self, result: InvokeResult) {
+        if let Some(t) = self.timer.take() {
+            t.abort();
+        }
+        let _ = self.reply.send(result);
     }
 }
 
@@ -801,27 +841,31 @@ async fn next(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Response<Full<Bytes>> {
         fastrand::u64(..),
         fastrand::u32(..)
     );
-    if let Ok(mut h) = slot.holding.lock() {
-        *h = Some(Holding {
-            id: id.clone(),
-            reply: job.reply,
-        });
-    }
     // The function's timeout: the worker holding the invocation is killed and replaced.
-    {
+    let timer = {
         let slot = slot.clone();
         let id = id.clone();
         let name = inner.cfg.name.clone();
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
             let timed_out = take_holding(&slot, &id);
-            if let Some(h) = timed_out {
+            if let Some(mut h) = timed_out {
+                // This task is the timer: nothing to stop.
+                h.timer = None;
                 tracing::warn!(function = %name, worker = slot.index, request_id = %id, "invocation timed out after {:?}; killing the worker", timeout);
-                let _ = h.reply.send(Err(InvokeError::Failed(format!(
+                h.answer(Err(InvokeError::Failed(format!(
                     "function {name}: invocation {id} timed out after {timeout:?}"
                 ))));
                 slot.kill.send_modify(|n| *n += 1);
             }
+        })
+        .abort_handle()
+    };
+    if let Ok(mut h) = slot.holding.lock() {
+        *h = Some(Holding {
+            id: id.clone(),
+            reply: job.reply,
+            timer: Some(timer),
         });
     }
     let mut r = Response::new(Full::new(job.event));

@@ -90,7 +90,7 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Refusal> {
     authorize(&event.payload)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(handler)).await
 }
