@@ -833,3 +833,36 @@ async fn a_provided_runtime_with_relative_paths() {
     );
     gw.shutdown(Duration::from_secs(1)).await;
 }
+
+/// One worker busy, one invocation waiting: more are refused at once (500), not queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_refuses_at_once() {
+    let gw = gateway(&behaviours_yaml("0s", "2s", (1, 1), 1)).await;
+    ready(&gw, "behaviours", 1).await;
+    let addr = gw.addr();
+    let busy = tokio::spawn(async move { call(addr, "GET", "/pets", Some("sleep")).await.0 });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let mut waiting = Vec::new();
+    for _ in 0..3 {
+        waiting.push(tokio::spawn(async move {
+            let s = call(addr, "GET", "/pets", Some("allow")).await.0;
+            (s, started.elapsed())
+        }));
+    }
+    let mut refused = 0;
+    let mut served = 0;
+    for w in waiting {
+        let (s, took) = w.await.unwrap();
+        if s == StatusCode::INTERNAL_SERVER_ERROR {
+            assert!(took < Duration::from_secs(1), "refused after {took:?}");
+            refused += 1;
+        } else {
+            assert_eq!(s, StatusCode::OK);
+            served += 1;
+        }
+    }
+    assert_eq!((refused, served), (2, 1));
+    assert_eq!(busy.await.unwrap(), StatusCode::INTERNAL_SERVER_ERROR);
+    gw.shutdown(Duration::from_secs(1)).await;
+}

@@ -252,6 +252,21 @@ mod tests {
     }
 
     #[test]
+    fn usage_identifier_key_is_kept() {
+        let doc = ALLOW.replacen('{', r#"{"usageIdentifierKey":"key-123","#, 1);
+        let Output::Policy {
+            usage_identifier_key,
+            ..
+        } = parse(doc.as_bytes(), PayloadFormat::Rest, false).unwrap()
+        else {
+            panic!("policy expected");
+        };
+        assert_eq!(usage_identifier_key.as_deref(), Some("key-123"));
+        let bad = ALLOW.replacen('{', r#"{"usageIdentifierKey":7,"#, 1);
+        assert!(parse(bad.as_bytes(), PayloadFormat::Rest, false).is_err());
+    }
+
+    #[test]
     fn simple_responses_and_v2_context() {
         let Output::Simple {
             authorized,
