@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{Cx, Map, join};
 use crate::model::*;
-use crate::yaml::{Node, Value};
+use crate::yaml::{Loc, Node, Value};
 
 const LAMBDA_KEYS: &[&str] = &[
     "type",
@@ -387,46 +387,72 @@ fn parse_source(text: &str) -> Result<IdentitySource, String> {
     })
 }
 
-pub(super) fn read_functions(
+/// A mapping whose keys are names: each key is checked by `valid` (refused with `what` and
+/// `rule`), each value read by `each`. `None` if anything was wrong.
+fn named<T>(
     cx: &mut Cx<'_>,
     node: &Node,
     path: &str,
-) -> Option<Vec<FunctionConfig>> {
+    (expected, example): (&str, &str),
+    (what, rule): (&str, &str),
+    valid: impl Fn(&str) -> bool,
+    mut each: impl FnMut(&mut Cx<'_>, &str, Loc, &Node, &str) -> Option<T>,
+) -> Option<Vec<T>> {
     let Value::Map(entries) = &node.value else {
-        cx.expected(
-            node,
-            path,
-            "a mapping of function names",
-            "e.g. `token-authorizer:` with `runtime: python` and `handler: app.handler`",
-        );
+        cx.expected(node, path, expected, example);
         return None;
     };
     let mut out = Vec::new();
     let mut ok = true;
     for (key, value) in entries {
-        let fpath = join(path, &key.name);
-        let valid = !key.name.is_empty()
-            && key.name.len() <= 64
-            && key
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid {
+        let kpath = join(path, &key.name);
+        if !valid(&key.name) {
             cx.error(
                 key.loc,
-                &fpath,
-                format!("`{}` cannot name a function", key.name),
-                "Lambda function names are 1 to 64 letters, digits, `-` and `_`",
+                &kpath,
+                format!("`{}` is not {what}", key.name),
+                rule,
             );
             ok = false;
             continue;
         }
-        match read_function(cx, &key.name, value, &fpath) {
-            Some(f) => out.push(f),
+        match each(cx, &key.name, key.loc, value, &kpath) {
+            Some(t) => out.push(t),
             None => ok = false,
         }
     }
     ok.then_some(out)
+}
+
+/// Names of letters, digits and the given punctuation, `1..=max` bytes long.
+fn word(name: &str, max: usize, punctuation: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || punctuation.contains(&b))
+}
+
+pub(super) fn read_functions(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+) -> Option<Vec<FunctionConfig>> {
+    named(
+        cx,
+        node,
+        path,
+        (
+            "a mapping of function names",
+            "e.g. `token-authorizer:` with `runtime: python` and `handler: app.handler`",
+        ),
+        (
+            "a function name",
+            "Lambda function names are 1 to 64 letters, digits, `-` and `_`",
+        ),
+        |n| word(n, 64, b"-_"),
+        |cx, name, _, value, fpath| read_function(cx, name, value, fpath),
+    )
 }
 
 fn read_function(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option<FunctionConfig> {
@@ -675,55 +701,39 @@ fn program_exists(program: &str, code: &Path) -> bool {
 }
 
 fn read_environment(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<(String, String)>> {
-    let Value::Map(entries) = &node.value else {
-        cx.expected(
-            node,
-            path,
+    named(
+        cx,
+        node,
+        path,
+        (
             "a mapping of variable names to values",
             "write `NAME: value` pairs",
-        );
-        return None;
-    };
-    let mut out = Vec::new();
-    let mut ok = true;
-    for (key, value) in entries {
-        let vpath = join(path, &key.name);
-        let valid = !key.name.is_empty()
-            && !key.name.starts_with(|c: char| c.is_ascii_digit())
-            && key
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !valid {
-            cx.error(
-                key.loc,
-                &vpath,
-                format!("`{}` is not an environment variable name", key.name),
-                "use letters, digits and `_`, not starting with a digit",
-            );
-            ok = false;
-            continue;
-        }
-        if RESERVED_ENV.contains(&key.name.as_str()) {
-            cx.error(
-                key.loc,
-                &vpath,
-                format!("`{}` is set by the gateway", key.name),
-                "Lambda reserves this variable; remove it",
-            );
-            ok = false;
-            continue;
-        }
-        match cx.string(value, &vpath) {
-            Some(v) if !v.contains('\0') => out.push((key.name.clone(), v)),
-            Some(_) => {
-                cx.error(value.loc, &vpath, "the value has a NUL byte", "remove it");
-                ok = false;
+        ),
+        (
+            "an environment variable name",
+            "use letters, digits and `_`, not starting with a digit",
+        ),
+        |n| word(n, 256, b"_") && !n.starts_with(|c: char| c.is_ascii_digit()),
+        |cx, name, key_loc, value, vpath| {
+            if RESERVED_ENV.contains(&name) {
+                cx.error(
+                    key_loc,
+                    vpath,
+                    format!("`{name}` is set by the gateway"),
+                    "Lambda reserves this variable; remove it",
+                );
+                return None;
             }
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
+            match cx.string(value, vpath) {
+                Some(v) if !v.contains('\0') => Some((name.to_owned(), v)),
+                Some(_) => {
+                    cx.error(value.loc, vpath, "the value has a NUL byte", "remove it");
+                    None
+                }
+                None => None,
+            }
+        },
+    )
 }
 
 pub(super) fn read_stage_variables(
@@ -731,51 +741,34 @@ pub(super) fn read_stage_variables(
     node: &Node,
     path: &str,
 ) -> Option<Vec<(String, String)>> {
-    let Value::Map(entries) = &node.value else {
-        cx.expected(
-            node,
-            path,
+    named(
+        cx,
+        node,
+        path,
+        (
             "a mapping of variable names to values",
             "write `name: value` pairs",
-        );
-        return None;
-    };
-    let mut out = Vec::new();
-    let mut ok = true;
-    for (key, value) in entries {
-        let vpath = join(path, &key.name);
+        ),
+        (
+            "a stage variable name",
+            "use letters, digits and `_` (at most 64)",
+        ),
         // API Gateway's rule for stage variable names.
-        let valid = !key.name.is_empty()
-            && key.name.len() <= 64
-            && key
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !valid {
-            cx.error(
-                key.loc,
-                &vpath,
-                format!("`{}` is not a stage variable name", key.name),
-                "use letters, digits and `_` (at most 64)",
-            );
-            ok = false;
-            continue;
-        }
-        match cx.string(value, &vpath) {
-            Some(v) if v.chars().count() <= 2048 => out.push((key.name.clone(), v)),
+        |n| word(n, 64, b"_"),
+        |cx, name, _, value, vpath| match cx.string(value, vpath) {
+            Some(v) if v.chars().count() <= 2048 => Some((name.to_owned(), v)),
             Some(_) => {
                 cx.error(
                     value.loc,
-                    &vpath,
+                    vpath,
                     "the value is longer than 2048 characters",
                     "API Gateway limits stage variable values to 2048 characters",
                 );
-                ok = false;
+                None
             }
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
+            None => None,
+        },
+    )
 }
 
 /// Lambda authorizers name functions that exist; scopes are not used with them.
