@@ -633,6 +633,20 @@ async fn cached_results_expire_after_the_ttl() {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
+/// Serves `function` (its settings, indented under its name) as an uncached TOKEN
+/// authorizer and checks the example's outcomes.
+async fn token_function_outcomes(function: &str) {
+    let yaml = format!(
+        "{}functions:\n  example:\n{function}authorizers:\n  tokens:\n    type: token\n    function: example\n    result_ttl: 0s\n{}",
+        base(),
+        resources(None, "tokens")
+    );
+    let gw = gateway(&yaml).await;
+    ready(&gw, "example", 1).await;
+    token_outcomes(gw.addr()).await;
+    gw.shutdown(Duration::from_secs(1)).await;
+}
+
 /// What the example's TOKEN authorizer (in any language) makes of each token.
 async fn token_outcomes(addr: SocketAddr) {
     for (method, token, status) in [
@@ -674,16 +688,11 @@ fn rust_handler() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rust_lambda_runtime_handler() {
     let bin = rust_handler();
-    let yaml = format!(
-        "{}functions:\n  rust-authorizer:\n    runtime: provided\n    command: [{}]\n    min_workers: 1\nauthorizers:\n  tokens:\n    type: token\n    function: rust-authorizer\n    result_ttl: 0s\n{}",
-        base(),
-        bin.display(),
-        resources(None, "tokens")
-    );
-    let gw = gateway(&yaml).await;
-    ready(&gw, "rust-authorizer", 1).await;
-    token_outcomes(gw.addr()).await;
-    gw.shutdown(Duration::from_secs(1)).await;
+    token_function_outcomes(&format!(
+        "    runtime: provided\n    command: [{}]\n",
+        bin.display()
+    ))
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -773,16 +782,11 @@ async fn a_node_aws_lambda_ric_handler() {
         "run `npm install` in {} (scripts/test.sh does)",
         dir.display()
     );
-    let yaml = format!(
-        "{}functions:\n  node-authorizer:\n    runtime: node\n    handler: token_authorizer.handler\n    code: {}\nauthorizers:\n  tokens:\n    type: token\n    function: node-authorizer\n    result_ttl: 0s\n{}",
-        base(),
-        dir.display(),
-        resources(None, "tokens")
-    );
-    let gw = gateway(&yaml).await;
-    ready(&gw, "node-authorizer", 1).await;
-    token_outcomes(gw.addr()).await;
-    gw.shutdown(Duration::from_secs(1)).await;
+    token_function_outcomes(&format!(
+        "    runtime: node\n    handler: token_authorizer.handler\n    code: {}\n",
+        dir.display()
+    ))
+    .await;
 }
 
 /// A custom runtime's `bootstrap`, named relative to `code`, itself relative to a config
