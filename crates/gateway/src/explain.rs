@@ -166,6 +166,7 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
                         ctx: &ctx,
                         headers: &headers,
                         method_arn: &arn,
+                        route_method: &r.method,
                         api: &plan.api,
                         stage_variables: &plan.config.stage_variables,
                     })

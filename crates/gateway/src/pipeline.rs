@@ -180,6 +180,7 @@ async fn run(
                         ctx,
                         headers: req.headers(),
                         method_arn: &arn,
+                        route_method: &route.method,
                         api: &plan.api,
                         stage_variables: &plan.config.stage_variables,
                     })

@@ -59,6 +59,8 @@ impl RouteAuthorizer {
 pub struct Route {
     /// The resource template, also the `route` label in metrics and logs.
     pub resource: Arc<str>,
+    /// The method as configured (`ANY` included), for HTTP API route keys.
+    pub method: Arc<str>,
     /// The authorizer, if the method is not public.
     pub authorizer: Option<RouteAuthorizer>,
     /// Scopes of which the token must carry one.
@@ -250,6 +252,7 @@ impl Plan {
                     authorizer,
                     scopes: method.scopes.clone(),
                     resource: Arc::from(resource.path.as_str()),
+                    method: Arc::from(method.method.as_str()),
                     metrics: route_metrics.clone(),
                     integration,
                 };

@@ -531,7 +531,7 @@ async fn the_http_transport_posts_the_event_and_reads_the_answer() {
     let (endpoint, calls, events) = invoke_endpoint().await;
     let (up, _) = upstream().await;
     let yaml = format!(
-        "{}authorizers:\n  remote:\n    type: token\n    url: http://{endpoint}/invoke\n    timeout: 1s\n    result_ttl: 0s\n  simple:\n    type: request\n    url: http://{endpoint}/simple\n    payload: \"2.0\"\n    simple_responses: true\n    identity_source: $request.header.Authorization\n{}  /simple:\n    GET:\n      authorizer: simple\n      integration:\n        type: http_proxy\n        uri: http://{up}/echo\n        request_parameters:\n          integration.request.header.X-Tier: context.authorizer.tier\n          integration.request.header.X-List: context.authorizer.list\n",
+        "{}authorizers:\n  remote:\n    type: token\n    url: http://{endpoint}/invoke\n    timeout: 1s\n    result_ttl: 0s\n  simple:\n    type: request\n    url: http://{endpoint}/simple\n    payload: \"2.0\"\n    simple_responses: true\n    identity_source: $request.header.Authorization\n{}  /simple:\n    ANY:\n      authorizer: simple\n      integration:\n        type: http_proxy\n        uri: http://{up}/echo\n        request_parameters:\n          integration.request.header.X-Tier: context.authorizer.tier\n          integration.request.header.X-List: context.authorizer.list\n",
         base(),
         resources(None, "remote")
     );
@@ -572,7 +572,9 @@ async fn the_http_transport_posts_the_event_and_reads_the_answer() {
     assert_eq!(echo["headers"]["x-list"], "[1,2]");
     let v2 = events.lock().unwrap().last().unwrap().clone();
     assert_eq!(v2["version"], "2.0");
-    assert_eq!(v2["routeKey"], "GET /simple");
+    // The route key names the route as configured; the method is the request's.
+    assert_eq!(v2["routeKey"], "ANY /simple");
+    assert_eq!(v2["requestContext"]["http"]["method"], "GET");
     let (s, _, b) = call(addr, "GET", "/simple", Some("deny")).await;
     assert_eq!(
         (s, b.as_str()),
@@ -618,6 +620,7 @@ async fn cached_results_expire_after_the_ttl() {
         ctx: &ctx,
         headers: &headers,
         method_arn: "arn:aws:execute-api:us-east-1:123456789012:testapi/test/GET/pets",
+        route_method: "GET",
         api: &config.api,
         stage_variables: &[],
     };

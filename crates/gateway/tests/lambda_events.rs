@@ -58,6 +58,7 @@ fn check(kind: LambdaKind, format: PayloadFormat, file: &str, identity: &[String
         api: &api,
         method_arn: "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/pets/42",
         method: "GET",
+        route_method: "GET",
         path: "/pets/42",
         query: Some("QueryString1=queryValue1&multi=a&multi=b&space=a+b%21"),
         headers: &headers,

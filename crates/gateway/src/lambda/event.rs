@@ -23,6 +23,8 @@ pub struct EventInput<'a> {
     pub method_arn: &'a str,
     /// Request method.
     pub method: &'a str,
+    /// The route's method as configured (`ANY` for a catch-all): the HTTP API route key's.
+    pub route_method: &'a str,
     /// Raw request path.
     pub path: &'a str,
     /// Raw query string.
@@ -252,7 +254,7 @@ fn request_v2(input: &EventInput<'_>) -> Value {
         .get(http::header::USER_AGENT)
         .map(header_text)
         .unwrap_or_default();
-    let route_key = format!("{} {}", input.method, input.resource);
+    let route_key = format!("{} {}", input.route_method, input.resource);
     let mut event = Map::new();
     event.insert("version".into(), json!("2.0"));
     event.insert("type".into(), json!("REQUEST"));

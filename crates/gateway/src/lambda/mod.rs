@@ -237,6 +237,8 @@ pub struct RequestView<'a> {
     pub headers: &'a HeaderMap,
     /// The request's method ARN.
     pub method_arn: &'a str,
+    /// The route's method as configured (`ANY` included).
+    pub route_method: &'a str,
     /// The API's identity.
     pub api: &'a portcullis_core::ApiIdentity,
     /// The stage's variables.
@@ -388,6 +390,7 @@ impl LambdaAuthorizer {
             api: req.api,
             method_arn: req.method_arn,
             method: req.ctx.method.as_str(),
+            route_method: req.route_method,
             path: req.ctx.path(),
             query: req.ctx.query(),
             headers: req.headers,
