@@ -219,6 +219,12 @@ async fn run(
                 if plan.authorization.decision_header {
                     ctx.decision = Some(e.detail.to_string());
                 }
+                // An HTTP API's Lambda authorizer denial says Forbidden.
+                if let Some(RouteAuthorizer::Lambda(a)) = &route.authorizer
+                    && a.http_api()
+                {
+                    return Err(e.with_message("Forbidden"));
+                }
                 return Err(e);
             }
         }

@@ -494,6 +494,9 @@ async fn invoke_endpoint() -> (
                             "allow" => ok(
                                 serde_json::json!({"principalId": "remote", "policyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]}}),
                             ),
+                            "deny" => ok(
+                                serde_json::json!({"principalId": "remote", "policyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": "*"}]}}),
+                            ),
                             "unauthorized" => {
                                 let mut r = ok(
                                     serde_json::json!({"errorMessage": "Unauthorized", "errorType": "Error"}),
@@ -531,7 +534,7 @@ async fn the_http_transport_posts_the_event_and_reads_the_answer() {
     let (endpoint, calls, events) = invoke_endpoint().await;
     let (up, _) = upstream().await;
     let yaml = format!(
-        "{}authorizers:\n  remote:\n    type: token\n    url: http://{endpoint}/invoke\n    timeout: 1s\n    result_ttl: 0s\n  simple:\n    type: request\n    url: http://{endpoint}/simple\n    payload: \"2.0\"\n    simple_responses: true\n    identity_source: $request.header.Authorization\n{}  /simple:\n    ANY:\n      authorizer: simple\n      integration:\n        type: http_proxy\n        uri: http://{up}/echo\n        request_parameters:\n          integration.request.header.X-Tier: context.authorizer.tier\n          integration.request.header.X-List: context.authorizer.list\n",
+        "{}authorizers:\n  remote:\n    type: token\n    url: http://{endpoint}/invoke\n    timeout: 1s\n    result_ttl: 0s\n  simple:\n    type: request\n    url: http://{endpoint}/simple\n    payload: \"2.0\"\n    simple_responses: true\n    identity_source: $request.header.Authorization\n  v1:\n    type: request\n    url: http://{endpoint}/invoke\n    payload: \"1.0\"\n    identity_source: $request.header.Authorization\n{}  /v1:\n    GET:\n      authorizer: v1\n      integration:\n        type: mock\n        body: v1\n  /simple:\n    ANY:\n      authorizer: simple\n      integration:\n        type: http_proxy\n        uri: http://{up}/echo\n        request_parameters:\n          integration.request.header.X-Tier: context.authorizer.tier\n          integration.request.header.X-List: context.authorizer.list\n",
         base(),
         resources(None, "remote")
     );
@@ -579,6 +582,24 @@ async fn the_http_transport_posts_the_event_and_reads_the_answer() {
     assert_eq!(
         (s, b.as_str()),
         (StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#)
+    );
+    // isAuthorized false is an answer, cached like any other.
+    let before = calls.load(Ordering::SeqCst);
+    let (s, _, b) = call(addr, "GET", "/simple", Some("deny")).await;
+    assert_eq!(
+        (s, b.as_str()),
+        (StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#)
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), before);
+    // An HTTP API authorizer's policy denial says Forbidden too.
+    let (s, _, b) = call(addr, "GET", "/v1", Some("deny")).await;
+    assert_eq!(
+        (s, b.as_str()),
+        (StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#)
+    );
+    assert_eq!(
+        call(addr, "GET", "/v1", Some("allow")).await.0,
+        StatusCode::OK
     );
     gw.shutdown(Duration::from_secs(1)).await;
 }

@@ -174,7 +174,8 @@ impl Invoker {
 /// A cached output and when it expires.
 #[derive(Clone)]
 struct Cached {
-    principal: Arc<Principal>,
+    /// `None`: a simple response's `isAuthorized: false`, which is cached too.
+    principal: Option<Arc<Principal>>,
     expires: Instant,
 }
 
@@ -383,7 +384,7 @@ impl LambdaAuthorizer {
             let now = self.clock.now();
             if let Some(hit) = self.cache.get(k, |c| c.expires > now) {
                 self.metrics.cached.increment(1);
-                return Ok(hit.principal);
+                return hit.principal.ok_or_else(|| self.forbidden());
             }
         }
         let input = event::EventInput {
@@ -414,7 +415,11 @@ impl LambdaAuthorizer {
         self.metrics.latency.record(started.elapsed().as_secs_f64());
         let principal = match self.judge(answer, req.ctx.request_id.as_str()) {
             Ok(p) => {
-                self.metrics.invoked.increment(1);
+                if p.is_some() {
+                    self.metrics.invoked.increment(1);
+                } else {
+                    self.metrics.unauthorized.increment(1);
+                }
                 p
             }
             Err(e) => {
@@ -437,7 +442,22 @@ impl LambdaAuthorizer {
                 |c| c.expires <= now,
             );
         }
-        Ok(principal)
+        principal.ok_or_else(|| self.forbidden())
+    }
+
+    /// A simple response's `isAuthorized: false`.
+    fn forbidden(&self) -> GatewayError {
+        GatewayError::new(
+            ErrorKind::Response(ResponseType::ACCESS_DENIED),
+            format!("authorizer {}: isAuthorized false", self.name),
+        )
+        .with_message("Forbidden")
+    }
+
+    /// Whether the authorizer answers for an HTTP API (payload 1.0 or 2.0), whose denials
+    /// say `Forbidden`.
+    pub fn http_api(&self) -> bool {
+        self.cfg.payload != PayloadFormat::Rest
     }
 
     fn config_error(&self, detail: String) -> GatewayError {
@@ -451,12 +471,13 @@ impl LambdaAuthorizer {
         }
     }
 
-    /// Turns a function's answer into a principal or a refusal.
+    /// Turns a function's answer into a principal, `None` for a simple response's
+    /// `isAuthorized: false`, or a refusal that is not cached.
     fn judge(
         &self,
         answer: InvokeResult,
         request_id: &str,
-    ) -> Result<Arc<Principal>, GatewayError> {
+    ) -> Result<Option<Arc<Principal>>, GatewayError> {
         let body = match answer {
             Ok(b) => b,
             Err(InvokeError::Function { message, .. }) if message == "Unauthorized" => {
@@ -491,28 +512,24 @@ impl LambdaAuthorizer {
             }
             Ok(Output::Simple {
                 authorized: false, ..
-            }) => Err(GatewayError::new(
-                ErrorKind::Response(ResponseType::ACCESS_DENIED),
-                format!("authorizer {}: isAuthorized false", self.name),
-            )
-            .with_message("Forbidden")),
-            Ok(Output::Simple { context, .. }) => Ok(Arc::new(self.principal(
+            }) => Ok(None),
+            Ok(Output::Simple { context, .. }) => Ok(Some(Arc::new(self.principal(
                 String::new(),
                 context,
                 self.allow_all.clone(),
                 None,
-            ))),
+            )))),
             Ok(Output::Policy {
                 principal_id,
                 policy,
                 context,
                 usage_identifier_key,
-            }) => Ok(Arc::new(self.principal(
+            }) => Ok(Some(Arc::new(self.principal(
                 principal_id,
                 context,
                 policy,
                 usage_identifier_key,
-            ))),
+            )))),
         }
     }
 
