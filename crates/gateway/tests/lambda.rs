@@ -98,7 +98,7 @@ async fn call(
 fn resources(upstream: Option<SocketAddr>, authorizer: &str) -> String {
     let echo = upstream.map_or(String::new(), |u| {
         format!(
-            "  /echo:\n    GET:\n      authorizer: {authorizer}\n      integration:\n        type: http_proxy\n        uri: http://{u}/echo\n        request_parameters:\n          integration.request.header.X-Principal: context.authorizer.principalId\n          integration.request.header.X-String: context.authorizer.stringKey\n          integration.request.header.X-Number: context.authorizer.numberKey\n          integration.request.header.X-Bool: context.authorizer.booleanKey\n"
+            "  /echo:\n    GET:\n      authorizer: {authorizer}\n      integration:\n        type: http_proxy\n        uri: http://{u}/echo\n        request_parameters:\n          integration.request.header.X-Principal: context.authorizer.principalId\n          integration.request.header.X-String: context.authorizer.stringKey\n          integration.request.header.X-Number: context.authorizer.numberKey\n          integration.request.header.X-Bool: context.authorizer.booleanKey\n          integration.request.header.X-Missing: context.authorizer.noSuchKey\n          integration.request.querystring.user: context.authorizer.noSuchKey\n"
         )
     });
     format!(
@@ -175,6 +175,19 @@ async fn python_token_authorizer_end_to_end() {
     assert_eq!(h["x-number"], "42");
     assert_eq!(h["x-bool"], "true");
     assert_eq!(auth.invocations(), before);
+    // A mapped value the authorizer did not set is not taken from the client either.
+    let req = Request::get(format!("http://{addr}/echo?user=admin&keep=1"))
+        .header("authorization", "allow")
+        .header("x-missing", "admin")
+        .body(empty())
+        .unwrap();
+    let (s, _, b) = send(&client(), req).await;
+    assert_eq!(s, StatusCode::OK);
+    let echo: serde_json::Value = serde_json::from_str(&b).unwrap();
+    assert!(echo["headers"].get("x-missing").is_none(), "{echo}");
+    let uri = echo["uri"].as_str().unwrap();
+    assert!(!uri.contains("user="), "{uri}");
+    assert!(uri.contains("keep=1"), "{uri}");
 
     let (_, _, metrics) = get(gw.admin_addr().unwrap(), "/metrics").await;
     for result in ["cached", "invoked", "unauthorized", "refused", "error"] {

@@ -171,9 +171,26 @@ impl HttpProxy {
         }
         let mut sep = if self.template_has_query { '&' } else { '?' };
         if let Some(q) = ctx.query().filter(|q| !q.is_empty()) {
-            pq.push(sep);
-            pq.push_str(q);
-            sep = '&';
+            if self.mappings.is_empty() {
+                pq.push(sep);
+                pq.push_str(q);
+                sep = '&';
+            } else {
+                // Mapped parameters replace the client's of the same name.
+                for pair in q.split('&').filter(|p| !p.is_empty()) {
+                    let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+                    let decoded = form_urlencoded::parse(name.as_bytes())
+                        .next()
+                        .map(|(k, _)| k.into_owned())
+                        .unwrap_or_default();
+                    if self.mappings.maps_query(&decoded) {
+                        continue;
+                    }
+                    pq.push(sep);
+                    pq.push_str(pair);
+                    sep = '&';
+                }
+            }
         }
         if !self.mappings.is_empty() {
             let mut extra = String::new();

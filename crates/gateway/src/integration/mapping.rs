@@ -47,7 +47,9 @@ impl Mappings {
         self.headers.is_empty() && self.query.is_empty()
     }
 
-    /// Sets mapped headers on `out` (replacing same-named ones).
+    /// Sets mapped headers on `out`, replacing same-named ones. A mapped header whose value
+    /// does not resolve (an authorizer key not set) is removed, so that a client cannot
+    /// supply it.
     pub fn apply_headers(
         &self,
         api: &ApiIdentity,
@@ -56,12 +58,21 @@ impl Mappings {
         out: &mut HeaderMap,
     ) {
         for (name, source) in &self.headers {
-            if let Some(v) = resolve(api, ctx, incoming, source)
-                && let Ok(v) = HeaderValue::from_str(&v)
-            {
-                out.insert(name.clone(), v);
+            match resolve(api, ctx, incoming, source).and_then(|v| HeaderValue::from_str(&v).ok()) {
+                Some(v) => {
+                    out.insert(name.clone(), v);
+                }
+                None => {
+                    out.remove(name);
+                }
             }
         }
+    }
+
+    /// Whether `name` (decoded) is the target of a query mapping: the client's own
+    /// parameters of that name are not forwarded.
+    pub fn maps_query(&self, name: &str) -> bool {
+        self.query.iter().any(|(n, _)| n == name)
     }
 
     /// Appends mapped query parameters to `query` (a query string without `?`).
