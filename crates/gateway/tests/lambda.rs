@@ -864,7 +864,15 @@ async fn a_full_queue_refuses_at_once() {
     ready(&gw, "behaviours", 1).await;
     let addr = gw.addr();
     let busy = tokio::spawn(async move { call(addr, "GET", "/pets", Some("sleep")).await.0 });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Until the worker holds the slow invocation.
+    let p = pool(&gw, "behaviours");
+    for _ in 0..100 {
+        if p.ready_workers() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(p.ready_workers(), 0);
     let started = std::time::Instant::now();
     let mut waiting = Vec::new();
     for _ in 0..3 {
@@ -887,5 +895,52 @@ async fn a_full_queue_refuses_at_once() {
     }
     assert_eq!((refused, served), (2, 1));
     assert_eq!(busy.await.unwrap(), StatusCode::INTERNAL_SERVER_ERROR);
+    gw.shutdown(Duration::from_secs(1)).await;
+}
+
+/// A timed-out worker's whole process group goes: a bootstrap's child (here the runtime
+/// interface client under `sh`) must not survive to poll the slot's port, and a worker that
+/// had started is replaced at once, not after a growing backoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_kills_the_workers_children_too() {
+    let yaml = format!(
+        "{}functions:\n  orphan-check:\n    runtime: provided\n    handler: behaviours.handler\n    code: {}\n    command: [./bootstrap-child]\n    timeout: 1s\n    max_workers: 1\nauthorizers:\n  tokens:\n    type: token\n    function: orphan-check\n    result_ttl: 0s\n{}",
+        base(),
+        behaviours_dir().display(),
+        resources(None, "tokens")
+    );
+    let gw = gateway(&yaml).await;
+    ready(&gw, "orphan-check", 1).await;
+    let addr = gw.addr();
+    let running = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                std::fs::read(e.path().join("environ")).is_ok_and(|env| {
+                    env.split(|b| *b == 0)
+                        .any(|v| v == b"AWS_LAMBDA_FUNCTION_NAME=orphan-check")
+                })
+            })
+            .count()
+    };
+    for _ in 0..3 {
+        // The handler naps 2 s: past the 1 s timeout. Its python must go with the `sh`
+        // that started it, not nap on and poll again.
+        let started = std::time::Instant::now();
+        assert_eq!(
+            call(addr, "GET", "/pets", Some("nap")).await.0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        ready(&gw, "orphan-check", 1).await;
+        assert!(started.elapsed() < Duration::from_millis(1900));
+        let n = running();
+        assert!(n <= 2, "{n} processes of the function run");
+        assert_eq!(
+            call(addr, "GET", "/pets", Some("allow")).await.0,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(pool(&gw, "orphan-check").starts(), 4);
     gw.shutdown(Duration::from_secs(1)).await;
 }

@@ -317,11 +317,14 @@ impl LambdaAuthorizer {
                     }
                     text
                 }
+                // Every value, in order: the event shows them all (multiValue... in REST
+                // and 1.0, comma-joined in 2.0), so the cache key must tell them apart.
                 IdentitySource::Query(name) => req.ctx.query().and_then(|q| {
-                    form_urlencoded::parse(q.as_bytes())
+                    let values: Vec<String> = form_urlencoded::parse(q.as_bytes())
                         .filter(|(k, _)| k == name)
-                        .last()
                         .map(|(_, v)| v.into_owned())
+                        .collect();
+                    (!values.is_empty()).then(|| values.join(","))
                 })?,
                 IdentitySource::StageVariable(name) => req
                     .stage_variables
@@ -357,11 +360,12 @@ impl LambdaAuthorizer {
         req: &RequestView<'_>,
     ) -> Result<Arc<Principal>, GatewayError> {
         let caching = !self.cfg.result_ttl.is_zero();
-        // Identity sources: required for TOKEN authorizers, and for REQUEST authorizers
-        // while caching is on (API Gateway's rule); with caching off the function decides.
+        // Identity sources: required for TOKEN authorizers, for REQUEST authorizers while
+        // caching is on, and for HTTP API authorizers whenever they are configured (API
+        // Gateway's rules); otherwise the function decides.
         let values = match self.identity_values(req) {
             Some(v) => v,
-            None if self.cfg.kind == LambdaKind::Token || caching => {
+            None if self.cfg.kind == LambdaKind::Token || caching || self.http_api() => {
                 self.metrics.refused.increment(1);
                 return Err(unauthorized(format!(
                     "authorizer {}: an identity source is missing or empty",

@@ -340,21 +340,27 @@ async fn supervise(inner: Arc<Inner>, slot: Arc<Slot>) {
         inner.starts.fetch_add(1, Ordering::Relaxed);
         metrics::counter!(crate::telemetry::FUNCTION_STARTS, "function" => name.clone())
             .increment(1);
-        slot.pid.store(child.id().unwrap_or(0), Ordering::Relaxed);
+        let pid = child.id().unwrap_or(0);
+        slot.pid.store(pid, Ordering::Relaxed);
         tracing::info!(function = %name, worker = slot.index, pid = child.id().unwrap_or(0), runtime_api = %slot.addr, "worker started");
         let status = tokio::select! {
             s = child.wait() => s.map_err(|e| e.to_string()),
             _ = stop.changed() => {
+                kill_group(pid);
                 let _ = child.kill().await;
                 slot.pid.store(0, Ordering::Relaxed);
                 fail_holding(&slot, |id| format!("function {name} stopped during invocation {id}"));
                 break;
             }
             _ = kill.changed() => {
+                kill_group(pid);
                 let _ = child.kill().await;
                 Err("killed after its invocation timed out".to_owned())
             }
         };
+        // Whatever the worker started (npx's node, a bootstrap's child) goes with it: a
+        // leftover process would keep polling this slot's port.
+        kill_group(pid);
         slot.pid.store(0, Ordering::Relaxed);
         let how = match &status {
             Ok(s) => s.to_string(),
@@ -379,14 +385,29 @@ async fn supervise(inner: Arc<Inner>, slot: Arc<Slot>) {
             break;
         }
         tracing::warn!(function = %name, worker = slot.index, status = %how, "worker exited; restarting");
-        if started.elapsed() > Duration::from_secs(60) {
+        // A worker that had started (it polled) is replaced at once: a timeout or a crash
+        // during one invocation must not keep the slot down. Backoff is for workers that
+        // cannot start.
+        if slot.polled.load(Ordering::Relaxed) || started.elapsed() > Duration::from_secs(60) {
             backoff = Duration::from_millis(100);
+            continue;
         }
         if wait_or_stop(&mut stop, backoff).await {
             break;
         }
         backoff = (backoff * 2).min(Duration::from_secs(30));
     }
+}
+
+/// Kills the process group a worker leads (it was started in a group of its own).
+fn kill_group(pid: u32) {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return;
+    };
+    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
 }
 
 /// Sleeps for `d`; true if the pool stopped meanwhile.
@@ -415,6 +436,7 @@ fn spawn_worker(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Result<tokio::process::
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true);
     for key in PASS_ENV {
         if let Some(v) = std::env::var_os(key) {
@@ -499,12 +521,15 @@ async fn log_lines(
 
 async fn serve_api(inner: Arc<Inner>, slot: Arc<Slot>, listener: tokio::net::TcpListener) {
     let mut stop = inner.stop.subscribe();
+    let mut last_refusal: Option<Instant> = None;
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = stop.changed() => break,
         };
         let Ok((stream, peer)) = accepted else {
+            // Out of descriptors, say: do not spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
         // Events carry callers' credentials: only processes of the gateway's own user may
@@ -515,7 +540,13 @@ async fn serve_api(inner: Arc<Inner>, slot: Arc<Slot>, listener: tokio::net::Tcp
             .and_then(|local| peer_uid(peer, local))
             .is_some_and(|uid| Some(uid) == own_uid());
         if !peer.ip().is_loopback() || !own {
-            tracing::warn!(function = %inner.cfg.name, peer = %peer, "Runtime API connection refused: not from the gateway's user");
+            // At most one line a second, whatever the number of attempts.
+            let now = Instant::now();
+            if last_refusal.is_none_or(|t: Instant| now.duration_since(t) >= Duration::from_secs(1))
+            {
+                last_refusal = Some(now);
+                tracing::warn!(function = %inner.cfg.name, peer = %peer, "Runtime API connection refused: not from the gateway's user");
+            }
             continue;
         }
         let _ = stream.set_nodelay(true);
@@ -551,7 +582,6 @@ fn own_uid() -> Option<u32> {
 fn peer_uid(peer: SocketAddr, local: SocketAddr) -> Option<u32> {
     const SOCK_DIAG_BY_FAMILY: u16 = 20;
     const NLM_F_REQUEST: u16 = 1;
-    const NLMSG_ERROR: u16 = 2;
     const AF_INET: u8 = 2;
     const IPPROTO_TCP: u8 = 6;
     let (SocketAddr::V4(peer), SocketAddr::V4(local)) = (peer, local) else {
@@ -586,15 +616,28 @@ fn peer_uid(peer: SocketAddr, local: SocketAddr) -> Option<u32> {
             .and_then(|b| b.try_into().ok())
             .map(u16::from_ne_bytes)
     };
-    if u16_at(4)? == NLMSG_ERROR {
+    if u16_at(4)? != SOCK_DIAG_BY_FAMILY {
+        // NLMSG_ERROR: no such socket.
         return None;
     }
+    let u32_at = |at: usize| {
+        answer
+            .get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_ne_bytes)
+    };
     // inet_diag_msg after the header: family, state, timer, retrans (4), sockid (48),
-    // expires, rqueue, wqueue (12), then uid.
-    answer
-        .get(80..84)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_ne_bytes)
+    // expires, rqueue, wqueue (12), uid, inode. A socket in TIME_WAIT (its owner closed
+    // it) is reported with uid 0 and no inode: it proves nothing, least of all root.
+    const TCP_TIME_WAIT: u8 = 6;
+    let state = *answer.get(17)?;
+    let same_socket = answer.get(20..22) == Some(&peer.port().to_be_bytes()[..])
+        && answer.get(22..24) == Some(&local.port().to_be_bytes()[..]);
+    let inode = u32_at(84)?;
+    if state == TCP_TIME_WAIT || inode == 0 || !same_socket {
+        return None;
+    }
+    u32_at(80)
 }
 
 fn reply(status: StatusCode, body: String) -> Response<Full<Bytes>> {
@@ -720,6 +763,16 @@ async fn api(
 /// the error instead of waiting for a worker that will not come (if another worker holds
 /// the queue, it is ready and takes them); new ones get it at once until a worker polls.
 fn init_failed(inner: &Inner, error_type: String, message: String) {
+    // A running worker that has polled serves the queue: one failed start does not fail
+    // everything.
+    let healthy = inner.slots.lock().is_ok_and(|slots| {
+        slots
+            .iter()
+            .any(|w| w.pid.load(Ordering::Relaxed) != 0 && w.polled.load(Ordering::Relaxed))
+    });
+    if healthy {
+        return;
+    }
     if let Ok(mut queue) = inner.queue.try_lock() {
         while let Ok(job) = queue.try_recv() {
             let _ = job.reply.send(Err(InvokeError::Function {
@@ -841,7 +894,15 @@ async fn next(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Response<Full<Bytes>> {
         fastrand::u64(..),
         fastrand::u32(..)
     );
+    if let Ok(mut h) = slot.holding.lock() {
+        *h = Some(Holding {
+            id: id.clone(),
+            reply: job.reply,
+            timer: None,
+        });
+    }
     // The function's timeout: the worker holding the invocation is killed and replaced.
+    // Registered after the invocation, so that even a 1 ms timeout finds it.
     let timer = {
         let slot = slot.clone();
         let id = id.clone();
@@ -861,12 +922,13 @@ async fn next(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Response<Full<Bytes>> {
         })
         .abort_handle()
     };
-    if let Ok(mut h) = slot.holding.lock() {
-        *h = Some(Holding {
-            id: id.clone(),
-            reply: job.reply,
-            timer: Some(timer),
-        });
+    match slot.holding.lock() {
+        Ok(mut h) => match h.as_mut().filter(|h| h.id == id) {
+            Some(h) => h.timer = Some(timer),
+            // Answered (or timed out) already.
+            None => timer.abort(),
+        },
+        Err(_) => timer.abort(),
     }
     let mut r = Response::new(Full::new(job.event));
     let h = r.headers_mut();

@@ -36,6 +36,8 @@ def handler(event, context):
         return {'policyDocument': policy('Allow', '*')['policyDocument']}
     if token == 'sleep':
         time.sleep(30)
+    if token == 'nap':
+        time.sleep(2)
     if token == 'crash':
         os._exit(3)
     raise Exception('Error: Invalid token')
