@@ -944,3 +944,30 @@ async fn a_timeout_kills_the_workers_children_too() {
     assert_eq!(pool(&gw, "orphan-check").starts(), 4);
     gw.shutdown(Duration::from_secs(1)).await;
 }
+
+/// A burst on a cold cache (after a start or a reload): one invocation per token, the
+/// other requests share its answer instead of filling the queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_share_one_invocation() {
+    let gw = gateway(&behaviours_yaml("300s", "3s", (1, 1), 4)).await;
+    ready(&gw, "behaviours", 1).await;
+    let addr = gw.addr();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let token = if i % 2 == 0 { "allow" } else { "deny" };
+        tasks.push(tokio::spawn(async move {
+            (token, call(addr, "GET", "/pets", Some(token)).await.0)
+        }));
+    }
+    for t in tasks {
+        let (token, s) = t.await.unwrap();
+        let expected = if token == "allow" {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(s, expected, "{token}");
+    }
+    assert_eq!(authorizer(&gw, "tokens").invocations(), 2);
+    gw.shutdown(Duration::from_secs(1)).await;
+}

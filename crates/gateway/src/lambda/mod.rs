@@ -194,7 +194,12 @@ pub struct LambdaAuthorizer {
     /// A policy allowing everything, for simple responses.
     allow_all: Arc<Policy>,
     metrics: AuthorizerMetrics,
+    /// Invocations under way, by cache key.
+    in_flight: std::sync::Mutex<HashMap<[u8; 32], Arc<Flight>>>,
 }
+
+/// One invocation's answer, awaited by every request that missed the cache meanwhile.
+type Flight = tokio::sync::OnceCell<Result<Option<Arc<Principal>>, GatewayError>>;
 
 /// Metric handles, looked up once.
 struct AuthorizerMetrics {
@@ -289,6 +294,7 @@ impl LambdaAuthorizer {
             invocations: AtomicUsize::new(0),
             allow_all: Arc::new(allow_all),
             metrics: AuthorizerMetrics::new(&cfg_name),
+            in_flight: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -391,6 +397,46 @@ impl LambdaAuthorizer {
                 return hit.principal.ok_or_else(|| self.forbidden());
             }
         }
+        let answer = match key {
+            // One invocation per key at a time: requests that miss while it runs share its
+            // answer, as they would share the cached one a moment later.
+            Some(k) => {
+                let flight = match self.in_flight.lock() {
+                    Ok(mut m) => m.entry(k).or_default().clone(),
+                    Err(_) => Arc::default(),
+                };
+                let mut led = false;
+                let answer = flight
+                    .get_or_init(|| {
+                        led = true;
+                        self.fetch(req, &values, Some(k))
+                    })
+                    .await
+                    .clone();
+                if led {
+                    if let Ok(mut m) = self.in_flight.lock()
+                        && m.get(&k).is_some_and(|f| Arc::ptr_eq(f, &flight))
+                    {
+                        m.remove(&k);
+                    }
+                } else {
+                    self.metrics.cached.increment(1);
+                }
+                answer
+            }
+            None => self.fetch(req, &values, None).await,
+        };
+        answer?.ok_or_else(|| self.forbidden())
+    }
+
+    /// Invokes the function for `req` and judges the answer; a good answer is cached under
+    /// `key`. `None`: a simple response's `isAuthorized: false`.
+    async fn fetch(
+        &self,
+        req: &RequestView<'_>,
+        values: &[String],
+        key: Option<[u8; 32]>,
+    ) -> Result<Option<Arc<Principal>>, GatewayError> {
         let input = event::EventInput {
             api: req.api,
             method_arn: req.method_arn,
@@ -406,7 +452,7 @@ impl LambdaAuthorizer {
             epoch_ms: req.ctx.epoch_ms,
             source_ip: req.ctx.source_ip,
             protocol: req.ctx.protocol(),
-            identity_values: &values,
+            identity_values: values,
         };
         let event = event::build(self.cfg.kind, self.cfg.payload, &input);
         let body = Bytes::from(serde_json::to_vec(&event).unwrap_or_default());
@@ -446,7 +492,7 @@ impl LambdaAuthorizer {
                 |c| c.expires <= now,
             );
         }
-        principal.ok_or_else(|| self.forbidden())
+        Ok(principal)
     }
 
     /// A simple response's `isAuthorized: false`.
