@@ -376,6 +376,39 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// A mapping whose keys are names: each key is checked by `valid` (refused as "`KEY`
+/// {verdict}", with `rule` as help), each value read by `each`. `None` if anything was
+/// wrong.
+fn named<T>(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    (expected, example): (&str, &str),
+    (verdict, rule): (&str, &str),
+    valid: impl Fn(&str) -> bool,
+    mut each: impl FnMut(&mut Cx<'_>, &str, Loc, &Node, &str) -> Option<T>,
+) -> Option<Vec<T>> {
+    let Value::Map(entries) = &node.value else {
+        cx.expected(node, path, expected, example);
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (key, value) in entries {
+        let kpath = join(path, &key.name);
+        if !valid(&key.name) {
+            cx.error(key.loc, &kpath, format!("`{}` {verdict}", key.name), rule);
+            ok = false;
+            continue;
+        }
+        match each(cx, &key.name, key.loc, value, &kpath) {
+            Some(t) => out.push(t),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
 /// A mapping being read: keys taken are marked; the rest are unknown.
 struct Map<'n> {
     entries: &'n [(Key, Node)],

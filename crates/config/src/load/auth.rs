@@ -11,7 +11,7 @@ use std::time::Duration;
 use portcullis_core::ApiIdentity;
 use portcullis_policy::{ArnBase, Policy, PolicyKind};
 
-use super::{Cx, join};
+use super::{Cx, join, named};
 use crate::model::*;
 use crate::yaml::{self, Loc, Node, Value};
 
@@ -70,50 +70,46 @@ fn strings(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<(String, Loc)
 pub(super) type Authorizers = (Vec<AuthorizerConfig>, Vec<LambdaAuthorizerConfig>);
 
 pub(super) fn read_authorizers(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Authorizers> {
-    let Value::Map(entries) = &node.value else {
-        cx.expected(
-            node,
-            path,
+    enum Read {
+        Jwt(AuthorizerConfig),
+        Lambda(LambdaAuthorizerConfig),
+    }
+    let read = named(
+        cx,
+        node,
+        path,
+        (
             "a mapping of authorizer names",
             "e.g. `pool:` with `type: jwt` and `issuer: builtin`",
-        );
-        return None;
-    };
-    let mut out = Vec::new();
-    let mut lambdas = Vec::new();
-    let mut ok = true;
-    for (key, value) in entries {
-        let apath = join(path, &key.name);
-        if key.name == "NONE" || key.name.is_empty() || key.name.contains(char::is_whitespace) {
-            cx.error(
-                key.loc,
-                &apath,
-                format!("`{}` cannot name an authorizer", key.name),
-                "NONE marks public methods; use another name",
-            );
-            ok = false;
-            continue;
-        }
-        let lambda = match &value.value {
-            Value::Map(fields) => fields.iter().any(|(k, v)| {
-                k.name == "type"
-                    && matches!(&v.value, Value::Str(t) if super::lambda::is_lambda_type(t))
-            }),
-            _ => false,
-        };
-        if lambda {
-            match super::lambda::read_lambda_authorizer(cx, &key.name, value, &apath) {
-                Some(a) => lambdas.push(a),
-                None => ok = false,
+        ),
+        (
+            "cannot name an authorizer",
+            "NONE marks public methods; use another name",
+        ),
+        |n| n != "NONE" && !n.is_empty() && !n.contains(char::is_whitespace),
+        |cx, name, _, value, apath| {
+            let lambda = match &value.value {
+                Value::Map(fields) => fields.iter().any(|(k, v)| {
+                    k.name == "type"
+                        && matches!(&v.value, Value::Str(t) if super::lambda::is_lambda_type(t))
+                }),
+                _ => false,
+            };
+            if lambda {
+                super::lambda::read_lambda_authorizer(cx, name, value, apath).map(Read::Lambda)
+            } else {
+                read_authorizer(cx, name, value, apath).map(Read::Jwt)
             }
-            continue;
-        }
-        match read_authorizer(cx, &key.name, value, &apath) {
-            Some(a) => out.push(a),
-            None => ok = false,
+        },
+    )?;
+    let mut out = (Vec::new(), Vec::new());
+    for r in read {
+        match r {
+            Read::Jwt(a) => out.0.push(a),
+            Read::Lambda(a) => out.1.push(a),
         }
     }
-    ok.then_some((out, lambdas))
+    Some(out)
 }
 
 fn read_authorizer(

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Cx, Map, join};
+use super::{Cx, Map, join, named};
 use crate::model::*;
-use crate::yaml::{Loc, Node, Value};
+use crate::yaml::{Node, Value};
 
 const LAMBDA_KEYS: &[&str] = &[
     "type",
@@ -387,43 +387,6 @@ fn parse_source(text: &str) -> Result<IdentitySource, String> {
     })
 }
 
-/// A mapping whose keys are names: each key is checked by `valid` (refused with `what` and
-/// `rule`), each value read by `each`. `None` if anything was wrong.
-fn named<T>(
-    cx: &mut Cx<'_>,
-    node: &Node,
-    path: &str,
-    (expected, example): (&str, &str),
-    (what, rule): (&str, &str),
-    valid: impl Fn(&str) -> bool,
-    mut each: impl FnMut(&mut Cx<'_>, &str, Loc, &Node, &str) -> Option<T>,
-) -> Option<Vec<T>> {
-    let Value::Map(entries) = &node.value else {
-        cx.expected(node, path, expected, example);
-        return None;
-    };
-    let mut out = Vec::new();
-    let mut ok = true;
-    for (key, value) in entries {
-        let kpath = join(path, &key.name);
-        if !valid(&key.name) {
-            cx.error(
-                key.loc,
-                &kpath,
-                format!("`{}` is not {what}", key.name),
-                rule,
-            );
-            ok = false;
-            continue;
-        }
-        match each(cx, &key.name, key.loc, value, &kpath) {
-            Some(t) => out.push(t),
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
-}
-
 /// Names of letters, digits and the given punctuation, `1..=max` bytes long.
 fn word(name: &str, max: usize, punctuation: &[u8]) -> bool {
     !name.is_empty()
@@ -447,7 +410,7 @@ pub(super) fn read_functions(
             "e.g. `token-authorizer:` with `runtime: python` and `handler: app.handler`",
         ),
         (
-            "a function name",
+            "is not a function name",
             "Lambda function names are 1 to 64 letters, digits, `-` and `_`",
         ),
         |n| word(n, 64, b"-_"),
@@ -710,7 +673,7 @@ fn read_environment(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<(Str
             "write `NAME: value` pairs",
         ),
         (
-            "an environment variable name",
+            "is not an environment variable name",
             "use letters, digits and `_`, not starting with a digit",
         ),
         |n| word(n, 256, b"_") && !n.starts_with(|c: char| c.is_ascii_digit()),
@@ -750,7 +713,7 @@ pub(super) fn read_stage_variables(
             "write `name: value` pairs",
         ),
         (
-            "a stage variable name",
+            "is not a stage variable name",
             "use letters, digits and `_` (at most 64)",
         ),
         // API Gateway's rule for stage variable names.
