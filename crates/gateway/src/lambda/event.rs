@@ -125,6 +125,29 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     })
 }
 
+/// Adds `value` to the list at `key` (REST's `multiValue...` maps).
+fn push_value(map: &mut Map<String, Value>, key: String, value: String) {
+    match map.get_mut(&key) {
+        Some(Value::Array(a)) => a.push(Value::String(value)),
+        _ => {
+            map.insert(key, json!([value]));
+        }
+    }
+}
+
+/// Adds `value` to the comma-joined text at `key` (2.0's repeated headers and parameters).
+fn join_value(map: &mut Map<String, Value>, key: String, value: &str) {
+    match map.get_mut(&key) {
+        Some(Value::String(s)) => {
+            s.push(',');
+            s.push_str(value);
+        }
+        _ => {
+            map.insert(key, Value::String(value.to_owned()));
+        }
+    }
+}
+
 fn string_map(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
     Value::Object(
         pairs
@@ -142,24 +165,14 @@ fn request_v1(input: &EventInput<'_>, version: Option<&str>) -> Value {
         let key = title_case(name.as_str());
         let text = header_text(value);
         headers.insert(key.clone(), Value::String(text.clone()));
-        match multi.get_mut(&key) {
-            Some(Value::Array(a)) => a.push(Value::String(text)),
-            _ => {
-                multi.insert(key, json!([text]));
-            }
-        }
+        push_value(&mut multi, key, text);
     }
     let pairs = query_pairs(input.query);
     let mut single = Map::new();
     let mut multi_q: Map<String, Value> = Map::new();
     for (k, v) in pairs {
         single.insert(k.clone(), Value::String(v.clone()));
-        match multi_q.get_mut(&k) {
-            Some(Value::Array(a)) => a.push(Value::String(v)),
-            _ => {
-                multi_q.insert(k, json!([v]));
-            }
-        }
+        push_value(&mut multi_q, k, v);
     }
     let (domain_name, domain_prefix) = domain(input.headers);
     let user_agent = input.headers.get(http::header::USER_AGENT).map(header_text);
@@ -226,27 +239,11 @@ fn request_v2(input: &EventInput<'_>) -> Value {
             );
             continue;
         }
-        match headers.get_mut(name.as_str()) {
-            Some(Value::String(s)) => {
-                s.push(',');
-                s.push_str(&text);
-            }
-            _ => {
-                headers.insert(name.as_str().to_owned(), Value::String(text));
-            }
-        }
+        join_value(&mut headers, name.as_str().to_owned(), &text);
     }
     let mut query: Map<String, Value> = Map::new();
     for (k, v) in query_pairs(input.query) {
-        match query.get_mut(&k) {
-            Some(Value::String(s)) => {
-                s.push(',');
-                s.push_str(&v);
-            }
-            _ => {
-                query.insert(k, Value::String(v));
-            }
-        }
+        join_value(&mut query, k, &v);
     }
     let (domain_name, domain_prefix) = domain(input.headers);
     let user_agent = input

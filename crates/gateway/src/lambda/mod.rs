@@ -144,17 +144,10 @@ impl Invoker {
                         return Err(InvokeError::Failed(format!("{url} answered {status}")));
                     }
                     if function_error {
-                        let doc: serde_json::Value =
-                            serde_json::from_slice(&body).unwrap_or_default();
-                        let text = |k: &str| {
-                            doc.get(k)
-                                .and_then(|v| v.as_str())
-                                .unwrap_or_default()
-                                .to_owned()
-                        };
+                        let (error_type, message) = runtime::error_doc(&body);
                         return Err(InvokeError::Function {
-                            error_type: text("errorType"),
-                            message: text("errorMessage"),
+                            error_type,
+                            message,
                         });
                     }
                     Ok(body)

@@ -570,10 +570,11 @@ async fn serve_api(inner: Arc<Inner>, slot: Arc<Slot>, listener: tokio::net::Tcp
     }
 }
 
-/// The user id of this process.
+/// The user id of this process (read once).
 fn own_uid() -> Option<u32> {
     use std::os::unix::fs::MetadataExt as _;
-    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+    static UID: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *UID.get_or_init(|| std::fs::metadata("/proc/self").ok().map(|m| m.uid()))
 }
 
 /// The owner of the loopback TCP socket at `peer` connected to `local`, asked of the kernel
@@ -814,8 +815,9 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, String> {
     }
 }
 
-/// `errorType` and `errorMessage` of an error document (empty when absent).
-fn error_doc(body: &[u8]) -> (String, String) {
+/// `errorType` and `errorMessage` of an error document (empty when absent, at most 1024
+/// characters each).
+pub(crate) fn error_doc(body: &[u8]) -> (String, String) {
     let doc: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let text = |k: &str| {
         doc.get(k)
