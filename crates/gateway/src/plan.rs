@@ -291,44 +291,32 @@ impl Plan {
             },
             None => None,
         };
-        let mut diags = diags.into_inner();
-        diags.extend(cedar_diags);
         // Local functions start only for a plan that will serve, and only when everything
         // else compiled: a failing reload starts no processes.
         let mut functions = Functions::default();
-        if diags.is_empty() && !check_only {
-            let started = Functions::start(
+        if !check_only && diags.borrow().is_empty() && cedar_diags.is_empty() {
+            match Functions::start(
                 &config.functions,
                 &config.api.partition,
                 &config.api.region,
                 &config.api.account,
-            );
-            match started {
-                Ok(f) => functions = f,
-                Err(e) => diags.push(Diagnostic {
-                    file: config.file.clone(),
-                    loc: Loc::default(),
-                    path: "functions".into(),
-                    message: e,
-                    help: None,
-                }),
-            }
-            for (a, l) in config.lambda_authorizers.iter().zip(&lambda_authorizers) {
-                if !diags.is_empty() {
-                    break;
+            ) {
+                Ok(f) => {
+                    functions = f;
+                    for l in &lambda_authorizers {
+                        match crate::lambda::invoker(l.target(), &functions, || {
+                            clients.post_client()
+                        }) {
+                            Ok(i) => l.attach(i),
+                            Err(e) => problem(l.loc(), format!("authorizers.{}", l.name), e, ""),
+                        }
+                    }
                 }
-                match crate::lambda::invoker(&a.target, &functions, || clients.post_client()) {
-                    Ok(i) => l.attach(i),
-                    Err(e) => diags.push(Diagnostic {
-                        file: config.file.clone(),
-                        loc: a.loc,
-                        path: format!("authorizers.{}", a.name),
-                        message: e,
-                        help: None,
-                    }),
-                }
+                Err(e) => problem(Loc::default(), "functions".into(), e, ""),
             }
         }
+        let mut diags = diags.into_inner();
+        diags.extend(cedar_diags);
         if !diags.is_empty() {
             let source = std::fs::read_to_string(&config.file).unwrap_or_default();
             return Err(Diagnostics {

@@ -291,6 +291,16 @@ impl LambdaAuthorizer {
         })
     }
 
+    /// Where its function is.
+    pub fn target(&self) -> &LambdaTarget {
+        &self.cfg.target
+    }
+
+    /// Where it is in the config.
+    pub fn loc(&self) -> portcullis_config::Loc {
+        self.cfg.loc
+    }
+
     /// Gives the authorizer its function, once (a plan compiled for serving).
     pub fn attach(&self, invoker: Invoker) {
         let _ = self.invoker.set(invoker);
