@@ -10,6 +10,8 @@
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 OUT_DIR="$BENCH_DIR/out"
 DURATION="${BENCH_DURATION:-10s}"
 mkdir -p "$OUT_DIR"
@@ -17,16 +19,8 @@ mkdir -p "$OUT_DIR"
 for tool in wrk nginx taskset curl; do
   command -v "$tool" >/dev/null 2>&1 || { apt-get install -y -qq --no-install-recommends wrk nginx >/dev/null; break; }
 done
-BIN="${PORTCULLIS_BIN:-}"
-if [ -z "$BIN" ]; then
-  (cd "$REPO_ROOT" && cargo build --release -q -p portcullis)
-  BIN="$REPO_ROOT/target/release/portcullis"
-fi
-
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT
+BIN=$(portcullis_bin)
+scratch
 
 mkdir -p "$TMP/ngx/logs" "$TMP/ngx/tmp"
 sed -e "s|@USER_DIRECTIVE@|$([ "$(id -u)" = 0 ] && echo 'user root;')|" -e "s|@PREFIX@|$TMP/ngx|g" -e "s|@PORT@|18081|" \
@@ -43,11 +37,6 @@ RUST_LOG=warn taskset -c 0 "$BIN" serve --no-watch --config "$BENCH_DIR/identity
 for _ in $(seq 50); do curl -s -o /dev/null 127.0.0.1:19090/readyz && break; sleep 0.1; done
 
 wrk_run() { taskset -c 1 wrk --latency "$@" 2>&1; }
-field() { awk -v k="$1" '$1==k {print $2}'; }
-rps() { awk '/Requests\/sec/ {print $2}'; }
-ms() { # wrk latency value -> milliseconds
-  awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000}}'
-}
 
 login=$(wrk_run -t1 -c16 -d"$DURATION" -s "$BENCH_DIR/login.lua" http://127.0.0.1:18083/auth/login)
 machine=$(wrk_run -t1 -c16 -d"$DURATION" -s "$BENCH_DIR/client_credentials.lua" http://127.0.0.1:18083/oauth2/token)

@@ -11,6 +11,8 @@
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 OUT_DIR="$BENCH_DIR/out"
 DURATION="${BENCH_DURATION:-10s}"
 mkdir -p "$OUT_DIR"
@@ -23,16 +25,8 @@ if (( ${#need[@]} )); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk nginx haproxy python3 >/dev/null
 fi
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check cryptography
-BIN="${PORTCULLIS_BIN:-}"
-if [ -z "$BIN" ]; then
-  (cd "$REPO_ROOT" && cargo build --release -q -p portcullis)
-  BIN="$REPO_ROOT/target/release/portcullis"
-fi
-
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT
+BIN=$(portcullis_bin)
+scratch
 
 # Upstream and plain proxy: the same nginx configs as bench/run.sh.
 for name in upstream proxy; do
@@ -85,12 +79,6 @@ for port in 18083 18084; do
 done
 
 wrk_run() { taskset -c 1 wrk --latency -t1 -c32 -d"$DURATION" "$@" 2>&1; }
-field() { awk -v k="$1" '$1==k {print $2}'; }
-rps() { awk '/Requests\/sec/ {print $2}'; }
-non2xx() { awk '/Non-2xx/ {print $NF}'; }
-ms() {
-  awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000}}'
-}
 row() { # name, wrk output
   printf '| %s | %s | %s | %s | %s |\n' "$1" "$(echo "$2" | rps)" "$(echo "$2" | field 50% | ms)" "$(echo "$2" | field 99% | ms)" "$(echo "$2" | non2xx)"
 }

@@ -46,6 +46,8 @@ set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 OUT_DIR="$BENCH_DIR/out"
 SLS_DIR="$BENCH_DIR/serverless"
 
@@ -67,9 +69,6 @@ declare -A ADMIN=([portcullis-cached]=19090 [portcullis-uncached]=19091
                   [serverless-offline]=18086 [serverless-offline-inprocess]=18086)
 declare -A CONFIG=([portcullis-cached]=bench/lambda.yaml [portcullis-uncached]=bench/lambda-uncached.yaml)
 
-log() { printf '==> %s\n' "$*" >&2; }
-warn() { printf 'WARNING: %s\n' "$*" >&2; }
-die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 for arg in "$@"; do
@@ -276,27 +275,6 @@ wrk_run() { # PORT SECONDS OUTFILE
         "http://127.0.0.1:$1$BENCH_PATH" >"$3" 2>&1
 }
 # Prints "rps p50_ms p99_ms non2xx socket_errors requests" or fails.
-parse_wrk() {
-    awk '
-        function ms(v,   n, u) {
-            n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-            if (u == "us") return n / 1000
-            if (u == "ms") return n
-            if (u == "s")  return n * 1000
-            if (u == "m")  return n * 60000
-            return -1
-        }
-        $1 == "50%" { p50 = ms($2) }
-        $1 == "99%" { p99 = ms($2) }
-        /^Requests\/sec:/ { rps = $2 }
-        / requests in / { reqs = $1 }
-        /Non-2xx or 3xx responses:/ { non = $NF }
-        /Socket errors:/ { gsub(/,/, ""); se = $4 + $6 + $8 + $10 }
-        END {
-            if (rps == "" || p50 == "" || p99 == "" || p50 < 0 || p99 < 0) exit 1
-            printf "%.1f %.3f %.3f %d %d %d\n", rps, p50, p99, non + 0, se + 0, reqs + 0
-        }' "$1"
-}
 auth_runs() { grep -c 'Running Authorization function' "$1" 2>/dev/null || true; }
 
 declare -A R_RPS=() R_P50=() R_P99=() R_NON=() R_SOCK=() R_REQS=() R_AUTH=() VERIFY=()

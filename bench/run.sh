@@ -17,6 +17,8 @@ set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 OUT_DIR="$BENCH_DIR/out"
 
 UPSTREAM_PORT=18081
@@ -32,9 +34,6 @@ RSS_TARGET_MIB=30
 READY_TRIES=50      # x 0.1 s
 ALL_TARGETS="nginx-direct nginx-proxy portcullis"
 
-log() { printf '==> %s\n' "$*" >&2; }
-warn() { printf 'WARNING: %s\n' "$*" >&2; }
-die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
@@ -303,27 +302,6 @@ flagged() {
 kb_to_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # Prints: "rps p50_ms p99_ms non2xx socket_errors" or fails.
-parse_wrk() {
-    awk '
-        function ms(v,   n, u) {
-            n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-            if (u == "us") return n / 1000
-            if (u == "ms") return n
-            if (u == "s")  return n * 1000
-            if (u == "m")  return n * 60000
-            if (u == "h")  return n * 3600000
-            return -1
-        }
-        $1 == "50%" { p50 = ms($2) }
-        $1 == "99%" { p99 = ms($2) }
-        /^Requests\/sec:/ { rps = $2 }
-        /Non-2xx or 3xx responses:/ { non = $NF }
-        /Socket errors:/ { gsub(/,/, ""); se = $4 + $6 + $8 + $10 }
-        END {
-            if (rps == "" || p50 == "" || p99 == "" || p50 < 0 || p99 < 0) exit 1
-            printf "%.2f %.3f %.3f %d %d\n", rps, p50, p99, non + 0, se + 0
-        }' "$1"
-}
 
 median() {
     printf '%s\n' "$@" | sort -g | awk '
@@ -368,7 +346,7 @@ bench_target() {
             || { cat "$out" >&2; die "wrk failed for $target run $i (output in $out)"; }
         alive "$pid" || die "$target (pid $pid) died during run $i"
         parsed=$(parse_wrk "$out") || { cat "$out" >&2; die "could not parse wrk output for $target run $i ($out)"; }
-        read -r rps p50 p99 non sock <<<"$parsed"
+        read -r rps p50 p99 non sock _requests <<<"$parsed"
         rps_l+=("$rps"); p50_l+=("$p50"); p99_l+=("$p99")
         non_total=$(( non_total + non )); sock_total=$(( sock_total + sock ))
         if (( non > 0 || sock > 0 )); then
