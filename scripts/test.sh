@@ -12,6 +12,8 @@ need_apt=()
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# nginx is the real upstream of the path-canonicalisation differential test.
+[ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)
 # aws-lambda-ric (AWS's Node.js runtime interface client) compiles its native part with these.
 for tool in cmake autoconf automake libtoolize make g++; do

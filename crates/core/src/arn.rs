@@ -7,6 +7,8 @@
 
 use std::fmt::Write as _;
 
+use crate::path::{CanonicalPath, decode_segment};
+
 /// Who this API is, in AWS terms. Configured, because ARNs are built from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiIdentity {
@@ -33,8 +35,8 @@ impl ApiIdentity {
     }
 }
 
-/// Builds the method ARN for `method` on `path` (the request path, starting with `/`).
-pub fn method_arn(identity: &ApiIdentity, method: &str, path: &str) -> String {
+/// Builds the method ARN for `method` on `path`.
+pub fn method_arn(identity: &ApiIdentity, method: &str, path: &CanonicalPath<'_>) -> String {
     let mut out = identity.method_arn_prefix();
     push_method_arn(&mut out, method, path);
     out
@@ -44,24 +46,25 @@ pub fn method_arn(identity: &ApiIdentity, method: &str, path: &str) -> String {
 /// [`ApiIdentity::method_arn_prefix`]. Lets the hot path reuse a precomputed prefix.
 ///
 /// The path is named as the router reads it, so that policies see what routing saw: each
-/// segment percent-decoded (a decoded `/` stays `%2F`, so segments keep their boundaries)
-/// and a trailing `/` dropped.
-pub fn push_method_arn(out: &mut String, method: &str, path: &str) {
+/// segment percent-decoded and a trailing `/` dropped. A canonical path has no decoded `/`
+/// in a segment, so segment boundaries are the same as the router's.
+pub fn push_method_arn(out: &mut String, method: &str, path: &CanonicalPath<'_>) {
     let _ = write!(out, "{method}/");
     push_arn_path(out, path);
 }
 
 /// The request path as method ARNs and policies name it (see [`push_method_arn`]), with its
 /// leading `/`.
-pub fn arn_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
+pub fn arn_path(path: &CanonicalPath<'_>) -> String {
+    let mut out = String::with_capacity(path.as_str().len());
     out.push('/');
     push_arn_path(&mut out, path);
     out
 }
 
-fn push_arn_path(out: &mut String, path: &str) {
-    let mut p = path.strip_prefix('/').unwrap_or(path);
+fn push_arn_path(out: &mut String, path: &CanonicalPath<'_>) {
+    let raw = path.as_str();
+    let mut p = raw.strip_prefix('/').unwrap_or(raw);
     if !p.is_empty() {
         p = p.strip_suffix('/').unwrap_or(p);
     }
@@ -73,30 +76,8 @@ fn push_arn_path(out: &mut String, path: &str) {
         if i > 0 {
             out.push('/');
         }
-        let decoded = percent_decode(seg);
-        out.push_str(&decoded.replace('/', "%2F"));
+        out.push_str(&decode_segment(seg));
     }
-}
-
-/// `%XX` escapes decoded; invalid UTF-8 replaced (the router refuses such paths anyway).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = |j: usize| bytes.get(j).and_then(|c| (*c as char).to_digit(16));
-        match (b, hex(i + 1), hex(i + 2)) {
-            (b'%', Some(h), Some(l)) => {
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -105,12 +86,11 @@ mod tests {
 
     #[test]
     fn arn_paths_are_named_as_routed() {
-        assert_eq!(arn_path("/pets/"), "/pets");
-        assert_eq!(arn_path("/p%65ts"), "/pets");
-        assert_eq!(arn_path("/users/vera%2Fada"), "/users/vera%2Fada");
-        assert_eq!(arn_path("/a%20b/c"), "/a b/c");
-        assert_eq!(arn_path("/"), "/");
-        assert_eq!(arn_path("/x%zz"), "/x%zz");
+        let arn = |p| arn_path(&CanonicalPath::parse(p).unwrap());
+        assert_eq!(arn("/pets/"), "/pets");
+        assert_eq!(arn("/p%65ts"), "/pets");
+        assert_eq!(arn("/a%20b/c"), "/a b/c");
+        assert_eq!(arn("/"), "/");
     }
 
     fn id() -> ApiIdentity {
@@ -126,11 +106,11 @@ mod tests {
     #[test]
     fn builds_aws_method_arns() {
         assert_eq!(
-            method_arn(&id(), "GET", "/pets/a1b2"),
+            method_arn(&id(), "GET", &CanonicalPath::parse("/pets/a1b2").unwrap()),
             "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/pets/a1b2"
         );
         assert_eq!(
-            method_arn(&id(), "GET", "/"),
+            method_arn(&id(), "GET", &CanonicalPath::parse("/").unwrap()),
             "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/"
         );
     }

@@ -7,11 +7,16 @@
 //!
 //! Invariants: no I/O, no clocks, no async. Everything here is plain data and pure functions,
 //! so the config crate (which must not depend on tokio) and the gateway both build on it.
+//! The canonical request path ([`CanonicalPath`]) lives here too: the one form of a path
+//! that routing, policies and integrations share.
+#![cfg_attr(test, allow(clippy::unwrap_used, reason = "tests"))]
 
 mod arn;
 mod error;
+mod path;
 mod response_type;
 
 pub use arn::{ApiIdentity, arn_path, method_arn, push_method_arn};
 pub use error::{Blame, ErrorKind, GatewayError};
+pub use path::{CanonicalPath, PathError, decode_segment};
 pub use response_type::ResponseType;

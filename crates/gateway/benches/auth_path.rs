@@ -107,7 +107,11 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut arn = String::with_capacity(plan.arn_prefix.len() + 64);
             arn.push_str(&plan.arn_prefix);
-            portcullis_core::push_method_arn(&mut arn, "GET", "/pets/7");
+            portcullis_core::push_method_arn(
+                &mut arn,
+                "GET",
+                &portcullis_core::CanonicalPath::parse("/pets/7").unwrap(),
+            );
             let p = rt
                 .block_on(authorizer.authenticate(&headers, &[], now))
                 .unwrap();
@@ -154,7 +158,11 @@ fn bench(c: &mut Criterion) {
     );
     ctx2.resource = Some(std::sync::Arc::from("/pets/{id}"));
     let mut arn = plan2.arn_prefix.clone();
-    portcullis_core::push_method_arn(&mut arn, "GET", "/pets/7");
+    portcullis_core::push_method_arn(
+        &mut arn,
+        "GET",
+        &portcullis_core::CanonicalPath::parse("/pets/7").unwrap(),
+    );
     c.bench_function("authorize with Cedar, 10 policies", |b| {
         b.iter(|| {
             let keys = RequestKeys {

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue, Method, Version};
 use portcullis_config::ContextVar;
-use portcullis_core::{ApiIdentity, method_arn};
+use portcullis_core::{ApiIdentity, CanonicalPath};
 
 use crate::body::BodyMeter;
 
@@ -108,10 +108,10 @@ impl RequestCtx {
         self.host.as_ref()
     }
 
-    /// The execute-api ARN of this request:
-    /// `arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/{METHOD}/{path}`.
-    pub fn method_arn(&self, api: &ApiIdentity) -> String {
-        method_arn(api, self.method.as_str(), self.path())
+    /// The request path as the pipeline checked it; `None` for a path it refuses (such a
+    /// request never reaches a stage that asks).
+    pub fn canonical_path(&self) -> Option<CanonicalPath<'_>> {
+        CanonicalPath::parse(self.path()).ok()
     }
 
     /// A path parameter's decoded value.

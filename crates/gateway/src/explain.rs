@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
+use portcullis_core::CanonicalPath;
 use portcullis_policy::{Applies, Outcome, Request as PolicyRequest};
 use serde_json::{Value, json};
 
@@ -86,7 +87,18 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
         "request".into(),
         json!({"method": method.as_str(), "path": uri.path(), "source_ip": source_ip.to_string()}),
     );
-    let route = match plan.router.lookup(&method, uri.path()) {
+    let path = match CanonicalPath::parse(uri.path()) {
+        Ok(p) => p,
+        Err(e) => {
+            report.insert("route".into(), Value::Null);
+            report.insert(
+                "decision".into(),
+                json!({"result": "400", "why": e.to_string()}),
+            );
+            return Value::Object(report);
+        }
+    };
+    let route = match plan.router.lookup(&method, &path) {
         Ok(r) => r,
         Err(e) => {
             report.insert("route".into(), Value::Null);
@@ -124,7 +136,7 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
     ctx.resource = Some(route.resource.clone());
     ctx.path_params = route.params.clone();
     let mut arn = plan.arn_prefix.clone();
-    portcullis_core::push_method_arn(&mut arn, method.as_str(), uri.path());
+    portcullis_core::push_method_arn(&mut arn, method.as_str(), &path);
     report.insert("method_arn".into(), json!(arn));
 
     // Resource policy, phase 1.

@@ -22,6 +22,7 @@ pub mod body;
 pub mod cognito;
 pub mod context;
 pub mod explain;
+pub mod head;
 pub mod identity_endpoints;
 pub mod integration;
 pub mod lambda;

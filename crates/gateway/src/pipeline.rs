@@ -1,7 +1,7 @@
 //! The request pipeline, in API Gateway's order, on one screen.
 //!
 //! ```text
-//! listener limits -> user-pool endpoints -> route -> resource policy (explicit Deny)
+//! request head -> canonical path -> user-pool endpoints -> route -> resource policy (explicit Deny)
 //!   -> authenticate -> authorize -> integrate -> respond
 //! ```
 //! Throttling and request validation will sit between authorize and integrate. Each stage
@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 use http::header::{CONTENT_LENGTH, HeaderValue};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
-use portcullis_core::{ErrorKind, GatewayError};
+use portcullis_core::{CanonicalPath, ErrorKind, GatewayError};
 
 use crate::Shared;
 use crate::access_log::{AccessRecord, rfc3339};
@@ -88,7 +88,19 @@ pub async fn serve(
                 };
                 metrics::counter!(telemetry::UPSTREAM_ERRORS, "route" => metrics::SharedString::from_shared(route), "kind" => kind).increment(1);
             }
-            plan.responses.render(&plan.api, &e, &ctx)
+            let mut response = plan.responses.render(&plan.api, &e, &ctx);
+            // A head that could be read two ways leaves the rest of the connection's bytes
+            // ambiguous too: answer and close.
+            if matches!(
+                e.kind,
+                ErrorKind::MalformedRequest | ErrorKind::BodyTooLarge
+            ) && ctx.version != http::Version::HTTP_2
+            {
+                response
+                    .headers_mut()
+                    .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            response
         }
     };
     if let Ok(v) = HeaderValue::from_str(ctx.request_id.as_str()) {
@@ -119,26 +131,19 @@ async fn run(
     req: Request<Incoming>,
     ctx: &mut RequestCtx,
 ) -> Result<Response<ResponseBody>, GatewayError> {
-    // Listener limits: a declared body over the limit is refused before it is read.
-    if let Some(len) = req.headers().get(CONTENT_LENGTH) {
-        let len = len
-            .to_str()
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .ok_or_else(|| {
-                GatewayError::new(ErrorKind::MalformedRequest, "invalid Content-Length")
-            })?;
-        if len > plan.limits.max_body_size {
-            return Err(GatewayError::new(
-                ErrorKind::BodyTooLarge,
-                format!("Content-Length {len} exceeds {}", plan.limits.max_body_size),
-            ));
-        }
-    }
+    // Request head: one reading of Host, body framing and credentials, or 400 (413 for a
+    // declared body over the limit, refused before it is read).
+    crate::head::check(req.version(), req.headers(), plan.limits.max_body_size)?;
+
+    // The canonical path: what routing, policies and the upstream all see (see
+    // `portcullis_core::CanonicalPath`). Checked here, once, before any stage reads the path.
+    let uri = req.uri().clone();
+    let path = CanonicalPath::parse(uri.path())
+        .map_err(|e| GatewayError::new(ErrorKind::MalformedRequest, e.to_string()))?;
 
     // The user pool's own endpoints (login, refresh, logout, JWKS, discovery).
     if let Some(identity) = &shared.identity
-        && let Some(endpoint) = identity.matches(req.method(), req.uri().path())
+        && let Some(endpoint) = identity.matches(req.method(), path.as_str())
     {
         ctx.resource = Some(Arc::from(req.uri().path()));
         ctx.metrics = identity.metrics(endpoint);
@@ -146,7 +151,7 @@ async fn run(
     }
 
     // Route.
-    let matched = plan.router.lookup(req.method(), req.uri().path())?;
+    let matched = plan.router.lookup(req.method(), &path)?;
     ctx.resource = Some(matched.resource.clone());
     ctx.metrics = Some(matched.value.metrics.clone());
     ctx.path_params = matched.params;
@@ -156,7 +161,7 @@ async fn run(
     if route.authorizer.is_some() || !plan.authorization.is_empty() {
         let mut arn = String::with_capacity(plan.arn_prefix.len() + 64);
         arn.push_str(&plan.arn_prefix);
-        portcullis_core::push_method_arn(&mut arn, req.method().as_str(), req.uri().path());
+        portcullis_core::push_method_arn(&mut arn, req.method().as_str(), &path);
         let precheck = auth::resource_policy_precheck(
             &plan.authorization,
             &arn,

@@ -10,16 +10,16 @@
 //! path with no resource and a resource without the method both answer
 //! MISSING_AUTHENTICATION_TOKEN (403), as a REST API does.
 //!
-//! Path parameters are percent-decoded segment by segment; a greedy parameter's value is the
-//! decoded remainder of the path with its `/` separators.
+//! The path is a [`CanonicalPath`]: checked once, before routing, so no segment holds a
+//! decoded `/` or is a dot segment. Path parameters are percent-decoded segment by segment; a
+//! greedy parameter's value is the decoded remainder of the path with its `/` separators,
+//! which are exactly the request's own.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::Method;
-use percent_encoding::percent_decode_str;
 use portcullis_config::Segment;
-use portcullis_core::{ErrorKind, GatewayError};
+use portcullis_core::{CanonicalPath, ErrorKind, GatewayError, decode_segment};
 
 /// A compiled route table mapping resources and methods to values of type `T`.
 #[derive(Debug)]
@@ -186,35 +186,24 @@ impl<T> Router<T> {
         Ok(())
     }
 
-    /// Finds the resource and method for a request. `path` is the raw (encoded) path.
-    pub fn lookup(&self, method: &Method, path: &str) -> Result<RouteMatch<'_, T>, GatewayError> {
-        let trimmed = path.strip_prefix('/').ok_or_else(|| {
-            GatewayError::new(ErrorKind::RouteNotFound, "path does not start with `/`")
-        })?;
+    /// Finds the resource and method for a request.
+    pub fn lookup(
+        &self,
+        method: &Method,
+        path: &CanonicalPath<'_>,
+    ) -> Result<RouteMatch<'_, T>, GatewayError> {
+        let raw = path.as_str();
+        let trimmed = raw.strip_prefix('/').unwrap_or(raw);
         // API Gateway treats `/pets/` as `/pets`; a greedy value keeps the slash.
         let (trimmed, trailing) = match trimmed.strip_suffix('/') {
             Some(t) => (t, true),
             None => (trimmed, false),
         };
-        // `.` and `..` segments (also percent-encoded) would let a path name one resource to
-        // the router and the policies and another to an upstream that resolves them.
-        for seg in trimmed.split('/') {
-            // Only short segments can decode to a dot segment ("%2e%2e" is the longest).
-            if seg.len() <= 6 && (seg.contains('.') || seg.contains('%')) {
-                let d = decode(seg)?;
-                if d == "." || d == ".." {
-                    return Err(GatewayError::new(
-                        ErrorKind::MalformedRequest,
-                        "path has a `.` or `..` segment",
-                    ));
-                }
-            }
-        }
         let mut params = Vec::new();
         let resource = if trimmed.is_empty() {
             self.root.resource.as_ref()
         } else {
-            find(&self.root, trimmed, trailing, &mut params)?
+            find(&self.root, trimmed, trailing, &mut params)
         };
         let Some(resource) = resource else {
             return Err(GatewayError::new(
@@ -227,7 +216,7 @@ impl<T> Router<T> {
             .iter()
             .find(|(m, _)| m == method)
             .map(|(_, v)| v)
-            .or(resource.any.as_ref())
+            .or_else(|| resource.any.as_ref().filter(|_| any_covers(method)))
             .ok_or_else(|| {
                 GatewayError::new(
                     ErrorKind::MethodNotConfigured,
@@ -242,27 +231,30 @@ impl<T> Router<T> {
     }
 }
 
-fn decode(segment: &str) -> Result<Cow<'_, str>, GatewayError> {
-    if !segment.contains('%') {
-        return Ok(Cow::Borrowed(segment));
-    }
-    percent_decode_str(segment).decode_utf8().map_err(|_| {
-        GatewayError::new(
-            ErrorKind::MalformedRequest,
-            "path is not valid UTF-8 after decoding",
-        )
-    })
+/// The methods `ANY` stands for, as on API Gateway. `TRACE`, `CONNECT` and extension methods
+/// match only a resource that names them (the loader allows none), so they are refused.
+fn any_covers(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET
+            | Method::HEAD
+            | Method::POST
+            | Method::PUT
+            | Method::PATCH
+            | Method::DELETE
+            | Method::OPTIONS
+    )
 }
 
-fn decode_greedy(rest: &str) -> Result<String, GatewayError> {
+fn decode_greedy(rest: &str) -> String {
     let mut out = String::with_capacity(rest.len());
     for (i, seg) in rest.split('/').enumerate() {
         if i > 0 {
             out.push('/');
         }
-        out.push_str(&decode(seg)?);
+        out.push_str(&decode_segment(seg));
     }
-    Ok(out)
+    out
 }
 
 /// Depth-first search in precedence order; `rest` is the path after the node, non-empty.
@@ -271,41 +263,41 @@ fn find<'r, T>(
     rest: &str,
     trailing: bool,
     params: &mut Vec<(Arc<str>, String)>,
-) -> Result<Option<&'r Resource<T>>, GatewayError> {
+) -> Option<&'r Resource<T>> {
     let (segment, tail) = match rest.split_once('/') {
         Some((s, t)) => (s, Some(t)),
         None => (rest, None),
     };
-    let decoded = decode(segment)?;
+    let decoded = decode_segment(segment);
     if let Ok(i) = node
         .literals
         .binary_search_by(|(k, _)| (**k).cmp(&*decoded))
         && let Some((_, child)) = node.literals.get(i)
-        && let Some(found) = descend(child, tail, trailing, params)?
+        && let Some(found) = descend(child, tail, trailing, params)
     {
-        return Ok(Some(found));
+        return Some(found);
     }
     if let Some((name, child)) = &node.param
         && !segment.is_empty()
     {
         let mark = params.len();
         params.push((name.clone(), decoded.clone().into_owned()));
-        if let Some(found) = descend(child, tail, trailing, params)? {
-            return Ok(Some(found));
+        if let Some(found) = descend(child, tail, trailing, params) {
+            return Some(found);
         }
         params.truncate(mark);
     }
     if let Some((name, resource)) = &node.greedy
         && !segment.is_empty()
     {
-        let mut value = decode_greedy(rest)?;
+        let mut value = decode_greedy(rest);
         if trailing {
             value.push('/');
         }
         params.push((name.clone(), value));
-        return Ok(Some(resource));
+        return Some(resource);
     }
-    Ok(None)
+    None
 }
 
 fn descend<'r, T>(
@@ -313,10 +305,10 @@ fn descend<'r, T>(
     tail: Option<&str>,
     trailing: bool,
     params: &mut Vec<(Arc<str>, String)>,
-) -> Result<Option<&'r Resource<T>>, GatewayError> {
+) -> Option<&'r Resource<T>> {
     match tail {
-        None => Ok(child.resource.as_ref()),
-        Some("") => Ok(None),
+        None => child.resource.as_ref(),
+        Some("") => None,
         Some(t) => find(child, t, trailing, params),
     }
 }
@@ -339,6 +331,16 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    fn look<'r>(
+        r: &'r Router<String>,
+        m: &Method,
+        path: &str,
+    ) -> Result<RouteMatch<'r, String>, GatewayError> {
+        let p = CanonicalPath::parse(path)
+            .map_err(|e| GatewayError::new(ErrorKind::MalformedRequest, e.to_string()))?;
+        r.lookup(m, &p)
     }
 
     fn table(routes: &[(&str, &str)]) -> Router<String> {
@@ -387,12 +389,23 @@ mod tests {
             // known resource, unconfigured method: 403 like a missing route
             ("DELETE", "/pets", Err(ErrorKind::MethodNotConfigured)),
             ("HEAD", "/pets/42", Err(ErrorKind::MethodNotConfigured)),
+            // ANY stands for API Gateway's seven methods, not TRACE or CONNECT
+            ("TRACE", "/files/a", Err(ErrorKind::MethodNotConfigured)),
+            (
+                "CONNECT",
+                "/pets/42/toys",
+                Err(ErrorKind::MethodNotConfigured),
+            ),
+            (
+                "PROPFIND",
+                "/elsewhere/x",
+                Err(ErrorKind::MethodNotConfigured),
+            ),
             ("POST", "/", Err(ErrorKind::MethodNotConfigured)),
         ];
         for (method, path, want) in cases {
             let m = Method::from_bytes(method.as_bytes()).unwrap();
-            let got = r
-                .lookup(&m, path)
+            let got = look(&r, &m, path)
                 .map(|m| m.value.as_str())
                 .map_err(|e| e.kind);
             assert_eq!(got, *want, "{method} {path}");
@@ -414,8 +427,7 @@ mod tests {
             "//pets",
             "/pets//",
         ] {
-            let got = r
-                .lookup(&Method::GET, path)
+            let got = look(&r, &Method::GET, path)
                 .map(|m| m.value.clone())
                 .map_err(|e| e.kind);
             assert_eq!(got, Err(ErrorKind::RouteNotFound), "{path}");
@@ -425,18 +437,15 @@ mod tests {
     #[test]
     fn params_are_decoded() {
         let r = table(&[("/pets/{id}", "GET"), ("/files/{proxy+}", "GET")]);
-        let m = r.lookup(&Method::GET, "/pets/a%20b%2Fc").unwrap();
+        let m = look(&r, &Method::GET, "/pets/a%20b%3Fc").unwrap();
         assert_eq!(&**m.resource, "/pets/{id}");
-        assert_eq!(m.params, vec![(Arc::from("id"), "a b/c".to_owned())]);
-        let m = r
-            .lookup(&Method::GET, "/files/dir/%C3%A9t%C3%A9.txt")
-            .unwrap();
+        assert_eq!(m.params, vec![(Arc::from("id"), "a b?c".to_owned())]);
+        let m = look(&r, &Method::GET, "/files/dir/%C3%A9t%C3%A9.txt").unwrap();
         assert_eq!(
             m.params,
             vec![(Arc::from("proxy"), "dir/été.txt".to_owned())]
         );
-        let bad = r
-            .lookup(&Method::GET, "/pets/%FF")
+        let bad = look(&r, &Method::GET, "/pets/%FF")
             .map(|_| ())
             .map_err(|e| e.kind);
         assert_eq!(bad, Err(ErrorKind::MalformedRequest));
@@ -464,6 +473,16 @@ mod tests {
             "[a-z0-9_.-]{1,8}".prop_filter("dot segment", |s| s != "." && s != "..")
         }
 
+        /// Any printable text that is a canonical segment: no `/` or `\\`, no dot segment.
+        fn segment_value(max: usize) -> impl Strategy<Value = String> {
+            proptest::string::string_regex(&format!("[^/\\\\\\p{{C}}]{{1,{max}}}"))
+                .unwrap_or_else(|_| unreachable!())
+                .prop_filter("dot segment", |s| {
+                    let head = s.split(';').next().unwrap_or("");
+                    head != "." && head != ".."
+                })
+        }
+
         proptest! {
             #[test]
             fn configured_literal_paths_route_to_themselves(
@@ -477,7 +496,7 @@ mod tests {
                     templates.push(template);
                 }
                 for t in &templates {
-                    let m = r.lookup(&Method::GET, t).unwrap();
+                    let m = look(&r, &Method::GET, t).unwrap();
                     prop_assert_eq!(m.value, t);
                     prop_assert!(m.params.is_empty());
                 }
@@ -485,15 +504,15 @@ mod tests {
 
             #[test]
             fn parameter_decoding_round_trips(
-                value in "\\PC{1,24}".prop_filter("dot segment", |s| s != "." && s != ".."),
-                rest in proptest::collection::vec("\\PC{1,8}".prop_filter("dot segment", |s| s != "." && s != ".."), 1..4),
+                value in segment_value(24),
+                rest in proptest::collection::vec(segment_value(8), 1..4),
             ) {
                 let r = table(&[("/pets/{id}", "GET"), ("/files/{proxy+}", "GET")]);
                 let encoded = utf8_percent_encode(&value, SEGMENT).to_string();
-                let m = r.lookup(&Method::GET, &format!("/pets/{encoded}")).unwrap();
+                let m = look(&r, &Method::GET, &format!("/pets/{encoded}")).unwrap();
                 prop_assert_eq!(&m.params[0].1, &value);
                 let joined: Vec<String> = rest.iter().map(|s| utf8_percent_encode(s, SEGMENT).to_string()).collect();
-                let m = r.lookup(&Method::GET, &format!("/files/{}", joined.join("/"))).unwrap();
+                let m = look(&r, &Method::GET, &format!("/files/{}", joined.join("/"))).unwrap();
                 prop_assert_eq!(&m.params[0].1, &rest.join("/"));
             }
         }

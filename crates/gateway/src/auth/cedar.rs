@@ -198,7 +198,11 @@ impl CedarPolicies {
         let rattrs = HashMap::from([
             (
                 "path".to_owned(),
-                RestrictedExpression::new_string(portcullis_core::arn_path(ctx.path())),
+                RestrictedExpression::new_string(
+                    ctx.canonical_path()
+                        .map(|p| portcullis_core::arn_path(&p))
+                        .ok_or_else(|| bad("path"))?,
+                ),
             ),
             (
                 "method".to_owned(),

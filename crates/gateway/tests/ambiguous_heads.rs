@@ -1,0 +1,139 @@
+//! Security regression: request heads that the gateway and an upstream could read two ways
+//! (Host, body framing, credential headers, hop-by-hop nomination) and methods that `ANY`
+//! must not forward. Each is sent as raw bytes so no client library tidies it first.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "tests"
+)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn config(upstream: SocketAddr) -> String {
+    format!(
+        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:
+  /any/{{proxy+}}:
+    ANY:
+      integration:
+        type: http_proxy
+        uri: http://{upstream}/{{proxy}}
+",
+        api = api_header()
+    )
+}
+
+/// Sends raw bytes and reads until the gateway closes: (status, whole response text).
+async fn raw(gw: SocketAddr, bytes: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(gw).await.unwrap();
+    s.write_all(bytes.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
+        .await
+        .expect("the gateway kept the connection open")
+        .unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+#[tokio::test]
+async fn ambiguous_heads_are_refused_and_the_connection_closed() {
+    let (up, _) = upstream().await;
+    let gw = gateway(&config(up)).await;
+    for (what, request) in [
+        ("no Host", "GET /any/x HTTP/1.1\r\n\r\n"),
+        (
+            "two Hosts",
+            "GET /any/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        ),
+        (
+            "Transfer-Encoding twice",
+            "POST /any/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ),
+        (
+            "Authorization twice",
+            "GET /any/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer one\r\nAuthorization: Bearer two\r\n\r\n",
+        ),
+        (
+            "X-Api-Key twice",
+            "GET /any/x HTTP/1.1\r\nHost: a\r\nX-Api-Key: one\r\nx-api-key: two\r\n\r\n",
+        ),
+        (
+            "Connection nominates Authorization",
+            "GET /any/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t\r\nConnection: Authorization\r\n\r\n",
+        ),
+    ] {
+        let (status, text) = raw(gw.addr(), request).await;
+        assert_eq!(status, 400, "{what}: {text}");
+        assert!(
+            text.ends_with(r#"{"message":"Bad Request"}"#),
+            "{what}: {text}"
+        );
+        let lower = text.to_ascii_lowercase();
+        assert!(lower.contains("x-amzn-requestid: "), "{what}: {text}");
+        assert!(lower.contains("connection: close"), "{what}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn one_of_each_is_served() {
+    let (up, _) = upstream().await;
+    let gw = gateway(&config(up)).await;
+    let (status, text) = raw(
+        gw.addr(),
+        "POST /any/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t\r\nConnection: close, x-private\r\nx-private: 1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains(r#""bodyLength":3"#), "{text}");
+    assert!(!text.contains("x-private"), "{text}");
+    // Transfer-Encoding overrides Content-Length (RFC 9112 §6.3): the HTTP/1 codec drops
+    // the length, and the upstream sees the one framing the gateway read.
+    let (status, text) = raw(
+        gw.addr(),
+        "POST /any/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains(r#""bodyLength":3"#), "{text}");
+    assert!(!text.contains("content-length\":\"5"), "{text}");
+    // HTTP/1.0 may leave Host out
+    let (status, text) = raw(gw.addr(), "GET /any/x HTTP/1.0\r\n\r\n").await;
+    assert_eq!(status, 200, "{text}");
+}
+
+#[tokio::test]
+async fn any_does_not_forward_trace_or_connect() {
+    let (up, _) = upstream().await;
+    let gw = gateway(&config(up)).await;
+    for method in ["TRACE", "PROPFIND"] {
+        let (status, text) = raw(
+            gw.addr(),
+            &format!("{method} /any/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+        )
+        .await;
+        assert_eq!(status, 403, "{method}: {text}");
+        assert!(
+            text.ends_with(r#"{"message":"Missing Authentication Token"}"#),
+            "{text}"
+        );
+    }
+    for method in ["GET", "DELETE", "PATCH", "OPTIONS"] {
+        let (status, text) = raw(
+            gw.addr(),
+            &format!("{method} /any/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+        )
+        .await;
+        assert_eq!(status, 200, "{method}: {text}");
+    }
+}
