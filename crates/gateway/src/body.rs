@@ -6,6 +6,7 @@
 //! the listener sends: a fixed buffer or the upstream's streaming body. [`ObservedBody`]
 //! wraps it and reports the bytes sent once the body is finished or dropped.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -104,9 +105,80 @@ pub enum ResponseBody {
     /// A fixed body (mock integrations, gateway responses); `None` once sent.
     Full(Option<Bytes>),
     /// The upstream's body, streamed (hyper client: HTTPS and HTTP/2 upstreams).
-    Upstream(Incoming),
+    Upstream(Incoming, Idle),
     /// The upstream's body, streamed (in-task HTTP/1.1 client).
-    H1(crate::integration::h1::H1Body),
+    H1(crate::integration::h1::H1Body, Idle),
+}
+
+/// How long an upstream's body may go without a frame: an upstream that stalls mid-body is
+/// cut off after this (the integration's timeout) rather than holding the client until the
+/// listener's idle timeout. The timer is allocated only when the body first has to wait.
+#[derive(Debug)]
+pub struct Idle {
+    after: std::time::Duration,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+/// The error an upstream body yields when it stalled for longer than its [`Idle`] limit.
+#[derive(Debug)]
+pub struct UpstreamBodyStalled(std::time::Duration);
+
+impl std::fmt::Display for UpstreamBodyStalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "upstream body sent nothing for {:?}", self.0)
+    }
+}
+
+impl std::error::Error for UpstreamBodyStalled {}
+
+impl Idle {
+    /// A limit of `after` between two frames.
+    pub fn new(after: std::time::Duration) -> Self {
+        Self { after, timer: None }
+    }
+
+    /// The body produced a frame: the wait starts again.
+    fn progressed(&mut self) {
+        if let Some(t) = &mut self.timer {
+            t.as_mut().reset(tokio::time::Instant::now() + self.after);
+        }
+    }
+
+    /// The body has nothing yet: whether it has waited too long (arms the timer if needed).
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let after = self.after;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(after)));
+        timer.as_mut().poll(cx).is_ready()
+    }
+
+    fn poll<B>(
+        &mut self,
+        inner: Pin<&mut B>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
+        match inner.poll_frame(cx) {
+            Poll::Ready(Some(Ok(f))) => {
+                self.progressed();
+                Poll::Ready(Some(Ok(f)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                if self.expired(cx) {
+                    tracing::warn!(after = ?self.after, "upstream body stalled; response cut off");
+                    Poll::Ready(Some(Err(Box::new(UpstreamBodyStalled(self.after)))))
+                } else {
+                    Poll::Pending
+                }
+            }
+        }
+    }
 }
 
 impl ResponseBody {
@@ -132,21 +204,16 @@ impl Body for ResponseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
             Self::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Self::Upstream(inner) => match Pin::new(inner).poll_frame(cx) {
-                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
-                Poll::Ready(Some(Ok(f))) => Poll::Ready(Some(Ok(f))),
-                Poll::Ready(None) => Poll::Ready(None),
-                Poll::Pending => Poll::Pending,
-            },
-            Self::H1(inner) => Pin::new(inner).poll_frame(cx),
+            Self::Upstream(inner, idle) => idle.poll(Pin::new(inner), cx),
+            Self::H1(inner, idle) => idle.poll(Pin::new(inner), cx),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
             Self::Full(b) => b.is_none(),
-            Self::Upstream(inner) => inner.is_end_stream(),
-            Self::H1(inner) => inner.is_end_stream(),
+            Self::Upstream(inner, _) => inner.is_end_stream(),
+            Self::H1(inner, _) => inner.is_end_stream(),
         }
     }
 
@@ -154,8 +221,8 @@ impl Body for ResponseBody {
         match self {
             Self::Full(Some(b)) => SizeHint::with_exact(u64::try_from(b.len()).unwrap_or(u64::MAX)),
             Self::Full(None) => SizeHint::with_exact(0),
-            Self::Upstream(inner) => inner.size_hint(),
-            Self::H1(inner) => inner.size_hint(),
+            Self::Upstream(inner, _) => inner.size_hint(),
+            Self::H1(inner, _) => inner.size_hint(),
         }
     }
 }

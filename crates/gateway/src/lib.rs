@@ -29,6 +29,7 @@ pub mod lambda;
 pub mod oauth;
 pub mod pipeline;
 pub mod plan;
+pub mod protocol_error;
 pub mod respond;
 pub mod route;
 pub mod server;

@@ -217,7 +217,7 @@ mod tests {
         match r.body() {
             ResponseBody::Full(Some(b)) => String::from_utf8(b.to_vec()).unwrap(),
             ResponseBody::Full(None) => String::new(),
-            ResponseBody::Upstream(_) | ResponseBody::H1(_) => panic!("streaming"),
+            ResponseBody::Upstream(..) | ResponseBody::H1(..) => panic!("streaming"),
         }
     }
 

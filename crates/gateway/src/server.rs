@@ -48,12 +48,11 @@ pub async fn run(
     let permits = Arc::new(Semaphore::new(
         usize::try_from(max_connections).unwrap_or(10_000),
     ));
+    // Refusals in progress: a flood past max_connections costs a bounded number of tasks.
+    let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT));
+    let mut last_refusal_log: Option<Instant> = None;
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = phase.changed() => break,
-        };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = phase.changed() => break,
@@ -66,6 +65,25 @@ pub async fn run(
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
             }
+        };
+        // Past max_connections a client is answered at once rather than left waiting in
+        // the kernel's backlog: 503 on plain HTTP/1, a close on TLS.
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            metrics::counter!(telemetry::CONNECTIONS_REFUSED).increment(1);
+            if last_refusal_log.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                last_refusal_log = Some(Instant::now());
+                tracing::warn!(
+                    max_connections,
+                    "connection limit reached; refusing new connections"
+                );
+            }
+            if !tls && let Ok(slot) = refusals.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    refuse(stream).await;
+                    drop(slot);
+                });
+            }
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
@@ -83,6 +101,21 @@ pub async fn run(
     drop(alive_tx);
     // Every connection task holds a sender; recv() returns None when the last one ends.
     let _ = alive_rx.recv().await;
+}
+
+/// How many refused connections may be answered at once; past that they are just closed.
+const REFUSALS_IN_FLIGHT: usize = 64;
+
+/// The answer to a connection past `max_connections`, written without reading the request.
+const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nx-amzn-errortype: ServiceUnavailableException\r\nconnection: close\r\ncontent-length: 33\r\n\r\n{\"message\":\"Service Unavailable\"}";
+
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = stream.write_all(REFUSAL).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
 }
 
 async fn serve_connection(
@@ -148,11 +181,13 @@ async fn drive<I>(
         builder = builder.http1_only();
     }
     let service_activity = activity.clone();
+    let shared_for_errors = shared.clone();
     let service = service_fn(move |req| {
         let shared = shared.clone();
         let in_flight = service_activity.begin();
         async move { Ok::<_, Infallible>(pipeline::serve(shared, req, info, in_flight).await) }
     });
+    let io = crate::protocol_error::Answered::new(io, shared_for_errors, info.peer);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     let idle = limits.idle_timeout;

@@ -21,6 +21,10 @@ pub const RELOADS: &str = "portcullis_config_reloads_total";
 pub const RELOAD_FAILURES: &str = "portcullis_config_reload_failures_total";
 /// Open client connections.
 pub const OPEN_CONNECTIONS: &str = "portcullis_open_connections";
+/// Connections refused at once because `max_connections` were open.
+pub const CONNECTIONS_REFUSED: &str = "portcullis_connections_refused_total";
+/// Connections that ended on an HTTP protocol error (a malformed request line or head).
+pub const PROTOCOL_ERRORS: &str = "portcullis_protocol_errors_total";
 /// Generation of the plan now serving.
 pub const PLAN_GENERATION: &str = "portcullis_config_generation";
 /// Access-log lines dropped because the writer fell behind.
@@ -58,6 +62,8 @@ pub fn install() -> Option<PrometheusHandle> {
                     metrics::describe_counter!(RELOADS, "Successful configuration reloads.");
                     metrics::describe_counter!(RELOAD_FAILURES, "Rejected configuration reloads; the previous plan kept serving.");
                     metrics::describe_gauge!(OPEN_CONNECTIONS, "Open client connections.");
+                    metrics::describe_counter!(CONNECTIONS_REFUSED, "Connections refused at once because max_connections were open.");
+                    metrics::describe_counter!(PROTOCOL_ERRORS, "Connections that ended on an HTTP protocol error (malformed request line or head).");
                     metrics::describe_gauge!(PLAN_GENERATION, "Generation of the configuration now serving.");
                     metrics::describe_counter!(ACCESS_LOG_DROPPED, "Access-log lines dropped because the writer fell behind.");
                     metrics::describe_counter!(AUTHORIZER_RESULTS, "Lambda authorizer results by authorizer and result (cached, invoked, unauthorized, refused, error).");

@@ -137,3 +137,98 @@ async fn any_does_not_forward_trace_or_connect() {
         assert_eq!(status, 200, "{method}: {text}");
     }
 }
+
+/// Requests the HTTP/1 codec cannot parse are answered like every other error: a JSON
+/// message, a request id, the error type, and the connection closed.
+#[tokio::test]
+async fn unparsable_requests_get_the_gateways_own_answer() {
+    let (up, _) = upstream().await;
+    let gw = gateway(&config(up)).await;
+    let big = "a".repeat(20_000);
+    for (request, status, message) in [
+        (
+            "GET /any/x HTTP/1.1 extra\r\nHost: a\r\n\r\n".to_owned(),
+            400,
+            "Bad Request",
+        ),
+        (
+            "G@T /any/x HTTP/1.1\r\nHost: a\r\n\r\n".to_owned(),
+            400,
+            "Bad Request",
+        ),
+        (
+            "GET /any/x HTTP/1.1\r\nHost: a\r\nbad header\r\n\r\n".to_owned(),
+            400,
+            "Bad Request",
+        ),
+        (
+            "GET /any/\x01 HTTP/1.1\r\nHost: a\r\n\r\n".to_owned(),
+            400,
+            "Bad Request",
+        ),
+        (
+            format!("GET /any/x HTTP/1.1\r\nHost: a\r\nx-big: {big}\r\n\r\n"),
+            431,
+            "Request Header Fields Too Large",
+        ),
+    ] {
+        let (got, text) = raw(gw.addr(), &request).await;
+        assert_eq!(got, status, "{request:?}: {text}");
+        assert!(
+            text.ends_with(&format!(r#"{{"message":"{message}"}}"#)),
+            "{text}"
+        );
+        let lower = text.to_ascii_lowercase();
+        assert!(lower.contains("x-amzn-requestid: "), "{text}");
+        assert!(lower.contains("x-amzn-errortype: "), "{text}");
+        assert!(lower.contains("connection: close"), "{text}");
+    }
+    // the listener still serves
+    let (status, _) = raw(
+        gw.addr(),
+        "GET /any/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+/// Past `max_connections` a new client is answered 503 at once, not left in the backlog.
+#[tokio::test]
+async fn connections_past_the_limit_are_refused_at_once() {
+    let (up, _) = upstream().await;
+    let gw = gateway(&config(up).replace(
+        "address: 127.0.0.1:0\n",
+        "address: 127.0.0.1:0\n  max_connections: 2\n  header_read_timeout: 30s\n",
+    ))
+    .await;
+    // Two clients hold the two slots without sending anything.
+    let held: Vec<TcpStream> =
+        futures_util::future::join_all((0..2).map(|_| TcpStream::connect(gw.addr())))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+    // Wait until the gateway has taken both (its open-connections gauge is shared by every
+    // gateway in this process, so probe with a third connection instead).
+    let (status, text) = raw(gw.addr(), "GET /any/x HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    assert_eq!(status, 503, "{text}");
+    assert!(
+        text.ends_with(r#"{"message":"Service Unavailable"}"#),
+        "{text}"
+    );
+    drop(held);
+    // Slots come back when the holders leave.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _) = raw(
+            gw.addr(),
+            "GET /any/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        if status == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "slots never freed");
+        tokio::task::yield_now().await;
+    }
+}

@@ -131,7 +131,7 @@ async fn streams_large_bodies_both_ways() {
     let gw = gateway(
         &proxy_config(up, "")
             .replace("max_body_size: 1MiB", "max_body_size: 100MiB")
-            .replace("timeout: 300ms", "timeout: 120s"),
+            .replace("timeout: 300ms", "timeout: 50s"),
     )
     .await;
     // upload 48 MiB, chunked, no Content-Length
@@ -453,4 +453,33 @@ async fn a_stalled_response_body_is_cut_after_the_idle_timeout() {
         rest.is_err(),
         "a cut response must end in an error, not look complete"
     );
+}
+
+#[tokio::test]
+async fn an_upstream_that_stalls_mid_body_is_cut_after_the_integration_timeout() {
+    let (up, _state) = upstream().await;
+    // The listener would wait ten minutes; the integration's 250 ms bounds each wait for
+    // the next piece of the upstream's body.
+    let cfg = proxy_config(up, "")
+        .replace(
+            "max_body_size: 1MiB",
+            "idle_timeout: 600s\n  request_timeout: 600s",
+        )
+        .replace("timeout: 300ms", "timeout: 250ms");
+    let gw = gateway(&cfg).await;
+    let resp = client()
+        .request(
+            Request::get(format!("http://{}/files/stream", gw.addr()))
+                .body(empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut body = resp.into_body();
+    let first = body.frame().await.unwrap().unwrap();
+    assert_eq!(first.into_data().unwrap(), "first");
+    let rest = tokio::time::timeout(Duration::from_secs(60), body.collect())
+        .await
+        .expect("the stalled upstream body was held open past the integration timeout");
+    assert!(rest.is_err(), "a cut response must end in an error");
 }

@@ -4,7 +4,8 @@
 //! query string is passed through; hop-by-hop headers are removed both ways; `Host` becomes
 //! the upstream's authority and `X-Forwarded-For/-Proto/-Host` describe the client. Bodies
 //! stream both ways; the request body is metered against the listener's limit. The timeout
-//! covers connecting and waiting for the response head.
+//! covers connecting and waiting for the response head, and then bounds each wait for the
+//! next piece of the response body (an upstream that stalls mid-body is cut off).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -21,7 +22,7 @@ use portcullis_core::{ErrorKind, GatewayError};
 use super::clients::{UpstreamClient, UpstreamClients};
 use super::h1::{H1Error, H1Pool};
 use super::mapping::{Mappings, QUERY_COMPONENT};
-use crate::body::{BodyMeter, RequestBody, ResponseBody};
+use crate::body::{BodyMeter, Idle, RequestBody, ResponseBody};
 use crate::context::RequestCtx;
 use crate::plan::Plan;
 
@@ -288,7 +289,10 @@ impl HttpProxy {
             };
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);
-            return Ok(Response::from_parts(parts, ResponseBody::H1(body)));
+            return Ok(Response::from_parts(
+                parts,
+                ResponseBody::H1(body, Idle::new(self.timeout)),
+            ));
         }
 
         let uri = Uri::builder()
@@ -323,7 +327,10 @@ impl HttpProxy {
         };
         let (mut parts, body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
-        Ok(Response::from_parts(parts, ResponseBody::Upstream(body)))
+        Ok(Response::from_parts(
+            parts,
+            ResponseBody::Upstream(body, Idle::new(self.timeout)),
+        ))
     }
 }
 
