@@ -961,3 +961,119 @@ async fn concurrent_misses_share_one_invocation() {
     assert_eq!(authorizer(&gw, "tokens").invocations(), 2);
     gw.shutdown(Duration::from_secs(1)).await;
 }
+
+/// A loopback endpoint like the Lambda Invoke API that never answers the first call for a
+/// token (it is cancelled before it would) and allows every later one. Returns the tokens
+/// seen, in order.
+async fn first_call_hangs_endpoint() -> (SocketAddr, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let s = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let s = s.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let s = s.clone();
+                    async move {
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let event: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                        let token = event["authorizationToken"].as_str().unwrap().to_owned();
+                        let first = {
+                            let mut seen = s.lock().unwrap();
+                            let first = !seen.contains(&token);
+                            seen.push(token);
+                            first
+                        };
+                        if first {
+                            std::future::pending::<()>().await;
+                        }
+                        let allow = serde_json::json!({"principalId": "remote", "policyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]}});
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(
+                            allow.to_string(),
+                        ))))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+/// Waits (at most 10 s) until `done` holds.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("still waiting for {what} after 10 s");
+}
+
+/// Requests cancelled while their authorizer runs (HTTP/2 RST_STREAM) leave nothing in the
+/// single-flight table, however many distinct tokens they carried; a request that waited
+/// on a cancelled one runs the invocation itself and gets its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_requests_leave_no_invocation_behind() {
+    let (endpoint, seen) = first_call_hangs_endpoint().await;
+    let yaml = format!(
+        "{}authorizers:\n  remote:\n    type: token\n    url: http://{endpoint}/invoke\n    timeout: 25s\n    result_ttl: 300s\n{}",
+        base(),
+        resources(None, "remote")
+    );
+    let gw = gateway(&yaml).await;
+    let addr = gw.addr();
+    let auth = authorizer(&gw, "remote");
+    let client = h2c_client();
+    let request = move |token: String| {
+        Request::get(format!("http://{addr}/pets"))
+            .header("authorization", token)
+            .body(empty())
+            .unwrap()
+    };
+
+    // Fifty leaders with distinct tokens, each cancelled while its invocation runs.
+    let mut leaders = Vec::new();
+    for i in 0..50 {
+        let req = request(format!("random-{i}"));
+        let c = client.clone();
+        leaders.push(tokio::spawn(async move { c.request(req).await }));
+    }
+    until("50 invocations", || seen.lock().unwrap().len() == 50).await;
+    assert_eq!(auth.in_flight().keys, 50);
+    for l in &leaders {
+        l.abort();
+    }
+    for l in leaders {
+        assert!(l.await.unwrap_err().is_cancelled());
+    }
+    until("an empty single-flight table", || auth.in_flight().keys == 0).await;
+
+    // A leader and a follower on one token: the leader is cancelled, the follower takes
+    // the invocation over and is answered.
+    let c = client.clone();
+    let leader = tokio::spawn(c.request(request("shared".into())));
+    until("the leader's invocation", || {
+        seen.lock().unwrap().iter().any(|t| t == "shared")
+    })
+    .await;
+    let c = client.clone();
+    let req = request("shared".into());
+    let follower = tokio::spawn(async move { send(&c, req).await });
+    until("the follower waiting", || auth.in_flight().requests == 2).await;
+    leader.abort();
+    let (status, _, _) = follower.await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let calls = seen.lock().unwrap().iter().filter(|t| *t == "shared").count();
+    assert_eq!(calls, 2, "the follower invoked once more");
+    until("an empty single-flight table", || auth.in_flight().keys == 0).await;
+    gw.shutdown(Duration::from_secs(1)).await;
+}
