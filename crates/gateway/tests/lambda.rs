@@ -1055,7 +1055,10 @@ async fn cancelled_requests_leave_no_invocation_behind() {
     for l in leaders {
         assert!(l.await.unwrap_err().is_cancelled());
     }
-    until("an empty single-flight table", || auth.in_flight().keys == 0).await;
+    until("an empty single-flight table", || {
+        auth.in_flight().keys == 0
+    })
+    .await;
 
     // A leader and a follower on one token: the leader is cancelled, the follower takes
     // the invocation over and is answered.
@@ -1072,9 +1075,17 @@ async fn cancelled_requests_leave_no_invocation_behind() {
     leader.abort();
     let (status, _, _) = follower.await.unwrap();
     assert_eq!(status, StatusCode::OK);
-    let calls = seen.lock().unwrap().iter().filter(|t| *t == "shared").count();
+    let calls = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| *t == "shared")
+        .count();
     assert_eq!(calls, 2, "the follower invoked once more");
-    until("an empty single-flight table", || auth.in_flight().keys == 0).await;
+    until("an empty single-flight table", || {
+        auth.in_flight().keys == 0
+    })
+    .await;
     gw.shutdown(Duration::from_secs(1)).await;
 }
 
@@ -1138,7 +1149,10 @@ async fn worker_output_is_logged_with_control_characters_escaped() {
     let line = lines.iter().find(|l| l.starts_with("noisy ")).unwrap();
     assert_eq!(line, r"noisy a\x00b\rc\x1b[2Jd\u{85}e");
     for l in &lines {
-        assert!(!l.chars().any(char::is_control), "raw control character in {l:?}");
+        assert!(
+            !l.chars().any(char::is_control),
+            "raw control character in {l:?}"
+        );
     }
     gw.shutdown(Duration::from_secs(1)).await;
 }

@@ -212,7 +212,9 @@ struct FlightTicket<'a> {
 impl<'a> FlightTicket<'a> {
     fn take(map: &'a Flights, key: [u8; 32]) -> Self {
         // A poisoned map still holds consistent entries (nothing panics while it is held).
-        let mut m = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut m = map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let flight = m.entry(key).or_default().clone();
         Self {
             map,
@@ -243,9 +245,7 @@ impl Drop for FlightTicket<'_> {
         let answered = mine.initialized();
         // Given back under the lock, so that the count below is exact.
         drop(mine);
-        if current
-            && (answered || m.get(&self.key).is_some_and(|f| Arc::strong_count(f) == 1))
-        {
+        if current && (answered || m.get(&self.key).is_some_and(|f| Arc::strong_count(f) == 1)) {
             m.remove(&self.key);
         }
     }
