@@ -1060,6 +1060,31 @@ async fn cancelled_requests_leave_no_invocation_behind() {
     })
     .await;
 
+    // Several requests on one token, all cancelled together: the last one out removes it.
+    let mut sharing = Vec::new();
+    for _ in 0..8 {
+        let c = client.clone();
+        sharing.push(tokio::spawn(c.request(request("together".into()))));
+    }
+    until("eight requests on one invocation", || {
+        auth.in_flight()
+            == portcullis_gateway::lambda::InFlight {
+                keys: 1,
+                requests: 8,
+            }
+    })
+    .await;
+    for s in &sharing {
+        s.abort();
+    }
+    for s in sharing {
+        assert!(s.await.unwrap_err().is_cancelled());
+    }
+    until("an empty single-flight table", || {
+        auth.in_flight().keys == 0
+    })
+    .await;
+
     // A leader and a follower on one token: the leader is cancelled, the follower takes
     // the invocation over and is answered.
     let c = client.clone();
