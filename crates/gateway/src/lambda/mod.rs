@@ -616,6 +616,11 @@ impl LambdaAuthorizer {
                 error_type,
                 message,
             }) => {
+                // The function's words reach the log (and the error's detail) escaped.
+                let (error_type, message) = (
+                    runtime::escape_controls(&error_type),
+                    runtime::escape_controls(&message),
+                );
                 tracing::warn!(authorizer = %self.name, request_id, error_type = %error_type, error = %message, "authorizer function failed");
                 return Err(self.config_error(format!(
                     "authorizer {}: function error {error_type}",
@@ -623,6 +628,7 @@ impl LambdaAuthorizer {
                 )));
             }
             Err(InvokeError::Failed(why)) => {
+                let why = runtime::escape_controls(&why);
                 tracing::warn!(authorizer = %self.name, request_id, error = %why, "authorizer invocation failed");
                 return Err(self.config_error(format!("authorizer {}: {why}", self.name)));
             }
@@ -630,6 +636,8 @@ impl LambdaAuthorizer {
         let simple = self.cfg.simple_responses;
         match output::parse(&body, self.cfg.payload, simple) {
             Err(invalid) => {
+                // The reason may quote the answer (a context key, a policy element).
+                let invalid = runtime::escape_controls(&invalid.0);
                 tracing::warn!(authorizer = %self.name, request_id, error = %invalid, "authorizer answer refused");
                 Err(self.config_error(format!(
                     "authorizer {}: invalid answer: {invalid}",
@@ -734,5 +742,61 @@ pub fn invoker(
             client: post()?,
             timeout: *timeout,
         }))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+    use super::*;
+
+    fn authorizer() -> LambdaAuthorizer {
+        LambdaAuthorizer::new(
+            LambdaAuthorizerConfig {
+                name: "t".into(),
+                loc: portcullis_config::Loc::default(),
+                kind: LambdaKind::Token,
+                payload: PayloadFormat::Rest,
+                simple_responses: false,
+                target: LambdaTarget::Function("f".into()),
+                identity_sources: vec![IdentitySource::Header("authorization".into())],
+                validation_expression: None,
+                result_ttl: Duration::ZERO,
+                cache_entries: 0,
+            },
+            Invoker::None,
+            Clock::default(),
+        )
+        .unwrap()
+    }
+
+    /// What a hostile function says about its failure, or puts in a refused answer, reaches
+    /// the log and the error's detail with its control characters escaped.
+    #[test]
+    fn a_functions_words_are_escaped_in_the_error_detail() {
+        let a = authorizer();
+        let e = a
+            .judge(
+                Err(InvokeError::Function {
+                    error_type: "Bad\r\nINFO forged".into(),
+                    message: "m\0".into(),
+                }),
+                "r",
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.detail,
+            "authorizer t: function error Bad\\r\\nINFO forged"
+        );
+        let e = a
+            .judge(
+                Ok(Bytes::from_static(
+                    b"{\"principalId\":\"p\",\"policyDocument\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"execute-api:Invoke\",\"Resource\":\"*\"}]},\"context\":{\"k\\r\\u0000\":null}}",
+                )),
+                "r",
+            )
+            .unwrap_err();
+        assert!(!e.detail.chars().any(char::is_control), "{}", e.detail);
+        assert!(e.detail.contains(r"k\r\x00"), "{}", e.detail);
     }
 }

@@ -565,9 +565,18 @@ async fn log_lines(
 /// character escaped (`\r`, `\x00`, `\x1b`, `\u{85}`, ...), so that a function cannot
 /// forge log lines, rewrite the terminal or cut a log record short.
 fn log_text(line: &[u8]) -> String {
+    escape_controls(&String::from_utf8_lossy(line))
+}
+
+/// `text` with every control character escaped, for a log line: what a function or an
+/// authorizer says (its output, an `errorMessage`, a refused answer's key) is logged
+/// through this.
+pub(crate) fn escape_controls(text: &str) -> String {
     use std::fmt::Write as _;
-    let text = String::from_utf8_lossy(line);
-    let mut out = String::with_capacity(text.len());
+    if !text.chars().any(needs_escape) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
             '\t' => out.push_str("\\t"),
@@ -577,13 +586,17 @@ fn log_text(line: &[u8]) -> String {
                 let _ = write!(out, "\\x{:02x}", u32::from(c));
             }
             // C1 controls, and the Unicode line and paragraph separators.
-            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+            c if needs_escape(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c => out.push(c),
         }
     }
     out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
 }
 
 async fn serve_api(inner: Arc<Inner>, slot: Arc<Slot>, listener: tokio::net::TcpListener) {
@@ -759,7 +772,7 @@ async fn api(
         (&Method::POST, "init/error") => {
             let body = read_body(req).await;
             let (error_type, message) = error_doc(body.as_deref().unwrap_or(b""));
-            tracing::error!(function = %inner.cfg.name, worker = slot.index, error_type = %error_type, error = %message, "function failed to initialise");
+            tracing::error!(function = %inner.cfg.name, worker = slot.index, error_type = %escape_controls(&error_type), error = %escape_controls(&message), "function failed to initialise");
             init_failed(inner, error_type, message);
             accepted()
         }
