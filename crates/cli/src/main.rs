@@ -197,16 +197,25 @@ fn check(files: &[PathBuf]) -> ExitCode {
     let mut failed = 0usize;
     for file in files {
         let result = portcullis_config::load_file(file).and_then(|config| {
+            let warnings = config.warnings.clone();
             portcullis_gateway::Plan::compile(
                 config,
                 1,
                 &clients,
                 portcullis_gateway::PoolHandle::CheckOnly,
             )
-            .map(|_| ())
+            .map(|_| warnings)
         });
         match result {
-            Ok(()) => println!("ok: {}", file.display()),
+            Ok(warnings) => {
+                if !warnings.is_empty() {
+                    let source = std::fs::read_to_string(file).unwrap_or_default();
+                    for w in &warnings {
+                        eprintln!("{}", w.render_warning(&source));
+                    }
+                }
+                println!("ok: {}", file.display());
+            }
             Err(diags) => {
                 failed += 1;
                 eprint!("{}", diags.render());

@@ -34,8 +34,17 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// Renders the diagnostic with the offending source line from `source`.
     pub fn render(&self, source: &str) -> String {
+        self.render_as("error", source)
+    }
+
+    /// Renders a warning (a problem that does not stop the config from loading).
+    pub fn render_warning(&self, source: &str) -> String {
+        self.render_as("warning", source)
+    }
+
+    fn render_as(&self, label: &str, source: &str) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "error: {}", self.message);
+        let _ = writeln!(out, "{label}: {}", self.message);
         if self.loc.line == 0 {
             let _ = writeln!(out, "  --> {}", self.file);
         } else {

@@ -57,6 +57,7 @@ pub fn load_str(
         base,
         env,
         diags: Vec::new(),
+        warnings: Vec::new(),
     };
     let config = match yaml::parse(source) {
         Ok(root) => read_config(&mut cx, &root),
@@ -71,7 +72,10 @@ pub fn load_str(
         }
     };
     match config {
-        Some(c) if cx.diags.is_empty() => Ok(c),
+        Some(mut c) if cx.diags.is_empty() => {
+            c.warnings = cx.warnings;
+            Ok(c)
+        }
         _ => {
             let mut items = cx.diags;
             if items.is_empty() {
@@ -114,6 +118,8 @@ struct Cx<'a> {
     base: &'a Path,
     env: EnvLookup<'a>,
     diags: Vec<Diagnostic>,
+    /// Problems that do not stop the config from loading.
+    warnings: Vec<Diagnostic>,
 }
 
 impl Cx<'_> {
@@ -135,6 +141,18 @@ impl Cx<'_> {
             self.other_sources.push((file.to_owned(), text.to_owned()));
         }
         self.push(file.to_owned(), loc, path, message.into(), help.into());
+    }
+
+    /// A problem that does not stop the config from loading.
+    fn warn(&mut self, loc: Loc, path: &str, message: impl Into<String>, help: impl Into<String>) {
+        let help: String = help.into();
+        self.warnings.push(Diagnostic {
+            file: self.file.to_owned(),
+            loc,
+            path: path.to_owned(),
+            message: message.into(),
+            help: (!help.is_empty()).then_some(help),
+        });
     }
 
     fn push(&mut self, file: String, loc: Loc, path: &str, message: String, help: String) {
@@ -701,6 +719,7 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         functions: functions?,
         stage_variables: stage_variables?,
         authorization: authorization?,
+        warnings: Vec::new(),
     })
 }
 

@@ -42,6 +42,9 @@ pub struct Config {
     pub stage_variables: Vec<(String, String)>,
     /// Which authorizer applies by default, roles and their policies, the resource policy.
     pub authorization: AuthorizationConfig,
+    /// Problems that do not stop the config from loading (an authorizer that accepts any
+    /// audience, ...): shown by `portcullis check` and logged when the config is applied.
+    pub warnings: Vec<crate::Diagnostic>,
 }
 
 /// Where an authorizer takes its keys from.
@@ -69,6 +72,16 @@ pub enum IssuerConfig {
         /// The secret.
         secret: Secret,
     },
+}
+
+impl IssuerConfig {
+    /// The `iss` the issuer's tokens carry (`builtin` for the built-in pool).
+    pub fn issuer_name(&self) -> &str {
+        match self {
+            Self::Builtin => "builtin",
+            Self::Jwks { issuer, .. } | Self::Hmac { issuer, .. } => issuer,
+        }
+    }
 }
 
 /// Why a URL may not be used to fetch keys, or `None` when it may: `https://` with a host,
@@ -136,6 +149,16 @@ pub enum TokenSource {
     Cookie(String),
 }
 
+/// The audiences a JWT authorizer accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audiences {
+    /// A token's `aud` (string or list) or `client_id` must be one of these (never empty).
+    OneOf(Vec<String>),
+    /// Any audience: the built-in pool's default (its app clients), or another issuer's
+    /// `audience: any`, which loads with a warning.
+    Any,
+}
+
 /// A JWT authorizer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthorizerConfig {
@@ -145,8 +168,8 @@ pub struct AuthorizerConfig {
     pub loc: Loc,
     /// The issuer.
     pub issuer: IssuerConfig,
-    /// Accepted `aud` / `client_id` values; empty: any.
-    pub audiences: Vec<String>,
+    /// Accepted `aud` / `client_id` values.
+    pub audiences: Audiences,
     /// Required `token_use` (`id` or `access`), if any.
     pub token_use: Option<String>,
     /// Allowed JWS algorithms (JOSE names).

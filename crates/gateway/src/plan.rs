@@ -61,7 +61,8 @@ pub struct Route {
     pub resource: Arc<str>,
     /// The method as configured (`ANY` included), for HTTP API route keys.
     pub method: Arc<str>,
-    /// The authorizer, if the method is not public.
+    /// The authorizer; `None` only for a public method (`authorizer: NONE`, or no
+    /// `default_authorizer`): a name that resolves to nothing fails [`Plan::compile`].
     pub authorizer: Option<RouteAuthorizer>,
     /// Scopes of which the token must carry one.
     pub scopes: Vec<String>,
@@ -129,6 +130,10 @@ impl Plan {
         clients: &UpstreamClients,
         pool: PoolHandle<'_>,
     ) -> Result<Self, Diagnostics> {
+        // Said each time the config is applied (start, reload), as well as by `check`.
+        for w in &config.warnings {
+            tracing::warn!(config = %config.file, "{}", w.one_line());
+        }
         let diags = std::cell::RefCell::new(Vec::new());
         let problem = |loc: Loc, path: String, message: String, help: &str| {
             diags.borrow_mut().push(Diagnostic {
@@ -236,18 +241,30 @@ impl Plan {
                     MethodAuth::None => None,
                     MethodAuth::Default => config.authorization.default_authorizer.as_deref(),
                 };
-                let authorizer = named.and_then(|n| {
-                    authorizers
-                        .iter()
-                        .find(|a| a.name == n)
-                        .map(|a| RouteAuthorizer::Jwt(a.clone()))
-                        .or_else(|| {
-                            lambda_authorizers
-                                .iter()
-                                .find(|a| a.name == n)
-                                .map(|a| RouteAuthorizer::Lambda(a.clone()))
-                        })
-                });
+                // A method that names an authorizer is never public: a name that resolves to
+                // nothing is a compile error here, whatever the loader checked before.
+                let authorizer = match named {
+                    None => None,
+                    Some(n) => match resolve(&authorizers, &lambda_authorizers, n) {
+                        Some(a) => Some(a),
+                        // Configured but not built: its own problem is reported already, or
+                        // it is the pool's authorizer, skipped by a plan that never serves.
+                        None if configured(&config, n)
+                            && (check_only || !diags.borrow().is_empty()) =>
+                        {
+                            None
+                        }
+                        None => {
+                            problem(
+                                resource.loc,
+                                format!("resources.{}.{}.authorizer", resource.path, method.method),
+                                format!("authorizer `{n}` is not defined"),
+                                "define it under `authorizers`, or write `authorizer: NONE` for a public method",
+                            );
+                            continue;
+                        }
+                    },
+                };
                 let route = Route {
                     authorizer,
                     scopes: method.scopes.clone(),
@@ -351,6 +368,29 @@ impl Plan {
     }
 }
 
+/// The compiled authorizer named `name`, JWT or Lambda (they share one namespace).
+fn resolve(
+    jwt: &[Arc<JwtAuthorizer>],
+    lambda: &[Arc<LambdaAuthorizer>],
+    name: &str,
+) -> Option<RouteAuthorizer> {
+    jwt.iter()
+        .find(|a| a.name == name)
+        .map(|a| RouteAuthorizer::Jwt(a.clone()))
+        .or_else(|| {
+            lambda
+                .iter()
+                .find(|a| a.name == name)
+                .map(|a| RouteAuthorizer::Lambda(a.clone()))
+        })
+}
+
+/// Whether the config defines an authorizer called `name`.
+fn configured(config: &Config, name: &str) -> bool {
+    config.authorizers.iter().any(|a| a.name == name)
+        || config.lambda_authorizers.iter().any(|a| a.name == name)
+}
+
 /// Builds a rustls server config from PEM files, offering h2 by ALPN when `http2`.
 pub fn server_tls(
     cert_file: &std::path::Path,
@@ -379,4 +419,65 @@ pub fn server_tls(
         vec![b"http/1.1".to_vec()]
     };
     Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+    use super::*;
+
+    const YAML: &str = "api: {id: a1, stage: prod, region: us-east-1, account: \"123456789012\"}
+listener: {address: 127.0.0.1:0}
+access_log: {enabled: false}
+resources:
+  /pets:
+    GET:
+      authorizer: remote
+      integration: {type: mock}
+    POST:
+      integration: {type: mock}
+authorizers:
+  remote:
+    type: token
+    url: http://127.0.0.1:9/invoke
+";
+
+    fn compile(config: Config) -> Result<Plan, Diagnostics> {
+        Plan::compile(
+            config,
+            1,
+            &UpstreamClients::default(),
+            PoolHandle::Serving(None),
+        )
+    }
+
+    fn config() -> Config {
+        portcullis_config::load_str("plan.yaml", YAML, std::path::Path::new("."), &|_| None)
+            .unwrap()
+    }
+
+    /// A name that resolves to no authorizer never makes a method public, whether the
+    /// method names it or takes it as the default (the loader refuses both; the plan does
+    /// not rely on that).
+    #[tokio::test]
+    async fn an_unknown_authorizer_name_is_a_compile_error() {
+        assert!(compile(config()).is_ok());
+
+        let mut named = config();
+        named.resources[0].methods[0].auth = MethodAuth::Named("ghost".into());
+        let Err(d) = compile(named) else {
+            panic!("a method naming an unknown authorizer compiled");
+        };
+        assert_eq!(d.items.len(), 1, "{d}");
+        assert_eq!(d.items[0].message, "authorizer `ghost` is not defined");
+        assert_eq!(d.items[0].path, "resources./pets.GET.authorizer");
+
+        let mut default = config();
+        default.authorization.default_authorizer = Some("ghost".into());
+        let Err(d) = compile(default) else {
+            panic!("an unknown default authorizer compiled");
+        };
+        assert_eq!(d.items[0].message, "authorizer `ghost` is not defined");
+        assert_eq!(d.items[0].path, "resources./pets.POST.authorizer");
+    }
 }

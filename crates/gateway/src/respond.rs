@@ -33,7 +33,81 @@ pub struct Responses {
 struct Override {
     status: Option<StatusCode>,
     headers: Vec<(HeaderName, Vec<TemplatePart>)>,
-    body: Option<Vec<TemplatePart>>,
+    /// The body template, and where each part stands in it were it JSON.
+    body: Option<(Vec<TemplatePart>, Vec<Place>)>,
+}
+
+/// Where a template part stands in the body's text, read as JSON: which decides how a value
+/// is escaped when the body is JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Between values (`{"path":$context.path}`): the value is written as a whole string.
+    Structure,
+    /// Inside a string literal (`{"message":"$context.path"}`): the value is escaped.
+    InString,
+    /// Right after a backslash inside a string: nothing is written, so that the template's
+    /// own escape stays what it was.
+    AfterBackslash,
+}
+
+/// Reads the template's literal text as JSON, just far enough to know where strings start and
+/// end. A value never changes that state: it is escaped inside a string, and a whole string
+/// outside one.
+fn places(template: &[TemplatePart]) -> Vec<Place> {
+    let (mut in_string, mut escaped) = (false, false);
+    template
+        .iter()
+        .map(|part| {
+            if let TemplatePart::Literal(text) = part {
+                for c in text.chars() {
+                    if !in_string {
+                        in_string = c == '"';
+                    } else if escaped {
+                        escaped = false;
+                    } else if c == '\\' {
+                        escaped = true;
+                    } else if c == '"' {
+                        in_string = false;
+                    }
+                }
+            }
+            match (in_string, escaped) {
+                (true, true) => Place::AfterBackslash,
+                (true, false) => Place::InString,
+                (false, _) => Place::Structure,
+            }
+        })
+        .collect()
+}
+
+/// How values from the request are written into a body, by its content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escape {
+    /// `application/json`, `*/*+json`: JSON string escaping.
+    Json,
+    /// `text/plain`: control characters escaped.
+    Text,
+    /// Everything else (`text/html`, XML, types a browser may render): HTML escaping, and
+    /// control characters escaped.
+    Markup,
+}
+
+impl Escape {
+    fn of(content_type: &str) -> Self {
+        let media = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if media == "application/json" || media.ends_with("+json") {
+            Self::Json
+        } else if media == "text/plain" {
+            Self::Text
+        } else {
+            Self::Markup
+        }
+    }
 }
 
 impl Responses {
@@ -59,7 +133,7 @@ impl Responses {
                 Override {
                     status,
                     headers,
-                    body: c.body.clone(),
+                    body: c.body.as_ref().map(|t| (t.clone(), places(t))),
                 },
             );
         }
@@ -120,8 +194,31 @@ impl Responses {
             rtype,
             message,
         };
+        // Headers first: the body's content type decides how values are escaped in it.
+        let custom_headers: Vec<(HeaderName, HeaderValue)> = chosen.map_or_else(Vec::new, |o| {
+            o.headers
+                .iter()
+                .filter_map(|(name, template)| {
+                    // A value with a control character (CR, LF) is no header value: dropped.
+                    let v = HeaderValue::from_str(&vars.render_header(template)).ok()?;
+                    Some((name.clone(), v))
+                })
+                .collect()
+        });
+        let content_type = custom_headers
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == CONTENT_TYPE)
+            .map_or_else(
+                || HeaderValue::from_static("application/json"),
+                |(_, v)| v.clone(),
+            );
         let body = match chosen.and_then(|o| o.body.as_ref()) {
-            Some(t) => vars.render(t),
+            Some((template, places)) => vars.render_body(
+                template,
+                places,
+                Escape::of(content_type.to_str().unwrap_or("")),
+            ),
             None => {
                 let mut s = String::from("{\"message\":");
                 push_json_string_or_null(&mut s, message);
@@ -140,12 +237,8 @@ impl Responses {
         if let Some(secs) = error.retry_after {
             headers.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if let Some(o) = chosen {
-            for (name, template) in &o.headers {
-                if let Ok(v) = HeaderValue::from_str(&vars.render(template)) {
-                    headers.insert(name.clone(), v);
-                }
-            }
+        for (name, value) in custom_headers {
+            headers.insert(name, value);
         }
         response
     }
@@ -159,7 +252,8 @@ struct Vars<'a> {
 }
 
 impl Vars<'_> {
-    fn render(&self, template: &[TemplatePart]) -> String {
+    /// A header value: written as is (the header's own rules refuse control characters).
+    fn render_header(&self, template: &[TemplatePart]) -> String {
         let mut out = String::new();
         for part in template {
             match part {
@@ -177,6 +271,114 @@ impl Vars<'_> {
             }
         }
         out
+    }
+
+    /// A body: the template's own text as is; every value that can come from a client (the
+    /// path, the user agent, the Host, the method, ...) or from an authorizer (the message)
+    /// escaped for the body's content type, so that it stays a value and never becomes
+    /// markup or JSON structure.
+    fn render_body(&self, template: &[TemplatePart], places: &[Place], escape: Escape) -> String {
+        let mut out = String::new();
+        for (part, place) in template.iter().zip(places) {
+            let value: Option<std::borrow::Cow<'_, str>> = match part {
+                TemplatePart::Literal(s) => {
+                    out.push_str(s);
+                    continue;
+                }
+                TemplatePart::ErrorResponseType => Some(self.rtype.name().into()),
+                TemplatePart::ErrorMessage => Some(self.message.unwrap_or("").into()),
+                TemplatePart::ErrorMessageString => match (escape, place) {
+                    // A JSON literal where a value goes; its text inside a string.
+                    (Escape::Json, Place::Structure) => {
+                        push_json_string_or_null(&mut out, self.message);
+                        continue;
+                    }
+                    (Escape::Json, _) => Some(self.message.unwrap_or("").into()),
+                    _ => Some(serde_json::Value::from(self.message).to_string().into()),
+                },
+                TemplatePart::Context(v) => self.ctx.var(self.api, *v).map(Into::into),
+            };
+            let value = value.unwrap_or_default();
+            match escape {
+                Escape::Json => push_json_value(&mut out, &value, *place),
+                Escape::Markup => push_markup(&mut out, &value),
+                Escape::Text => push_text(&mut out, &value),
+            }
+        }
+        out
+    }
+}
+
+/// A value in a JSON body: escaped inside a string; outside one, a whole string (digits
+/// alone, such as `requestTimeEpoch`, stay a number).
+fn push_json_value(out: &mut String, value: &str, place: Place) {
+    match place {
+        Place::AfterBackslash => {}
+        Place::InString => push_json_escaped(out, value),
+        Place::Structure if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+            out.push_str(value);
+        }
+        Place::Structure => {
+            out.push('"');
+            push_json_escaped(out, value);
+            out.push('"');
+        }
+    }
+}
+
+/// JSON string escaping, `<`, `>` and `&` included (so that a body sniffed as HTML is inert
+/// too), and the line separators JavaScript reads as line ends.
+fn push_json_escaped(out: &mut String, value: &str) {
+    use std::fmt::Write as _;
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || matches!(c, '<' | '>' | '&' | '\u{2028}' | '\u{2029}') => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// HTML and XML escaping; control characters escaped as text.
+fn push_markup(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => push_text_char(out, c),
+        }
+    }
+}
+
+/// Plain text: control characters escaped (`\x00`, `\r`, `\u{85}`).
+fn push_text(out: &mut String, value: &str) {
+    for c in value.chars() {
+        push_text_char(out, c);
+    }
+}
+
+fn push_text_char(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    match c {
+        '\r' => out.push_str("\\r"),
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_ascii_control() => {
+            let _ = write!(out, "\\x{:02x}", u32::from(c));
+        }
+        c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+        c => out.push(c),
     }
 }
 
@@ -426,5 +628,177 @@ mod tests {
             &ctx(),
         );
         assert_eq!(body_of(&r), r#"{"message":"Endpoint request timed out"}"#);
+    }
+}
+
+#[cfg(test)]
+mod escaping_tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+    use super::*;
+    use portcullis_config::ContextVar;
+    use portcullis_core::ErrorKind;
+
+    const PATH: &str = "/pets/x\"},\"admin\":true,\"z\":{\"'onmouseover='alert(1)";
+    const AGENT: &str = "ua\",\"admin\":true,\"y\":\"<script>alert(1)</script>\t'";
+    const HOST: &str = "evil.test\"}<b>";
+
+    fn api() -> ApiIdentity {
+        ApiIdentity {
+            api_id: "a1".into(),
+            stage: "prod".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            partition: "aws".into(),
+        }
+    }
+
+    fn hostile() -> RequestCtx {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("user-agent", HeaderValue::from_str(AGENT).unwrap());
+        headers.insert("host", HeaderValue::from_str(HOST).unwrap());
+        let uri: http::Uri = PATH.parse().unwrap();
+        RequestCtx::new(
+            http::Method::GET,
+            &uri,
+            http::Version::HTTP_11,
+            &headers,
+            std::net::IpAddr::from([127, 0, 0, 1]),
+            false,
+        )
+    }
+
+    fn lit(s: &str) -> TemplatePart {
+        TemplatePart::Literal(s.into())
+    }
+
+    fn var(v: ContextVar) -> TemplatePart {
+        TemplatePart::Context(v)
+    }
+
+    /// The body and content type of an UNAUTHORIZED answer with `body` as its template.
+    fn render(content_type: Option<&str>, body: Vec<TemplatePart>) -> (String, String) {
+        let responses = Responses::compile(&[GatewayResponseConfig {
+            response_type: ResponseType::UNAUTHORIZED,
+            status: None,
+            headers: content_type
+                .map(|c| vec![("Content-Type".into(), vec![lit(c)])])
+                .unwrap_or_default(),
+            body: Some(body),
+        }])
+        .unwrap();
+        let r = responses.render(
+            &api(),
+            &GatewayError::new(ErrorKind::Response(ResponseType::UNAUTHORIZED), "t"),
+            &hostile(),
+        );
+        let body = match r.body() {
+            ResponseBody::Full(Some(b)) => String::from_utf8(b.to_vec()).unwrap(),
+            _ => panic!("no body"),
+        };
+        (body, r.headers()[CONTENT_TYPE].to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn json_bodies_keep_their_structure() {
+        // Values inside string literals, the usual shape.
+        let (body, ct) = render(
+            None,
+            vec![
+                lit(r#"{"message":"$"#),
+                lit(r#"","path":""#),
+                var(ContextVar::Path),
+                lit(r#"","agent":""#),
+                var(ContextVar::UserAgent),
+                lit(r#"","host":""#),
+                var(ContextVar::DomainName),
+                lit(r#""}"#),
+            ],
+        );
+        assert_eq!(ct, "application/json");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["message", "path", "agent", "host"]);
+        assert_eq!(v["path"], PATH);
+        assert_eq!(v["agent"], AGENT);
+        assert_eq!(v["host"], HOST);
+        assert!(!body.contains('<'), "{body}");
+
+        // Values where a JSON value goes: whole strings; digits stay a number.
+        let (body, _) = render(
+            Some("application/problem+json"),
+            vec![
+                lit(r#"{"path": "#),
+                var(ContextVar::Path),
+                lit(r#", "agent":"#),
+                var(ContextVar::UserAgent),
+                lit(r#", "at":"#),
+                var(ContextVar::RequestTimeEpoch),
+                lit(r#", "message":"#),
+                TemplatePart::ErrorMessageString,
+                lit("}"),
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 4, "{body}");
+        assert_eq!(v["path"], PATH);
+        assert_eq!(v["agent"], AGENT);
+        assert!(v["at"].is_u64());
+        assert_eq!(v["message"], "Unauthorized");
+
+        // A value right after a backslash in a string: left out, the template's escape
+        // stands as written.
+        let (body, _) = render(
+            None,
+            vec![lit(r#"{"a":"x\"#), var(ContextVar::Path), lit(r#"\"}"#)],
+        );
+        assert_eq!(body, r#"{"a":"x\\"}"#);
+    }
+
+    #[test]
+    fn html_and_xml_bodies_escape_markup() {
+        for ct in [
+            "text/html; charset=utf-8",
+            "application/xhtml+xml",
+            "application/xml",
+            "text/xml",
+        ] {
+            let (body, got) = render(
+                Some(ct),
+                vec![
+                    lit("<p title=\""),
+                    var(ContextVar::DomainName),
+                    lit("\">"),
+                    var(ContextVar::UserAgent),
+                    lit(" on "),
+                    var(ContextVar::Path),
+                    lit("</p>"),
+                ],
+            );
+            assert_eq!(got, ct);
+            assert_eq!(
+                body,
+                "<p title=\"evil.test&quot;}&lt;b&gt;\">ua&quot;,&quot;admin&quot;:true,&quot;y&quot;:&quot;&lt;script&gt;alert(1)&lt;/script&gt;\\t&#x27; on /pets/x&quot;},&quot;admin&quot;:true,&quot;z&quot;:{&quot;&#x27;onmouseover=&#x27;alert(1)</p>",
+                "{ct}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_text_bodies_escape_control_characters() {
+        let (body, _) = render(
+            Some("text/plain"),
+            vec![lit("agent: "), var(ContextVar::UserAgent)],
+        );
+        assert_eq!(
+            body,
+            "agent: ua\",\"admin\":true,\"y\":\"<script>alert(1)</script>\\t'"
+        );
+        // What a header cannot carry but a message could.
+        let mut out = String::new();
+        push_text(&mut out, "a\0b\r\nc\u{1b}[2Jd\u{85}e\u{2028}");
+        assert_eq!(out, r"a\x00b\r\nc\x1b[2Jd\u{85}e\u{2028}");
+        let mut out = String::new();
+        push_json_escaped(&mut out, "a\0b\r\n\u{1b}\u{2028}<&>\"\\");
+        assert_eq!(out, r#"a\u0000b\r\n\u001b\u2028\u003c\u0026\u003e\"\\"#);
     }
 }

@@ -138,7 +138,7 @@ async fn discovery_rotation_outage_and_other_minting_libraries() {
     .await;
 
     let yaml = format!(
-        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /pets:\n    GET:\n      integration:\n        type: mock\n        body: pets\n  /hmac:\n    GET:\n      authorizer: shared\n      integration:\n        type: mock\n        body: hmac\nauthorizers:\n  partner:\n    type: jwt\n    issuer: {issuer_url}\n    audience: [partner-app]\n    algorithms: [RS256]\n    jwks_min_refresh: 1s\n  shared:\n    type: jwt\n    issuer: hmac-issuer\n    hmac_secret: \"{SECRET}\"\nauthorization:\n  default_authorizer: partner\n",
+        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /pets:\n    GET:\n      integration:\n        type: mock\n        body: pets\n  /hmac:\n    GET:\n      authorizer: shared\n      integration:\n        type: mock\n        body: hmac\nauthorizers:\n  partner:\n    type: jwt\n    issuer: {issuer_url}\n    audience: [partner-app]\n    algorithms: [RS256]\n    jwks_min_refresh: 1s\n  shared:\n    type: jwt\n    issuer: hmac-issuer\n    audience: any\n    hmac_secret: \"{SECRET}\"\nauthorization:\n  default_authorizer: partner\n",
         api = api_header()
     );
     let dir = tempfile::tempdir().unwrap();
@@ -197,7 +197,7 @@ async fn discovery_rotation_outage_and_other_minting_libraries() {
 async fn an_issuer_never_reached_fails_closed_with_a_server_error() {
     let dead = closed_port().await;
     let yaml = format!(
-        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /pets:\n    GET:\n      authorizer: partner\n      integration:\n        type: mock\n  /open:\n    GET:\n      integration:\n        type: mock\n        body: open\nauthorizers:\n  partner:\n    type: jwt\n    issuer: http://{dead}\n",
+        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /pets:\n    GET:\n      authorizer: partner\n      integration:\n        type: mock\n  /open:\n    GET:\n      integration:\n        type: mock\n        body: open\nauthorizers:\n  partner:\n    type: jwt\n    issuer: http://{dead}\n    audience: [partner-app]\n",
         api = api_header()
     );
     let gw = gateway(&yaml).await;

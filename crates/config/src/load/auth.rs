@@ -139,6 +139,7 @@ fn read_authorizer(
             "add `issuer: builtin` (the built-in user pool) or the issuer's URL",
         )
         .and_then(|(n, p)| cx.string(n, &p).map(|t| (t, n.loc, p)));
+    let issuer_loc = issuer_text.as_ref().map(|(_, loc, _)| *loc);
     let jwks_node = m.take("jwks_uri");
     let jwks_given = jwks_node.is_some();
     let jwks_uri = jwks_node.and_then(|(n, p)| {
@@ -261,9 +262,60 @@ fn read_authorizer(
             }
         },
     };
-    let audiences = match m.take("audience") {
-        Some((n, p)) => strings(cx, n, &p).map(|v| v.into_iter().map(|(s, _)| s).collect()),
-        None => Some(Vec::new()),
+    // `audience: any` (a scalar) accepts every audience; a list names the accepted ones.
+    let audience = m.take("audience").map(|(n, p)| {
+        let read = match &n.value {
+            Value::Seq(_) => strings(cx, n, &p)
+                .map(|v| Audiences::OneOf(v.into_iter().map(|(s, _)| s).collect::<Vec<_>>())),
+            _ => cx.string(n, &p).map(|s| {
+                if s == "any" {
+                    Audiences::Any
+                } else {
+                    Audiences::OneOf(vec![s])
+                }
+            }),
+        };
+        (read, n.loc, p)
+    });
+    let audiences = match (&issuer, audience) {
+        (_, Some((Some(Audiences::OneOf(list)), loc, p))) if list.is_empty() => {
+            cx.error(
+                loc,
+                &p,
+                "the audience list is empty",
+                "list the `aud` (or `client_id`) values of tokens meant for this API",
+            );
+            None
+        }
+        (_, Some((None, _, _))) => None,
+        (Some(IssuerConfig::Builtin) | None, Some((a, _, _))) => a,
+        // The built-in pool signs tokens for its own app clients only.
+        (Some(IssuerConfig::Builtin) | None, None) => Some(Audiences::Any),
+        (Some(other), Some((Some(Audiences::Any), loc, p))) => {
+            cx.warn(
+                loc,
+                &p,
+                format!(
+                    "authorizer `{name}` accepts any audience: every token `{}` signs, for any application, passes",
+                    other.issuer_name()
+                ),
+                "list the `aud` (or `client_id`) values of tokens meant for this API",
+            );
+            Some(Audiences::Any)
+        }
+        (Some(_), Some((a, _, _))) => a,
+        (Some(other), None) => {
+            cx.error(
+                issuer_loc.unwrap_or(node.loc),
+                &join(path, "audience"),
+                format!(
+                    "authorizer `{name}` names no audience: it would accept every token `{}` signs, for any application",
+                    other.issuer_name()
+                ),
+                "add `audience: [CLIENT_ID]` with the `aud` (or `client_id`) of tokens meant for this API, or `audience: any` to accept them all",
+            );
+            None
+        }
     };
     let token_use = match m.take("token_use") {
         Some((n, p)) => cx.string(n, &p).and_then(|t| match t.as_str() {
@@ -477,6 +529,72 @@ fn policy_node(n: &Node) -> portcullis_policy::Node {
     portcullis_policy::Node { value, pos }
 }
 
+/// Statements of a resource policy that name principals, refused: callers carry no
+/// principal ARN yet, so every caller is anonymous to the resource policy and such a
+/// statement would never apply (a Deny naming ARNs would deny nothing). `"*"` and
+/// `{"AWS": "*"}` cover everyone and are accepted; `NotPrincipal` is always refused.
+fn named_principals(tree: &portcullis_policy::Node) -> Vec<portcullis_policy::PolicyError> {
+    use portcullis_policy::{PolicyError, Tree};
+    let everyone = |n: &portcullis_policy::Node| match &n.value {
+        Tree::Str(s) => s == "*",
+        Tree::List(items) => {
+            !items.is_empty()
+                && items
+                    .iter()
+                    .all(|i| matches!(&i.value, Tree::Str(s) if s == "*"))
+        }
+        _ => false,
+    };
+    let mut out = Vec::new();
+    let Tree::Map(doc) = &tree.value else {
+        return out;
+    };
+    let statements: Vec<(String, &portcullis_policy::Node)> =
+        match doc.iter().find(|(k, _, _)| k == "Statement") {
+            Some((_, _, n)) => match &n.value {
+                Tree::List(items) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (format!("Statement[{i}]"), s))
+                    .collect(),
+                _ => vec![("Statement".to_owned(), n)],
+            },
+            None => Vec::new(),
+        };
+    let help = "principals are not supported yet: every caller is anonymous to the resource policy; use \"Principal\": \"*\" with a Condition (aws:SourceIp, ...), or give roles identity policies under `authorization.roles`";
+    for (path, st) in statements {
+        let Tree::Map(entries) = &st.value else {
+            continue;
+        };
+        for (k, kpos, v) in entries {
+            let names_someone = match k.as_str() {
+                "NotPrincipal" => true,
+                // Other shapes and principal types are the policy compiler's to refuse.
+                "Principal" => match &v.value {
+                    Tree::Map(types) => types
+                        .iter()
+                        .any(|(t, _, list)| t == "AWS" && !everyone(list)),
+                    _ => false,
+                },
+                _ => false,
+            };
+            if names_someone {
+                out.push(PolicyError {
+                    pos: *kpos,
+                    path: format!("{path}.{k}"),
+                    message: if k == "NotPrincipal" {
+                        "NotPrincipal is not supported yet: every caller is anonymous to the resource policy, so this statement would apply to everyone, the principals it names included".to_owned()
+                    } else {
+                        "Principal names AWS principals, which are not supported yet: every caller is anonymous to the resource policy, so this statement would never apply".to_owned()
+                    },
+                    help: help.to_owned(),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// A policy written inline, or a path to a JSON policy file (relative to the config).
 fn read_policy(
     cx: &mut Cx<'_>,
@@ -545,7 +663,21 @@ fn read_policy(
             return None;
         }
     };
-    match Policy::compile(&name, &tree, kind, base) {
+    let refused = if kind == PolicyKind::Resource {
+        named_principals(&tree)
+    } else {
+        Vec::new()
+    };
+    let compiled = match Policy::compile(&name, &tree, kind, base) {
+        Ok(p) if refused.is_empty() => Ok(p),
+        Ok(_) => Err(refused),
+        Err(mut errors) => {
+            errors.extend(refused);
+            errors.sort_by_key(|e| (e.pos.line, e.pos.column));
+            Err(errors)
+        }
+    };
+    match compiled {
         Ok(p) => Some(p),
         Err(errors) => {
             for e in errors {

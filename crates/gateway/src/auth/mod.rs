@@ -279,7 +279,11 @@ impl JwtAuthorizer {
             rules: Rules {
                 algorithms,
                 issuer,
-                audiences: cfg.audiences.clone(),
+                audiences: match &cfg.audiences {
+                    portcullis_config::Audiences::OneOf(list) => list.clone(),
+                    // The verifier's empty list: any audience.
+                    portcullis_config::Audiences::Any => Vec::new(),
+                },
                 token_use: cfg.token_use.clone(),
                 leeway: i64::try_from(cfg.leeway.as_secs()).unwrap_or(300),
                 max_len: portcullis_jwt::verify::DEFAULT_MAX_TOKEN,

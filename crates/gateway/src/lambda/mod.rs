@@ -188,11 +188,77 @@ pub struct LambdaAuthorizer {
     allow_all: Arc<Policy>,
     metrics: AuthorizerMetrics,
     /// Invocations under way, by cache key.
-    in_flight: std::sync::Mutex<HashMap<[u8; 32], Arc<Flight>>>,
+    in_flight: Flights,
 }
 
 /// One invocation's answer, awaited by every request that missed the cache meanwhile.
 type Flight = tokio::sync::OnceCell<Result<Option<Arc<Principal>>, GatewayError>>;
+
+/// Invocations under way, by cache key.
+type Flights = std::sync::Mutex<HashMap<[u8; 32], Arc<Flight>>>;
+
+/// A request's share in the invocation for its key, held while the request waits for it.
+///
+/// Every share is taken and given back under the map's lock, so the count of an entry's
+/// `Arc` is exact there: when the last share goes (answered, failed or cancelled: the
+/// request's future was dropped), or the first one after the answer arrived, the entry is
+/// removed. The map therefore holds only keys some request is still waiting for.
+struct FlightTicket<'a> {
+    map: &'a Flights,
+    key: [u8; 32],
+    flight: Option<Arc<Flight>>,
+}
+
+impl<'a> FlightTicket<'a> {
+    fn take(map: &'a Flights, key: [u8; 32]) -> Self {
+        // A poisoned map still holds consistent entries (nothing panics while it is held).
+        let mut m = map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let flight = m.entry(key).or_default().clone();
+        Self {
+            map,
+            key,
+            flight: Some(flight),
+        }
+    }
+
+    fn flight(&self) -> &Flight {
+        // Set in `take`, cleared only in `drop`.
+        self.flight.as_deref().map_or(&EMPTY_FLIGHT, |f| f)
+    }
+}
+
+/// Never used: a ticket always holds its flight until it is dropped.
+static EMPTY_FLIGHT: Flight = tokio::sync::OnceCell::const_new();
+
+impl Drop for FlightTicket<'_> {
+    fn drop(&mut self) {
+        let Some(mine) = self.flight.take() else {
+            return;
+        };
+        let mut m = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = m.get(&self.key).is_some_and(|f| Arc::ptr_eq(f, &mine));
+        let answered = mine.initialized();
+        // Given back under the lock, so that the count below is exact.
+        drop(mine);
+        if current && (answered || m.get(&self.key).is_some_and(|f| Arc::strong_count(f) == 1)) {
+            m.remove(&self.key);
+        }
+    }
+}
+
+/// Invocations under way: keys, and requests waiting on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlight {
+    /// Distinct cache keys being fetched.
+    pub keys: usize,
+    /// Requests waiting for those invocations (the one running each included).
+    pub requests: usize,
+}
 
 /// Metric handles, looked up once.
 struct AuthorizerMetrics {
@@ -311,6 +377,18 @@ impl LambdaAuthorizer {
         self.invocations.load(Ordering::Relaxed)
     }
 
+    /// Invocations under way now, and the requests waiting on them.
+    pub fn in_flight(&self) -> InFlight {
+        let m = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        InFlight {
+            keys: m.len(),
+            requests: m.values().map(|f| Arc::strong_count(f) - 1).sum(),
+        }
+    }
+
     /// The identity-source values, or `None` when one is missing or empty.
     fn identity_values(&self, req: &RequestView<'_>) -> Option<Vec<String>> {
         let mut out = Vec::with_capacity(self.cfg.identity_sources.len());
@@ -402,27 +480,22 @@ impl LambdaAuthorizer {
         }
         let answer = match key {
             // One invocation per key at a time: requests that miss while it runs share its
-            // answer, as they would share the cached one a moment later.
+            // answer, as they would share the cached one a moment later. Whoever runs the
+            // invocation may be cancelled (its client reset the stream): the cell then lets
+            // one of the waiting requests run it again, and the ticket removes the entry
+            // once no request holds it, so an abandoned key leaves nothing behind.
             Some(k) => {
-                let flight = match self.in_flight.lock() {
-                    Ok(mut m) => m.entry(k).or_default().clone(),
-                    Err(_) => Arc::default(),
-                };
+                let ticket = FlightTicket::take(&self.in_flight, k);
                 let mut led = false;
-                let answer = flight
+                let answer = ticket
+                    .flight()
                     .get_or_init(|| {
                         led = true;
                         self.fetch(req, &values, Some(k))
                     })
                     .await
                     .clone();
-                if led {
-                    if let Ok(mut m) = self.in_flight.lock()
-                        && m.get(&k).is_some_and(|f| Arc::ptr_eq(f, &flight))
-                    {
-                        m.remove(&k);
-                    }
-                } else {
+                if !led {
                     self.metrics.cached.increment(1);
                 }
                 answer
@@ -543,6 +616,11 @@ impl LambdaAuthorizer {
                 error_type,
                 message,
             }) => {
+                // The function's words reach the log (and the error's detail) escaped.
+                let (error_type, message) = (
+                    runtime::escape_controls(&error_type),
+                    runtime::escape_controls(&message),
+                );
                 tracing::warn!(authorizer = %self.name, request_id, error_type = %error_type, error = %message, "authorizer function failed");
                 return Err(self.config_error(format!(
                     "authorizer {}: function error {error_type}",
@@ -550,6 +628,7 @@ impl LambdaAuthorizer {
                 )));
             }
             Err(InvokeError::Failed(why)) => {
+                let why = runtime::escape_controls(&why);
                 tracing::warn!(authorizer = %self.name, request_id, error = %why, "authorizer invocation failed");
                 return Err(self.config_error(format!("authorizer {}: {why}", self.name)));
             }
@@ -557,6 +636,8 @@ impl LambdaAuthorizer {
         let simple = self.cfg.simple_responses;
         match output::parse(&body, self.cfg.payload, simple) {
             Err(invalid) => {
+                // The reason may quote the answer (a context key, a policy element).
+                let invalid = runtime::escape_controls(&invalid.0);
                 tracing::warn!(authorizer = %self.name, request_id, error = %invalid, "authorizer answer refused");
                 Err(self.config_error(format!(
                     "authorizer {}: invalid answer: {invalid}",
@@ -661,5 +742,61 @@ pub fn invoker(
             client: post()?,
             timeout: *timeout,
         }))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+    use super::*;
+
+    fn authorizer() -> LambdaAuthorizer {
+        LambdaAuthorizer::new(
+            LambdaAuthorizerConfig {
+                name: "t".into(),
+                loc: portcullis_config::Loc::default(),
+                kind: LambdaKind::Token,
+                payload: PayloadFormat::Rest,
+                simple_responses: false,
+                target: LambdaTarget::Function("f".into()),
+                identity_sources: vec![IdentitySource::Header("authorization".into())],
+                validation_expression: None,
+                result_ttl: Duration::ZERO,
+                cache_entries: 0,
+            },
+            Invoker::None,
+            Clock::default(),
+        )
+        .unwrap()
+    }
+
+    /// What a hostile function says about its failure, or puts in a refused answer, reaches
+    /// the log and the error's detail with its control characters escaped.
+    #[test]
+    fn a_functions_words_are_escaped_in_the_error_detail() {
+        let a = authorizer();
+        let e = a
+            .judge(
+                Err(InvokeError::Function {
+                    error_type: "Bad\r\nINFO forged".into(),
+                    message: "m\0".into(),
+                }),
+                "r",
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.detail,
+            "authorizer t: function error Bad\\r\\nINFO forged"
+        );
+        let e = a
+            .judge(
+                Ok(Bytes::from_static(
+                    b"{\"principalId\":\"p\",\"policyDocument\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"execute-api:Invoke\",\"Resource\":\"*\"}]},\"context\":{\"k\\r\\u0000\":null}}",
+                )),
+                "r",
+            )
+            .unwrap_err();
+        assert!(!e.detail.chars().any(char::is_control), "{}", e.detail);
+        assert!(e.detail.contains(r"k\r\x00"), "{}", e.detail);
     }
 }

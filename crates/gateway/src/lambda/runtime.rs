@@ -343,8 +343,17 @@ async fn supervise(inner: Arc<Inner>, slot: Arc<Slot>) {
         let pid = child.id().unwrap_or(0);
         slot.pid.store(pid, Ordering::Relaxed);
         tracing::info!(function = %name, worker = slot.index, pid = child.id().unwrap_or(0), runtime_api = %slot.addr, "worker started");
+        // The group is killed before the worker is reaped, never after: until `wait` reaps
+        // it, the exited worker is a zombie that keeps its pid, so the group id cannot have
+        // been given to an unrelated process. (A pidfd does not help here: it signals one
+        // process, and signalling a group through one needs Linux 6.9.)
         let status = tokio::select! {
-            s = child.wait() => s.map_err(|e| e.to_string()),
+            () = exited(pid) => {
+                // Whatever the worker started (npx's node, a bootstrap's child) goes with
+                // it: a leftover process would keep polling this slot's port.
+                kill_group(pid);
+                child.wait().await.map_err(|e| e.to_string())
+            }
             _ = stop.changed() => {
                 kill_group(pid);
                 let _ = child.kill().await;
@@ -358,9 +367,6 @@ async fn supervise(inner: Arc<Inner>, slot: Arc<Slot>) {
                 Err("killed after its invocation timed out".to_owned())
             }
         };
-        // Whatever the worker started (npx's node, a bootstrap's child) goes with it: a
-        // leftover process would keep polling this slot's port.
-        kill_group(pid);
         slot.pid.store(0, Ordering::Relaxed);
         let how = match &status {
             Ok(s) => s.to_string(),
@@ -399,7 +405,43 @@ async fn supervise(inner: Arc<Inner>, slot: Arc<Slot>) {
     }
 }
 
-/// Kills the process group a worker leads (it was started in a group of its own).
+/// Resolves once the child `pid` has exited, without reaping it: until its parent waits for
+/// it, an exited process keeps its id (and its process group's id) from being reused.
+async fn exited(pid: u32) {
+    use rustix::process::{Pid, PidfdFlags, WaitId, WaitIdOptions, pidfd_open, waitid};
+    let Some(id) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+        return;
+    };
+    // A pidfd becomes readable when the process exits (Linux 5.3 and later).
+    #[allow(
+        deprecated,
+        reason = "the deprecation is about registering a descriptor that may close while registered; this AsyncFd owns its OwnedFd, and the replacement is an unsafe fn, which the workspace forbids"
+    )]
+    let fd = pidfd_open(id, PidfdFlags::empty()).ok().and_then(|fd| {
+        tokio::io::unix::AsyncFd::with_interest(fd, tokio::io::Interest::READABLE).ok()
+    });
+    if let Some(fd) = fd {
+        let _ = fd.readable().await;
+        return;
+    }
+    // Otherwise waitid(WNOWAIT) on a blocking thread: it reports the exit and leaves the
+    // zombie to be reaped.
+    let _ = tokio::task::spawn_blocking(move || {
+        loop {
+            match waitid(
+                WaitId::Pid(id),
+                WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
+            ) {
+                Err(rustix::io::Errno::INTR) => continue,
+                _ => return,
+            }
+        }
+    })
+    .await;
+}
+
+/// Kills the process group a worker leads (it was started in a group of its own). Called
+/// only while the leader is unreaped, so that the group id is still ours.
 fn kill_group(pid: u32) {
     let Some(pid) = i32::try_from(pid)
         .ok()
@@ -506,7 +548,7 @@ async fn log_lines(
         while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
             line.pop();
         }
-        let text = String::from_utf8_lossy(&line);
+        let text = log_text(&line);
         let request_id = slot.last_id.lock().map(|l| l.clone()).unwrap_or_default();
         tracing::info!(
             target: "portcullis::function",
@@ -517,6 +559,44 @@ async fn log_lines(
             "{text}"
         );
     }
+}
+
+/// A line of worker output as it is logged: invalid UTF-8 replaced, and every control
+/// character escaped (`\r`, `\x00`, `\x1b`, `\u{85}`, ...), so that a function cannot
+/// forge log lines, rewrite the terminal or cut a log record short.
+fn log_text(line: &[u8]) -> String {
+    escape_controls(&String::from_utf8_lossy(line))
+}
+
+/// `text` with every control character escaped, for a log line: what a function or an
+/// authorizer says (its output, an `errorMessage`, a refused answer's key) is logged
+/// through this.
+pub(crate) fn escape_controls(text: &str) -> String {
+    use std::fmt::Write as _;
+    if !text.chars().any(needs_escape) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_ascii_control() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            // C1 controls, and the Unicode line and paragraph separators.
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
 }
 
 async fn serve_api(inner: Arc<Inner>, slot: Arc<Slot>, listener: tokio::net::TcpListener) {
@@ -692,7 +772,7 @@ async fn api(
         (&Method::POST, "init/error") => {
             let body = read_body(req).await;
             let (error_type, message) = error_doc(body.as_deref().unwrap_or(b""));
-            tracing::error!(function = %inner.cfg.name, worker = slot.index, error_type = %error_type, error = %message, "function failed to initialise");
+            tracing::error!(function = %inner.cfg.name, worker = slot.index, error_type = %escape_controls(&error_type), error = %escape_controls(&message), "function failed to initialise");
             init_failed(inner, error_type, message);
             accepted()
         }
@@ -945,4 +1025,42 @@ async fn next(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Response<Full<Bytes>> {
     set("lambda-runtime-invoked-function-arn", &inner.arn);
     set("lambda-runtime-trace-id", &trace);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn worker_output_is_logged_without_control_characters() {
+        let line = b"a\0b\rc\x1b[31md\te\x7f\xc2\x85f\xe2\x80\xa8g\xffh \\ \xc3\xa9";
+        let text = log_text(line);
+        assert_eq!(
+            text,
+            "a\\x00b\\rc\\x1b[31md\\te\\x7f\\u{85}f\\u{2028}g\u{fffd}h \\ \u{e9}"
+        );
+        assert!(!text.chars().any(char::is_control));
+    }
+
+    /// `exited` reports the exit while the process is still a zombie: its pid, and with it
+    /// the process group id that `kill_group` signals, cannot have been reused.
+    #[tokio::test]
+    async fn the_exit_is_seen_before_the_worker_is_reaped() {
+        let mut child = tokio::process::Command::new("sh")
+            .args(["-c", "exit 3"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id().unwrap();
+        tokio::time::timeout(Duration::from_secs(10), exited(pid))
+            .await
+            .expect("the exit was not seen");
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let state = stat.rsplit(')').next().unwrap().trim_start();
+        assert!(state.starts_with('Z'), "not a zombie: {stat}");
+        // The group still exists, with the zombie as its only member: signalling it is safe.
+        kill_group(pid);
+        assert_eq!(child.wait().await.unwrap().code(), Some(3));
+    }
 }

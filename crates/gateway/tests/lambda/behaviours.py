@@ -23,6 +23,10 @@ def handler(event, context):
     print('invoked with', token)
     if token == 'allow':
         return policy('Allow', api + '/*/*', {'tier': 'gold', 'limit': 10, 'beta': False})
+    if token == 'noisy':
+        # Control characters a log must not carry raw: NUL, CR, an ANSI escape, a C1 NEL.
+        print('noisy a\x00b\rc\x1b[2Jd\x85e', flush=True)
+        return policy('Allow', api + '/*/*')
     if token == 'deny':
         return policy('Deny', api + '/*/*')
     if token == 'only-this-method':
