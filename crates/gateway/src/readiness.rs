@@ -245,6 +245,10 @@ impl Readiness {
         for c in &report.checks {
             metrics::gauge!(DEPENDENCY_READY, "dependency" => c.dependency, "target" => c.target.clone())
                 .set(if c.ok { 1.0 } else { 0.0 });
+            // Starting and draining are the gateway's own doing, not a fault to report.
+            if c.dependency == "gateway" {
+                continue;
+            }
             let key = (c.dependency, c.target.clone());
             if c.ok {
                 if failing.remove(&key).is_some() {
