@@ -11,8 +11,9 @@
 //! Without a token the config only loads with a loopback address. The token is sent as
 //! `Authorization: Bearer <token>` and compared in constant time (as SHA-256 digests, so
 //! its length does not show either); a reload reads it again. The listener speaks HTTP/1.1
-//! only, drops a connection whose head does not arrive within `admin.header_read_timeout`,
-//! and serves at most [`MAX_CONNECTIONS`] connections at once.
+//! only, one request per connection, drops a connection whose head does not arrive within
+//! `admin.header_read_timeout`,
+//! and serves at most [`MAX_CONNECTIONS`] connections at once (more wait to be accepted).
 //!
 //! `/readyz` answers 200 when the gateway serves and every dependency passes, else 503; see
 //! [`crate::readiness`] for the checks.
@@ -33,25 +34,25 @@ use tokio::sync::watch;
 use crate::Shared;
 use crate::server::Phase;
 
-/// Admin connections served at once; more are closed on accept.
+/// Admin connections served at once; more wait in the listen backlog.
 pub const MAX_CONNECTIONS: usize = 64;
 
 /// Serves the admin endpoints until the phase is `Stop`.
 pub async fn run(shared: Arc<Shared>, listener: TcpListener, mut phase: watch::Receiver<Phase>) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        // At the cap, new connections wait in the kernel's backlog until one closes.
         let accepted = tokio::select! {
-            a = listener.accept() => a,
+            a = async {
+                let slot = slots.clone().acquire_owned().await;
+                (slot, listener.accept().await)
+            } => a,
             _ = phase.changed() => {
                 if *phase.borrow() == Phase::Stop { return; }
                 continue;
             }
         };
-        let Ok((stream, peer)) = accepted else {
-            continue;
-        };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "admin listener: {MAX_CONNECTIONS} connections open; closing a new one");
+        let (Ok(slot), Ok((stream, peer))) = accepted else {
             continue;
         };
         let shared = shared.clone();
@@ -71,6 +72,9 @@ pub async fn run(shared: Arc<Shared>, listener: TcpListener, mut phase: watch::R
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout)
+                // One request per connection: an idle keep-alive connection would hold one
+                // of the slots with no timeout.
+                .keep_alive(false)
                 .max_buf_size(16 * 1024)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;

@@ -17,7 +17,8 @@ mod common;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -305,18 +306,19 @@ async fn a_function_whose_worker_cannot_start_fails_readiness() {
     }
 }
 
-/// A loopback issuer whose JWKS document is whatever the test sets.
-async fn issuer(jwks: &'static str) -> (SocketAddr, Arc<Mutex<&'static str>>) {
+/// A loopback issuer serving `jwks`, counting the requests it gets.
+async fn issuer(jwks: &'static str) -> (SocketAddr, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let doc = Arc::new(Mutex::new(jwks));
-    let served = doc.clone();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let served = served.clone();
+            let counted = counted.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |_req: Request<hyper::body::Incoming>| {
-                    let body = *served.lock().unwrap();
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let body = jwks;
                     async move { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body)))) }
                 });
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
@@ -325,12 +327,12 @@ async fn issuer(jwks: &'static str) -> (SocketAddr, Arc<Mutex<&'static str>>) {
             });
         }
     });
-    (addr, doc)
+    (addr, count)
 }
 
 #[tokio::test]
 async fn a_remote_issuer_without_keys_fails_readiness() {
-    let (addr, _doc) = issuer(r#"{"keys":[]}"#).await;
+    let (addr, _requests) = issuer(r#"{"keys":[]}"#).await;
     let yaml = format!(
         "{}authorizers:\n  partner:\n    type: jwt\n    issuer: http://{addr}\n    jwks_uri: http://{addr}/keys\n    audience: [partner-app]\n    algorithms: [RS256]\n",
         base("")
@@ -340,4 +342,31 @@ async fn a_remote_issuer_without_keys_fails_readiness() {
     let check = failing(&body, "jwks");
     assert_eq!(check["target"], format!("http://{addr}"));
     assert!(reason(check).contains("partner"), "{check}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_probes_runs_the_checks_once_per_interval() {
+    // With jwks_min_refresh 0s every run of the checks asks this issuer for its keys (it
+    // has none), so its request count counts the runs. The background run happens once.
+    let (addr, requests) = issuer(r#"{"keys":[]}"#).await;
+    let yaml = format!(
+        "{}authorizers:\n  partner:\n    type: jwt\n    issuer: http://{addr}\n    jwks_uri: http://{addr}/keys\n    jwks_min_refresh: 0s\n    audience: [partner-app]\n    algorithms: [RS256]\n",
+        base("  check_interval: 1h\n")
+    );
+    let gw = gateway(&yaml).await;
+    wait_readyz(&gw, 503).await;
+    let before = requests.load(Ordering::SeqCst);
+    let probes: Vec<_> = (0..100)
+        .map(|_| {
+            let admin = gw.admin_addr().unwrap();
+            tokio::spawn(async move { get(admin, "/readyz").await.0 })
+        })
+        .collect();
+    for p in probes {
+        assert_eq!(p.await.unwrap(), 503);
+    }
+    let runs = requests.load(Ordering::SeqCst) - before;
+    // One run per second at most while the probes last (each is bounded by 10 s), instead of
+    // one per probe.
+    assert!(runs <= 11, "{runs} runs of the checks for 100 probes");
 }
