@@ -545,6 +545,15 @@ async fn open(config: &Path) -> Result<IdentityService, String> {
     let identity = cfg
         .identity
         .ok_or_else(|| format!("{} has no `identity` section", config.display()))?;
+    if let portcullis_config::DatabaseLocation::Sqlite(path) = &identity.database
+        && !path.exists()
+    {
+        // A gateway still running on a deleted file would never see what this writes.
+        eprintln!(
+            "note: {} does not exist: creating a new, empty user pool. A gateway already running with this config keeps using the file it opened and will not see this one (its /readyz reports the database as deleted or replaced): restart it.",
+            path.display()
+        );
+    }
     portcullis_gateway::identity_endpoints::open_service(&identity).await
 }
 

@@ -531,6 +531,11 @@ fn users_groups_and_keys_commands() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("created alice (sub "), "{out}");
+    // Creating the database says so: a gateway running on a deleted file would not see it.
+    assert!(
+        err.contains("identity.db does not exist: creating a new, empty user pool"),
+        "{err}"
+    );
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(dir.path().join("data/identity.db"))
         .unwrap()
@@ -555,6 +560,10 @@ fn users_groups_and_keys_commands() {
     );
     assert_eq!(code, 1, "usernames are unique regardless of case");
     assert!(err.contains("already exists"), "{err}");
+    assert!(
+        !err.contains("does not exist"),
+        "the database exists now: {err}"
+    );
 
     let (code, _, err) = run(portcullis()
         .args([

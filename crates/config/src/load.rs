@@ -998,13 +998,142 @@ fn read_tls(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<TlsConfig> {
     })
 }
 
+const ADMIN_KEYS: &[&str] = &[
+    "address",
+    "token_file",
+    "token_env",
+    "header_read_timeout",
+    "check_interval",
+];
+
 fn read_admin(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<AdminConfig> {
     let mut m = cx.map(node, path)?;
-    let address = m
-        .required(cx, "address", "add `address: 127.0.0.1:9090`")
-        .and_then(|(n, p)| cx.socket_addr(n, &p));
-    m.finish(cx, &["address"]);
-    Some(AdminConfig { address: address? })
+    let address_node = m.take("address");
+    let address = match &address_node {
+        Some((n, p)) => cx.socket_addr(n, p),
+        None => Some(SocketAddr::from(([127, 0, 0, 1], 9090))),
+    };
+    let file = m.take("token_file");
+    let env = m.take("token_env");
+    let token = match (file, env) {
+        (Some(_), Some((n, p))) => {
+            cx.error(
+                n.loc,
+                &p,
+                "give the admin token in one place: token_file or token_env, not both",
+                "remove one of the two keys",
+            );
+            None
+        }
+        (Some((n, p)), None) => cx.file_path(n, &p).and_then(|f| match std::fs::read(&f) {
+            Ok(bytes) => admin_token(cx, n.loc, &p, &bytes, &format!("file `{}`", f.display())),
+            Err(e) => {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("cannot read the admin token file `{}`: {e}", f.display()),
+                    "check the path and that the gateway's user can read it",
+                );
+                None
+            }
+        }),
+        (None, Some((n, p))) => cx.string(n, &p).and_then(|name| match (cx.env)(&name) {
+            Some(v) => admin_token(
+                cx,
+                n.loc,
+                &p,
+                v.as_bytes(),
+                &format!("environment variable `{name}`"),
+            ),
+            None => {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("environment variable `{name}` is not set"),
+                    format!("set {name} to the admin token before starting the gateway"),
+                );
+                None
+            }
+        }),
+        (None, None) => Some(None),
+    };
+    let dur = |cx: &mut Cx<'_>, m: &mut Map<'_>, key: &str, default: Duration| {
+        let Some((n, p)) = m.take(key) else {
+            return Some(default);
+        };
+        let d = cx.duration(n, &p)?;
+        if d < Duration::from_millis(50) || d > Duration::from_secs(3600) {
+            cx.error(
+                n.loc,
+                &p,
+                format!("{key} {} is out of range", crate::units::format_duration(d)),
+                "use 50ms to 1h",
+            );
+            return None;
+        }
+        Some(d)
+    };
+    let header_read_timeout = dur(cx, &mut m, "header_read_timeout", Duration::from_secs(5));
+    let check_interval = dur(cx, &mut m, "check_interval", Duration::from_secs(5));
+    m.finish(cx, ADMIN_KEYS);
+    let (address, token) = (address?, token?);
+    if token.is_none() && !address.ip().is_loopback() {
+        let loc = address_node.map_or(node.loc, |(n, _)| n.loc);
+        cx.error(
+            loc,
+            "admin.address",
+            format!(
+                "the admin listener on {address} would be reachable from other hosts without authentication"
+            ),
+            "set `token_file:` (or `token_env:`) to require a bearer token, or bind it to 127.0.0.1",
+        );
+        return None;
+    }
+    Some(AdminConfig {
+        address,
+        token,
+        header_read_timeout: header_read_timeout?,
+        check_interval: check_interval?,
+    })
+}
+
+/// Checks an admin token's bytes (a trailing newline is dropped): `Some(Some(token))` when
+/// usable, `None` (after an error) when not.
+fn admin_token(
+    cx: &mut Cx<'_>,
+    loc: Loc,
+    path: &str,
+    bytes: &[u8],
+    from: &str,
+) -> Option<Option<Secret>> {
+    let trimmed = bytes
+        .strip_suffix(b"\n")
+        .map(|b| b.strip_suffix(b"\r").unwrap_or(b))
+        .unwrap_or(bytes);
+    let printable = trimmed.iter().all(|b| (0x21..=0x7e).contains(b));
+    if !printable {
+        cx.error(
+            loc,
+            path,
+            format!("the admin token in {from} has spaces, control characters or non-ASCII bytes"),
+            "use letters and digits, e.g. the output of `openssl rand -hex 32`",
+        );
+        return None;
+    }
+    if !(ADMIN_TOKEN_MIN_LEN..=ADMIN_TOKEN_MAX_LEN).contains(&trimmed.len()) {
+        cx.error(
+            loc,
+            path,
+            format!(
+                "the admin token in {from} has {} bytes; it needs {ADMIN_TOKEN_MIN_LEN} to {ADMIN_TOKEN_MAX_LEN}",
+                trimmed.len()
+            ),
+            "use a random token, e.g. the output of `openssl rand -hex 32`",
+        );
+        return None;
+    }
+    let text = String::from_utf8_lossy(trimmed).into_owned();
+    Some(Some(Secret(text)))
 }
 
 fn read_access_log(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<AccessLogConfig> {

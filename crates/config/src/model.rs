@@ -446,9 +446,22 @@ pub struct TlsConfig {
 /// The admin listener.
 #[derive(Debug, Clone)]
 pub struct AdminConfig {
-    /// Address to bind.
+    /// Address to bind (default `127.0.0.1:9090`). Any address other than loopback needs
+    /// a token.
     pub address: SocketAddr,
+    /// The bearer token `/metrics` and `/explain` (and `/readyz`'s details) require, read
+    /// from `token_file` or `token_env` at load. `None`: no token (loopback only).
+    pub token: Option<Secret>,
+    /// Time to receive a request head on the admin listener.
+    pub header_read_timeout: Duration,
+    /// How often the dependencies behind `/readyz` are checked in the background.
+    pub check_interval: Duration,
 }
+
+/// Shortest admin token accepted, in bytes.
+pub const ADMIN_TOKEN_MIN_LEN: usize = 16;
+/// Longest admin token accepted, in bytes.
+pub const ADMIN_TOKEN_MAX_LEN: usize = 1024;
 
 /// Where access-log lines go.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,53 +1,208 @@
-//! The admin listener: `/healthz`, `/readyz` and `/metrics`, on its own address.
+//! The admin listener: `/healthz`, `/readyz`, `/metrics` and `POST /explain`, on its own
+//! address (loopback by default).
 //!
-//! `/healthz` answers 200 while the process serves; `/readyz` answers 200 once a plan is
-//! loaded and the gateway listener is bound, and 503 while draining for shutdown; `/metrics`
-//! is Prometheus text; `POST /explain` explains how the current plan decides a request
-//! described by a JSON body (see [`crate::explain`]). The admin listener shows policies and
-//! accepts tokens: keep it on loopback or a private network.
+//! | endpoint | without a token configured | with `admin.token_file` / `token_env` |
+//! |---|---|---|
+//! | `GET /healthz` | open | open (for load balancers) |
+//! | `GET /readyz` | open: status and every check | open: status and `{"ready"}` only; the checks with the token |
+//! | `GET /metrics` | open | token |
+//! | `POST /explain` | open | token (it can invoke Lambda authorizers) |
+//!
+//! Without a token the config only loads with a loopback address. The token is sent as
+//! `Authorization: Bearer <token>` and compared in constant time (as SHA-256 digests, so
+//! its length does not show either); a reload reads it again. The listener speaks HTTP/1.1
+//! only, one request per connection, drops a connection whose head does not arrive within
+//! `admin.header_read_timeout`,
+//! and serves at most [`MAX_CONNECTIONS`] connections at once (more wait to be accepted).
+//!
+//! `/readyz` answers 200 when the gateway serves and every dependency passes, else 503; see
+//! [`crate::readiness`] for the checks.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::Shared;
 use crate::server::Phase;
 
-/// Serves the admin endpoints until the phase leaves `Running`.
+/// Admin connections served at once; more wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// Serves the admin endpoints until the phase is `Stop`.
 pub async fn run(shared: Arc<Shared>, listener: TcpListener, mut phase: watch::Receiver<Phase>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        // At the cap, new connections wait in the kernel's backlog until one closes.
         let accepted = tokio::select! {
-            a = listener.accept() => a,
+            a = async {
+                let slot = slots.clone().acquire_owned().await;
+                (slot, listener.accept().await)
+            } => a,
             _ = phase.changed() => {
                 if *phase.borrow() == Phase::Stop { return; }
                 continue;
             }
         };
-        let Ok((stream, _)) = accepted else { continue };
+        let (Ok(slot), Ok((stream, peer))) = accepted else {
+            continue;
+        };
         let shared = shared.clone();
+        let header_read_timeout = shared
+            .plan
+            .load()
+            .config
+            .admin
+            .as_ref()
+            .map_or(std::time::Duration::from_secs(5), |a| a.header_read_timeout);
         tokio::spawn(async move {
+            let _slot = slot;
             let service = service_fn(move |req| {
                 let shared = shared.clone();
-                async move {
-                    if req.method() == Method::POST && req.uri().path() == "/explain" {
-                        return Ok::<_, Infallible>(explain(&shared, req).await);
-                    }
-                    Ok::<_, Infallible>(handle(&shared, &req))
-                }
+                async move { Ok::<_, Infallible>(route(&shared, req, peer).await) }
             });
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                // One request per connection: an idle keep-alive connection would hold one
+                // of the slots with no timeout.
+                .keep_alive(false)
+                .max_buf_size(16 * 1024)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
+    }
+}
+
+/// What a request may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// No token is configured, or the request carries it.
+    Full,
+    /// A token is configured and the request does not carry it.
+    Anonymous,
+}
+
+/// Whether the request carries the configured token (exactly one `Authorization` header,
+/// `Bearer <token>`).
+fn access(shared: &Shared, req: &Request<Incoming>) -> Access {
+    let plan = shared.plan.load();
+    let Some(expected) = plan.config.admin.as_ref().and_then(|a| a.token.as_ref()) else {
+        return Access::Full;
+    };
+    let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Access::Anonymous;
+    };
+    let presented = value
+        .as_bytes()
+        .split_at_checked(7)
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case(b"bearer "))
+        .map(|(_, token)| token);
+    let Some(presented) = presented else {
+        return Access::Anonymous;
+    };
+    if tokens_match(expected.0.as_bytes(), presented) {
+        Access::Full
+    } else {
+        Access::Anonymous
+    }
+}
+
+/// Constant-time comparison of two tokens, through their digests so that the time does not
+/// depend on the lengths either.
+fn tokens_match(expected: &[u8], presented: &[u8]) -> bool {
+    use aws_lc_rs::digest::{SHA256, digest};
+    let (a, b) = (digest(&SHA256, expected), digest(&SHA256, presented));
+    aws_lc_rs::constant_time::verify_slices_are_equal(a.as_ref(), b.as_ref()).is_ok()
+}
+
+fn text(status: StatusCode, body: String, ctype: &'static str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(ctype),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
+fn json(status: StatusCode, v: &serde_json::Value) -> Response<Full<Bytes>> {
+    text(status, format!("{v}\n"), "application/json")
+}
+
+fn unauthorized(peer: SocketAddr, path: &str) -> Response<Full<Bytes>> {
+    tracing::warn!(%peer, path, "admin request without the admin token refused");
+    let mut r = json(
+        StatusCode::UNAUTHORIZED,
+        &serde_json::json!({"message": "this endpoint needs the admin token: Authorization: Bearer <token>"}),
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer realm=\"portcullis-admin\""),
+    );
+    r
+}
+
+async fn route(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    let method = req.method().clone();
+    let read = method == Method::GET || method == Method::HEAD;
+    match (path.as_str(), read) {
+        ("/healthz", true) => text(StatusCode::OK, "ok\n".into(), "text/plain"),
+        ("/readyz", true) => {
+            let report = shared.readiness.report(shared, false).await;
+            let status = if report.ready {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            match access(shared, &req) {
+                Access::Full => json(status, &serde_json::to_value(&*report).unwrap_or_default()),
+                Access::Anonymous => json(status, &serde_json::json!({"ready": report.ready})),
+            }
+        }
+        ("/metrics", true) => {
+            if access(shared, &req) == Access::Anonymous {
+                return unauthorized(peer, &path);
+            }
+            let body = shared
+                .metrics
+                .as_ref()
+                .map(|h| h.render())
+                .unwrap_or_default();
+            text(StatusCode::OK, body, "text/plain; version=0.0.4")
+        }
+        ("/explain", _) if method == Method::POST => {
+            if access(shared, &req) == Access::Anonymous {
+                return unauthorized(peer, &path);
+            }
+            explain(shared, req).await
+        }
+        ("/explain", _) => text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "POST a JSON body: {\"method\", \"path\", \"token\"?, \"source_ip\"?, \"headers\"?}\n"
+                .into(),
+            "text/plain",
+        ),
+        ("/healthz" | "/readyz" | "/metrics", false) => text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed\n".into(),
+            "text/plain",
+        ),
+        _ => text(StatusCode::NOT_FOUND, "not found\n".into(), "text/plain"),
     }
 }
 
@@ -116,57 +271,4 @@ async fn explain(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
         StatusCode::OK
     };
     reply(status, report)
-}
-
-fn handle(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let text = |status: StatusCode, body: String, ctype: &'static str| {
-        let mut r = Response::new(Full::new(Bytes::from(body)));
-        *r.status_mut() = status;
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static(ctype),
-        );
-        r
-    };
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed\n".into(),
-            "text/plain",
-        );
-    }
-    match req.uri().path() {
-        "/explain" => text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "POST a JSON body: {\"method\", \"path\", \"token\"?, \"source_ip\"?, \"headers\"?}\n"
-                .into(),
-            "text/plain",
-        ),
-        "/healthz" => text(StatusCode::OK, "ok\n".into(), "text/plain"),
-        "/readyz" => {
-            if shared.ready.load(Ordering::Acquire) {
-                let g = shared.plan.load().generation;
-                text(
-                    StatusCode::OK,
-                    format!("ready (config generation {g})\n"),
-                    "text/plain",
-                )
-            } else {
-                text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "not ready\n".into(),
-                    "text/plain",
-                )
-            }
-        }
-        "/metrics" => {
-            let body = shared
-                .metrics
-                .as_ref()
-                .map(|h| h.render())
-                .unwrap_or_default();
-            text(StatusCode::OK, body, "text/plain; version=0.0.4")
-        }
-        _ => text(StatusCode::NOT_FOUND, "not found\n".into(), "text/plain"),
-    }
 }

@@ -30,6 +30,7 @@ pub mod oauth;
 pub mod pipeline;
 pub mod plan;
 pub mod protocol_error;
+pub mod readiness;
 pub mod respond;
 pub mod route;
 pub mod server;
@@ -64,8 +65,11 @@ pub struct Shared {
     pub access_log: AccessLog,
     /// Metrics handle for `/metrics`.
     pub metrics: Option<PrometheusHandle>,
-    /// Whether `/readyz` says ready.
+    /// Whether the gateway is serving (false while starting and draining); `/readyz` also
+    /// checks the dependencies, see [`readiness`].
     pub ready: AtomicBool,
+    /// The dependency checks behind `/readyz`.
+    pub readiness: readiness::Readiness,
     /// The built-in user pool's endpoints, when `identity` is configured. Opened at start
     /// and kept across reloads (its database connection and keys live here).
     pub identity: Option<identity_endpoints::IdentityEndpoints>,
@@ -181,6 +185,7 @@ impl Gateway {
             Some(l) => Some(l.local_addr().map_err(|e| StartError::Io(e.to_string()))?),
             None => None,
         };
+        let plan_database = plan.config.identity.as_ref().map(|i| i.database.clone());
         if let Some(h) = metrics.clone() {
             tokio::spawn(telemetry::upkeep(h));
         }
@@ -191,6 +196,7 @@ impl Gateway {
             access_log,
             metrics,
             ready: AtomicBool::new(false),
+            readiness: readiness::Readiness::new(identity.as_ref().and(plan_database.as_ref())),
             identity,
             generation: AtomicU64::new(1),
             config_path,
@@ -211,6 +217,10 @@ impl Gateway {
             tokio::spawn(identity_endpoints::maintain(identity.service().clone()));
         }
         shared.ready.store(true, Ordering::Release);
+        tokio::spawn(readiness::monitor(
+            Arc::downgrade(&shared),
+            phase.subscribe(),
+        ));
         tracing::info!(%addr, admin = ?admin_addr, tls = listener_cfg.tls.is_some(), "gateway listening");
         Ok(Self {
             shared,

@@ -30,7 +30,10 @@ const SECRET: &str = "an-hmac-secret-of-at-least-32-bytes!";
 struct Issuer {
     jwks: Mutex<String>,
     down: AtomicBool,
+    /// JWKS documents served.
     fetches: AtomicUsize,
+    /// Requests for the JWKS, answered or not (while down).
+    attempts: AtomicUsize,
 }
 
 /// A loopback issuer: discovery at /.well-known/openid-configuration, keys at /keys.
@@ -50,6 +53,9 @@ async fn issuer() -> (std::net::SocketAddr, Arc<Issuer>) {
                     let st = st.clone();
                     async move {
                         let mut r = Response::new(Full::new(Bytes::new()));
+                        if req.uri().path() == "/keys" {
+                            st.attempts.fetch_add(1, Ordering::SeqCst);
+                        }
                         if st.down.load(Ordering::SeqCst) {
                             *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
                             return Ok::<_, Infallible>(r);
@@ -96,6 +102,33 @@ async fn script(program: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Calls `/pets` with `token` until the issuer has had `attempts` requests for its JWKS
+/// (the gateway asks again once `jwks_min_refresh` has passed): every answer before that
+/// call is `before`; returns the answer of the call that made the request. Waits on the
+/// issuer's counter rather than on the clock; bounded.
+async fn call_until_fetched(
+    gw: &portcullis_gateway::Gateway,
+    iss: &Issuer,
+    token: &str,
+    before: u16,
+    attempts: usize,
+) -> u16 {
+    let start = std::time::Instant::now();
+    loop {
+        let status = call(gw, "/pets", token).await;
+        if iss.attempts.load(Ordering::SeqCst) >= attempts {
+            assert_eq!(iss.attempts.load(Ordering::SeqCst), attempts, "one fetch");
+            return status;
+        }
+        assert_eq!(status, before);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "no JWKS fetch within 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 async fn call(gw: &portcullis_gateway::Gateway, path: &str, token: &str) -> u16 {
@@ -161,8 +194,7 @@ async fn discovery_rotation_outage_and_other_minting_libraries() {
         1,
         "too soon after the first fetch"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(call(&gw, "/pets", &t("b")).await, 401);
+    assert_eq!(call_until_fetched(&gw, &iss, &t("b"), 401, 2).await, 401);
     assert_eq!(iss.fetches.load(Ordering::SeqCst), 2);
     assert_eq!(call(&gw, "/pets", &t("b")).await, 401);
     assert_eq!(call(&gw, "/pets", &t("c")).await, 401);
@@ -170,19 +202,18 @@ async fn discovery_rotation_outage_and_other_minting_libraries() {
 
     // rotation: the issuer publishes key b; after the interval, b's token works
     *iss.jwks.lock().unwrap() = minted["jwks_ab"].to_string();
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(call(&gw, "/pets", &t("b")).await, 200);
+    assert_eq!(call_until_fetched(&gw, &iss, &t("b"), 401, 3).await, 200);
     assert_eq!(iss.fetches.load(Ordering::SeqCst), 3);
 
     // the issuer goes down: the keys held keep working, an unknown key fails closed
     iss.down.store(true, Ordering::SeqCst);
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(call_until_fetched(&gw, &iss, &t("c"), 401, 4).await, 401);
+    assert_eq!(iss.fetches.load(Ordering::SeqCst), 3, "the issuer was down");
     assert_eq!(
         call(&gw, "/pets", &t("a2")).await,
         200,
         "held keys, token not cached yet"
     );
-    assert_eq!(call(&gw, "/pets", &t("c")).await, 401);
     assert_eq!(call(&gw, "/pets", &t("a")).await, 200);
     // a reload during the outage keeps the keys held (the new plan's token cache is empty)
     gw.reload().await.unwrap();

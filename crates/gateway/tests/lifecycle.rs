@@ -18,6 +18,36 @@ use common::*;
 use http::Request;
 use http_body_util::BodyExt;
 
+/// Longest wait for something the test expects to happen.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Polls `check` until it holds; panics after [`DEADLINE`] naming `what`.
+async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "not seen within {DEADLINE:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends `GET path` and returns once the response head has arrived, with the body to read.
+async fn head_of(addr: std::net::SocketAddr, path: &str) -> http::Response<hyper::body::Incoming> {
+    let req = Request::get(format!("http://{addr}{path}"))
+        .body(empty())
+        .unwrap();
+    tokio::time::timeout(DEADLINE, client().request(req))
+        .await
+        .expect("no response head")
+        .unwrap()
+}
+
 fn mock_config(body: &str, extra: &str) -> String {
     format!(
         "{api}listener:\n  address: 127.0.0.1:0\n{extra}resources:\n  /hello:\n    GET:\n      integration:\n        type: mock\n        body: {body}\n",
@@ -115,14 +145,11 @@ async fn access_log_has_one_redacted_line_per_request() {
     let (status, _, _) = get(gw.addr(), "/missing?password=SECRET-PW").await;
     assert_eq!(status, 403);
 
-    let mut text = String::new();
-    for _ in 0..50 {
-        text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.lines().count() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until("two access-log lines", || async {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() >= 2)
+    })
+    .await;
+    let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(
@@ -204,10 +231,22 @@ async fn reload_under_load_never_fails_a_request() {
             seen
         }));
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Each step waits for more requests to be answered, so that every reload lands under load.
+    let more = |n: u64| {
+        let ok = ok.clone();
+        let target = ok.load(Ordering::Relaxed) + n;
+        async move {
+            wait_until("requests answered", || {
+                let ok = ok.clone();
+                async move { ok.load(Ordering::Relaxed) >= target }
+            })
+            .await;
+        }
+    };
+    more(20).await;
     std::fs::write(&path, mock_config("v2", "access_log:\n  enabled: false\n")).unwrap();
     assert_eq!(gw.reload().await.unwrap(), 2);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    more(20).await;
     std::fs::write(&path, "api: [broken\n").unwrap();
     let err = gw.reload().await.unwrap_err();
     assert!(err.render().contains("invalid YAML"), "{}", err.render());
@@ -217,7 +256,7 @@ async fn reload_under_load_never_fails_a_request() {
     )
     .unwrap();
     assert!(gw.reload().await.is_err());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    more(20).await;
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         let seen = w.await.unwrap();
@@ -249,77 +288,77 @@ async fn config_file_changes_are_picked_up() {
     )
     .unwrap();
     let gw = gateway_from_file(&path).await;
+    // The watch is in place when watch_config returns.
     gw.watch_config().unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
     std::fs::write(
         &path,
         mock_config("after", "access_log:\n  enabled: false\n"),
     )
     .unwrap();
-    let mut body = String::new();
-    for _ in 0..60 {
-        body = get(gw.addr(), "/hello").await.2;
-        if body == "after" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(body, "after");
+    wait_until("the watcher's reload", || async {
+        gw.shared().plan.load().generation == 2
+    })
+    .await;
+    assert_eq!(get(gw.addr(), "/hello").await.2, "after");
 }
 
 #[tokio::test]
 async fn graceful_shutdown_lets_in_flight_requests_finish() {
-    let (up, _) = upstream().await;
+    let (up, state) = upstream().await;
     let yaml = format!(
-        "{api}listener:\n  address: 127.0.0.1:0\nadmin:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /slow:\n    GET:\n      integration:\n        type: http_proxy\n        uri: http://{up}/slow?ms=600\n",
+        "{api}listener:\n  address: 127.0.0.1:0\nadmin:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /stream:\n    GET:\n      integration:\n        type: http_proxy\n        uri: http://{up}/stream\n",
         api = api_header()
     );
     let gw = gateway(&yaml).await;
     let addr = gw.addr();
-    let in_flight = tokio::spawn(async move { get(addr, "/slow").await });
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    let started = std::time::Instant::now();
-    gw.shutdown(Duration::from_secs(5)).await;
-    let (status, _, body) = in_flight.await.unwrap();
-    assert_eq!((status.as_u16(), body.as_str()), (200, "slow done"));
-    assert!(started.elapsed() < Duration::from_secs(4));
-    // nothing is accepted any more
-    let refused = tokio::net::TcpStream::connect(addr).await;
-    assert!(refused.is_err(), "listener still accepting after shutdown");
+    // In flight for certain: the head and the first chunk are through, the rest waits for
+    // the upstream's release.
+    let resp = head_of(addr, "/stream").await;
+    assert_eq!(resp.status(), 200);
+    let shutdown = tokio::spawn(gw.shutdown(Duration::from_secs(30)));
+    // Draining: nothing is accepted any more, and the shutdown waits for the response.
+    wait_until("the listener closed", || async {
+        tokio::net::TcpStream::connect(addr).await.is_err()
+    })
+    .await;
+    assert!(
+        !shutdown.is_finished(),
+        "shutdown did not wait for the request"
+    );
+    state.release.notify_one();
+    let body = tokio::time::timeout(DEADLINE, resp.into_body().collect())
+        .await
+        .unwrap()
+        .unwrap()
+        .to_bytes();
+    assert_eq!(&body[..], b"firstlast");
+    tokio::time::timeout(DEADLINE, shutdown)
+        .await
+        .expect("shutdown finishes once the request did")
+        .unwrap();
 }
 
 #[tokio::test]
 async fn shutdown_grace_period_is_bounded() {
-    let (up, _) = upstream().await;
+    let (up, _state) = upstream().await;
     let yaml = format!(
-        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /slow:\n    GET:\n      integration:\n        type: http_proxy\n        uri: http://{up}/slow?ms=10000\n        timeout: 20s\n",
+        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /stream:\n    GET:\n      integration:\n        type: http_proxy\n        uri: http://{up}/stream\n",
         api = api_header()
     );
     let gw = gateway(&yaml).await;
     let addr = gw.addr();
-    let in_flight = tokio::spawn(async move {
-        client()
-            .request(
-                Request::get(format!("http://{addr}/slow"))
-                    .body(empty())
-                    .unwrap(),
-            )
-            .await
-    });
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    let started = std::time::Instant::now();
-    gw.shutdown(Duration::from_millis(300)).await;
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "shutdown waited past its grace period"
-    );
-    let result = tokio::time::timeout(Duration::from_secs(3), in_flight)
+    // A response the upstream never finishes (it is never released).
+    let resp = head_of(addr, "/stream").await;
+    assert_eq!(resp.status(), 200);
+    tokio::time::timeout(DEADLINE, gw.shutdown(Duration::from_millis(300)))
         .await
-        .unwrap()
+        .expect("shutdown waited past its grace period for a response that never ends");
+    let body = tokio::time::timeout(DEADLINE, resp.into_body().collect())
+        .await
         .unwrap();
     assert!(
-        result.is_err(),
-        "the request past the grace period should be cut"
+        body.is_err(),
+        "the response past the grace period should be cut"
     );
 }
 

@@ -238,6 +238,21 @@ impl Store {
         self.backend
     }
 
+    /// Checks that the database answers and takes writes, without changing anything: one
+    /// transaction rewrites a row of the migrations table to its own value and rolls back.
+    /// It fails when the server is down, the database or its file is read-only, or another
+    /// writer holds the write lock past the busy timeout. Callers bound it in time.
+    pub async fn check_writable(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE schema_migrations SET applied_at = applied_at WHERE version = (SELECT MAX(version) FROM schema_migrations)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.rollback().await?;
+        Ok(())
+    }
+
     /// The schema version now in the database.
     pub async fn schema_version(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")

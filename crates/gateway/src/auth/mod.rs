@@ -215,6 +215,25 @@ impl Failure {
 }
 
 impl JwtAuthorizer {
+    /// The issuer whose JWKS this authorizer reads; `None` for the built-in pool and shared
+    /// secrets.
+    pub fn remote_issuer(&self) -> Option<&str> {
+        match &self.keys {
+            KeySource::Remote(keys) => Some(keys.issuer()),
+            KeySource::Builtin(_) | KeySource::Hmac(_) => None,
+        }
+    }
+
+    /// For readiness: whether an authorizer reading another issuer's JWKS holds keys
+    /// (fetching them when none are held, within the fetch deadline and
+    /// `jwks_min_refresh`). Always ready for the built-in pool and shared secrets.
+    pub async fn remote_key_readiness(&self) -> Result<(), String> {
+        match &self.keys {
+            KeySource::Remote(keys) => keys.keys(false).await.map(|_| ()),
+            KeySource::Builtin(_) | KeySource::Hmac(_) => Ok(()),
+        }
+    }
+
     /// Compiles an authorizer; the built-in issuer needs the pool's service.
     pub fn compile(
         cfg: &AuthorizerConfig,

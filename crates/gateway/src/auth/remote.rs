@@ -81,6 +81,11 @@ impl RemoteKeys {
         }
     }
 
+    /// The issuer these keys belong to.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     fn current(&self) -> Option<(Arc<KeySet>, u64, bool)> {
         let held = self.held.read().ok()?;
         held.as_ref()

@@ -719,6 +719,11 @@ impl Functions {
         Ok(Self { pools })
     }
 
+    /// Every function's pool, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<FunctionPool>)> {
+        self.pools.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// A function's pool.
     pub fn get(&self, name: &str) -> Option<&Arc<FunctionPool>> {
         self.pools.get(name)

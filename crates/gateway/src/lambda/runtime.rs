@@ -192,6 +192,31 @@ impl FunctionPool {
         self.inner.idle.load(Ordering::Acquire)
     }
 
+    /// Whether the function can take an invocation now, for readiness: the number of running
+    /// workers that have asked for work (idle or busy), or why there is none (the last start
+    /// failure, or that the first start is under way). A function with `min_workers: 0` and
+    /// no start failure is ready with none: it starts a worker on demand.
+    pub fn readiness(&self) -> Result<usize, String> {
+        let live = self.inner.slots.lock().map_or(0, |slots| {
+            slots
+                .iter()
+                .filter(|w| w.pid.load(Ordering::Relaxed) != 0 && w.polled.load(Ordering::Relaxed))
+                .count()
+        });
+        if live > 0 {
+            return Ok(live);
+        }
+        if let Some((error_type, message)) =
+            self.inner.init_error.lock().ok().and_then(|e| e.clone())
+        {
+            return Err(format!("no worker running: {error_type}: {message}"));
+        }
+        if self.inner.cfg.min_workers == 0 {
+            return Ok(0);
+        }
+        Err("no worker has asked for work yet (starting)".to_owned())
+    }
+
     /// Process ids of the running workers.
     pub fn pids(&self) -> Vec<u32> {
         self.inner.slots.lock().map_or_else(
