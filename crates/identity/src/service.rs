@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::keys::{KeyAlg, KeyRing, generate};
 use crate::model::{AppClient, RefreshRecord, User};
-use crate::password::{HashParams, PasswordHasherPool};
+use crate::password::{HashError, HashParams, PasswordHasherPool};
 use crate::secrets::{SecretsKey, verify_cognito_secret_hash, verify_secret};
 use crate::store::{Store, StoreError, new_uuid};
 use crate::throttle::{LoginThrottle, ThrottleSettings};
@@ -36,6 +36,8 @@ pub struct IdentitySettings {
     pub hash_params: HashParams,
     /// Hashes running at once.
     pub max_concurrent_hashes: usize,
+    /// Hashes waiting for a slot, at most; more are refused at once with [`AuthError::Busy`].
+    pub max_queued_hashes: usize,
     /// Failed-login backoff and lockout.
     pub throttle: ThrottleSettings,
     /// The file holding the key that seals client secrets (created on first use), see
@@ -98,6 +100,10 @@ pub enum AuthError {
         /// Milliseconds until the next attempt is checked.
         retry_after_ms: u64,
     },
+    /// Every password-hashing slot is taken and its queue is full: retry shortly. Nothing
+    /// was checked.
+    #[error("password hashing is saturated")]
+    Busy,
     /// The request is malformed.
     #[error("{0}")]
     InvalidParameter(String),
@@ -179,8 +185,12 @@ impl IdentityService {
         }
         let ring = KeyRing::from_records_at(&records, crate::store::now())
             .map_err(|e| AuthError::Internal(e.to_string()))?;
-        let hasher = PasswordHasherPool::new(settings.hash_params, settings.max_concurrent_hashes)
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let hasher = PasswordHasherPool::with_queue(
+            settings.hash_params,
+            settings.max_concurrent_hashes,
+            settings.max_queued_hashes,
+        )
+        .map_err(|e| AuthError::Internal(e.to_string()))?;
         let secrets_key = match settings.secrets_key.as_deref() {
             None => None,
             Some(path) => {
@@ -550,22 +560,33 @@ impl IdentityService {
         }
         let client = self.client(client_id, "USER_PASSWORD_AUTH").await?;
         self.check_proof(&client, proof, &[username])?;
-        if let Err(b) = self.throttle.check(username, source, now_ms()) {
-            return Err(AuthError::Throttled {
+        // Checked and counted in one step: guesses sent at once cannot all pass the check
+        // before the first of them fails.
+        let attempt = self
+            .throttle
+            .reserve(username, source, now_ms())
+            .map_err(|b| AuthError::Throttled {
                 retry_after_ms: b.retry_after_ms,
-            });
-        }
+            })?;
+        // On an error below, the attempt is released uncounted: nothing was checked.
         let user = self.store.user_by_username(username).await?;
         let stored = user.as_ref().map(|u| u.password_hash.expose().as_str());
-        let ok = self.hasher.verify(password, stored).await;
+        let ok = self
+            .hasher
+            .verify(password, stored)
+            .await
+            .map_err(|e| match e {
+                HashError::Busy => AuthError::Busy,
+                other => AuthError::Internal(other.to_string()),
+            })?;
         let user = match user {
             Some(u) if ok && u.enabled => u,
             _ => {
-                self.throttle.failure(username, source, now_ms());
+                attempt.failed(now_ms());
                 return Err(AuthError::NotAuthorized(NOT_AUTHORIZED));
             }
         };
-        self.throttle.success(username);
+        attempt.succeeded();
         self.start_session(&user, &client, now).await
     }
 

@@ -44,6 +44,7 @@ fn settings(alg: KeyAlg) -> IdentitySettings {
             parallelism: 1,
         },
         max_concurrent_hashes: 2,
+        max_queued_hashes: 32,
         throttle: portcullis_identity::throttle::ThrottleSettings {
             free_attempts: 100,
             base_delay_ms: 1000,
