@@ -841,3 +841,88 @@ async fn concurrent_guesses_cannot_outrun_the_lockout() {
     .await;
     assert_eq!(s, 429, "locked out, even with the right password");
 }
+
+/// A PostgreSQL server of this test's own (scripts/postgres.sh on a free port and its own
+/// data directory), stopped and removed when dropped.
+struct OwnPostgres {
+    port: u16,
+}
+
+impl OwnPostgres {
+    fn script(&self, arg: Option<&str>) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/postgres.sh");
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(script)
+            .env("PORTCULLIS_PG_PORT", self.port.to_string())
+            .env("PORTCULLIS_PG_DIR", self.dir())
+            .stdout(std::process::Stdio::null());
+        if let Some(a) = arg {
+            cmd.arg(a);
+        }
+        assert!(
+            cmd.status().unwrap().success(),
+            "scripts/postgres.sh {arg:?}"
+        );
+    }
+
+    fn dir(&self) -> String {
+        format!("/tmp/portcullis-pg-fault-{}", self.port)
+    }
+
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = Self { port };
+        pg.script(None);
+        pg
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        self.script(Some("stop"));
+        let _ = std::fs::remove_dir_all(self.dir());
+    }
+}
+
+/// While the user pool's PostgreSQL is down, logins fail at once with 500 (not after sqlx's
+/// 30 s acquire timeout), all of them together; the first login after it is back works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dead_postgres_fails_logins_fast_and_they_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = OwnPostgres::start();
+    let gw = identity_gateway_on(dir.path(), &pg.url(), "").await;
+    let addr = gw.addr();
+    let login = r#"{"username":"alice","password":"correct horse battery"}"#;
+    let (s, _, _) = post(addr, "/auth/login", login).await;
+    assert_eq!(s, 200);
+
+    pg.script(Some("stop"));
+    let client = h2c_client();
+    let started = std::time::Instant::now();
+    let answers = futures_util::future::join_all(
+        (0..5).map(|_| post_on(&client, addr, "/auth/login", login.to_owned())),
+    )
+    .await;
+    let took = started.elapsed();
+    for (s, h, b) in &answers {
+        assert_eq!(*s, 500, "{b}");
+        assert_eq!(h["x-amzn-errortype"], "InternalServerErrorException");
+    }
+    // A generous bound, far from the configured 3 s wait and from the old 30 s.
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "five logins with the database down took {took:?}"
+    );
+
+    pg.script(None);
+    let (s, _, b) = post(addr, "/auth/login", login).await;
+    assert_eq!(s, 200, "the first login after the database is back: {b}");
+}

@@ -367,3 +367,43 @@ async fn postgres_store() {
     drop(store);
     newer_schema_is_refused(&url).await;
 }
+
+/// A PostgreSQL address that refuses connections, and one that accepts them and never
+/// answers: connecting fails within the store's timeout instead of sqlx's 30 s.
+#[tokio::test]
+async fn unreachable_postgres_fails_within_the_timeout() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    // Accepts and holds every connection, answering nothing.
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            held.push(conn);
+        }
+    });
+    let refused_addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    for addr in [silent_addr, refused_addr] {
+        let url = format!("postgres://postgres@{addr}/postgres");
+        let started = std::time::Instant::now();
+        let outcome = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            Store::connect_with(&url, std::time::Duration::from_secs(1)),
+        )
+        .await
+        .expect("connecting gave up on its own");
+        assert!(
+            matches!(outcome, Err(StoreError::Database(_))),
+            "{addr}: {outcome:?}"
+        );
+        // Generous: the configured wait is 1 s.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{addr}: {:?}",
+            started.elapsed()
+        );
+    }
+    holder.abort();
+}
