@@ -8,11 +8,11 @@
 //! [`HashError::Busy`] (the gateway answers 429), so a flood costs neither memory nor an
 //! ever longer wait.
 //!
-//! Verification of an unknown user runs against a dummy hash with the configured
-//! parameters (the ones new hashes get), so "no such user" and "wrong password" take the
-//! same time and give the same answer. Stored hashes made under older parameters are checked
-//! with their own (the PHC string carries them); they are rehashed on the user's next
-//! password change.
+//! Verification of an unknown user runs against a dummy hash, so "no such user" and "wrong
+//! password" take the same time and give the same answer. A stored hash is checked with its
+//! own parameters (the PHC string carries them), so after a cost change the dummy takes the
+//! parameters most stored hashes have (see [`PasswordHasherPool::with_dummy_params`]), not
+//! the new ones; and a user's hash is brought to the new cost at their next login.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -237,10 +237,58 @@ impl PasswordHasherPool {
         Ok(ok && real)
     }
 
-    /// The PHC string checked for unknown users: made with the configured parameters.
+    /// The PHC string checked for unknown users.
     pub fn dummy_hash(&self) -> &str {
         &self.dummy
     }
+
+    /// This pool, with the dummy hash made with `params` (those of most stored hashes), so
+    /// that an unknown user costs what a known one does.
+    pub fn with_dummy_params(self, params: HashParams) -> Result<Self, HashError> {
+        let params = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(|e| HashError::Params(e.to_string()))?;
+        let dummy = hash_blocking(&params, b"portcullis-dummy-password")?;
+        Ok(Self {
+            dummy: Arc::new(dummy),
+            ..self
+        })
+    }
+
+    /// Whether `stored` was made with other parameters than new hashes get.
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        let current = HashParams {
+            memory_kib: self.params.m_cost(),
+            iterations: self.params.t_cost(),
+            parallelism: self.params.p_cost(),
+        };
+        parse_params(stored) != Some(current) || !stored.starts_with("$argon2id$v=19$")
+    }
+}
+
+/// The Argon2 cost parameters of a PHC string (`$argon2id$v=19$m=..,t=..,p=..$salt$hash`).
+pub fn parse_params(phc: &str) -> Option<HashParams> {
+    let fields = phc.split('$').nth(3)?;
+    let mut out = (None, None, None);
+    for kv in fields.split(',') {
+        let (k, v) = kv.split_once('=')?;
+        let v: u32 = v.parse().ok()?;
+        match k {
+            "m" => out.0 = Some(v),
+            "t" => out.1 = Some(v),
+            "p" => out.2 = Some(v),
+            _ => return None,
+        }
+    }
+    Some(HashParams {
+        memory_kib: out.0?,
+        iterations: out.1?,
+        parallelism: out.2?,
+    })
 }
 
 fn hash_blocking(params: &Params, password: &[u8]) -> Result<String, HashError> {
@@ -339,6 +387,26 @@ mod tests {
             "places come back"
         );
         assert_eq!(pool.admitted.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
+    fn phc_parameters_are_read_and_compared() {
+        let pool = cheap();
+        assert_eq!(
+            parse_params("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"),
+            Some(HashParams::default())
+        );
+        assert_eq!(parse_params("not a phc string"), None);
+        assert!(!pool.needs_rehash("$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA"));
+        assert!(pool.needs_rehash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"));
+        assert!(pool.needs_rehash("$argon2i$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA"));
+        let other = HashParams {
+            memory_kib: 32,
+            iterations: 2,
+            parallelism: 1,
+        };
+        let moved = cheap().with_dummy_params(other).unwrap();
+        assert_eq!(parse_params(moved.dummy_hash()), Some(other));
     }
 
     #[test]

@@ -160,7 +160,7 @@ pub struct Session {
 pub struct IdentityService {
     store: Store,
     revocations: RwLock<Arc<crate::model::RevocationSnapshot>>,
-    secrets_key: Option<SecretsKey>,
+    secrets_key: Option<Arc<SecretsKey>>,
     hasher: PasswordHasherPool,
     keys: RwLock<Arc<KeyRing>>,
     issuer: TokenIssuer,
@@ -173,24 +173,6 @@ impl IdentityService {
     /// configured algorithm on first start) and loads the key ring.
     pub async fn start(store: Store, settings: IdentitySettings) -> Result<Self, AuthError> {
         crate::install_crypto_provider();
-        let mut records = store.signing_keys().await?;
-        if records.iter().all(|k| k.retired_at.is_some()) {
-            let alg = settings.algorithm;
-            let rec = tokio::task::spawn_blocking(move || generate(alg, crate::store::now()))
-                .await
-                .map_err(|e| AuthError::Internal(e.to_string()))?
-                .map_err(|e| AuthError::Internal(e.to_string()))?;
-            store.insert_signing_key(&rec).await?;
-            records = store.signing_keys().await?;
-        }
-        let ring = KeyRing::from_records_at(&records, crate::store::now())
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
-        let hasher = PasswordHasherPool::with_queue(
-            settings.hash_params,
-            settings.max_concurrent_hashes,
-            settings.max_queued_hashes,
-        )
-        .map_err(|e| AuthError::Internal(e.to_string()))?;
         let secrets_key = match settings.secrets_key.as_deref() {
             None => None,
             Some(path) => {
@@ -213,8 +195,58 @@ impl IdentityService {
                         tracing::info!(path = %path.display(), "identity: created the client secrets key");
                     }
                 }
-                Some(key)
+                Some(Arc::new(key))
             }
+        };
+        // The signing keys' private halves are sealed with the same key; keys stored in
+        // plaintext by older versions are sealed now.
+        let store = match &secrets_key {
+            Some(key) => {
+                let store = store.sealing_keys_with(key.clone());
+                let sealed = store.seal_plaintext_keys().await?;
+                if sealed > 0 {
+                    tracing::info!(
+                        keys = sealed,
+                        "identity: sealed signing keys stored in plaintext"
+                    );
+                }
+                store
+            }
+            None => store,
+        };
+        let mut records = store.signing_keys().await?;
+        if records.iter().all(|k| k.retired_at.is_some()) {
+            let alg = settings.algorithm;
+            let rec = tokio::task::spawn_blocking(move || generate(alg, crate::store::now()))
+                .await
+                .map_err(|e| AuthError::Internal(e.to_string()))?
+                .map_err(|e| AuthError::Internal(e.to_string()))?;
+            store.insert_signing_key(&rec).await?;
+            records = store.signing_keys().await?;
+        }
+        let ring = KeyRing::from_records_at(&records, crate::store::now())
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let hasher = PasswordHasherPool::with_queue(
+            settings.hash_params,
+            settings.max_concurrent_hashes,
+            settings.max_queued_hashes,
+        )
+        .map_err(|e| AuthError::Internal(e.to_string()))?;
+        // The dummy hash for unknown users costs what most stored hashes cost: after a cost
+        // change, those are still the old one until their users log in again.
+        let hasher = match Self::prevailing_params(&store).await? {
+            Some(p) if p != settings.hash_params => {
+                tracing::info!(
+                    memory_kib = p.memory_kib,
+                    iterations = p.iterations,
+                    parallelism = p.parallelism,
+                    "identity: most stored password hashes have other parameters than configured; unknown users are checked at their cost until logins rehash them"
+                );
+                hasher
+                    .with_dummy_params(p)
+                    .map_err(|e| AuthError::Internal(e.to_string()))?
+            }
+            _ => hasher,
         };
         let revocations = store.revocation_snapshot(crate::store::now()).await?;
         Ok(Self {
@@ -227,6 +259,21 @@ impl IdentityService {
             throttle: LoginThrottle::new(settings.throttle),
             settings,
         })
+    }
+
+    /// The Argon2 parameters most of the newest 1,000 users' hashes have, if any user exists.
+    async fn prevailing_params(store: &Store) -> Result<Option<HashParams>, AuthError> {
+        let mut counts: Vec<(HashParams, usize)> = Vec::new();
+        for h in store.recent_password_hashes(1_000).await? {
+            let Some(p) = crate::password::parse_params(h.expose()) else {
+                continue;
+            };
+            match counts.iter_mut().find(|(q, _)| *q == p) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((p, 1)),
+            }
+        }
+        Ok(counts.into_iter().max_by_key(|(_, n)| *n).map(|(p, _)| p))
     }
 
     /// The store.
@@ -587,6 +634,18 @@ impl IdentityService {
             }
         };
         attempt.succeeded();
+        if self.hasher.needs_rehash(user.password_hash.expose()) {
+            // Brought to the configured cost while the password is at hand; best effort (a
+            // full queue or a failed write leaves the old hash, which still works).
+            match self.hasher.hash(password).await {
+                Ok(new) => {
+                    if let Err(e) = self.store.set_password_hash(&user.username, &new).await {
+                        tracing::warn!(error = %e, "identity: password hash not upgraded");
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "identity: password hash not upgraded"),
+            }
+        }
         self.start_session(&user, &client, now).await
     }
 

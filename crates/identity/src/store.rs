@@ -127,6 +127,49 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Seals signing keys' private halves when set (see [`Store::sealing_keys_with`]).
+    sealer: Option<std::sync::Arc<crate::secrets::SecretsKey>>,
+}
+
+/// What a plaintext private key in the database starts with (older versions stored them so).
+const PEM_START: &str = "-----BEGIN";
+
+/// The associated data a signing key is sealed with: it binds the sealed PEM to its key id.
+fn key_aad(kid: &str) -> String {
+    format!("signing-key/{kid}")
+}
+
+/// Refuses a database file (or its WAL or shared-memory file) that other users may read or
+/// write: it holds password hashes, refresh-token hashes and the signing keys.
+fn check_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(name.into());
+    }
+    for file in files {
+        let meta = match std::fs::metadata(&file) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(StoreError::Config(format!(
+                    "cannot read the permissions of {}: {e}",
+                    file.display()
+                )));
+            }
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(StoreError::Config(format!(
+                "{} is open to other users (mode {mode:04o}); it holds password hashes and signing keys: run `chmod 600 {}` (and check who else may have read it)",
+                file.display(),
+                file.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn map_unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
@@ -158,7 +201,9 @@ fn is_contention(e: &StoreError) -> bool {
 
 impl Store {
     /// Opens (creating if needed) a SQLite database file, readable only by this user, in WAL
-    /// mode, and brings its schema up to date.
+    /// mode, and brings its schema up to date. An existing file (or its `-wal`/`-shm`
+    /// companion) that group or other users may read or write is refused, naming the
+    /// `chmod` that fixes it.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
         Self::open_sqlite_with(path, DEFAULT_TIMEOUT).await
     }
@@ -182,6 +227,7 @@ impl Store {
                     StoreError::Config(format!("cannot create {}: {e}", path.display()))
                 })?;
         }
+        check_private(path)?;
         // The driver reads a URL: use the absolute path, percent-encoded, so that `..`,
         // spaces and the like name the file they should.
         let absolute = std::fs::canonicalize(path)
@@ -241,7 +287,11 @@ impl Store {
                 .execute(&pool)
                 .await?;
         }
-        let store = Self { pool, backend };
+        let store = Self {
+            pool,
+            backend,
+            sealer: None,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -398,6 +448,18 @@ impl Store {
     pub async fn user_by_sub(&self, sub: &str) -> Result<Option<User>> {
         self.one(user_select!("WHERE sub = $1"), sub, user_from_row)
             .await
+    }
+
+    /// The stored password hashes of up to `limit` of the newest users (PHC strings), to
+    /// learn the cost most of them have.
+    pub async fn recent_password_hashes(&self, limit: i64) -> Result<Vec<Secret<String>>> {
+        let rows = sqlx::query("SELECT password_hash FROM users ORDER BY id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(Secret::new(r.try_get::<String, _>("password_hash")?)))
+            .collect()
     }
 
     /// All users, by username.
@@ -946,14 +1008,51 @@ impl Store {
 
     // ---- signing keys ----
 
+    /// This store, sealing signing keys' private halves with `key` (AES-256-GCM, the key id
+    /// as associated data) when it writes them, and opening them when it reads them. Keys
+    /// stored in plaintext (by older versions) are still read; [`Store::seal_plaintext_keys`]
+    /// converts them.
+    pub fn sealing_keys_with(self, key: std::sync::Arc<crate::secrets::SecretsKey>) -> Self {
+        Self {
+            sealer: Some(key),
+            ..self
+        }
+    }
+
+    /// The private PEM as stored: sealed when the store has a sealer.
+    fn stored_pem(&self, kid: &str, pem: &str) -> Result<String> {
+        match &self.sealer {
+            Some(key) => key.seal(&key_aad(kid), pem).ok_or_else(|| {
+                StoreError::Corrupt(format!("signing key `{kid}` could not be sealed"))
+            }),
+            None => Ok(pem.to_owned()),
+        }
+    }
+
+    /// The private PEM from its stored form.
+    fn opened_pem(&self, kid: &str, stored: String) -> Result<Secret<String>> {
+        if stored.starts_with(PEM_START) {
+            return Ok(Secret::new(stored));
+        }
+        self.sealer
+            .as_ref()
+            .and_then(|key| key.open(&key_aad(kid), &stored))
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "signing key `{kid}` is sealed under another secrets key (or altered); restore the secrets key file this database was used with"
+                ))
+            })
+    }
+
     /// Stores a signing key.
     pub async fn insert_signing_key(&self, k: &SigningKeyRecord) -> Result<()> {
+        let pem = self.stored_pem(&k.kid, k.private_pem.expose())?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, alg, private_pem, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&k.kid)
         .bind(&k.alg)
-        .bind(k.private_pem.expose())
+        .bind(pem)
         .bind(&k.public_jwk)
         .bind(k.created_at)
         .bind(k.retired_at)
@@ -963,7 +1062,38 @@ impl Store {
         Ok(())
     }
 
-    /// All signing keys, newest first.
+    /// Seals every signing key still stored in plaintext (with the store's sealer; without
+    /// one, does nothing). Returns how many were sealed.
+    pub async fn seal_plaintext_keys(&self) -> Result<u64> {
+        if self.sealer.is_none() {
+            return Ok(0);
+        }
+        let rows = sqlx::query("SELECT kid, private_pem FROM signing_keys")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut sealed = 0;
+        for r in rows {
+            let kid: String = r.try_get("kid")?;
+            let pem: String = r.try_get("private_pem")?;
+            if !pem.starts_with(PEM_START) {
+                continue;
+            }
+            let stored = self.stored_pem(&kid, &pem)?;
+            // Only the plaintext row is replaced: a concurrent sealing by another process wins.
+            sealed += sqlx::query(
+                "UPDATE signing_keys SET private_pem = $1 WHERE kid = $2 AND private_pem = $3",
+            )
+            .bind(stored)
+            .bind(&kid)
+            .bind(&pem)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(sealed)
+    }
+
+    /// All signing keys, newest first, their private halves opened.
     pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
         let rows = sqlx::query(
             "SELECT kid, alg, private_pem, public_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid DESC",
@@ -972,10 +1102,11 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
+                let kid: String = r.try_get("kid")?;
                 Ok(SigningKeyRecord {
-                    kid: r.try_get("kid")?,
+                    private_pem: self.opened_pem(&kid, r.try_get::<String, _>("private_pem")?)?,
+                    kid,
                     alg: r.try_get("alg")?,
-                    private_pem: Secret::new(r.try_get::<String, _>("private_pem")?),
                     public_jwk: r.try_get("public_jwk")?,
                     created_at: r.try_get("created_at")?,
                     retired_at: r.try_get("retired_at")?,

@@ -407,3 +407,40 @@ async fn unreachable_postgres_fails_within_the_timeout() {
     }
     holder.abort();
 }
+
+/// An existing SQLite file that other users may read or write is refused with the `chmod`
+/// that fixes it; once private again, it opens.
+#[tokio::test]
+async fn a_database_file_open_to_other_users_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("id.db");
+    drop(Store::open_sqlite(&path).await.unwrap());
+    let mode = |m| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m)).unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "created private"
+    );
+    for loose in [0o644, 0o660, 0o602] {
+        mode(loose);
+        match Store::open_sqlite(&path).await {
+            Err(StoreError::Config(msg)) => {
+                assert!(msg.contains("chmod 600"), "{msg}");
+                assert!(msg.contains(&format!("{loose:04o}")), "{msg}");
+            }
+            other => panic!("mode {loose:o}: expected a refusal, got {other:?}"),
+        }
+    }
+    mode(0o600);
+    Store::open_sqlite(&path).await.unwrap();
+    // The write-ahead log holds the same data.
+    let wal = dir.path().join("id.db-wal");
+    if wal.exists() {
+        std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            Store::open_sqlite(&path).await,
+            Err(StoreError::Config(_))
+        ));
+    }
+}
