@@ -926,3 +926,39 @@ async fn a_dead_postgres_fails_logins_fast_and_they_recover() {
     let (s, _, b) = post(addr, "/auth/login", login).await;
     assert_eq!(s, 200, "the first login after the database is back: {b}");
 }
+
+/// With every hashing slot busy and the queue full, a login is answered 429 at once (it does
+/// not wait, and the queue does not grow); once the slots are free, logins work again.
+#[tokio::test]
+async fn a_full_hashing_queue_answers_429_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = identity_gateway_with(dir.path(), "    max_concurrent: 1\n    max_queued: 1\n").await;
+    let addr = gw.addr();
+    let svc = gw.shared().identity.as_ref().unwrap().service().clone();
+    let running = svc.hasher().occupy().unwrap();
+    let queued = svc.hasher().occupy().unwrap();
+    assert!(
+        svc.hasher().occupy().is_err(),
+        "one running, one queued: full"
+    );
+    let login = r#"{"username":"alice","password":"correct horse battery"}"#;
+    // `post` gives up after 10 s: a login waiting in the queue would fail there.
+    let (s, h, b) = post(addr, "/auth/login", login).await;
+    assert_eq!(s, 429, "{b}");
+    assert_eq!(b, serde_json::json!({"message": "Too Many Requests"}));
+    assert_eq!(h["x-amzn-errortype"], "TooManyRequestsException");
+    assert_eq!(h["retry-after"], "1");
+    let req = Request::post(format!("http://{addr}/cognito"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", "AWSCognitoIdentityProviderService.InitiateAuth")
+        .body(common::body(
+            r#"{"AuthFlow":"USER_PASSWORD_AUTH","ClientId":"portcullis","AuthParameters":{"USERNAME":"alice","PASSWORD":"correct horse battery"}}"#,
+        ))
+        .unwrap();
+    let (s, h, _) = send(&client(), req).await;
+    assert_eq!(s.as_u16(), 400);
+    assert_eq!(h["x-amzn-errortype"], "TooManyRequestsException");
+    drop((running, queued));
+    let (s, _, b) = post(addr, "/auth/login", login).await;
+    assert_eq!(s, 200, "{b}");
+}

@@ -133,7 +133,16 @@ pub struct PasswordHasherPool {
     verified: Arc<AtomicU64>,
 }
 
+/// A place in the pool held by a test (see [`PasswordHasherPool::occupy`]).
+#[cfg(feature = "test-support")]
+#[derive(Debug)]
+pub struct Occupied {
+    _admission: Admission,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
 /// A place among the admitted requests, given back on drop.
+#[derive(Debug)]
 struct Admission(Arc<AtomicUsize>);
 
 impl Drop for Admission {
@@ -187,6 +196,17 @@ impl PasswordHasherPool {
             })
             .map(|_| Admission(self.admitted.clone()))
             .map_err(|_| HashError::Busy)
+    }
+
+    /// Takes one place in the pool, and a hashing slot if one is free, until the returned
+    /// value is dropped: for tests that need the pool full.
+    #[cfg(feature = "test-support")]
+    pub fn occupy(&self) -> Result<Occupied, HashError> {
+        let admission = self.admit()?;
+        Ok(Occupied {
+            _admission: admission,
+            _slot: self.permits.clone().try_acquire_owned().ok(),
+        })
     }
 
     /// Hashes a password to a PHC string (`$argon2id$v=19$m=...`), with a random salt.
