@@ -817,6 +817,7 @@ async fn concurrent_guesses_cannot_outrun_the_lockout() {
     .await;
     let checked = answers.iter().filter(|(s, _, _)| *s == 401).count();
     let refused = answers.iter().filter(|(s, _, _)| *s == 429).count();
+    eprintln!("20 guesses at once: {checked} checked (401), {refused} refused (429)");
     let statuses: Vec<u16> = answers.iter().map(|(s, _, _)| *s).collect();
     assert_eq!(checked + refused, 20, "{statuses:?}");
     assert!(
@@ -912,6 +913,7 @@ async fn a_dead_postgres_fails_logins_fast_and_they_recover() {
     )
     .await;
     let took = started.elapsed();
+    eprintln!("five logins with PostgreSQL stopped answered 500 in {took:?}");
     for (s, h, b) in &answers {
         assert_eq!(*s, 500, "{b}");
         assert_eq!(h["x-amzn-errortype"], "InternalServerErrorException");
