@@ -68,6 +68,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Retries of a write transaction that met contention, after the first try.
 const WRITE_RETRIES: u32 = 4;
 
+/// Contention is retried only while the write has taken less than this.
+const RETRY_WINDOW: Duration = Duration::from_secs(1);
+
 /// SQLite waits this long for another writer's lock before answering busy.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
@@ -311,10 +314,14 @@ impl Store {
         &self,
         mut op: impl FnMut() -> std::pin::Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>,
     ) -> Result<T> {
+        let started = std::time::Instant::now();
         let mut pause = Duration::from_millis(5);
         for _ in 0..WRITE_RETRIES {
             match op().await {
-                Err(e) if is_contention(&e) => {
+                // Contention met at once (a snapshot gone stale, a deadlock) is worth another
+                // try; a try that already sat out the busy timeout is not tried again, so a
+                // lock held for long costs one busy timeout, not five.
+                Err(e) if is_contention(&e) && started.elapsed() < RETRY_WINDOW => {
                     tracing::debug!(error = %e, "identity store: write contention, retrying");
                     let jitter = Duration::from_millis(fastrand::u64(0..5));
                     tokio::time::sleep(pause + jitter).await;

@@ -444,3 +444,39 @@ async fn a_database_file_open_to_other_users_is_refused() {
         ));
     }
 }
+
+/// Another process holding SQLite's write lock (a long CLI transaction, a stuck writer):
+/// a write waits out the busy timeout once and fails, rather than retrying it over and
+/// over; once the lock is gone, writes work.
+#[tokio::test]
+async fn a_write_lock_held_elsewhere_costs_one_busy_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("id.db");
+    let store = Store::open_sqlite(&path).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let mut other =
+        <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        store.revoke_family("fam", now(), now() + 60),
+    )
+    .await
+    .expect("the write gave up on its own");
+    let took = started.elapsed();
+    assert!(
+        matches!(outcome, Err(StoreError::Database(_))),
+        "{outcome:?}"
+    );
+    // One 5 s busy timeout, not one per retry; generous.
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+    sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
+    store.revoke_family("fam", now(), now() + 60).await.unwrap();
+    assert!(store.family_revoked("fam").await.unwrap());
+}
