@@ -2016,6 +2016,7 @@ fn path_param_help(segments: &[Segment]) -> String {
 
 const IDENTITY_KEYS: &[&str] = &[
     "database",
+    "database_timeout",
     "issuer",
     "signing_algorithm",
     "default_client_id",
@@ -2059,6 +2060,25 @@ fn read_identity(
             }
         }),
         None => Some(DatabaseLocation::Sqlite(cx.base.join("data/identity.db"))),
+    };
+    let database_timeout = match m.take("database_timeout") {
+        Some((n, p)) => cx.duration(n, &p).and_then(|d| {
+            if (Duration::from_millis(100)..=Duration::from_secs(60)).contains(&d) {
+                Some(d)
+            } else {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!(
+                        "database_timeout {} is out of range",
+                        crate::units::format_duration(d)
+                    ),
+                    "use 100ms to 60s; a login waits this long for the database before failing",
+                );
+                None
+            }
+        }),
+        None => Some(Duration::from_secs(3)),
     };
     // The key sealing client secrets: next to a SQLite database, under data/ otherwise.
     let secrets_key = match m.take("secrets_key") {
@@ -2163,6 +2183,7 @@ fn read_identity(
         Some(2u32),
         Some(1u32),
         Some(None::<u32>),
+        Some(None::<u32>),
     );
     if let Some((n, p)) = m.take("password_hashing")
         && let Some(mut h) = cx.map(n, &p)
@@ -2197,9 +2218,21 @@ fn read_identity(
                 .and_then(|i| u32::try_from(i).ok())
                 .map(Some);
         }
+        if let Some((n, p)) = h.take("max_queued") {
+            hashing.4 = cx
+                .integer(n, &p, 0, 65_536)
+                .and_then(|i| u32::try_from(i).ok())
+                .map(Some);
+        }
         h.finish(
             cx,
-            &["memory", "iterations", "parallelism", "max_concurrent"],
+            &[
+                "memory",
+                "iterations",
+                "parallelism",
+                "max_concurrent",
+                "max_queued",
+            ],
         );
     }
     let mut paths = (
@@ -2367,6 +2400,8 @@ fn read_identity(
         hash_iterations: hashing.1?,
         hash_parallelism: hashing.2?,
         max_concurrent_hashes: hashing.3?,
+        max_queued_hashes: hashing.4?,
+        database_timeout: database_timeout?,
         login_path: paths.0?,
         refresh_path: paths.1?,
         logout_path: paths.2?,

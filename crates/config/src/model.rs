@@ -372,6 +372,12 @@ pub struct IdentityConfig {
     pub hash_parallelism: u32,
     /// Hashes running at once (the rest queue); `None`: half the CPUs, at least one.
     pub max_concurrent_hashes: Option<u32>,
+    /// Hashes waiting for a slot, at most (more are answered 429 at once); `None`: 16 per
+    /// concurrent hash.
+    pub max_queued_hashes: Option<u32>,
+    /// Longest wait for a database connection (PostgreSQL: connecting included); past it
+    /// the request fails at once with 500.
+    pub database_timeout: Duration,
     /// Fewest characters in a new password.
     pub password_min_length: u32,
     /// New passwords need an upper-case letter, a lower-case letter, a digit, a symbol.

@@ -56,6 +56,7 @@ impl From<AuthError> for CognitoError {
             AuthError::Throttled { .. } => {
                 Self::new("NotAuthorizedException", "Password attempts exceeded")
             }
+            AuthError::Busy => Self::new("TooManyRequestsException", "Too Many Requests"),
             AuthError::InvalidParameter(m) | AuthError::FlowNotAllowed(m) => Self::invalid(m),
             AuthError::InvalidClient(m) => Self::new("NotAuthorizedException", m),
             AuthError::UnknownClient(m) => Self::new("ResourceNotFoundException", m),

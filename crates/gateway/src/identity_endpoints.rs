@@ -70,10 +70,18 @@ pub struct IdentityEndpoints {
 /// Opens the configured store (creating and migrating it) and starts the service.
 pub async fn open_service(cfg: &IdentityConfig) -> Result<IdentityService, String> {
     let store = match &cfg.database {
-        DatabaseLocation::Sqlite(path) => Store::open_sqlite(path).await,
-        DatabaseLocation::Postgres(url) => Store::connect(url).await,
+        DatabaseLocation::Sqlite(path) => Store::open_sqlite_with(path, cfg.database_timeout).await,
+        DatabaseLocation::Postgres(url) => Store::connect_with(url, cfg.database_timeout).await,
     }
     .map_err(|e| format!("identity database: {e}"))?;
+    // Half the CPUs by default: a login flood must leave room for proxied traffic
+    // (docs/performance.md measures the difference).
+    let max_concurrent_hashes = match cfg.max_concurrent_hashes {
+        Some(n) => usize::try_from(n).unwrap_or(1),
+        None => {
+            (std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) / 2).max(1)
+        }
+    };
     let settings = IdentitySettings {
         issuer: cfg.issuer.clone(),
         algorithm: KeyAlg::parse(&cfg.signing_algorithm).unwrap_or(KeyAlg::Rs256),
@@ -92,13 +100,11 @@ pub async fn open_service(cfg: &IdentityConfig) -> Result<IdentityService, Strin
             iterations: cfg.hash_iterations,
             parallelism: cfg.hash_parallelism,
         },
-        // Half the CPUs by default: a login flood must leave room for proxied traffic
-        // (docs/performance.md measures the difference).
-        max_concurrent_hashes: match cfg.max_concurrent_hashes {
-            Some(n) => usize::try_from(n).unwrap_or(1),
-            None => (std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-                / 2)
-            .max(1),
+        max_concurrent_hashes,
+        max_queued_hashes: match cfg.max_queued_hashes {
+            Some(n) => usize::try_from(n).unwrap_or(0),
+            None => max_concurrent_hashes
+                .saturating_mul(portcullis_identity::password::QUEUE_PER_WORKER),
         },
         throttle: ThrottleSettings {
             free_attempts: cfg.lockout_free_attempts,
@@ -393,6 +399,13 @@ fn auth_error(e: AuthError) -> GatewayError {
         )
         .with_message("Password attempts exceeded")
         .with_retry_after(retry_after_ms.div_ceil(1000).max(1)),
+        // The default message of THROTTLED ("Too Many Requests"), with a short Retry-After:
+        // the hashing queue drains in well under a second.
+        AuthError::Busy => GatewayError::new(
+            ErrorKind::Response(ResponseType::THROTTLED),
+            "password hashing queue full",
+        )
+        .with_retry_after(1),
         AuthError::InvalidClient(message) => GatewayError::new(
             ErrorKind::Response(ResponseType::UNAUTHORIZED),
             "client authentication failed",

@@ -65,7 +65,7 @@ impl From<AuthError> for OAuthError {
             AuthError::InvalidScope(m) => Self::new("invalid_scope", m),
             AuthError::InvalidParameter(m) => Self::new("invalid_request", m),
             AuthError::InsufficientScope(m) => Self::new("invalid_scope", m),
-            AuthError::Throttled { .. } => Self {
+            AuthError::Throttled { .. } | AuthError::Busy => Self {
                 code: "slow_down",
                 description: "too many attempts".into(),
                 status: StatusCode::TOO_MANY_REQUESTS,

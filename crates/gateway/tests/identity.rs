@@ -716,3 +716,251 @@ async fn authlib_reads_the_discovery_document_and_uses_its_endpoints() {
     assert_eq!(summary["ok"], true);
     assert!(summary["validated"].as_u64().unwrap() >= 10, "{summary}");
 }
+
+async fn post_on(
+    client: &hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        TestBody,
+    >,
+    addr: std::net::SocketAddr,
+    path: &str,
+    body: String,
+) -> (u16, http::HeaderMap, serde_json::Value) {
+    let req = Request::post(format!("http://{addr}{path}"))
+        .header("content-type", "application/json")
+        .body(common::body(body))
+        .unwrap();
+    let (s, h, b) = send(client, req).await;
+    (
+        s.as_u16(),
+        h,
+        serde_json::from_str(&b).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Several uses of one refresh token at once (a retrying client, or a thief racing its
+/// owner): exactly one gets new tokens, the others are refused as reuse, and none is a 500
+/// (SQLite used to answer `database is locked` at once to some of them).
+async fn concurrent_refreshes(gw: &portcullis_gateway::Gateway) {
+    let addr = gw.addr();
+    let client = h2c_client();
+    for round in 0..20 {
+        let (s, _, b) = post(
+            addr,
+            "/auth/login",
+            r#"{"username":"alice","password":"correct horse battery"}"#,
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        let token = b["refresh_token"].as_str().unwrap().to_owned();
+        let body = format!(r#"{{"refresh_token":"{token}"}}"#);
+        let n = 5 + round % 4;
+        let answers = futures_util::future::join_all(
+            (0..n).map(|_| post_on(&client, addr, "/auth/refresh", body.clone())),
+        )
+        .await;
+        let mut statuses: Vec<u16> = answers.iter().map(|(s, _, _)| *s).collect();
+        statuses.sort_unstable();
+        let mut expected = vec![200];
+        expected.resize(n, 401);
+        let bodies: Vec<_> = answers.iter().map(|(s, _, b)| (s, &b["message"])).collect();
+        assert_eq!(statuses, expected, "round {round}: {bodies:?}");
+        // The race revoked the family: the winner's new token is refused too.
+        let winner = answers.iter().find(|(s, _, _)| *s == 200).unwrap();
+        let next = winner.2["refresh_token"].as_str().unwrap();
+        let (s, _, _) = post(
+            addr,
+            "/auth/refresh",
+            &format!(r#"{{"refresh_token":"{next}"}}"#),
+        )
+        .await;
+        assert_eq!(s, 401, "round {round}: the family is revoked");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refreshes_of_one_token_answer_one_200_and_401s() {
+    let dir = tempfile::tempdir().unwrap();
+    concurrent_refreshes(&identity_gateway(dir.path()).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refreshes_of_one_token_answer_one_200_and_401s_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::postgres_database().await;
+    concurrent_refreshes(&identity_gateway_on(dir.path(), &url, "").await).await;
+}
+
+/// Many wrong passwords for one user at once, as HTTP/2 streams on one connection: no more
+/// are checked than the lockout allows one after another (the free attempts and one more);
+/// the rest are refused before any hashing, and so is the right password afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_cannot_outrun_the_lockout() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = identity_gateway_with(
+        dir.path(),
+        "  brute_force:\n    free_attempts: 3\n    base_delay: 30s\n    lockout: 5m\n",
+    )
+    .await;
+    let addr = gw.addr();
+    let svc = gw.shared().identity.as_ref().unwrap().service().clone();
+    let before = svc.hasher().verifications();
+    let client = h2c_client();
+    let answers = futures_util::future::join_all((0..20).map(|i| {
+        post_on(
+            &client,
+            addr,
+            "/auth/login",
+            format!(r#"{{"username":"alice","password":"guess-{i}"}}"#),
+        )
+    }))
+    .await;
+    let checked = answers.iter().filter(|(s, _, _)| *s == 401).count();
+    let refused = answers.iter().filter(|(s, _, _)| *s == 429).count();
+    eprintln!("20 guesses at once: {checked} checked (401), {refused} refused (429)");
+    let statuses: Vec<u16> = answers.iter().map(|(s, _, _)| *s).collect();
+    assert_eq!(checked + refused, 20, "{statuses:?}");
+    assert!(
+        (1..=4).contains(&checked),
+        "{checked} guesses were checked; the lockout allows 4"
+    );
+    assert!(
+        svc.hasher().verifications() - before <= 4,
+        "Argon2 verifications: {}",
+        svc.hasher().verifications() - before
+    );
+    for (s, h, b) in answers.iter().filter(|(s, _, _)| *s == 429) {
+        assert_eq!(*s, 429);
+        assert_eq!(b["message"], "Password attempts exceeded");
+        assert_eq!(h["x-amzn-errortype"], "TooManyRequestsException");
+    }
+    let (s, _, _) = post(
+        addr,
+        "/auth/login",
+        r#"{"username":"alice","password":"correct horse battery"}"#,
+    )
+    .await;
+    assert_eq!(s, 429, "locked out, even with the right password");
+}
+
+/// A PostgreSQL server of this test's own (scripts/postgres.sh on a free port and its own
+/// data directory), stopped and removed when dropped.
+struct OwnPostgres {
+    port: u16,
+}
+
+impl OwnPostgres {
+    fn script(&self, arg: Option<&str>) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/postgres.sh");
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(script)
+            .env("PORTCULLIS_PG_PORT", self.port.to_string())
+            .env("PORTCULLIS_PG_DIR", self.dir())
+            .stdout(std::process::Stdio::null());
+        if let Some(a) = arg {
+            cmd.arg(a);
+        }
+        assert!(
+            cmd.status().unwrap().success(),
+            "scripts/postgres.sh {arg:?}"
+        );
+    }
+
+    fn dir(&self) -> String {
+        format!("/tmp/portcullis-pg-fault-{}", self.port)
+    }
+
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = Self { port };
+        pg.script(None);
+        pg
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        self.script(Some("stop"));
+        let _ = std::fs::remove_dir_all(self.dir());
+    }
+}
+
+/// While the user pool's PostgreSQL is down, logins fail at once with 500 (not after sqlx's
+/// 30 s acquire timeout), all of them together; the first login after it is back works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dead_postgres_fails_logins_fast_and_they_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = OwnPostgres::start();
+    let gw = identity_gateway_on(dir.path(), &pg.url(), "").await;
+    let addr = gw.addr();
+    let login = r#"{"username":"alice","password":"correct horse battery"}"#;
+    let (s, _, _) = post(addr, "/auth/login", login).await;
+    assert_eq!(s, 200);
+
+    pg.script(Some("stop"));
+    let client = h2c_client();
+    let started = std::time::Instant::now();
+    let answers = futures_util::future::join_all(
+        (0..5).map(|_| post_on(&client, addr, "/auth/login", login.to_owned())),
+    )
+    .await;
+    let took = started.elapsed();
+    eprintln!("five logins with PostgreSQL stopped answered 500 in {took:?}");
+    for (s, h, b) in &answers {
+        assert_eq!(*s, 500, "{b}");
+        assert_eq!(h["x-amzn-errortype"], "InternalServerErrorException");
+    }
+    // A generous bound, far from the configured 3 s wait and from the old 30 s.
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "five logins with the database down took {took:?}"
+    );
+
+    pg.script(None);
+    let (s, _, b) = post(addr, "/auth/login", login).await;
+    assert_eq!(s, 200, "the first login after the database is back: {b}");
+}
+
+/// With every hashing slot busy and the queue full, a login is answered 429 at once (it does
+/// not wait, and the queue does not grow); once the slots are free, logins work again.
+#[tokio::test]
+async fn a_full_hashing_queue_answers_429_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = identity_gateway_with(dir.path(), "    max_concurrent: 1\n    max_queued: 1\n").await;
+    let addr = gw.addr();
+    let svc = gw.shared().identity.as_ref().unwrap().service().clone();
+    let running = svc.hasher().occupy().unwrap();
+    let queued = svc.hasher().occupy().unwrap();
+    assert!(
+        svc.hasher().occupy().is_err(),
+        "one running, one queued: full"
+    );
+    let login = r#"{"username":"alice","password":"correct horse battery"}"#;
+    // `post` gives up after 10 s: a login waiting in the queue would fail there.
+    let (s, h, b) = post(addr, "/auth/login", login).await;
+    assert_eq!(s, 429, "{b}");
+    assert_eq!(b, serde_json::json!({"message": "Too Many Requests"}));
+    assert_eq!(h["x-amzn-errortype"], "TooManyRequestsException");
+    assert_eq!(h["retry-after"], "1");
+    let req = Request::post(format!("http://{addr}/cognito"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", "AWSCognitoIdentityProviderService.InitiateAuth")
+        .body(common::body(
+            r#"{"AuthFlow":"USER_PASSWORD_AUTH","ClientId":"portcullis","AuthParameters":{"USERNAME":"alice","PASSWORD":"correct horse battery"}}"#,
+        ))
+        .unwrap();
+    let (s, h, _) = send(&client(), req).await;
+    assert_eq!(s.as_u16(), 400);
+    assert_eq!(h["x-amzn-errortype"], "TooManyRequestsException");
+    drop((running, queued));
+    let (s, _, b) = post(addr, "/auth/login", login).await;
+    assert_eq!(s, 200, "{b}");
+}

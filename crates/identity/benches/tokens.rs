@@ -105,6 +105,7 @@ fn refresh(c: &mut Criterion) {
                     parallelism: 1,
                 },
                 max_concurrent_hashes: 1,
+                max_queued_hashes: 16,
                 throttle: ThrottleSettings {
                     free_attempts: 5,
                     base_delay_ms: 1000,

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::keys::{KeyAlg, KeyRing, generate};
 use crate::model::{AppClient, RefreshRecord, User};
-use crate::password::{HashParams, PasswordHasherPool};
+use crate::password::{HashError, HashParams, PasswordHasherPool};
 use crate::secrets::{SecretsKey, verify_cognito_secret_hash, verify_secret};
 use crate::store::{Store, StoreError, new_uuid};
 use crate::throttle::{LoginThrottle, ThrottleSettings};
@@ -36,6 +36,8 @@ pub struct IdentitySettings {
     pub hash_params: HashParams,
     /// Hashes running at once.
     pub max_concurrent_hashes: usize,
+    /// Hashes waiting for a slot, at most; more are refused at once with [`AuthError::Busy`].
+    pub max_queued_hashes: usize,
     /// Failed-login backoff and lockout.
     pub throttle: ThrottleSettings,
     /// The file holding the key that seals client secrets (created on first use), see
@@ -98,6 +100,10 @@ pub enum AuthError {
         /// Milliseconds until the next attempt is checked.
         retry_after_ms: u64,
     },
+    /// Every password-hashing slot is taken and its queue is full: retry shortly. Nothing
+    /// was checked.
+    #[error("password hashing is saturated")]
+    Busy,
     /// The request is malformed.
     #[error("{0}")]
     InvalidParameter(String),
@@ -154,7 +160,7 @@ pub struct Session {
 pub struct IdentityService {
     store: Store,
     revocations: RwLock<Arc<crate::model::RevocationSnapshot>>,
-    secrets_key: Option<SecretsKey>,
+    secrets_key: Option<Arc<SecretsKey>>,
     hasher: PasswordHasherPool,
     keys: RwLock<Arc<KeyRing>>,
     issuer: TokenIssuer,
@@ -167,20 +173,6 @@ impl IdentityService {
     /// configured algorithm on first start) and loads the key ring.
     pub async fn start(store: Store, settings: IdentitySettings) -> Result<Self, AuthError> {
         crate::install_crypto_provider();
-        let mut records = store.signing_keys().await?;
-        if records.iter().all(|k| k.retired_at.is_some()) {
-            let alg = settings.algorithm;
-            let rec = tokio::task::spawn_blocking(move || generate(alg, crate::store::now()))
-                .await
-                .map_err(|e| AuthError::Internal(e.to_string()))?
-                .map_err(|e| AuthError::Internal(e.to_string()))?;
-            store.insert_signing_key(&rec).await?;
-            records = store.signing_keys().await?;
-        }
-        let ring = KeyRing::from_records_at(&records, crate::store::now())
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
-        let hasher = PasswordHasherPool::new(settings.hash_params, settings.max_concurrent_hashes)
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
         let secrets_key = match settings.secrets_key.as_deref() {
             None => None,
             Some(path) => {
@@ -203,8 +195,58 @@ impl IdentityService {
                         tracing::info!(path = %path.display(), "identity: created the client secrets key");
                     }
                 }
-                Some(key)
+                Some(Arc::new(key))
             }
+        };
+        // The signing keys' private halves are sealed with the same key; keys stored in
+        // plaintext by older versions are sealed now.
+        let store = match &secrets_key {
+            Some(key) => {
+                let store = store.sealing_keys_with(key.clone());
+                let sealed = store.seal_plaintext_keys().await?;
+                if sealed > 0 {
+                    tracing::info!(
+                        keys = sealed,
+                        "identity: sealed signing keys stored in plaintext"
+                    );
+                }
+                store
+            }
+            None => store,
+        };
+        let mut records = store.signing_keys().await?;
+        if records.iter().all(|k| k.retired_at.is_some()) {
+            let alg = settings.algorithm;
+            let rec = tokio::task::spawn_blocking(move || generate(alg, crate::store::now()))
+                .await
+                .map_err(|e| AuthError::Internal(e.to_string()))?
+                .map_err(|e| AuthError::Internal(e.to_string()))?;
+            store.insert_signing_key(&rec).await?;
+            records = store.signing_keys().await?;
+        }
+        let ring = KeyRing::from_records_at(&records, crate::store::now())
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let hasher = PasswordHasherPool::with_queue(
+            settings.hash_params,
+            settings.max_concurrent_hashes,
+            settings.max_queued_hashes,
+        )
+        .map_err(|e| AuthError::Internal(e.to_string()))?;
+        // The dummy hash for unknown users costs what most stored hashes cost: after a cost
+        // change, those are still the old one until their users log in again.
+        let hasher = match Self::prevailing_params(&store).await? {
+            Some(p) if p != settings.hash_params => {
+                tracing::info!(
+                    memory_kib = p.memory_kib,
+                    iterations = p.iterations,
+                    parallelism = p.parallelism,
+                    "identity: most stored password hashes have other parameters than configured; unknown users are checked at their cost until logins rehash them"
+                );
+                hasher
+                    .with_dummy_params(p)
+                    .map_err(|e| AuthError::Internal(e.to_string()))?
+            }
+            _ => hasher,
         };
         let revocations = store.revocation_snapshot(crate::store::now()).await?;
         Ok(Self {
@@ -217,6 +259,21 @@ impl IdentityService {
             throttle: LoginThrottle::new(settings.throttle),
             settings,
         })
+    }
+
+    /// The Argon2 parameters most of the newest 1,000 users' hashes have, if any user exists.
+    async fn prevailing_params(store: &Store) -> Result<Option<HashParams>, AuthError> {
+        let mut counts: Vec<(HashParams, usize)> = Vec::new();
+        for h in store.recent_password_hashes(1_000).await? {
+            let Some(p) = crate::password::parse_params(h.expose()) else {
+                continue;
+            };
+            match counts.iter_mut().find(|(q, _)| *q == p) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((p, 1)),
+            }
+        }
+        Ok(counts.into_iter().max_by_key(|(_, n)| *n).map(|(p, _)| p))
     }
 
     /// The store.
@@ -550,22 +607,45 @@ impl IdentityService {
         }
         let client = self.client(client_id, "USER_PASSWORD_AUTH").await?;
         self.check_proof(&client, proof, &[username])?;
-        if let Err(b) = self.throttle.check(username, source, now_ms()) {
-            return Err(AuthError::Throttled {
+        // Checked and counted in one step: guesses sent at once cannot all pass the check
+        // before the first of them fails.
+        let attempt = self
+            .throttle
+            .reserve(username, source, now_ms())
+            .map_err(|b| AuthError::Throttled {
                 retry_after_ms: b.retry_after_ms,
-            });
-        }
+            })?;
+        // On an error below, the attempt is released uncounted: nothing was checked.
         let user = self.store.user_by_username(username).await?;
         let stored = user.as_ref().map(|u| u.password_hash.expose().as_str());
-        let ok = self.hasher.verify(password, stored).await;
+        let ok = self
+            .hasher
+            .verify(password, stored)
+            .await
+            .map_err(|e| match e {
+                HashError::Busy => AuthError::Busy,
+                other => AuthError::Internal(other.to_string()),
+            })?;
         let user = match user {
             Some(u) if ok && u.enabled => u,
             _ => {
-                self.throttle.failure(username, source, now_ms());
+                attempt.failed(now_ms());
                 return Err(AuthError::NotAuthorized(NOT_AUTHORIZED));
             }
         };
-        self.throttle.success(username);
+        attempt.succeeded();
+        if self.hasher.needs_rehash(user.password_hash.expose()) {
+            // Brought to the configured cost while the password is at hand; best effort (a
+            // full queue or a failed write leaves the old hash, which still works).
+            match self.hasher.hash(password).await {
+                Ok(new) => {
+                    if let Err(e) = self.store.set_password_hash(&user.username, &new).await {
+                        tracing::warn!(error = %e, "identity: password hash not upgraded");
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "identity: password hash not upgraded"),
+            }
+        }
         self.start_session(&user, &client, now).await
     }
 

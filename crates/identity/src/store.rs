@@ -6,9 +6,18 @@
 //! driver as an integer, a float or a string. Migrations are versioned and applied at open;
 //! a database whose schema is newer than this binary is refused with a clear error rather
 //! than written to.
+//!
+//! Faults. Waiting for a connection (PostgreSQL: connecting included) is bounded by the
+//! store's timeout, [`DEFAULT_TIMEOUT`] unless configured, so a database that is down or
+//! unreachable fails each operation after that long instead of sqlx's 30 s; the pool
+//! reconnects on the next operation once the database is back. Write transactions on SQLite
+//! start with `BEGIN IMMEDIATE`, taking the write lock first, so that SQLite's busy timeout
+//! applies (a deferred transaction that reads and then writes gets `database is locked` at
+//! once when another writer got there first); a write that still meets contention (SQLite
+//! busy or locked, a PostgreSQL serialization failure or deadlock) is retried a few times.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
@@ -52,6 +61,18 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// The longest lifetime of an ID or access token (Cognito's maximum, one day): revocations
 /// are kept this much longer than the refresh tokens they cover.
 pub const MAX_JWT_LIFETIME: i64 = 86_400;
+
+/// Longest wait for a database connection when none is configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Retries of a write transaction that met contention, after the first try.
+const WRITE_RETRIES: u32 = 4;
+
+/// Contention is retried only while the write has taken less than this.
+const RETRY_WINDOW: Duration = Duration::from_secs(1);
+
+/// SQLite waits this long for another writer's lock before answering busy.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: i64 = 2;
@@ -109,6 +130,49 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Seals signing keys' private halves when set (see [`Store::sealing_keys_with`]).
+    sealer: Option<std::sync::Arc<crate::secrets::SecretsKey>>,
+}
+
+/// What a plaintext private key in the database starts with (older versions stored them so).
+const PEM_START: &str = "-----BEGIN";
+
+/// The associated data a signing key is sealed with: it binds the sealed PEM to its key id.
+fn key_aad(kid: &str) -> String {
+    format!("signing-key/{kid}")
+}
+
+/// Refuses a database file (or its WAL or shared-memory file) that other users may read or
+/// write: it holds password hashes, refresh-token hashes and the signing keys.
+fn check_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(name.into());
+    }
+    for file in files {
+        let meta = match std::fs::metadata(&file) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(StoreError::Config(format!(
+                    "cannot read the permissions of {}: {e}",
+                    file.display()
+                )));
+            }
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(StoreError::Config(format!(
+                "{} is open to other users (mode {mode:04o}); it holds password hashes and signing keys: run `chmod 600 {}` (and check who else may have read it)",
+                file.display(),
+                file.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn map_unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
@@ -120,10 +184,35 @@ fn map_unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
     StoreError::Database(e)
 }
 
+/// Whether `e` is contention that a retry may get past: SQLite's busy or locked (primary
+/// codes 5 and 6, with their extended codes), PostgreSQL's serialization failure or
+/// deadlock.
+fn is_contention(e: &StoreError) -> bool {
+    let StoreError::Database(sqlx::Error::Database(db)) = e else {
+        return false;
+    };
+    let Some(code) = db.code() else {
+        return false;
+    };
+    match code.as_ref() {
+        "40001" | "40P01" => true,
+        other => other
+            .parse::<u32>()
+            .is_ok_and(|c| matches!(c & 0xff, 5 | 6)),
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) a SQLite database file, readable only by this user, in WAL
-    /// mode, and brings its schema up to date.
+    /// mode, and brings its schema up to date. An existing file (or its `-wal`/`-shm`
+    /// companion) that group or other users may read or write is refused, naming the
+    /// `chmod` that fixes it.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
+        Self::open_sqlite_with(path, DEFAULT_TIMEOUT).await
+    }
+
+    /// [`Store::open_sqlite`], waiting at most `timeout` for a connection.
+    pub async fn open_sqlite_with(path: &Path, timeout: Duration) -> Result<Self> {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
@@ -141,6 +230,7 @@ impl Store {
                     StoreError::Config(format!("cannot create {}: {e}", path.display()))
                 })?;
         }
+        check_private(path)?;
         // The driver reads a URL: use the absolute path, percent-encoded, so that `..`,
         // spaces and the like name the file they should.
         let absolute = std::fs::canonicalize(path)
@@ -156,11 +246,17 @@ impl Store {
                 }
             })
             .collect();
-        Self::connect(&format!("sqlite://{encoded}?mode=rwc")).await
+        Self::connect_with(&format!("sqlite://{encoded}?mode=rwc"), timeout).await
     }
 
     /// Connects to `url` (`sqlite://...` or `postgres://...`) and migrates.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, DEFAULT_TIMEOUT).await
+    }
+
+    /// [`Store::connect`], waiting at most `timeout` for a connection (connecting included)
+    /// on every operation.
+    pub async fn connect_with(url: &str, timeout: Duration) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -173,14 +269,17 @@ impl Store {
         };
         let options = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .acquire_timeout(timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // Per connection: enforce references, and wait rather than fail
                         // while another process (the CLI, another gateway) writes.
-                        sqlx::raw_sql("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
-                            .execute(&mut *conn)
-                            .await?;
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+                        )))
+                        .execute(&mut *conn)
+                        .await?;
                     }
                     Ok(())
                 })
@@ -191,9 +290,47 @@ impl Store {
                 .execute(&pool)
                 .await?;
         }
-        let store = Self { pool, backend };
+        let store = Self {
+            pool,
+            backend,
+            sealer: None,
+        };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Starts a write transaction: on SQLite with `BEGIN IMMEDIATE`, so that the write lock
+    /// is taken (waiting up to the busy timeout) before anything is read.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Runs the write transaction `op`, again (up to [`WRITE_RETRIES`] times, after a short
+    /// growing pause) while it fails on contention.
+    async fn retrying<'a, T>(
+        &self,
+        mut op: impl FnMut() -> std::pin::Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>,
+    ) -> Result<T> {
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(5);
+        for _ in 0..WRITE_RETRIES {
+            match op().await {
+                // Contention met at once (a snapshot gone stale, a deadlock) is worth another
+                // try; a try that already sat out the busy timeout is not tried again, so a
+                // lock held for long costs one busy timeout, not five.
+                Err(e) if is_contention(&e) && started.elapsed() < RETRY_WINDOW => {
+                    tracing::debug!(error = %e, "identity store: write contention, retrying");
+                    let jitter = Duration::from_millis(fastrand::u64(0..5));
+                    tokio::time::sleep(pause + jitter).await;
+                    pause = pause.saturating_mul(2);
+                }
+                done => return done,
+            }
+        }
+        op().await
     }
 
     /// The row `sql` finds for `key`, decoded, if any.
@@ -282,7 +419,7 @@ impl Store {
                 Backend::Sqlite => sqlite,
                 Backend::Postgres => postgres,
             };
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             sqlx::raw_sql(*sql).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(*version)
@@ -333,6 +470,18 @@ impl Store {
     pub async fn user_by_sub(&self, sub: &str) -> Result<Option<User>> {
         self.one(user_select!("WHERE sub = $1"), sub, user_from_row)
             .await
+    }
+
+    /// The stored password hashes of up to `limit` of the newest users (PHC strings), to
+    /// learn the cost most of them have.
+    pub async fn recent_password_hashes(&self, limit: i64) -> Result<Vec<Secret<String>>> {
+        let rows = sqlx::query("SELECT password_hash FROM users ORDER BY id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(Secret::new(r.try_get::<String, _>("password_hash")?)))
+            .collect()
     }
 
     /// All users, by username.
@@ -389,21 +538,26 @@ impl Store {
     /// family of the user is revoked.
     pub async fn global_sign_out(&self, username: &str, at: i64) -> Result<()> {
         let id = self.user_id(username).await?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE users SET signed_out_at = $1, updated_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let families = sqlx::query(
-            "SELECT family_id, MAX(expires_at) AS exp FROM refresh_tokens WHERE user_id = $1 GROUP BY family_id",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-        revoke_families_in(&mut tx, &families, at).await?;
-        tx.commit().await?;
-        Ok(())
+        self.retrying(|| {
+            Box::pin(async move {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE users SET signed_out_at = $1, updated_at = $1 WHERE id = $2")
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let families = sqlx::query(
+                    "SELECT family_id, MAX(expires_at) AS exp FROM refresh_tokens WHERE user_id = $1 GROUP BY family_id",
+                )
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+                revoke_families_in(&mut tx, &families, at).await?;
+                tx.commit().await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Deletes a user with their memberships, limits and refresh tokens.
@@ -422,23 +576,28 @@ impl Store {
     /// Sets (or replaces) a user's limits.
     pub async fn set_limits(&self, username: &str, limits: &Limits) -> Result<()> {
         let id = self.user_id(username).await?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM user_limits WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO user_limits (user_id, rate, burst, quota, quota_period) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(limits.rate)
-        .bind(i64::from(limits.burst))
-        .bind(limits.quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX)))
-        .bind(limits.quota_period.map(QuotaPeriod::as_str))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.retrying(|| {
+            Box::pin(async move {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM user_limits WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO user_limits (user_id, rate, burst, quota, quota_period) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(limits.rate)
+                .bind(i64::from(limits.burst))
+                .bind(limits.quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX)))
+                .bind(limits.quota_period.map(QuotaPeriod::as_str))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// A user's limits, if set.
@@ -603,28 +762,33 @@ impl Store {
     /// revoked (so their access tokens fail the pool's checks) and their tokens deleted, so a
     /// client registered again under the same id inherits nothing.
     pub async fn delete_client(&self, client_id: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let families = sqlx::query(
-            "SELECT family_id, MAX(expires_at) AS exp FROM refresh_tokens WHERE client_id = $1 GROUP BY family_id",
-        )
-        .bind(client_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        revoke_families_in(&mut tx, &families, now()).await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?;
-        let gone = sqlx::query("DELETE FROM app_clients WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if gone == 0 {
-            return Err(StoreError::NotFound(format!("client `{client_id}`")));
-        }
-        tx.commit().await?;
-        Ok(())
+        self.retrying(|| {
+            Box::pin(async move {
+                let mut tx = self.begin_write().await?;
+                let families = sqlx::query(
+                    "SELECT family_id, MAX(expires_at) AS exp FROM refresh_tokens WHERE client_id = $1 GROUP BY family_id",
+                )
+                .bind(client_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                revoke_families_in(&mut tx, &families, now()).await?;
+                sqlx::query("DELETE FROM refresh_tokens WHERE client_id = $1")
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let gone = sqlx::query("DELETE FROM app_clients WHERE client_id = $1")
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if gone == 0 {
+                    return Err(StoreError::NotFound(format!("client `{client_id}`")));
+                }
+                tx.commit().await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     // ---- refresh tokens and revocation ----
@@ -753,58 +917,68 @@ impl Store {
     /// no such token exists. A record whose `rotated_at` is set was used before: presenting
     /// it again is reuse, and the caller revokes its family.
     pub async fn take_refresh(&self, token_hash: &str, at: i64) -> Result<Option<RefreshRecord>> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "SELECT r.token_hash, r.family_id, u.sub, r.client_id, r.scopes, r.auth_time, r.origin_jti, r.issued_at, r.expires_at, r.rotated_at \
-             FROM refresh_tokens r JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(r) = row else {
-            tx.commit().await?;
-            return Ok(None);
-        };
-        let record = RefreshRecord {
-            token_hash: r.try_get("token_hash")?,
-            family_id: r.try_get("family_id")?,
-            user_sub: r.try_get("sub")?,
-            client_id: r.try_get("client_id")?,
-            scopes: r.try_get("scopes")?,
-            auth_time: r.try_get("auth_time")?,
-            origin_jti: r.try_get("origin_jti")?,
-            issued_at: r.try_get("issued_at")?,
-            expires_at: r.try_get("expires_at")?,
-            rotated_at: r.try_get("rotated_at")?,
-        };
-        if record.rotated_at.is_none() {
-            // Only the first of two racing uses updates the row; the other sees reuse.
-            let done = sqlx::query(
-                "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
-            )
-            .bind(at)
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            if done.rows_affected() == 0 {
-                return Ok(Some(RefreshRecord {
-                    rotated_at: Some(at),
-                    ..record
-                }));
-            }
-            return Ok(Some(record));
-        }
-        tx.commit().await?;
-        Ok(Some(record))
+        self.retrying(|| {
+            Box::pin(async move {
+                let mut tx = self.begin_write().await?;
+                let row = sqlx::query(
+                    "SELECT r.token_hash, r.family_id, u.sub, r.client_id, r.scopes, r.auth_time, r.origin_jti, r.issued_at, r.expires_at, r.rotated_at \
+                     FROM refresh_tokens r JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(r) = row else {
+                    tx.commit().await?;
+                    return Ok(None);
+                };
+                let record = RefreshRecord {
+                    token_hash: r.try_get("token_hash")?,
+                    family_id: r.try_get("family_id")?,
+                    user_sub: r.try_get("sub")?,
+                    client_id: r.try_get("client_id")?,
+                    scopes: r.try_get("scopes")?,
+                    auth_time: r.try_get("auth_time")?,
+                    origin_jti: r.try_get("origin_jti")?,
+                    issued_at: r.try_get("issued_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    rotated_at: r.try_get("rotated_at")?,
+                };
+                if record.rotated_at.is_none() {
+                    // Only the first of two racing uses updates the row; the other sees reuse.
+                    let done = sqlx::query(
+                        "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
+                    )
+                    .bind(at)
+                    .bind(token_hash)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    if done.rows_affected() == 0 {
+                        return Ok(Some(RefreshRecord {
+                            rotated_at: Some(at),
+                            ..record
+                        }));
+                    }
+                    return Ok(Some(record));
+                }
+                tx.commit().await?;
+                Ok(Some(record))
+            })
+        })
+        .await
     }
 
     /// Revokes a refresh family until `expires_at` (the latest expiry among its tokens).
     pub async fn revoke_family(&self, family_id: &str, at: i64, expires_at: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        revoke_family_in(&mut tx, family_id, at, expires_at).await?;
-        tx.commit().await?;
-        Ok(())
+        self.retrying(|| {
+            Box::pin(async move {
+                let mut tx = self.begin_write().await?;
+                revoke_family_in(&mut tx, family_id, at, expires_at).await?;
+                tx.commit().await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Whether a refresh family is revoked.
@@ -818,17 +992,13 @@ impl Store {
 
     /// Denies an access token's `jti` until it expires.
     pub async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<()> {
-        let exists = sqlx::query("SELECT jti FROM revoked_jtis WHERE jti = $1")
-            .bind(jti)
-            .fetch_optional(&self.pool)
-            .await?;
-        if exists.is_none() {
-            sqlx::query("INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2)")
-                .bind(jti)
-                .bind(expires_at)
-                .execute(&self.pool)
-                .await?;
-        }
+        sqlx::query(
+            "INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -860,14 +1030,51 @@ impl Store {
 
     // ---- signing keys ----
 
+    /// This store, sealing signing keys' private halves with `key` (AES-256-GCM, the key id
+    /// as associated data) when it writes them, and opening them when it reads them. Keys
+    /// stored in plaintext (by older versions) are still read; [`Store::seal_plaintext_keys`]
+    /// converts them.
+    pub fn sealing_keys_with(self, key: std::sync::Arc<crate::secrets::SecretsKey>) -> Self {
+        Self {
+            sealer: Some(key),
+            ..self
+        }
+    }
+
+    /// The private PEM as stored: sealed when the store has a sealer.
+    fn stored_pem(&self, kid: &str, pem: &str) -> Result<String> {
+        match &self.sealer {
+            Some(key) => key.seal(&key_aad(kid), pem).ok_or_else(|| {
+                StoreError::Corrupt(format!("signing key `{kid}` could not be sealed"))
+            }),
+            None => Ok(pem.to_owned()),
+        }
+    }
+
+    /// The private PEM from its stored form.
+    fn opened_pem(&self, kid: &str, stored: String) -> Result<Secret<String>> {
+        if stored.starts_with(PEM_START) {
+            return Ok(Secret::new(stored));
+        }
+        self.sealer
+            .as_ref()
+            .and_then(|key| key.open(&key_aad(kid), &stored))
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "signing key `{kid}` is sealed under another secrets key (or altered); restore the secrets key file this database was used with"
+                ))
+            })
+    }
+
     /// Stores a signing key.
     pub async fn insert_signing_key(&self, k: &SigningKeyRecord) -> Result<()> {
+        let pem = self.stored_pem(&k.kid, k.private_pem.expose())?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, alg, private_pem, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&k.kid)
         .bind(&k.alg)
-        .bind(k.private_pem.expose())
+        .bind(pem)
         .bind(&k.public_jwk)
         .bind(k.created_at)
         .bind(k.retired_at)
@@ -877,7 +1084,38 @@ impl Store {
         Ok(())
     }
 
-    /// All signing keys, newest first.
+    /// Seals every signing key still stored in plaintext (with the store's sealer; without
+    /// one, does nothing). Returns how many were sealed.
+    pub async fn seal_plaintext_keys(&self) -> Result<u64> {
+        if self.sealer.is_none() {
+            return Ok(0);
+        }
+        let rows = sqlx::query("SELECT kid, private_pem FROM signing_keys")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut sealed = 0;
+        for r in rows {
+            let kid: String = r.try_get("kid")?;
+            let pem: String = r.try_get("private_pem")?;
+            if !pem.starts_with(PEM_START) {
+                continue;
+            }
+            let stored = self.stored_pem(&kid, &pem)?;
+            // Only the plaintext row is replaced: a concurrent sealing by another process wins.
+            sealed += sqlx::query(
+                "UPDATE signing_keys SET private_pem = $1 WHERE kid = $2 AND private_pem = $3",
+            )
+            .bind(stored)
+            .bind(&kid)
+            .bind(&pem)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(sealed)
+    }
+
+    /// All signing keys, newest first, their private halves opened.
     pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
         let rows = sqlx::query(
             "SELECT kid, alg, private_pem, public_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid DESC",
@@ -886,10 +1124,11 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
+                let kid: String = r.try_get("kid")?;
                 Ok(SigningKeyRecord {
-                    kid: r.try_get("kid")?,
+                    private_pem: self.opened_pem(&kid, r.try_get::<String, _>("private_pem")?)?,
+                    kid,
                     alg: r.try_get("alg")?,
-                    private_pem: Secret::new(r.try_get::<String, _>("private_pem")?),
                     public_jwk: r.try_get("public_jwk")?,
                     created_at: r.try_get("created_at")?,
                     retired_at: r.try_get("retired_at")?,
@@ -953,29 +1192,19 @@ async fn revoke_family_in(
     let until = latest
         .map_or(expires_at, |l| l.max(expires_at))
         .saturating_add(MAX_JWT_LIFETIME);
-    let exists = sqlx::query("SELECT family_id FROM revoked_families WHERE family_id = $1")
-        .bind(family_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if exists.is_none() {
-        sqlx::query(
-                        "INSERT INTO revoked_families (family_id, origin_jti, revoked_at, expires_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(family_id)
-        .bind(origin)
-        .bind(at)
-        .bind(until)
-        .execute(&mut **tx)
-        .await?;
-    } else {
-        sqlx::query(
-            "UPDATE revoked_families SET expires_at = $1 WHERE family_id = $2 AND expires_at < $1",
-        )
-        .bind(until)
-        .bind(family_id)
-        .execute(&mut **tx)
-        .await?;
-    }
+    // One statement, so that two revocations of a family at once (a token reused by two
+    // racing requests) cannot both find it missing and both insert it.
+    sqlx::query(
+        "INSERT INTO revoked_families (family_id, origin_jti, revoked_at, expires_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (family_id) DO UPDATE SET expires_at = excluded.expires_at \
+         WHERE revoked_families.expires_at < excluded.expires_at",
+    )
+    .bind(family_id)
+    .bind(origin)
+    .bind(at)
+    .bind(until)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

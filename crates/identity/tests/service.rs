@@ -44,6 +44,7 @@ fn settings(alg: KeyAlg) -> IdentitySettings {
             parallelism: 1,
         },
         max_concurrent_hashes: 2,
+        max_queued_hashes: 32,
         throttle: portcullis_identity::throttle::ThrottleSettings {
             free_attempts: 100,
             base_delay_ms: 1000,
@@ -715,35 +716,31 @@ async fn confidential_clients(store: Store, key_dir: &std::path::Path) {
         Err(AuthError::FlowNotAllowed(_))
     ));
 
-    // the sealed secret is useless without the key file: a pool with another key cannot
-    // check SECRET_HASH, but the plain secret (checked by hash) still works
+    // the sealed secret is useless without the key file: another key cannot open it, and a
+    // pool started with another key refuses to start (its signing keys are sealed too)
+    let other =
+        portcullis_identity::secrets::SecretsKey::open_or_create(&key_dir.join("another.key"))
+            .unwrap()
+            .0;
+    let sealed = svc
+        .store()
+        .client("web")
+        .await
+        .unwrap()
+        .unwrap()
+        .secret
+        .unwrap()
+        .sealed
+        .unwrap();
+    assert!(other.open("web", &sealed).is_none());
     let mut s2 = settings(KeyAlg::Rs256);
     s2.secrets_key = Some(key_dir.join("another.key"));
-    let svc2 = IdentityService::start(svc.store().clone(), s2)
-        .await
-        .unwrap();
-    assert!(matches!(
-        svc2.login(
-            "alice",
-            "s3cret-passw0rd",
-            Some("web"),
-            ClientProof::SecretHash(sh),
-            None,
-            t
-        )
-        .await,
-        Err(AuthError::InvalidClient(_))
-    ));
-    svc2.login(
-        "alice",
-        "s3cret-passw0rd",
-        Some("web"),
-        ClientProof::Secret(&web),
-        None,
-        t,
-    )
-    .await
-    .unwrap();
+    assert!(
+        IdentityService::start(svc.store().clone(), s2)
+            .await
+            .is_err()
+    );
+    let _ = sh;
 
     // the default (public) client's tokens: a secret sent with them is refused, not ignored
     let d = svc
@@ -810,4 +807,190 @@ async fn confidential_clients_on_postgres() {
         .await
         .unwrap();
     confidential_clients(store, dir.path()).await;
+}
+
+/// The signing keys' private halves are stored sealed with the secrets key; a key stored in
+/// plaintext (as older versions did) is sealed at the next start and still signs; a database
+/// used with another secrets key refuses to start rather than sign with nothing.
+#[tokio::test]
+async fn signing_keys_are_sealed_at_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("id.db");
+    let raw_pems = async |path: &std::path::Path| -> Vec<String> {
+        let url = format!("sqlite://{}", path.display());
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        use sqlx::Row;
+        sqlx::query("SELECT private_pem FROM signing_keys")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>("private_pem"))
+            .collect()
+    };
+    // An older version's database: one key, in plaintext.
+    let old = IdentityService::start(
+        Store::open_sqlite(&path).await.unwrap(),
+        settings(KeyAlg::Rs256),
+    )
+    .await
+    .unwrap();
+    let jwks = old.jwks().unwrap();
+    drop(old);
+    let pems = raw_pems(&path).await;
+    assert!(
+        pems[0].starts_with("-----BEGIN PRIVATE KEY"),
+        "the old form"
+    );
+
+    let sealed_settings = IdentitySettings {
+        secrets_key: Some(dir.path().join("secrets.key")),
+        ..settings(KeyAlg::Rs256)
+    };
+    let svc = IdentityService::start(
+        Store::open_sqlite(&path).await.unwrap(),
+        sealed_settings.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(svc.jwks().unwrap(), jwks, "the same key, kept");
+    svc.rotate_key(None, now()).await.unwrap();
+    let pems = raw_pems(&path).await;
+    assert_eq!(pems.len(), 2);
+    for pem in &pems {
+        assert!(
+            !pem.contains("PRIVATE KEY"),
+            "stored sealed: {}",
+            &pem[..20]
+        );
+    }
+    // Tokens still verify with the published key after a restart.
+    let hash = svc.hasher().hash("s3cret-passw0rd").await.unwrap();
+    svc.store()
+        .create_user(&NewUser {
+            username: "alice".into(),
+            password_hash: hash,
+            email: None,
+            attributes: BTreeMap::new(),
+        })
+        .await
+        .unwrap();
+    drop(svc);
+    let again = IdentityService::start(
+        Store::open_sqlite(&path).await.unwrap(),
+        sealed_settings.clone(),
+    )
+    .await
+    .unwrap();
+    let s = again
+        .login(
+            "alice",
+            "s3cret-passw0rd",
+            None,
+            ClientProof::None,
+            None,
+            now(),
+        )
+        .await
+        .unwrap();
+    again
+        .verify_access_token(&s.tokens.access_token, now())
+        .await
+        .unwrap();
+    drop(again);
+
+    // Another secrets key: the keys cannot be opened, and the service says so.
+    let foreign = IdentitySettings {
+        secrets_key: Some(dir.path().join("other.key")),
+        ..settings(KeyAlg::Rs256)
+    };
+    let err = IdentityService::start(Store::open_sqlite(&path).await.unwrap(), foreign)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("sealed under another secrets key"),
+        "{err}"
+    );
+}
+
+/// After a cost change, unknown users are checked against a dummy hash with the cost most
+/// stored hashes still have (not the new one, which would tell them apart by timing), and a
+/// login brings the user's hash to the new cost.
+#[tokio::test]
+async fn the_dummy_hash_follows_the_stored_cost_after_a_cost_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("id.db");
+    let old = IdentityService::start(
+        Store::open_sqlite(&path).await.unwrap(),
+        settings(KeyAlg::Rs256),
+    )
+    .await
+    .unwrap();
+    for name in ["alice", "bob", "carol"] {
+        let hash = old.hasher().hash("s3cret-passw0rd").await.unwrap();
+        old.store()
+            .create_user(&NewUser {
+                username: name.into(),
+                password_hash: hash,
+                email: None,
+                attributes: BTreeMap::new(),
+            })
+            .await
+            .unwrap();
+    }
+    drop(old);
+    let raised = IdentitySettings {
+        hash_params: HashParams {
+            memory_kib: 128,
+            iterations: 2,
+            parallelism: 1,
+        },
+        ..settings(KeyAlg::Rs256)
+    };
+    let svc = IdentityService::start(Store::open_sqlite(&path).await.unwrap(), raised)
+        .await
+        .unwrap();
+    assert!(
+        svc.hasher()
+            .dummy_hash()
+            .starts_with("$argon2id$v=19$m=64,t=1,p=1$"),
+        "the dummy has the stored hashes' cost: {}",
+        svc.hasher().dummy_hash()
+    );
+    svc.login(
+        "alice",
+        "s3cret-passw0rd",
+        None,
+        ClientProof::None,
+        None,
+        now(),
+    )
+    .await
+    .unwrap();
+    let stored = svc
+        .store()
+        .user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored
+            .password_hash
+            .expose()
+            .starts_with("$argon2id$v=19$m=128,t=2,p=1$"),
+        "rehashed at the new cost on login"
+    );
+    svc.login(
+        "alice",
+        "s3cret-passw0rd",
+        None,
+        ClientProof::None,
+        None,
+        now(),
+    )
+    .await
+    .unwrap();
 }

@@ -367,3 +367,116 @@ async fn postgres_store() {
     drop(store);
     newer_schema_is_refused(&url).await;
 }
+
+/// A PostgreSQL address that refuses connections, and one that accepts them and never
+/// answers: connecting fails within the store's timeout instead of sqlx's 30 s.
+#[tokio::test]
+async fn unreachable_postgres_fails_within_the_timeout() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    // Accepts and holds every connection, answering nothing.
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            held.push(conn);
+        }
+    });
+    let refused_addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    for addr in [silent_addr, refused_addr] {
+        let url = format!("postgres://postgres@{addr}/postgres");
+        let started = std::time::Instant::now();
+        let outcome = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            Store::connect_with(&url, std::time::Duration::from_secs(1)),
+        )
+        .await
+        .expect("connecting gave up on its own");
+        assert!(
+            matches!(outcome, Err(StoreError::Database(_))),
+            "{addr}: {outcome:?}"
+        );
+        // Generous: the configured wait is 1 s.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{addr}: {:?}",
+            started.elapsed()
+        );
+    }
+    holder.abort();
+}
+
+/// An existing SQLite file that other users may read or write is refused with the `chmod`
+/// that fixes it; once private again, it opens.
+#[tokio::test]
+async fn a_database_file_open_to_other_users_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("id.db");
+    drop(Store::open_sqlite(&path).await.unwrap());
+    let mode = |m| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m)).unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "created private"
+    );
+    for loose in [0o644, 0o660, 0o602] {
+        mode(loose);
+        match Store::open_sqlite(&path).await {
+            Err(StoreError::Config(msg)) => {
+                assert!(msg.contains("chmod 600"), "{msg}");
+                assert!(msg.contains(&format!("{loose:04o}")), "{msg}");
+            }
+            other => panic!("mode {loose:o}: expected a refusal, got {other:?}"),
+        }
+    }
+    mode(0o600);
+    Store::open_sqlite(&path).await.unwrap();
+    // The write-ahead log holds the same data.
+    let wal = dir.path().join("id.db-wal");
+    if wal.exists() {
+        std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            Store::open_sqlite(&path).await,
+            Err(StoreError::Config(_))
+        ));
+    }
+}
+
+/// Another process holding SQLite's write lock (a long CLI transaction, a stuck writer):
+/// a write waits out the busy timeout once and fails, rather than retrying it over and
+/// over; once the lock is gone, writes work.
+#[tokio::test]
+async fn a_write_lock_held_elsewhere_costs_one_busy_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("id.db");
+    let store = Store::open_sqlite(&path).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let mut other =
+        <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        store.revoke_family("fam", now(), now() + 60),
+    )
+    .await
+    .expect("the write gave up on its own");
+    let took = started.elapsed();
+    assert!(
+        matches!(outcome, Err(StoreError::Database(_))),
+        "{outcome:?}"
+    );
+    // One 5 s busy timeout, not one per retry; generous.
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+    sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
+    store.revoke_family("fam", now(), now() + 60).await.unwrap();
+    assert!(store.family_revoked("fam").await.unwrap());
+}
