@@ -16,7 +16,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 fn config(upstream: SocketAddr) -> String {
@@ -30,20 +29,6 @@ fn config(upstream: SocketAddr) -> String {
 ",
         api = api_header()
     )
-}
-
-/// Sends raw bytes and reads until the gateway closes: (status, whole response text).
-async fn raw(gw: SocketAddr, bytes: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(gw).await.unwrap();
-    s.write_all(bytes.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
-        .await
-        .expect("the gateway kept the connection open")
-        .unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, text)
 }
 
 #[tokio::test]
@@ -73,7 +58,7 @@ async fn ambiguous_heads_are_refused_and_the_connection_closed() {
             "GET /any/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t\r\nConnection: Authorization\r\n\r\n",
         ),
     ] {
-        let (status, text) = raw(gw.addr(), request).await;
+        let (status, text) = raw_request(gw.addr(), request).await;
         assert_eq!(status, 400, "{what}: {text}");
         assert!(
             text.ends_with(r#"{"message":"Bad Request"}"#),
@@ -89,7 +74,7 @@ async fn ambiguous_heads_are_refused_and_the_connection_closed() {
 async fn one_of_each_is_served() {
     let (up, _) = upstream().await;
     let gw = gateway(&config(up)).await;
-    let (status, text) = raw(
+    let (status, text) = raw_request(
         gw.addr(),
         "POST /any/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t\r\nConnection: close, x-private\r\nx-private: 1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
     )
@@ -99,7 +84,7 @@ async fn one_of_each_is_served() {
     assert!(!text.contains("x-private"), "{text}");
     // Transfer-Encoding overrides Content-Length (RFC 9112 §6.3): the HTTP/1 codec drops
     // the length, and the upstream sees the one framing the gateway read.
-    let (status, text) = raw(
+    let (status, text) = raw_request(
         gw.addr(),
         "POST /any/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
     )
@@ -108,7 +93,7 @@ async fn one_of_each_is_served() {
     assert!(text.contains(r#""bodyLength":3"#), "{text}");
     assert!(!text.contains("content-length\":\"5"), "{text}");
     // HTTP/1.0 may leave Host out
-    let (status, text) = raw(gw.addr(), "GET /any/x HTTP/1.0\r\n\r\n").await;
+    let (status, text) = raw_request(gw.addr(), "GET /any/x HTTP/1.0\r\n\r\n").await;
     assert_eq!(status, 200, "{text}");
 }
 
@@ -117,7 +102,7 @@ async fn any_does_not_forward_trace_or_connect() {
     let (up, _) = upstream().await;
     let gw = gateway(&config(up)).await;
     for method in ["TRACE", "PROPFIND"] {
-        let (status, text) = raw(
+        let (status, text) = raw_request(
             gw.addr(),
             &format!("{method} /any/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
         )
@@ -129,7 +114,7 @@ async fn any_does_not_forward_trace_or_connect() {
         );
     }
     for method in ["GET", "DELETE", "PATCH", "OPTIONS"] {
-        let (status, text) = raw(
+        let (status, text) = raw_request(
             gw.addr(),
             &format!("{method} /any/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
         )
@@ -172,7 +157,7 @@ async fn unparsable_requests_get_the_gateways_own_answer() {
             "Request Header Fields Too Large",
         ),
     ] {
-        let (got, text) = raw(gw.addr(), &request).await;
+        let (got, text) = raw_request(gw.addr(), &request).await;
         assert_eq!(got, status, "{request:?}: {text}");
         assert!(
             text.ends_with(&format!(r#"{{"message":"{message}"}}"#)),
@@ -184,7 +169,7 @@ async fn unparsable_requests_get_the_gateways_own_answer() {
         assert!(lower.contains("connection: close"), "{text}");
     }
     // the listener still serves
-    let (status, _) = raw(
+    let (status, _) = raw_request(
         gw.addr(),
         "GET /any/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
     )
@@ -210,7 +195,7 @@ async fn connections_past_the_limit_are_refused_at_once() {
             .collect();
     // Wait until the gateway has taken both (its open-connections gauge is shared by every
     // gateway in this process, so probe with a third connection instead).
-    let (status, text) = raw(gw.addr(), "GET /any/x HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    let (status, text) = raw_request(gw.addr(), "GET /any/x HTTP/1.1\r\nHost: a\r\n\r\n").await;
     assert_eq!(status, 503, "{text}");
     assert!(
         text.ends_with(r#"{"message":"Service Unavailable"}"#),
@@ -220,7 +205,7 @@ async fn connections_past_the_limit_are_refused_at_once() {
     // Slots come back when the holders leave.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let (status, _) = raw(
+        let (status, _) = raw_request(
             gw.addr(),
             "GET /any/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
         )

@@ -155,18 +155,7 @@ impl HttpProxy {
                     in_query,
                 } => {
                     let value = ctx.path_param(name).unwrap_or("");
-                    if *in_query {
-                        pq.extend(utf8_percent_encode(value, QUERY_COMPONENT));
-                    } else if *greedy {
-                        for (i, seg) in value.split('/').enumerate() {
-                            if i > 0 {
-                                pq.push('/');
-                            }
-                            pq.extend(utf8_percent_encode(seg, SEGMENT));
-                        }
-                    } else {
-                        pq.extend(utf8_percent_encode(value, SEGMENT));
-                    }
+                    push_param(&mut pq, value, *greedy, *in_query);
                 }
             }
         }
@@ -331,6 +320,25 @@ impl HttpProxy {
             parts,
             ResponseBody::Upstream(body, Idle::new(self.timeout)),
         ))
+    }
+}
+
+/// Appends a path parameter's decoded value to an upstream path: in the query, encoded as a
+/// query component; a greedy value segment by segment (its `/` are the request's own
+/// separators: a canonical path has no decoded `/` in a segment); any other value as one
+/// segment.
+pub fn push_param(pq: &mut String, value: &str, greedy: bool, in_query: bool) {
+    if in_query {
+        pq.extend(utf8_percent_encode(value, QUERY_COMPONENT));
+    } else if greedy {
+        for (i, seg) in value.split('/').enumerate() {
+            if i > 0 {
+                pq.push('/');
+            }
+            pq.extend(utf8_percent_encode(seg, SEGMENT));
+        }
+    } else {
+        pq.extend(utf8_percent_encode(value, SEGMENT));
     }
 }
 

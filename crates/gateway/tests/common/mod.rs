@@ -339,3 +339,23 @@ pub async fn scripted_upstream(
     });
     (addr, log)
 }
+
+/// Sends `bytes` as they are (no client library tidies the request first) and reads until
+/// the gateway closes the connection: the status (0 if there is none) and the whole
+/// response as text. Send `Connection: close` or a request the gateway refuses.
+pub async fn raw_request(addr: SocketAddr, bytes: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr))
+        .await
+        .expect("connect timed out")
+        .unwrap();
+    s.write_all(bytes.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
+        .await
+        .expect("the gateway kept the connection open")
+        .unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
+}
