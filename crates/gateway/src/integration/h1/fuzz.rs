@@ -163,6 +163,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// `default` cases, or `PORTCULLIS_FUZZ_CASES` for a longer run.
+    fn cases(default: u32) -> u32 {
+        std::env::var("PORTCULLIS_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
     #[test]
     fn h1_response_corpus() {
         let dir =
@@ -187,7 +195,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: cases(256), failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
         fn h1_response_random_bytes(data in proptest::collection::vec(any::<u8>(), 0..300)) {
