@@ -61,3 +61,25 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # The Rust Lambda handler (lambda_runtime) that the Lambda authorizer tests run as a worker.
 cargo build -p lambda-token-authorizer --locked
 cargo test --workspace --locked
+
+# Fuzz targets (fuzz/README.md). Their properties already ran above, on stable: each crate's
+# `fuzzing` unit tests replay fuzz/corpus/<target>/* and a bounded number of random inputs.
+# With PORTCULLIS_FUZZ_SECONDS=N, nightly and cargo-fuzz, each target also runs under
+# libFuzzer for N seconds (building the targets from clean takes many minutes, so this is
+# not done by default).
+if [ "${PORTCULLIS_FUZZ_SECONDS:-0}" -gt 0 ]; then
+  if cargo +nightly --version >/dev/null 2>&1 && cargo fuzz --version >/dev/null 2>&1; then
+    # New inputs go to a scratch directory; the checked-in corpus is only read.
+    scratch=$(mktemp -d)
+    for target in jwt_verify jwks policy config h1_response lambda_output; do
+      features=()
+      case "$target" in h1_response | lambda_output) features=(--features gateway) ;; esac
+      mkdir -p "$scratch/$target"
+      (cd fuzz && cargo +nightly fuzz run "${features[@]}" "$target" "$scratch/$target" "corpus/$target" \
+        -- -max_total_time="$PORTCULLIS_FUZZ_SECONDS")
+    done
+    rm -rf "$scratch"
+  else
+    echo "PORTCULLIS_FUZZ_SECONDS is set but nightly or cargo-fuzz is missing: fuzz runs skipped" >&2
+  fi
+fi

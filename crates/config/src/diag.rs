@@ -55,7 +55,7 @@ impl Diagnostic {
             );
             let line_text = usize::try_from(self.loc.line)
                 .ok()
-                .and_then(|n| source.lines().nth(n.saturating_sub(1)));
+                .and_then(|n| yaml_lines(source).nth(n.saturating_sub(1)));
             if let Some(text) = line_text {
                 let number = self.loc.line.to_string();
                 let pad = " ".repeat(number.len());
@@ -146,6 +146,31 @@ impl std::fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// The lines of `source` as YAML counts them (and so the parser's line numbers): a line
+/// ends at `\r\n`, `\n` or a lone `\r`.
+pub fn yaml_lines(source: &str) -> impl Iterator<Item = &str> {
+    let mut rest = (!source.is_empty()).then_some(source);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match text.find(['\r', '\n']) {
+            Some(i) => {
+                let line = text.get(..i)?;
+                let skip = if text.get(i..i + 2) == Some("\r\n") {
+                    2
+                } else {
+                    1
+                };
+                rest = text.get(i + skip..).filter(|r| !r.is_empty());
+                Some(line)
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+}
+
 /// A `help:` text for an unknown `word`: "did you mean `{prefix}{closest}`?" when a candidate
 /// is close enough to be a typo, `otherwise` (usually the list of valid values) when not.
 pub fn did_you_mean(
@@ -195,6 +220,27 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lone_carriage_returns_end_lines_as_in_yaml() {
+        // Found by the config fuzz target: YAML counts a lone CR as a line break, so the
+        // parser's line numbers must pick the line to quote the same way.
+        let source = "listen: 1\rroutes: [\rnext: x\r\nlast: y\n";
+        let lines: Vec<&str> = yaml_lines(source).collect();
+        assert_eq!(lines, ["listen: 1", "routes: [", "next: x", "last: y"]);
+        let d = Diagnostic {
+            file: "f.yaml".into(),
+            loc: Loc { line: 2, column: 9 },
+            path: String::new(),
+            message: "bad".into(),
+            help: None,
+        };
+        assert!(
+            d.render(source).contains(" 2 | routes: ["),
+            "{}",
+            d.render(source)
+        );
+    }
 
     #[test]
     fn suggests_close_keys_only() {

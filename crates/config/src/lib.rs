@@ -16,6 +16,9 @@
 )]
 
 pub mod diag;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod load;
 pub mod model;
 pub mod units;

@@ -22,6 +22,9 @@ pub mod body;
 pub mod cognito;
 pub mod context;
 pub mod explain;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod head;
 pub mod identity_endpoints;
 pub mod integration;

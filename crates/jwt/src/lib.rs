@@ -15,6 +15,9 @@
     )
 )]
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod json;
 pub mod keys;
 pub mod verify;

@@ -20,6 +20,9 @@
 
 pub mod condition;
 pub mod context;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod pattern;
 pub mod policy;
 pub mod tree;

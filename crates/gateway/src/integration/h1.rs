@@ -716,6 +716,9 @@ fn parse_chunk_size(line: &[u8]) -> Result<u64, BoxError> {
     Ok(n)
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
+
 #[cfg(test)]
 mod tests {
     use super::*;

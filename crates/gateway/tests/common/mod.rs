@@ -27,6 +27,8 @@ use portcullis_gateway::Gateway;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+pub mod logwatch;
+
 pub type TestBody = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Starts a gateway from YAML text. `{{UPSTREAM}}` in the text is replaced by `upstream`.
@@ -35,15 +37,37 @@ pub async fn gateway(yaml: &str) -> Gateway {
 }
 
 pub async fn gateway_in(yaml: &str, base: &Path) -> Gateway {
+    logwatch::install();
+    logwatch::config_secrets(yaml);
     let env = |_: &str| None;
-    let config = portcullis_config::load_str("test.yaml", yaml, base, &env)
+    let mut config = portcullis_config::load_str("test.yaml", yaml, base, &env)
         .unwrap_or_else(|d| panic!("{d}"));
-    Gateway::start(config, None).await.unwrap()
+    // Every gateway writes an access log to a file, so that its lines are checked too.
+    match &config.access_log.target {
+        portcullis_config::LogTarget::File(p) if config.access_log.enabled => {
+            logwatch::watch_access_log(p.clone());
+        }
+        _ => {
+            config.access_log.enabled = true;
+            config.access_log.target =
+                portcullis_config::LogTarget::File(logwatch::access_log_file());
+        }
+    }
+    let gw = Gateway::start(config, None).await.unwrap();
+    logwatch::check();
+    gw
 }
 
 /// Starts a gateway from a file (reloads read it again).
 pub async fn gateway_from_file(path: &Path) -> Gateway {
+    logwatch::install();
+    if let Ok(text) = std::fs::read_to_string(path) {
+        logwatch::config_secrets(&text);
+    }
     let config = portcullis_config::load_file(path).unwrap_or_else(|d| panic!("{d}"));
+    if let portcullis_config::LogTarget::File(p) = &config.access_log.target {
+        logwatch::watch_access_log(p.clone());
+    }
     Gateway::start(config, Some(path.to_path_buf()))
         .await
         .unwrap()
@@ -229,7 +253,9 @@ pub fn empty() -> TestBody {
 }
 
 pub fn body(b: impl Into<Bytes>) -> TestBody {
-    Full::new(b.into()).map_err(|e| match e {}).boxed()
+    let b: Bytes = b.into();
+    logwatch::body_secrets(&b);
+    Full::new(b).map_err(|e| match e {}).boxed()
 }
 
 /// Sends a request and returns status, headers and the whole body as text.
@@ -237,6 +263,18 @@ pub async fn send(
     client: &Client<HttpConnector, TestBody>,
     req: Request<TestBody>,
 ) -> (StatusCode, http::HeaderMap, String) {
+    for name in [
+        "authorization",
+        "x-api-key",
+        "cookie",
+        "proxy-authorization",
+    ] {
+        for v in req.headers().get_all(name) {
+            if let Ok(v) = v.to_str() {
+                logwatch::credential_header(v);
+            }
+        }
+    }
     let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))
         .await
         .expect("request timed out")
@@ -244,6 +282,13 @@ pub async fn send(
     let status = resp.status();
     let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    logwatch::body_secrets(&bytes);
+    if let Some(c) = headers.get("set-cookie").and_then(|v| v.to_str().ok())
+        && let Some((_, v)) = c.split(';').next().and_then(|kv| kv.split_once('='))
+    {
+        logwatch::secret(v);
+    }
+    logwatch::check();
     (
         status,
         headers,

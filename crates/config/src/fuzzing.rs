@@ -1,0 +1,97 @@
+//! Property checks shared by the `cargo fuzz` target `config` (`fuzz/`) and the stable tests
+//! that replay its corpus. Compiled for tests and with the `fuzzing` feature only.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "property checks fail by panicking: that is how a fuzzer sees a finding"
+)]
+
+use std::path::Path;
+
+use crate::load_str;
+
+/// The only environment variables a fuzzed config sees.
+fn env(name: &str) -> Option<String> {
+    match name {
+        "UPSTREAM_HOST" => Some("127.0.0.1".into()),
+        "SECRET" => Some("s3cr3t-value-for-fuzzing-0123456789".into()),
+        _ => None,
+    }
+}
+
+/// The config loader on one fuzz input (YAML text). Relative file references resolve under
+/// a directory that does not exist. Properties: nothing panics; a refused config has at
+/// least one diagnostic, each naming this file (or a file it refers to), with a message,
+/// at a line inside the text (or line 0: the whole file); the diagnostics render.
+pub fn check_config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let base = Path::new("/nonexistent/portcullis-fuzz");
+    match load_str("fuzz.yaml", text, base, &env) {
+        Ok(_config) => {}
+        Err(diags) => {
+            assert!(!diags.items.is_empty(), "refused without a reason");
+            // Lines as YAML counts them: a lone CR ends a line too.
+            let lines = crate::diag::yaml_lines(text).count() as u64 + 1;
+            for d in &diags.items {
+                assert!(!d.message.is_empty(), "empty diagnostic message");
+                if d.file == "fuzz.yaml" {
+                    assert!(
+                        d.loc.line <= lines,
+                        "diagnostic at line {} of a {lines}-line text: {}",
+                        d.loc.line,
+                        d.message
+                    );
+                }
+            }
+            let rendered = diags.render();
+            assert!(rendered.contains("found"), "{rendered}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn config_corpus() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/config");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            check_config(&std::fs::read(entry.unwrap().path()).unwrap());
+            n += 1;
+        }
+        assert!(n > 0, "empty corpus {}", dir.display());
+    }
+
+    #[test]
+    fn golden_configs() {
+        // The golden files are a ready-made corpus of both good and bad configs.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                check_config(&std::fs::read(&path).unwrap());
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn config_random_bytes(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            check_config(&data);
+        }
+
+        #[test]
+        fn config_random_yaml(text in "(listen|routes|apis|authorizers|  |- |: |\\{|\\}|\\[|\\]|\"|'|&a|\\*a|!!str|\n|GET|/a/\\{proxy\\+\\}|http://x|1s|-1|0x10|~|#|type: jwt|issuer: x){0,40}") {
+            check_config(text.as_bytes());
+        }
+    }
+}
