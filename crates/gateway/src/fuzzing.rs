@@ -9,9 +9,14 @@
     reason = "property checks fail by panicking: that is how a fuzzer sees a finding"
 )]
 
-use portcullis_config::PayloadFormat;
+use http::Method;
+use portcullis_config::{PayloadFormat, Segment};
+use portcullis_core::CanonicalPath;
 use portcullis_policy::{MapContext, Request, evaluate};
 use serde_json::Value;
+
+use crate::integration::http_proxy::push_param;
+use crate::route::Router;
 
 pub use crate::integration::h1::fuzz::check_response as check_h1_response;
 use crate::lambda::output::{MAX_RESOURCE_ARN, Output, parse};
@@ -88,6 +93,84 @@ pub fn check_lambda_output(data: &[u8]) {
     }
 }
 
+/// The canonical path and the router, with the rule an upstream depends on. Input: the rest
+/// of a request path after `/pub/` (read lossily: the HTTP codec hands over text only).
+/// Properties: nothing panics; every decoded segment of an accepted path is free of `/`,
+/// `\` and control characters and is no dot segment (not even before a `;`); what the
+/// upstream of the greedy route `/pub/{proxy+}` -> `/public/{proxy}` receives resolves
+/// under `/public/` however leniently it is read (every escape decoded, `\` read as `/`,
+/// `;` parameters dropped, dot segments resolved), and names exactly the router's value.
+pub fn check_path(data: &[u8]) {
+    let tail = String::from_utf8_lossy(data);
+    let raw = format!("/pub/{tail}");
+    let Ok(path) = CanonicalPath::parse(&raw) else {
+        return;
+    };
+    for seg in path.segments() {
+        assert!(
+            !seg.contains(['/', '\\']),
+            "separator in {seg:?} of {raw:?}"
+        );
+        assert!(
+            !seg.chars().any(|c| c < ' ' || c == '\u{7f}'),
+            "control character in {seg:?} of {raw:?}"
+        );
+        let head = seg.split(';').next().unwrap_or("");
+        assert!(head != "." && head != "..", "dot segment in {raw:?}");
+    }
+    let mut router = Router::new();
+    let greedy = [
+        Segment::Literal("pub".into()),
+        Segment::Greedy("proxy".into()),
+    ];
+    router
+        .insert("/pub/{proxy+}", &greedy, "ANY", ())
+        .expect("a one-route table builds");
+    let Ok(m) = router.lookup(&Method::GET, &path) else {
+        return;
+    };
+    let value = &m.params.first().expect("the greedy parameter").1;
+    let mut upstream = String::from("/public/");
+    push_param(&mut upstream, value, true, false);
+    let view = lenient_view(&upstream);
+    assert!(
+        view.starts_with("/public/") || view == "/public",
+        "{raw:?} reached the upstream as {upstream:?}, read as {view:?}"
+    );
+    let decoded: Vec<String> = upstream
+        .trim_start_matches("/public/")
+        .split('/')
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        &decoded.join("/"),
+        value,
+        "the upstream names other segments"
+    );
+}
+
+/// The path a most lenient upstream serves for `path`.
+fn lenient_view(path: &str) -> String {
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .replace('\\', "/");
+    let mut out: Vec<&str> = Vec::new();
+    for seg in decoded.split('/').skip(1) {
+        match seg.split(';').next().unwrap_or("") {
+            "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}", out.join("/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,8 +196,59 @@ mod tests {
         assert!(n > 0, "empty corpus {}", dir.display());
     }
 
+    #[test]
+    fn path_corpus() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/path");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            check_path(&std::fs::read(entry.unwrap().path()).unwrap());
+            n += 1;
+        }
+        assert!(n > 0, "empty corpus {}", dir.display());
+    }
+
+    /// Pieces an attacker combines: separators and dots in every encoding.
+    fn path_piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "a",
+            "x.y",
+            ".",
+            "..",
+            "...",
+            "%2E",
+            "%2e",
+            "%2F",
+            "%2f",
+            "%5C",
+            "\\",
+            ";",
+            "..;",
+            "%3B",
+            "%252F",
+            "%25",
+            "%",
+            "%00",
+            "%0A",
+            "/",
+            "//",
+            "%20",
+            "%C0%AE",
+            "%E2%80%A8",
+        ])
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: cases(256), failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn path_random_bytes(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+            check_path(&data);
+        }
+
+        #[test]
+        fn path_hostile_pieces(pieces in proptest::collection::vec(path_piece(), 1..12)) {
+            check_path(pieces.concat().as_bytes());
+        }
 
         #[test]
         fn lambda_output_random_bytes(data in proptest::collection::vec(any::<u8>(), 0..300)) {
