@@ -1128,68 +1128,26 @@ async fn cancelled_requests_leave_no_invocation_behind() {
     gw.shutdown(Duration::from_secs(1)).await;
 }
 
-/// Log lines written by `portcullis::function` (the workers' output), as formatted.
-fn function_log() -> Arc<std::sync::Mutex<Vec<String>>> {
-    use tracing::field::{Field, Visit};
-    use tracing::span::{Attributes, Id, Record};
-    struct Message(String);
-    impl Visit for Message {
-        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-            if field.name() == "message" {
-                self.0 = format!("{value:?}");
-            }
-        }
-    }
-    struct Capture(Arc<std::sync::Mutex<Vec<String>>>);
-    impl tracing::Subscriber for Capture {
-        fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
-            m.target() == "portcullis::function"
-        }
-        fn new_span(&self, _: &Attributes<'_>) -> Id {
-            Id::from_u64(1)
-        }
-        fn record(&self, _: &Id, _: &Record<'_>) {}
-        fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, e: &tracing::Event<'_>) {
-            let mut m = Message(String::new());
-            e.record(&mut m);
-            self.0.lock().unwrap().push(m.0);
-        }
-        fn enter(&self, _: &Id) {}
-        fn exit(&self, _: &Id) {}
-    }
-    static LINES: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<String>>>> =
-        std::sync::OnceLock::new();
-    LINES
-        .get_or_init(|| {
-            let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
-            tracing::subscriber::set_global_default(Capture(lines.clone())).unwrap();
-            lines
-        })
-        .clone()
-}
-
 /// A function's output reaches the gateway's log with every control character escaped:
 /// it cannot forge a line (CR), cut a record short (NUL) or drive a terminal (ESC).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_output_is_logged_with_control_characters_escaped() {
-    let log = function_log();
+    // The harness's process-wide subscriber keeps the workers' lines apart.
     let gw = gateway(&behaviours_yaml("0s", "3s", (1, 1), 4)).await;
     ready(&gw, "behaviours", 1).await;
     assert_eq!(
         call(gw.addr(), "GET", "/pets", Some("noisy")).await.0,
         StatusCode::OK
     );
-    until("the function's line in the log", || {
-        log.lock().unwrap().iter().any(|l| l.starts_with("noisy "))
+    let noisy = r"noisy a\x00b\rc\x1b[2Jd\u{85}e";
+    until("the function's line, escaped, in the log", || {
+        logwatch::function_lines().iter().any(|l| l.contains(noisy))
     })
     .await;
-    let lines = log.lock().unwrap().clone();
-    let line = lines.iter().find(|l| l.starts_with("noisy ")).unwrap();
-    assert_eq!(line, r"noisy a\x00b\rc\x1b[2Jd\u{85}e");
+    let lines = logwatch::function_lines();
     for l in &lines {
         assert!(
-            !l.chars().any(char::is_control),
+            !l.trim_end_matches('\n').chars().any(char::is_control),
             "raw control character in {l:?}"
         );
     }

@@ -47,6 +47,8 @@ const SECRET_KEYS: &[&str] = &[
 struct State {
     /// Captured lines: tracing output, and access-log lines as they are read.
     lines: Vec<String>,
+    /// Function workers' forwarded output, kept apart (not checked for secrets).
+    function_lines: Vec<String>,
     /// Registered secrets, in order, and as a set.
     secrets: Vec<String>,
     known: BTreeSet<String>,
@@ -86,6 +88,7 @@ impl Drop for LineWriter {
         // A function worker's own output, forwarded line by line: what a function prints
         // (its event, its token) is the function's doing, as in CloudWatch Logs.
         if line.contains(" portcullis::function: ") && line.contains(" stream=") {
+            state().function_lines.push(line);
             return;
         }
         state().lines.push(line);
@@ -252,6 +255,11 @@ pub fn check() {
         "secrets in log lines:\n{}",
         leaks.join("\n")
     );
+}
+
+/// The function workers' forwarded output lines captured so far, as formatted.
+pub fn function_lines() -> Vec<String> {
+    state().function_lines.clone()
 }
 
 /// How many lines have been captured: tracing lines, and access-log lines read so far
