@@ -509,6 +509,21 @@ impl Compiler<'_> {
                 );
                 continue;
             };
+            // IAM matches the service segment literally: a wildcard there would let this
+            // pattern match more (on an Allow: grant more) than AWS does.
+            if expanded
+                .split(':')
+                .nth(2)
+                .is_some_and(|service| service.contains(['*', '?']))
+            {
+                self.error(
+                    pos,
+                    path,
+                    format!("`{text}`: the service segment of an ARN cannot hold a wildcard"),
+                    "IAM matches the service literally: write execute-api",
+                );
+                continue;
+            }
             if expanded.len() > 1600 {
                 self.error(
                     pos,

@@ -155,26 +155,23 @@ fn statement() -> impl Strategy<Value = Value> {
 ///
 /// Our patterns are globs over the whole ARN: `*` matches any run of characters, `:`
 /// included, in any segment (crates/policy/src/pattern.rs). iam-rs splits the pattern into
-/// the six ARN segments, matches each on its own, never lets the service segment hold a
-/// wildcard (such a statement matches nothing), and refuses a pattern of fewer than six
-/// segments with an error. So `arn:aws:execute-*:…` and `arn:aws:execute-api:*` match
-/// here and not there. AWS documents per-segment wildcards, with a `*` that ends a segment
-/// allowed to run past the following colons, and no wildcard in the service: on an Allow
-/// such patterns grant more here than in AWS; on a Deny they refuse more.
+/// the six ARN segments, matches each on its own, and refuses a pattern of fewer than six
+/// segments with an error. So `arn:aws:execute-api:*` matches here and not there; AWS
+/// documents that a `*` ending a segment may run past the following colons, as here. A
+/// wildcard in the service segment (`arn:aws:execute-*:…`), which AWS never allows, is
+/// refused by our loader (iam-rs lets such a statement match nothing); those documents are
+/// counted, not compared.
 fn known_difference(doc: &Value) -> Option<&'static str> {
     let text = doc.to_string();
-    if text.contains("arn:aws:execute-*:") {
-        return Some("wildcard in the service segment");
-    }
     if text.contains("\"arn:aws:execute-api:*\"") {
         return Some("pattern of fewer than six segments");
     }
     None
 }
 
-fn ours(doc: &Value, action: &str, resource: &str) -> Outcome {
-    let policy = Policy::from_json("generated", doc, PolicyKind::Identity, None)
-        .unwrap_or_else(|e| panic!("generated policy refused: {e:?}\n{doc}"));
+/// Our decision, or `None` when our loader refuses the document.
+fn ours(doc: &Value, action: &str, resource: &str) -> Option<Outcome> {
+    let policy = Policy::from_json("generated", doc, PolicyKind::Identity, None).ok()?;
     let ctx = our_context();
     let req = Request {
         action,
@@ -182,7 +179,7 @@ fn ours(doc: &Value, action: &str, resource: &str) -> Outcome {
         principal: Some(USER),
         context: &ctx,
     };
-    evaluate([&policy], &req).outcome
+    Some(evaluate([&policy], &req).outcome)
 }
 
 fn theirs(doc: &Value, action: &str, resource: &str) -> Result<Outcome, String> {
@@ -205,9 +202,9 @@ fn theirs(doc: &Value, action: &str, resource: &str) -> Result<Outcome, String> 
 
 #[test]
 fn decisions_agree_with_iam_rs() {
-    // A fixed seed: the same 3,000 policies on every run, so a failure reproduces.
+    // A fixed seed: the same 3,600 policies on every run, so a failure reproduces.
     let config = Config {
-        cases: 3000,
+        cases: 3600,
         failure_persistence: None,
         rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
         ..Config::default()
@@ -228,10 +225,20 @@ fn decisions_agree_with_iam_rs() {
     let mut outcomes = [0usize; 3];
     let mut differences = Vec::new();
     let mut known = std::collections::BTreeMap::new();
-    for _ in 0..3000 {
+    for _ in 0..3600 {
         let (statements, action, resource) = strategy.new_tree(&mut runner).unwrap().current();
         let doc = json!({"Version": "2012-10-17", "Statement": statements});
-        let mine = ours(&doc, action, resource);
+        let Some(mine) = ours(&doc, action, resource) else {
+            // The only generated shape our loader refuses: a wildcard in the service.
+            assert!(
+                doc.to_string().contains("arn:aws:execute-*:"),
+                "generated policy refused:\n{doc}"
+            );
+            *known
+                .entry("refused at load: wildcard in the service segment")
+                .or_insert(0usize) += 1;
+            continue;
+        };
         let other = theirs(&doc, action, resource);
         if other == Ok(mine) {
             compared += 1;
@@ -250,7 +257,7 @@ fn decisions_agree_with_iam_rs() {
     }
     assert!(
         differences.is_empty(),
-        "{} of 3000 decisions differ:\n{}",
+        "{} of 3600 decisions differ:\n{}",
         differences.len(),
         differences
             .iter()

@@ -171,6 +171,22 @@ fn load_errors_point_at_the_element() {
         e.iter().any(|m| m.contains("`pets` is not a resource ARN")),
         "{e:?}"
     );
+    // AWS never wildcards the service: such a pattern would grant more here than there.
+    for resource in [
+        "arn:aws:execute-*:us-east-1:123456789012:api/*",
+        "arn:aws:*:us-east-1:123456789012:api/*",
+        "arn:aws:execute-ap?:*",
+    ] {
+        let e = errors(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": resource}]}),
+            PolicyKind::Identity,
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("the service segment of an ARN cannot hold a wildcard")),
+            "{resource}: {e:?}"
+        );
+    }
     let e = errors(
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*", "Principal": "*"}]}),
         PolicyKind::Identity,
