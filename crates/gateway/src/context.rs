@@ -63,10 +63,7 @@ impl RequestCtx {
         Self {
             request_id: new_request_id(),
             start: Instant::now(),
-            epoch_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-                .unwrap_or(0),
+            epoch_ms: epoch_ms(),
             method,
             uri: uri.clone(),
             version,
@@ -150,6 +147,14 @@ impl RequestCtx {
             ContextVar::DomainName => self.host()?.to_owned(),
         })
     }
+}
+
+/// Wall-clock time now, milliseconds since the Unix epoch.
+pub fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 /// A request id: a random version-4 UUID in its 36-character text form, kept inline.

@@ -15,13 +15,12 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::Shared;
 use crate::access_log::{AccessRecord, rfc3339};
-use crate::context::new_request_id;
+use crate::context::{epoch_ms, new_request_id};
 use crate::telemetry;
 
 /// Connection I/O that rewrites the HTTP/1 codec's automatic error responses.
@@ -78,12 +77,8 @@ impl<I> Answered<I> {
         metrics::counter!(telemetry::PROTOCOL_ERRORS, "status" => status.to_string()).increment(1);
         tracing::debug!(peer = %self.peer, status, request_id = %request_id, "unparsable request");
         if self.shared.access_log.enabled() {
-            let epoch_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-                .unwrap_or(0);
             self.shared.access_log.write(&AccessRecord {
-                time: rfc3339(epoch_ms),
+                time: rfc3339(epoch_ms()),
                 request_id: request_id.as_str(),
                 source_ip: self.peer.ip(),
                 method: "-",

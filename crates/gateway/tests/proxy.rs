@@ -427,13 +427,9 @@ async fn proxies_to_tls_upstreams_with_an_extra_ca_and_alpn() {
     );
 }
 
-#[tokio::test]
-async fn a_stalled_response_body_is_cut_after_the_idle_timeout() {
-    let (up, _state) = upstream().await;
-    let cfg = proxy_config(up, "")
-        .replace("max_body_size: 1MiB", "idle_timeout: 300ms")
-        .replace("timeout: 300ms", "timeout: 250ms");
-    let gw = gateway(&cfg).await;
+/// Starts `GET /files/stream` (the upstream sends `first`, then waits) and returns the
+/// response body after its first chunk.
+async fn first_chunk_of_stream(gw: &portcullis_gateway::Gateway) -> hyper::body::Incoming {
     let resp = client()
         .request(
             Request::get(format!("http://{}/files/stream", gw.addr()))
@@ -445,6 +441,17 @@ async fn a_stalled_response_body_is_cut_after_the_idle_timeout() {
     let mut body = resp.into_body();
     let first = body.frame().await.unwrap().unwrap();
     assert_eq!(first.into_data().unwrap(), "first");
+    body
+}
+
+#[tokio::test]
+async fn a_stalled_response_body_is_cut_after_the_idle_timeout() {
+    let (up, _state) = upstream().await;
+    let cfg = proxy_config(up, "")
+        .replace("max_body_size: 1MiB", "idle_timeout: 300ms")
+        .replace("timeout: 300ms", "timeout: 250ms");
+    let gw = gateway(&cfg).await;
+    let body = first_chunk_of_stream(&gw).await;
     // The upstream never sends the rest: the gateway must not hold the connection forever.
     let rest = tokio::time::timeout(Duration::from_secs(5), body.collect())
         .await
@@ -467,17 +474,7 @@ async fn an_upstream_that_stalls_mid_body_is_cut_after_the_integration_timeout()
         )
         .replace("timeout: 300ms", "timeout: 250ms");
     let gw = gateway(&cfg).await;
-    let resp = client()
-        .request(
-            Request::get(format!("http://{}/files/stream", gw.addr()))
-                .body(empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let mut body = resp.into_body();
-    let first = body.frame().await.unwrap().unwrap();
-    assert_eq!(first.into_data().unwrap(), "first");
+    let body = first_chunk_of_stream(&gw).await;
     let rest = tokio::time::timeout(Duration::from_secs(60), body.collect())
         .await
         .expect("the stalled upstream body was held open past the integration timeout");

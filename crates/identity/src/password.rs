@@ -170,14 +170,7 @@ impl PasswordHasherPool {
         max_queued: usize,
     ) -> Result<Self, HashError> {
         let max_concurrent = max_concurrent.max(1);
-        let params = Params::new(
-            params.memory_kib,
-            params.iterations,
-            params.parallelism,
-            None,
-        )
-        .map_err(|e| HashError::Params(e.to_string()))?;
-        let dummy = hash_blocking(&params, b"portcullis-dummy-password")?;
+        let (params, dummy) = params_and_dummy(&params)?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(max_concurrent)),
@@ -265,14 +258,7 @@ impl PasswordHasherPool {
     /// This pool, with the dummy hash made with `params` (those of most stored hashes), so
     /// that an unknown user costs what a known one does.
     pub fn with_dummy_params(self, params: HashParams) -> Result<Self, HashError> {
-        let params = Params::new(
-            params.memory_kib,
-            params.iterations,
-            params.parallelism,
-            None,
-        )
-        .map_err(|e| HashError::Params(e.to_string()))?;
-        let dummy = hash_blocking(&params, b"portcullis-dummy-password")?;
+        let (_, dummy) = params_and_dummy(&params)?;
         Ok(Self {
             dummy: Arc::new(dummy),
             ..self
@@ -309,6 +295,19 @@ pub fn parse_params(phc: &str) -> Option<HashParams> {
         iterations: out.1?,
         parallelism: out.2?,
     })
+}
+
+/// Argon2 parameters from `params`, and the dummy hash made with them.
+fn params_and_dummy(params: &HashParams) -> Result<(Params, String), HashError> {
+    let params = Params::new(
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        None,
+    )
+    .map_err(|e| HashError::Params(e.to_string()))?;
+    let dummy = hash_blocking(&params, b"portcullis-dummy-password")?;
+    Ok((params, dummy))
 }
 
 fn hash_blocking(params: &Params, password: &[u8]) -> Result<String, HashError> {

@@ -828,21 +828,7 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(RefreshRecord {
-                token_hash: r.try_get("token_hash")?,
-                family_id: r.try_get("family_id")?,
-                user_sub: r.try_get("sub")?,
-                client_id: r.try_get("client_id")?,
-                scopes: r.try_get("scopes")?,
-                auth_time: r.try_get("auth_time")?,
-                origin_jti: r.try_get("origin_jti")?,
-                issued_at: r.try_get("issued_at")?,
-                expires_at: r.try_get("expires_at")?,
-                rotated_at: r.try_get("rotated_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(refresh_from_row).transpose()
     }
 
     /// Marks a refresh token used, atomically: true for the one caller that did it, false
@@ -931,18 +917,7 @@ impl Store {
                     tx.commit().await?;
                     return Ok(None);
                 };
-                let record = RefreshRecord {
-                    token_hash: r.try_get("token_hash")?,
-                    family_id: r.try_get("family_id")?,
-                    user_sub: r.try_get("sub")?,
-                    client_id: r.try_get("client_id")?,
-                    scopes: r.try_get("scopes")?,
-                    auth_time: r.try_get("auth_time")?,
-                    origin_jti: r.try_get("origin_jti")?,
-                    issued_at: r.try_get("issued_at")?,
-                    expires_at: r.try_get("expires_at")?,
-                    rotated_at: r.try_get("rotated_at")?,
-                };
+                let record = refresh_from_row(&r)?;
                 if record.rotated_at.is_none() {
                     // Only the first of two racing uses updates the row; the other sees reuse.
                     let done = sqlx::query(
@@ -1225,6 +1200,22 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
         signed_out_at: r.try_get("signed_out_at")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// A refresh-token row joined with its user's `sub`.
+fn refresh_from_row(r: &AnyRow) -> Result<RefreshRecord> {
+    Ok(RefreshRecord {
+        token_hash: r.try_get("token_hash")?,
+        family_id: r.try_get("family_id")?,
+        user_sub: r.try_get("sub")?,
+        client_id: r.try_get("client_id")?,
+        scopes: r.try_get("scopes")?,
+        auth_time: r.try_get("auth_time")?,
+        origin_jti: r.try_get("origin_jti")?,
+        issued_at: r.try_get("issued_at")?,
+        expires_at: r.try_get("expires_at")?,
+        rotated_at: r.try_get("rotated_at")?,
     })
 }
 
