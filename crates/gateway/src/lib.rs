@@ -28,6 +28,7 @@ pub mod fuzzing;
 pub mod head;
 pub mod identity_endpoints;
 pub mod integration;
+pub mod keep_alive;
 pub mod lambda;
 pub mod oauth;
 pub mod pipeline;

@@ -42,6 +42,11 @@ impl<I> Answered<I> {
             pending: None,
         }
     }
+
+    /// The wrapped I/O.
+    pub fn into_inner(self) -> I {
+        self.io
+    }
 }
 
 /// The status of an automatic error response in `buf`, if that is what it is.

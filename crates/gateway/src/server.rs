@@ -4,13 +4,16 @@
 //! Limits: request heads over `max_header_size` get 431 from the HTTP/1 codec; a client must
 //! send its head within `header_read_timeout` (and finish a TLS handshake in the same time);
 //! a connection with no request in flight for `idle_timeout` is closed, and so is one whose
-//! response body has not moved for that long; at most `max_connections`
+//! response body has not moved for that long; an idle plain-HTTP/1 connection is parked
+//! until then, holding only its socket (see [`crate::keep_alive`]); at most `max_connections`
 //! are served at once. On shutdown the accept loop stops, every connection is asked to finish
 //! its in-flight requests and close, and after the grace period the rest are dropped.
 
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
@@ -20,7 +23,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 
+use bytes::Bytes;
+
 use crate::Shared;
+use crate::keep_alive::{self, Session, SessionIo};
 use crate::pipeline::{self, ConnInfo};
 use crate::telemetry;
 
@@ -136,18 +142,274 @@ async fn serve_connection(
             return;
         };
         drop(plan);
-        let acceptor = tokio_rustls::TlsAcceptor::from(config);
-        match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(io)).await {
-            Ok(Ok(tls_stream)) => {
-                drive(shared, tls_stream, info, &limits, activity, &mut phase).await
+        // Boxed, as every path here is, so that the task of a parked plain connection
+        // does not carry room for the others.
+        Box::pin(async move {
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(io)).await {
+                Ok(Ok(tls_stream)) => {
+                    drive(shared, tls_stream, info, &limits, activity, &mut phase).await
+                }
+                Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(peer = %peer, "TLS handshake timed out"),
             }
-            Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "TLS handshake failed"),
-            Err(_) => tracing::debug!(peer = %peer, "TLS handshake timed out"),
-        }
+        })
+        .await;
     } else {
         drop(plan);
-        drive(shared, io, info, &limits, activity, &mut phase).await;
+        serve_plain(shared, io, info, &limits, activity, &mut phase).await;
     }
+}
+
+/// A plain-TCP connection: HTTP/1 in sessions that park the connection between requests
+/// (see [`crate::keep_alive`]); HTTP/2 with prior knowledge is handed to [`drive`] for the
+/// connection's life.
+async fn serve_plain(
+    shared: Arc<Shared>,
+    mut stream: tokio::net::TcpStream,
+    info: ConnInfo,
+    limits: &crate::plan::Limits,
+    activity: Arc<Activity>,
+    phase: &mut watch::Receiver<Phase>,
+) {
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(max_head(limits))
+        .keep_alive(true);
+    let service = request_service(shared.clone(), activity.clone(), info);
+    let mut replay = Bytes::new();
+    let mut first = true;
+    loop {
+        if replay.is_empty() {
+            // Parked (or new): the socket and this task's small state are all the connection
+            // holds until the client sends again. A new connection waits at most the head
+            // timeout for its first byte, a parked one what is left of the idle timeout.
+            let (wait, _parked) = if first {
+                (limits.header_read_timeout, None)
+            } else {
+                let left = limits.idle_timeout.saturating_sub(activity.idle_for());
+                (left, Some(ParkedGauge::new()))
+            };
+            let mut peeked = [0u8; 4];
+            let Some(n) = first_bytes(&stream, &mut peeked, wait, phase).await else {
+                return;
+            };
+            if first && limits.http2 && keep_alive::may_be_http2(peeked.get(..n).unwrap_or(&[])) {
+                Box::pin(drive(shared, stream, info, limits, activity, phase)).await;
+                return;
+            }
+        }
+        first = false;
+        let ended_at_start = activity.session.ended();
+        let io = SessionIo::new(stream, replay, activity.session.clone());
+        let io = crate::protocol_error::Answered::new(io, shared.clone(), info.peer);
+        // Boxed so that a parked connection's task does not keep the codec's room.
+        let mut conn = Box::new(http1.serve_connection(TokioIo::new(io), service.clone()));
+        let parked = Box::pin(run_session(
+            &mut conn,
+            info,
+            limits,
+            &activity,
+            ended_at_start,
+            phase,
+        ))
+        .await;
+        let parts = conn.into_parts();
+        let (io, read_ahead) = (parts.io.into_inner().into_inner(), parts.read_buf);
+        let (mut socket, rest) = io.into_parts(read_ahead);
+        if !parked {
+            use tokio::io::AsyncWriteExt;
+            let _ = tokio::time::timeout(Duration::from_secs(1), socket.shutdown()).await;
+            return;
+        }
+        stream = socket;
+        replay = rest;
+    }
+}
+
+/// Waits up to `wait` for a connection's next bytes and peeks at them without consuming
+/// them. `None`: the client closed, the wait ran out, or the listener is draining.
+async fn first_bytes(
+    stream: &tokio::net::TcpStream,
+    peeked: &mut [u8],
+    wait: Duration,
+    phase: &mut watch::Receiver<Phase>,
+) -> Option<usize> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        if *phase.borrow() != Phase::Running {
+            return None;
+        }
+        tokio::select! {
+            r = stream.peek(peeked) => return match r {
+                Ok(0) | Err(_) => None,
+                Ok(n) => Some(n),
+            },
+            _ = tokio::time::sleep_until(deadline) => return None,
+            changed = phase.changed() => if changed.is_err() { return None },
+        }
+    }
+}
+
+/// Counts a connection in `portcullis_parked_connections` while it lives.
+struct ParkedGauge;
+
+impl ParkedGauge {
+    fn new() -> Self {
+        metrics::gauge!(telemetry::PARKED_CONNECTIONS).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for ParkedGauge {
+    fn drop(&mut self) {
+        metrics::gauge!(telemetry::PARKED_CONNECTIONS).decrement(1.0);
+    }
+}
+
+/// Runs one HTTP/1 session until it parks (`true`: the socket may serve the next request)
+/// or the connection is over (`false`).
+async fn run_session<I, S>(
+    conn: &mut hyper::server::conn::http1::Connection<I, S>,
+    info: ConnInfo,
+    limits: &crate::plan::Limits,
+    activity: &Activity,
+    ended_at_start: u64,
+    phase: &mut watch::Receiver<Phase>,
+) -> bool
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = crate::body::ObservedBody>
+        + Unpin,
+    S::Future: Unpin,
+{
+    let idle = limits.idle_timeout;
+    let mut tick = tokio::time::interval((idle / 4).max(Duration::from_millis(50)));
+    let mut closing = *phase.borrow() != Phase::Running;
+    if closing {
+        Pin::new(&mut *conn).graceful_shutdown();
+    }
+    // The session parks once it has been idle (see `Session::can_park`) for PARK_AFTER
+    // with no request ending in between. The timer is armed when the session first goes
+    // idle and, under steady traffic, re-armed only when it fires, so a busy connection
+    // costs one timer event per PARK_AFTER rather than one per request.
+    let park_timer = tokio::time::sleep(PARK_AFTER);
+    tokio::pin!(park_timer);
+    let mut armed: Option<u64> = None;
+    let mut park_tried = false;
+    loop {
+        tokio::select! {
+            end = std::future::poll_fn(|cx| {
+                let polled = conn.poll_without_shutdown(cx);
+                if polled.is_ready() {
+                    return polled.map(|r| (r, false));
+                }
+                if closing
+                    || park_tried
+                    || !activity.session.can_park(ended_at_start, activity.in_flight())
+                {
+                    armed = None;
+                    return Poll::Pending;
+                }
+                let ended = activity.session.ended();
+                let Some(armed_at) = armed else {
+                    park_timer.as_mut().reset(tokio::time::Instant::now() + PARK_AFTER);
+                    armed = Some(ended);
+                    let _ = park_timer.as_mut().poll(cx);
+                    return Poll::Pending;
+                };
+                if park_timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                if armed_at != ended {
+                    // Requests ended since the timer was armed: not quiet yet.
+                    park_timer.as_mut().reset(tokio::time::Instant::now() + PARK_AFTER);
+                    armed = Some(ended);
+                    let _ = park_timer.as_mut().poll(cx);
+                    return Poll::Pending;
+                }
+                // Quiet for PARK_AFTER: end the session if the codec is idle; if it was not
+                // after all, it finishes what it is doing and closes.
+                park_tried = true;
+                Pin::new(&mut *conn).graceful_shutdown();
+                conn.poll_without_shutdown(cx).map(|r| (r, true))
+            }) => {
+                let (result, parking) = end;
+                if let Err(e) = &result {
+                    tracing::debug!(peer = %info.peer, error = %e, "connection ended with an error");
+                }
+                return parking && result.is_ok();
+            }
+            changed = phase.changed() => {
+                let now = if changed.is_ok() { *phase.borrow() } else { Phase::Stop };
+                match now {
+                    Phase::Running => {}
+                    Phase::Draining if !closing => {
+                        Pin::new(&mut *conn).graceful_shutdown();
+                        closing = true;
+                    }
+                    Phase::Draining => {}
+                    Phase::Stop => return false,
+                }
+            }
+            _ = tick.tick() => {
+                if activity.stalled_for() >= idle {
+                    tracing::debug!(peer = %info.peer, "response stalled; closing the connection");
+                    return false;
+                }
+                let quiet = activity.idle_for();
+                if quiet >= idle * 2 {
+                    return false;
+                }
+                if quiet >= idle && !closing {
+                    Pin::new(&mut *conn).graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
+}
+
+/// How long an HTTP/1 session must be idle before its connection is parked: long enough
+/// that a client sending request after request keeps its session (parking costs a few
+/// allocations and a system call), short enough that idle connections hold little memory.
+const PARK_AFTER: Duration = Duration::from_millis(50);
+
+/// The codec's buffer limit: room for a head of `max_header_size`.
+fn max_head(limits: &crate::plan::Limits) -> usize {
+    usize::try_from(limits.max_header_size)
+        .unwrap_or(usize::MAX)
+        .max(8192)
+}
+
+/// What a request's handling resolves to.
+type Answer = Result<hyper::Response<crate::body::ObservedBody>, Infallible>;
+
+/// A request's handling, boxed: the HTTP/1 session needs a future it can move.
+type Handling = Pin<Box<dyn Future<Output = Answer> + Send>>;
+
+/// The service a connection's requests go through: each request holds the connection's
+/// [`InFlight`] guard until its response is finished.
+fn request_service(
+    shared: Arc<Shared>,
+    activity: Arc<Activity>,
+    info: ConnInfo,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = hyper::Response<crate::body::ObservedBody>,
+    Error = Infallible,
+    Future = Handling,
+> + Clone
++ Unpin
++ Send
++ 'static {
+    service_fn(move |req| {
+        let shared = shared.clone();
+        let in_flight = activity.begin();
+        Box::pin(async move { Ok(pipeline::serve(shared, req, info, in_flight).await) }) as Handling
+    })
 }
 
 async fn drive<I>(
@@ -161,14 +423,11 @@ async fn drive<I>(
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    let max_head = usize::try_from(limits.max_header_size)
-        .unwrap_or(usize::MAX)
-        .max(8192);
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(max_head)
+        .max_buf_size(max_head(limits))
         .keep_alive(true);
     builder
         .http2()
@@ -180,14 +439,8 @@ async fn drive<I>(
     if !limits.http2 {
         builder = builder.http1_only();
     }
-    let service_activity = activity.clone();
-    let shared_for_errors = shared.clone();
-    let service = service_fn(move |req| {
-        let shared = shared.clone();
-        let in_flight = service_activity.begin();
-        async move { Ok::<_, Infallible>(pipeline::serve(shared, req, info, in_flight).await) }
-    });
-    let io = crate::protocol_error::Answered::new(io, shared_for_errors, info.peer);
+    let service = request_service(shared.clone(), activity.clone(), info);
+    let io = crate::protocol_error::Answered::new(io, shared, info.peer);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     let idle = limits.idle_timeout;
@@ -218,7 +471,7 @@ async fn drive<I>(
                 }
             }
             _ = tick.tick() => {
-                                if activity.stalled_for() >= idle {
+                if activity.stalled_for() >= idle {
                     // A response has been streaming without moving a byte for a whole idle
                     // period: a stalled upstream body or a client that stopped reading.
                     tracing::debug!(peer = %info.peer, "response stalled; closing the connection");
@@ -250,6 +503,8 @@ pub struct Activity {
     streaming: AtomicUsize,
     /// When a streaming response last made progress.
     progress_ms: AtomicU64,
+    /// What parking the connection between requests needs to know.
+    session: Arc<Session>,
 }
 
 impl Activity {
@@ -260,6 +515,7 @@ impl Activity {
             last_ms: AtomicU64::new(0),
             streaming: AtomicUsize::new(0),
             progress_ms: AtomicU64::new(0),
+            session: Arc::new(Session::default()),
         }
     }
 
@@ -283,6 +539,10 @@ impl Activity {
         }
         let last = Duration::from_millis(self.progress_ms.load(Ordering::Acquire));
         self.origin.elapsed().saturating_sub(last)
+    }
+
+    fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
     }
 
     fn idle_for(&self) -> Duration {
@@ -326,6 +586,7 @@ impl Drop for InFlight {
             a.streaming.fetch_sub(1, Ordering::AcqRel);
         }
         a.last_ms.store(a.now_ms(), Ordering::Release);
+        a.session.request_ended();
         a.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -23,6 +23,8 @@ pub const RELOAD_FAILURES: &str = "portcullis_config_reload_failures_total";
 pub const OPEN_CONNECTIONS: &str = "portcullis_open_connections";
 /// Connections refused at once because `max_connections` were open.
 pub const CONNECTIONS_REFUSED: &str = "portcullis_connections_refused_total";
+/// Gauge: open HTTP/1 connections parked between requests (they hold no codec buffers).
+pub const PARKED_CONNECTIONS: &str = "portcullis_parked_connections";
 /// Connections that ended on an HTTP protocol error (a malformed request line or head).
 pub const PROTOCOL_ERRORS: &str = "portcullis_protocol_errors_total";
 /// Generation of the plan now serving.
@@ -62,6 +64,7 @@ pub fn install() -> Option<PrometheusHandle> {
                     metrics::describe_counter!(RELOADS, "Successful configuration reloads.");
                     metrics::describe_counter!(RELOAD_FAILURES, "Rejected configuration reloads; the previous plan kept serving.");
                     metrics::describe_gauge!(OPEN_CONNECTIONS, "Open client connections.");
+                    metrics::describe_gauge!(PARKED_CONNECTIONS, "Open HTTP/1 connections parked between requests, holding no codec buffers.");
                     metrics::describe_counter!(CONNECTIONS_REFUSED, "Connections refused at once because max_connections were open.");
                     metrics::describe_counter!(PROTOCOL_ERRORS, "Connections that ended on an HTTP protocol error (malformed request line or head).");
                     metrics::describe_gauge!(PLAN_GENERATION, "Generation of the configuration now serving.");
