@@ -893,8 +893,9 @@ impl Drop for OwnPostgres {
     }
 }
 
-/// While the user pool's PostgreSQL is down, logins fail at once with 500 (not after sqlx's
-/// 30 s acquire timeout), all of them together; the first login after it is back works.
+/// While the user pool's PostgreSQL is down, logins fail with 500 after the bounded
+/// `database_timeout` (not sqlx's 30 s), all of them together; once it is known to be down,
+/// at once; once it is back, logins work again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_dead_postgres_fails_logins_fast_and_they_recover() {
     let dir = tempfile::tempdir().unwrap();
@@ -924,9 +925,38 @@ async fn a_dead_postgres_fails_logins_fast_and_they_recover() {
         "five logins with the database down took {took:?}"
     );
 
+    // The database is now known to be down: each further login is refused at once (the
+    // breaker), not after another 3 s wait.
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let (s, _, b) = post(addr, "/auth/login", login).await;
+        let took = started.elapsed();
+        assert_eq!(s, 500, "{b}");
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "a login while the database is known to be down took {took:?}"
+        );
+    }
+
+    // Back up: a background probe notices within a fraction of a second.
     pg.script(None);
-    let (s, _, b) = post(addr, "/auth/login", login).await;
-    assert_eq!(s, 200, "the first login after the database is back: {b}");
+    let back = std::time::Instant::now();
+    loop {
+        let (s, _, b) = post(addr, "/auth/login", login).await;
+        if s == 200 {
+            break;
+        }
+        assert_eq!(s, 500, "{b}");
+        assert!(
+            back.elapsed() < std::time::Duration::from_secs(10),
+            "logins never recovered after the database came back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "logins recovered {:?} after the database was back",
+        back.elapsed()
+    );
 }
 
 /// With every hashing slot busy and the queue full, a login is answered 429 at once (it does

@@ -18,6 +18,7 @@
     )
 )]
 
+pub mod breaker;
 pub mod keys;
 pub mod model;
 pub mod password;

@@ -93,6 +93,10 @@ pub enum StoreError {
         /// Newest version this binary knows.
         supported: i64,
     },
+    /// The database did not answer a moment ago and has not answered since: refused at once,
+    /// without waiting for a connection (see [`crate::breaker`]).
+    #[error("the database is unreachable; requests are refused until it answers again")]
+    Unavailable,
     /// A uniqueness rule would be broken (the username or name exists).
     #[error("{0} already exists")]
     Conflict(String),
@@ -129,6 +133,8 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Refuses requests at once while the database is unreachable.
+    breaker: std::sync::Arc<crate::breaker::Breaker>,
     backend: Backend,
     /// Seals signing keys' private halves when set (see [`Store::sealing_keys_with`]).
     sealer: Option<std::sync::Arc<crate::secrets::SecretsKey>>,
@@ -292,6 +298,7 @@ impl Store {
         }
         let store = Self {
             pool,
+            breaker: crate::breaker::Breaker::new(),
             backend,
             sealer: None,
         };
@@ -299,12 +306,22 @@ impl Store {
         Ok(store)
     }
 
+    /// A connection from the pool, unless the database is known to be unreachable (see
+    /// [`crate::breaker`]).
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.breaker.guard(&self.pool, self.pool.acquire()).await
+    }
+
     /// Starts a write transaction: on SQLite with `BEGIN IMMEDIATE`, so that the write lock
     /// is taken (waiting up to the busy timeout) before anything is read.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                self.breaker
+                    .guard(&self.pool, self.pool.begin_with("BEGIN IMMEDIATE"))
+                    .await?
+            }
+            Backend::Postgres => self.breaker.guard(&self.pool, self.pool.begin()).await?,
         })
     }
 
@@ -342,14 +359,14 @@ impl Store {
     ) -> Result<Option<T>> {
         let row = sqlx::query(sql)
             .bind(key.to_owned())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.map(|r| decode(&r)).transpose()
     }
 
     /// Every row `sql` returns, decoded.
     async fn all<T>(&self, sql: &'static str, decode: fn(&AnyRow) -> Result<T>) -> Result<Vec<T>> {
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sql).fetch_all(&mut *self.conn().await?).await?;
         rows.iter().map(decode).collect()
     }
 
@@ -362,7 +379,7 @@ impl Store {
     ) -> Result<()> {
         let done = sqlx::query(sql)
             .bind(key.to_owned())
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(what()));
@@ -380,7 +397,7 @@ impl Store {
     /// It fails when the server is down, the database or its file is read-only, or another
     /// writer holds the write lock past the busy timeout. Callers bound it in time.
     pub async fn check_writable(&self) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.breaker.guard(&self.pool, self.pool.begin()).await?;
         sqlx::query(
             "UPDATE schema_migrations SET applied_at = applied_at WHERE version = (SELECT MAX(version) FROM schema_migrations)",
         )
@@ -393,7 +410,7 @@ impl Store {
     /// The schema version now in the database.
     pub async fn schema_version(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await?;
         Ok(row.try_get::<i64, _>("v")?)
     }
@@ -402,7 +419,7 @@ impl Store {
         sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?;
         let current = self.schema_version().await?;
         if current > SCHEMA_VERSION {
@@ -448,7 +465,7 @@ impl Store {
         .bind(new.email.as_deref())
         .bind(serde_json::to_string(&new.attributes).unwrap_or_else(|_| "{}".into()))
         .bind(t)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .map_err(|e| map_unique(e, || format!("user `{}`", new.username)))?;
         self.user_by_sub(&sub)
@@ -477,7 +494,7 @@ impl Store {
     pub async fn recent_password_hashes(&self, limit: i64) -> Result<Vec<Secret<String>>> {
         let rows = sqlx::query("SELECT password_hash FROM users ORDER BY id DESC LIMIT $1")
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.iter()
             .map(|r| Ok(Secret::new(r.try_get::<String, _>("password_hash")?)))
@@ -493,7 +510,7 @@ impl Store {
     async fn user_id(&self, username: &str) -> Result<i64> {
         let row = sqlx::query("SELECT id FROM users WHERE username_key = $1")
             .bind(username_key(username))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         match row {
             Some(r) => Ok(r.try_get::<i64, _>("id")?),
@@ -515,7 +532,7 @@ impl Store {
         let done = q
             .bind(now())
             .bind(username_key(username))
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("user `{username}`")));
@@ -607,7 +624,7 @@ impl Store {
             "SELECT rate, burst, quota, quota_period FROM user_limits WHERE user_id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         let Some(r) = row else { return Ok(None) };
         let period: Option<String> = r.try_get("quota_period")?;
@@ -640,7 +657,7 @@ impl Store {
         .bind(g.precedence)
         .bind(g.role.as_deref())
         .bind(now())
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .map_err(|e| map_unique(e, || format!("group `{}`", g.name)))?;
         Ok(())
@@ -668,7 +685,7 @@ impl Store {
         let id = self.user_id(username).await?;
         let exists = sqlx::query("SELECT name FROM groups WHERE name = $1")
             .bind(group)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound(format!("group `{group}`")));
@@ -677,13 +694,13 @@ impl Store {
             sqlx::query("SELECT user_id FROM memberships WHERE user_id = $1 AND group_name = $2")
                 .bind(id)
                 .bind(group)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.conn().await?)
                 .await?;
         if member.is_none() {
             sqlx::query("INSERT INTO memberships (user_id, group_name) VALUES ($1, $2)")
                 .bind(id)
                 .bind(group)
-                .execute(&self.pool)
+                .execute(&mut *self.conn().await?)
                 .await?;
         }
         Ok(())
@@ -695,7 +712,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM memberships WHERE user_id = $1 AND group_name = $2")
             .bind(id)
             .bind(group)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!(
@@ -713,7 +730,7 @@ impl Store {
              JOIN memberships m ON m.group_name = g.name WHERE m.user_id = $1 ORDER BY g.precedence, g.name",
         )
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(group_from_row).collect()
     }
@@ -736,7 +753,7 @@ impl Store {
         .bind(c.id_ttl)
         .bind(c.refresh_ttl)
         .bind(now())
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .map_err(|e| map_unique(e, || format!("client `{}`", c.client_id)))?;
         Ok(())
@@ -797,7 +814,7 @@ impl Store {
     pub async fn insert_refresh(&self, t: &RefreshRecord) -> Result<()> {
         let id = sqlx::query("SELECT id FROM users WHERE sub = $1")
             .bind(&t.user_sub)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("user `{}`", t.user_sub)))?
             .try_get::<i64, _>("id")?;
@@ -814,7 +831,7 @@ impl Store {
         .bind(&t.origin_jti)
         .bind(t.issued_at)
         .bind(t.expires_at)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -826,7 +843,7 @@ impl Store {
              FROM refresh_tokens r JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(refresh_from_row).transpose()
     }
@@ -839,7 +856,7 @@ impl Store {
         )
         .bind(at)
         .bind(token_hash)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -851,7 +868,7 @@ impl Store {
         let row =
             sqlx::query("SELECT family_id FROM revoked_families WHERE origin_jti = $1 LIMIT 1")
                 .bind(origin_jti)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.conn().await?)
                 .await?;
         Ok(row.is_some())
     }
@@ -862,7 +879,7 @@ impl Store {
     pub async fn revocation_snapshot(&self, at: i64) -> Result<crate::model::RevocationSnapshot> {
         let jtis = sqlx::query("SELECT jti FROM revoked_jtis WHERE expires_at >= $1")
             .bind(at)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await?
             .iter()
             .map(|r| r.try_get::<String, _>("jti"))
@@ -871,7 +888,7 @@ impl Store {
             "SELECT origin_jti FROM revoked_families WHERE expires_at >= $1 AND origin_jti IS NOT NULL",
         )
         .bind(at)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await?
         .iter()
         .map(|r| r.try_get::<String, _>("origin_jti"))
@@ -879,7 +896,7 @@ impl Store {
         let users = sqlx::query(
             "SELECT sub, signed_out_at, enabled FROM users WHERE signed_out_at > 0 OR enabled = 0",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await?
         .iter()
         .map(|r| {
@@ -960,7 +977,7 @@ impl Store {
     pub async fn family_revoked(&self, family_id: &str) -> Result<bool> {
         let row = sqlx::query("SELECT family_id FROM revoked_families WHERE family_id = $1")
             .bind(family_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         Ok(row.is_some())
     }
@@ -972,7 +989,7 @@ impl Store {
         )
         .bind(jti)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -981,7 +998,7 @@ impl Store {
     pub async fn jti_revoked(&self, jti: &str) -> Result<bool> {
         let row = sqlx::query("SELECT jti FROM revoked_jtis WHERE jti = $1")
             .bind(jti)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         Ok(row.is_some())
     }
@@ -996,7 +1013,7 @@ impl Store {
         ] {
             n += sqlx::query(sql)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&mut *self.conn().await?)
                 .await?
                 .rows_affected();
         }
@@ -1053,7 +1070,7 @@ impl Store {
         .bind(&k.public_jwk)
         .bind(k.created_at)
         .bind(k.retired_at)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .map_err(|e| map_unique(e, || format!("key `{}`", k.kid)))?;
         Ok(())
@@ -1066,7 +1083,7 @@ impl Store {
             return Ok(0);
         }
         let rows = sqlx::query("SELECT kid, private_pem FROM signing_keys")
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         let mut sealed = 0;
         for r in rows {
@@ -1083,7 +1100,7 @@ impl Store {
             .bind(stored)
             .bind(&kid)
             .bind(&pem)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?
             .rows_affected();
         }
@@ -1095,7 +1112,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT kid, alg, private_pem, public_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid DESC",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -1119,7 +1136,7 @@ impl Store {
         )
         .bind(at)
         .bind(kid)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("active key `{kid}`")));
