@@ -179,4 +179,32 @@ async fn idle_connections_are_parked_and_serve_the_next_request() {
         .await
         .expect("shutdown waited for a parked connection")
         .unwrap();
+
+    // A parked connection that starts a head and stalls is cut after header_read_timeout,
+    // as a new one is: parking does not restart the clock for a head once it has begun.
+    let gw = gateway(&config().replace(
+        "address: 127.0.0.1:0\nadmin",
+        "address: 127.0.0.1:0\n  header_read_timeout: 300ms\n  idle_timeout: 30s\nadmin",
+    ))
+    .await;
+    let admin = gw.admin_addr().unwrap();
+    let mut s = TcpStream::connect(gw.addr()).await.unwrap();
+    let mut pending = Vec::new();
+    s.write_all(b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    read_response(&mut s, &mut pending).await;
+    wait_parked(admin, 1.0).await;
+    s.write_all(b"GET /hel").await.unwrap();
+    let mut buf = [0u8; 1024];
+    let cut = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(cut.is_ok(), "a stalled head on a parked connection was never cut");
 }
