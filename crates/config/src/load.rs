@@ -1026,6 +1026,21 @@ fn read_admin(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<AdminConfig> {
             None
         }
         (Some((n, p)), None) => cx.file_path(n, &p).and_then(|f| match std::fs::read(&f) {
+            Ok(_) if open_to_others(&f) => {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!(
+                        "the admin token file `{}` is open to other users; it grants every admin endpoint",
+                        f.display()
+                    ),
+                    format!(
+                        "run `chmod 600 {}` (and replace the token if others may have read it)",
+                        f.display()
+                    ),
+                );
+                None
+            }
             Ok(bytes) => admin_token(cx, n.loc, &p, &bytes, &format!("file `{}`", f.display())),
             Err(e) => {
                 cx.error(
@@ -1095,6 +1110,12 @@ fn read_admin(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<AdminConfig> {
         header_read_timeout: header_read_timeout?,
         check_interval: check_interval?,
     })
+}
+
+/// Whether group or other users may read or write `path` (a file holding a secret).
+fn open_to_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
 }
 
 /// Checks an admin token's bytes (a trailing newline is dropped): `Some(Some(token))` when

@@ -21,8 +21,40 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const TOKEN: &str = "c2VjcmV0LWFkbWluLXRva2VuLWZvci10ZXN0cw";
 
+/// Writes a secret file readable by its owner only, as the loader requires.
+fn write_private(path: &std::path::Path, contents: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, contents).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// A token file other users may read is refused at load, with the `chmod` that fixes it.
+#[test]
+fn a_token_file_open_to_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("admin.token");
+    std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let yaml = format!(
+        "{}listener:\n  address: 127.0.0.1:0\nadmin:\n  address: 127.0.0.1:0\n  token_file: admin.token\n",
+        api_header()
+    );
+    let env = |_: &str| None;
+    let err = portcullis_config::load_str("gw.yaml", &yaml, dir.path(), &env)
+        .err()
+        .expect("a world-readable token file was accepted")
+        .to_string();
+    assert!(err.contains("open to other users"), "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+    assert!(err.contains("gw.yaml:"), "{err}");
+    assert!(!err.contains(TOKEN), "the error shows the token: {err}");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(portcullis_config::load_str("gw.yaml", &yaml, dir.path(), &env).is_ok());
+}
+
 async fn admin_gateway(dir: &std::path::Path) -> portcullis_gateway::Gateway {
-    std::fs::write(dir.join("admin.token"), format!("{TOKEN}\n")).unwrap();
+    write_private(&dir.join("admin.token"), &format!("{TOKEN}\n"));
     let yaml = format!(
         "{}listener:\n  address: 127.0.0.1:0\nadmin:\n  address: 127.0.0.1:0\n  token_file: admin.token\n  header_read_timeout: 200ms\naccess_log:\n  enabled: false\nresources:\n  /hello:\n    GET:\n      integration:\n        type: mock\n        body: hi\n",
         api_header()
@@ -106,7 +138,7 @@ async fn metrics_explain_and_readiness_details_need_the_token() {
 #[tokio::test]
 async fn a_reload_reads_a_new_token() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("admin.token"), format!("{TOKEN}\n")).unwrap();
+    write_private(&dir.path().join("admin.token"), &format!("{TOKEN}\n"));
     let file = dir.path().join("gw.yaml");
     std::fs::write(
         &file,
@@ -120,7 +152,7 @@ async fn a_reload_reads_a_new_token() {
     let old = format!("Bearer {TOKEN}");
     assert_eq!(admin_call(&gw, "GET", "/metrics", &[&old], "").await.0, 200);
     let rotated = "0123456789abcdef-rotated";
-    std::fs::write(dir.path().join("admin.token"), rotated).unwrap();
+    write_private(&dir.path().join("admin.token"), rotated);
     gw.reload().await.unwrap();
     assert_eq!(admin_call(&gw, "GET", "/metrics", &[&old], "").await.0, 401);
     let new = format!("Bearer {rotated}");
