@@ -61,6 +61,21 @@ fn render(name: &str, source: &str) -> String {
     }
 }
 
+/// Git keeps no file modes but the executable bit, and the loader refuses a token file that
+/// other users may read: every `*.token` is made owner-only, except `*-open.token`, which
+/// is made readable by all to test that refusal.
+fn set_token_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(golden_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".token") {
+            let mode = if stem.ends_with("-open") { 0o644 } else { 0o600 };
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
+}
+
 #[test]
 fn golden_diagnostics() {
     let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
@@ -71,6 +86,7 @@ fn golden_diagnostics() {
         .collect();
     yamls.sort();
     assert!(yamls.len() >= 5, "golden files missing: {yamls:?}");
+    set_token_modes();
     let mut failures = Vec::new();
     for yaml in &yamls {
         let name = yaml.file_name().unwrap().to_str().unwrap();

@@ -610,9 +610,9 @@ fn read_policy(
             } else {
                 cx.base.join(rel)
             };
-            let text = match std::fs::read_to_string(&full) {
-                Ok(t) if t.len() <= 1024 * 1024 => t,
-                Ok(_) => {
+            let text = match read_limited(&full, POLICY_FILE_MAX) {
+                Ok(Some(t)) => t,
+                Ok(None) => {
                     cx.error(
                         node.loc,
                         path,
@@ -816,15 +816,15 @@ pub(super) fn read_authorization(
                 } else {
                     cx.base.join(&text)
                 };
-                match std::fs::read_to_string(&full) {
-                    Ok(body) if body.len() <= 1024 * 1024 => {
+                match read_limited(&full, POLICY_FILE_MAX) {
+                    Ok(Some(body)) => {
                         out.cedar = Some(CedarSource {
                             text: body,
                             file: Some(text),
                             loc: n.loc,
                         });
                     }
-                    Ok(_) => {
+                    Ok(None) => {
                         cx.error(
                             n.loc,
                             &p,
@@ -905,4 +905,24 @@ pub(super) fn read_method_auth(
         None => Vec::new(),
     };
     Some((auth, loc, scopes))
+}
+
+/// Largest policy file (IAM JSON/YAML or Cedar) read.
+const POLICY_FILE_MAX: u64 = 1024 * 1024;
+
+/// The text of `path` if it is at most `limit` bytes (`None` when it is larger); reads at
+/// most `limit + 1` bytes whatever the file's size, so a huge or endless file (a device, a
+/// pipe) costs nothing.
+fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<Option<String>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > limit {
+        return Ok(None);
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
