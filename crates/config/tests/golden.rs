@@ -70,7 +70,11 @@ fn set_token_modes() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if let Some(stem) = name.strip_suffix(".token") {
-            let mode = if stem.ends_with("-open") { 0o644 } else { 0o600 };
+            let mode = if stem.ends_with("-open") {
+                0o644
+            } else {
+                0o600
+            };
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         }
     }
