@@ -300,7 +300,7 @@ where
     let mut armed: Option<u64> = None;
     let mut park_tried = false;
     loop {
-        tokio::select! {
+        let next = tokio::select! {
             end = std::future::poll_fn(|cx| {
                 let polled = conn.poll_without_shutdown(cx);
                 if polled.is_ready() {
@@ -342,32 +342,16 @@ where
                 }
                 return parking && result.is_ok();
             }
-            changed = phase.changed() => {
-                let now = if changed.is_ok() { *phase.borrow() } else { Phase::Stop };
-                match now {
-                    Phase::Running => {}
-                    Phase::Draining if !closing => {
-                        Pin::new(&mut *conn).graceful_shutdown();
-                        closing = true;
-                    }
-                    Phase::Draining => {}
-                    Phase::Stop => return false,
-                }
+            changed = phase.changed() => on_phase(changed.is_ok(), phase, closing),
+            _ = tick.tick() => on_tick(activity, idle, info, closing),
+        };
+        match next {
+            Next::Serve => {}
+            Next::Close => {
+                Pin::new(&mut *conn).graceful_shutdown();
+                closing = true;
             }
-            _ = tick.tick() => {
-                if activity.stalled_for() >= idle {
-                    tracing::debug!(peer = %info.peer, "response stalled; closing the connection");
-                    return false;
-                }
-                let quiet = activity.idle_for();
-                if quiet >= idle * 2 {
-                    return false;
-                }
-                if quiet >= idle && !closing {
-                    Pin::new(&mut *conn).graceful_shutdown();
-                    closing = true;
-                }
-            }
+            Next::Drop => return false,
         }
     }
 }
@@ -451,43 +435,66 @@ async fn drive<I>(
         closing = true;
     }
     loop {
-        tokio::select! {
+        let next = tokio::select! {
             res = conn.as_mut() => {
                 if let Err(e) = res {
                     tracing::debug!(peer = %info.peer, error = %e, "connection ended with an error");
                 }
                 return;
             }
-            changed = phase.changed() => {
-                let now = if changed.is_ok() { *phase.borrow() } else { Phase::Stop };
-                match now {
-                    Phase::Running => {}
-                    Phase::Draining if !closing => {
-                        conn.as_mut().graceful_shutdown();
-                        closing = true;
-                    }
-                    Phase::Draining => {}
-                    Phase::Stop => return,
-                }
+            changed = phase.changed() => on_phase(changed.is_ok(), phase, closing),
+            _ = tick.tick() => on_tick(&activity, idle, info, closing),
+        };
+        match next {
+            Next::Serve => {}
+            Next::Close => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
             }
-            _ = tick.tick() => {
-                if activity.stalled_for() >= idle {
-                    // A response has been streaming without moving a byte for a whole idle
-                    // period: a stalled upstream body or a client that stopped reading.
-                    tracing::debug!(peer = %info.peer, "response stalled; closing the connection");
-                    return;
-                }
-                let quiet = activity.idle_for();
-                if quiet >= idle * 2 {
-                    // It ignored the polite close: drop it.
-                    return;
-                }
-                if quiet >= idle && !closing {
-                    conn.as_mut().graceful_shutdown();
-                    closing = true;
-                }
-            }
+            Next::Drop => return,
         }
+    }
+}
+
+/// What a connection does after its listener's phase changed or its timer ticked.
+enum Next {
+    /// Go on serving.
+    Serve,
+    /// Finish what is in flight, then close (HTTP/1: at once if idle; HTTP/2: `GOAWAY`).
+    Close,
+    /// Drop the connection now.
+    Drop,
+}
+
+/// After a phase change (`changed` false: the listener is gone).
+fn on_phase(changed: bool, phase: &watch::Receiver<Phase>, closing: bool) -> Next {
+    match if changed {
+        *phase.borrow()
+    } else {
+        Phase::Stop
+    } {
+        Phase::Running => Next::Serve,
+        Phase::Draining if !closing => Next::Close,
+        Phase::Draining => Next::Serve,
+        Phase::Stop => Next::Drop,
+    }
+}
+
+/// After a tick: a response that has not moved for `idle` (a stalled upstream body or a
+/// client that stopped reading) is dropped; a connection idle for `idle` is closed politely,
+/// and dropped if it is still there after twice that.
+fn on_tick(activity: &Activity, idle: Duration, info: ConnInfo, closing: bool) -> Next {
+    if activity.stalled_for() >= idle {
+        tracing::debug!(peer = %info.peer, "response stalled; closing the connection");
+        return Next::Drop;
+    }
+    let quiet = activity.idle_for();
+    if quiet >= idle * 2 {
+        Next::Drop
+    } else if quiet >= idle && !closing {
+        Next::Close
+    } else {
+        Next::Serve
     }
 }
 
