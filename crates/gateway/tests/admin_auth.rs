@@ -42,8 +42,7 @@ fn a_token_file_open_to_others_is_refused() {
     );
     let env = |_: &str| None;
     let err = portcullis_config::load_str("gw.yaml", &yaml, dir.path(), &env)
-        .err()
-        .expect("a world-readable token file was accepted")
+        .expect_err("a world-readable token file was accepted")
         .to_string();
     assert!(err.contains("open to other users"), "{err}");
     assert!(err.contains("chmod 600"), "{err}");
