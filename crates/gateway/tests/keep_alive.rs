@@ -78,6 +78,17 @@ async fn wait_parked(admin: SocketAddr, want: f64) {
     );
 }
 
+/// A connection that has been answered once and is now parked (the only one).
+async fn parked_connection(addr: SocketAddr, admin: SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    read_response(&mut s, &mut Vec::new()).await;
+    wait_parked(admin, 1.0).await;
+    s
+}
+
 #[tokio::test]
 async fn idle_connections_are_parked_and_serve_the_next_request() {
     let gw = gateway(&config()).await;
@@ -168,13 +179,7 @@ async fn idle_connections_are_parked_and_serve_the_next_request() {
     assert_eq!(parked(admin).await, 0.0);
 
     // Draining closes a parked connection at once.
-    let mut s = TcpStream::connect(gw.addr()).await.unwrap();
-    let mut pending = Vec::new();
-    s.write_all(b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    read_response(&mut s, &mut pending).await;
-    wait_parked(admin, 1.0).await;
+    let mut s = parked_connection(gw.addr(), admin).await;
     let shutdown = tokio::spawn(gw.shutdown(Duration::from_secs(30)));
     let mut buf = [0u8; 64];
     let closed = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
@@ -194,13 +199,7 @@ async fn idle_connections_are_parked_and_serve_the_next_request() {
     ))
     .await;
     let admin = gw.admin_addr().unwrap();
-    let mut s = TcpStream::connect(gw.addr()).await.unwrap();
-    let mut pending = Vec::new();
-    s.write_all(b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    read_response(&mut s, &mut pending).await;
-    wait_parked(admin, 1.0).await;
+    let mut s = parked_connection(gw.addr(), admin).await;
     s.write_all(b"GET /hel").await.unwrap();
     let mut buf = [0u8; 1024];
     let cut = tokio::time::timeout(Duration::from_secs(5), async {
