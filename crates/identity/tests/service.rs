@@ -54,6 +54,20 @@ fn settings(alg: KeyAlg) -> IdentitySettings {
     }
 }
 
+/// Adds `username` with the password the tests log in with.
+async fn add_user(svc: &IdentityService, username: &str) {
+    let hash = svc.hasher().hash("s3cret-passw0rd").await.unwrap();
+    svc.store()
+        .create_user(&NewUser {
+            username: username.into(),
+            password_hash: hash,
+            email: None,
+            attributes: BTreeMap::new(),
+        })
+        .await
+        .unwrap();
+}
+
 fn claims(svc: &IdentityService, token: &str, alg: KeyAlg) -> serde_json::Value {
     let set: JwkSet = serde_json::from_value(svc.jwks().unwrap()).unwrap();
     let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
@@ -71,16 +85,7 @@ fn denied(r: Result<service::Session, AuthError>) -> bool {
 
 async fn scenario(store: Store, alg: KeyAlg) {
     let svc = IdentityService::start(store, settings(alg)).await.unwrap();
-    let hash = svc.hasher().hash("s3cret-passw0rd").await.unwrap();
-    svc.store()
-        .create_user(&NewUser {
-            username: "Alice".into(),
-            password_hash: hash,
-            email: None,
-            attributes: BTreeMap::new(),
-        })
-        .await
-        .unwrap();
+    add_user(&svc, "Alice").await;
     svc.store()
         .create_group(&Group {
             name: "admins".into(),
@@ -305,16 +310,7 @@ async fn rotation_keeps_old_keys_published_until_retired() {
     )
     .await
     .unwrap();
-    let hash = svc.hasher().hash("s3cret-passw0rd").await.unwrap();
-    svc.store()
-        .create_user(&NewUser {
-            username: "alice".into(),
-            password_hash: hash,
-            email: None,
-            attributes: BTreeMap::new(),
-        })
-        .await
-        .unwrap();
+    add_user(&svc, "alice").await;
     let t = now();
     let before = svc
         .login("alice", "s3cret-passw0rd", None, ClientProof::None, None, t)
@@ -868,16 +864,7 @@ async fn signing_keys_are_sealed_at_rest() {
         );
     }
     // Tokens still verify with the published key after a restart.
-    let hash = svc.hasher().hash("s3cret-passw0rd").await.unwrap();
-    svc.store()
-        .create_user(&NewUser {
-            username: "alice".into(),
-            password_hash: hash,
-            email: None,
-            attributes: BTreeMap::new(),
-        })
-        .await
-        .unwrap();
+    add_user(&svc, "alice").await;
     drop(svc);
     let again = IdentityService::start(
         Store::open_sqlite(&path).await.unwrap(),
