@@ -451,16 +451,33 @@ fn password_policy(config: &Path) -> Result<PasswordPolicy, String> {
     })
 }
 
+/// The request `portcullis explain` describes, as given on the command line.
+#[derive(Debug)]
+pub struct ExplainArgs {
+    /// The token the request carries.
+    pub token: Option<String>,
+    /// The client's address.
+    pub source_ip: Option<std::net::IpAddr>,
+    /// `Name: value` headers.
+    pub headers: Vec<String>,
+    /// The request body.
+    pub data: Option<String>,
+    /// The method.
+    pub method: String,
+    /// The path (and query).
+    pub path: String,
+}
+
 /// `portcullis explain`.
-pub async fn explain(
-    config: PathBuf,
-    token: Option<String>,
-    source_ip: Option<std::net::IpAddr>,
-    headers: Vec<String>,
-    json: bool,
-    method: String,
-    path: String,
-) -> ExitCode {
+pub async fn explain(config: PathBuf, json: bool, args: ExplainArgs) -> ExitCode {
+    let ExplainArgs {
+        token,
+        source_ip,
+        headers,
+        data,
+        method,
+        path,
+    } = args;
     let mut parsed = Vec::new();
     for h in &headers {
         match h.split_once(':') {
@@ -487,6 +504,7 @@ pub async fn explain(
             cfg,
             1,
             &clients,
+            &portcullis_gateway::carry::Carry::default(),
             portcullis_gateway::PoolHandle::Serving(service.as_ref()),
         )
         .map_err(|d| d.render())?;
@@ -498,6 +516,7 @@ pub async fn explain(
                 token,
                 source_ip,
                 headers: parsed,
+                body: data,
             },
             portcullis_identity::store::now(),
         )

@@ -110,6 +110,9 @@ enum Command {
         /// A request header, repeatable: `--header 'User-Agent: curl'`.
         #[arg(long = "header", value_name = "K:V")]
         headers: Vec<String>,
+        /// The request body (methods with a request validator check it against their model).
+        #[arg(long, value_name = "BODY")]
+        data: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -150,10 +153,24 @@ fn main() -> ExitCode {
             token,
             source_ip,
             headers,
+            data,
             json,
             method,
             path,
-        } => with_runtime(|| admin::explain(config, token, source_ip, headers, json, method, path)),
+        } => with_runtime(|| {
+            admin::explain(
+                config,
+                json,
+                admin::ExplainArgs {
+                    token,
+                    source_ip,
+                    headers,
+                    data,
+                    method,
+                    path,
+                },
+            )
+        }),
         Command::Serve { config, no_watch } => {
             init_logging();
             // On one CPU a work-stealing pool only adds hand-offs between threads: use the
@@ -202,6 +219,7 @@ fn check(files: &[PathBuf]) -> ExitCode {
                 config,
                 1,
                 &clients,
+                &portcullis_gateway::carry::Carry::default(),
                 portcullis_gateway::PoolHandle::CheckOnly,
             )
             .map(|_| warnings)

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use portcullis_gateway::auth::{self, RequestKeys};
+use portcullis_gateway::auth::{self, Caller, RequestKeys};
 
 const YAML: &str = r#"
 api: {id: bench, stage: bench, region: us-east-1, account: "123456789012"}
@@ -80,10 +80,12 @@ fn bench(c: &mut Criterion) {
         (svc, s.tokens.access_token)
     });
     let clients = portcullis_gateway::integration::clients::UpstreamClients::default();
+    let carry = portcullis_gateway::carry::Carry::default();
     let plan = portcullis_gateway::Plan::compile(
         config,
         1,
         &clients,
+        &carry,
         portcullis_gateway::PoolHandle::Serving(Some(&svc)),
     )
     .unwrap();
@@ -115,10 +117,11 @@ fn bench(c: &mut Criterion) {
             let p = rt
                 .block_on(authorizer.authenticate(&headers, &[], now))
                 .unwrap();
+            let caller = Caller::Principal(p);
             let keys = RequestKeys {
                 ctx: &ctx,
                 headers: &headers,
-                principal: Some(&p),
+                caller: &caller,
             };
             auth::authorize(&plan.authorization, &arn, &keys, false).unwrap()
         })
@@ -142,12 +145,14 @@ fn bench(c: &mut Criterion) {
         cfg2,
         2,
         &clients,
+        &carry,
         portcullis_gateway::PoolHandle::Serving(Some(&svc)),
     )
     .unwrap();
     let p = rt
         .block_on(authorizer.authenticate(&headers, &[], now))
         .unwrap();
+    let caller = Caller::Principal(p);
     let mut ctx2 = portcullis_gateway::context::RequestCtx::new(
         http::Method::GET,
         &uri,
@@ -168,7 +173,7 @@ fn bench(c: &mut Criterion) {
             let keys = RequestKeys {
                 ctx: &ctx2,
                 headers: &headers,
-                principal: Some(&p),
+                caller: &caller,
             };
             auth::authorize(&plan2.authorization, &arn, &keys, false).unwrap()
         })

@@ -217,6 +217,8 @@ struct ExplainBody {
     source_ip: Option<std::net::IpAddr>,
     #[serde(default)]
     headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<String>,
 }
 
 async fn explain(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -247,7 +249,7 @@ async fn explain(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
         Err(e) => {
             return reply(
                 StatusCode::BAD_REQUEST,
-                serde_json::json!({"error": format!("expected {{method, path, token?, source_ip?, headers?}}: {e}")}),
+                serde_json::json!({"error": format!("expected {{method, path, token?, source_ip?, headers?, body?}}: {e}")}),
             );
         }
     };
@@ -261,6 +263,7 @@ async fn explain(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
             token: q.token,
             source_ip: q.source_ip,
             headers: q.headers.into_iter().collect(),
+            body: q.body,
         },
         now,
     )

@@ -1,6 +1,10 @@
-//! Body types on the hot path: no boxing, no buffering.
+//! Body types on the hot path: no boxing, and no buffering unless a stage asks for it.
 //!
-//! [`RequestBody`] wraps the client's body on its way upstream: it counts bytes and stops the
+//! [`Inbound`] is the client's body as the pipeline holds it: streaming by default. A stage
+//! that must see the body (validation now; WAF inspection and SigV4 payload hashing later)
+//! asks for it with [`Inbound::buffer`], up to a limit; what was read stays in front of the
+//! rest, so the integration still receives every byte, in order, and streams the part no stage
+//! read. [`RequestBody`] wraps an `Inbound` on its way upstream: it counts bytes and stops the
 //! stream with an error once the configured maximum is passed, flagging the overrun so the
 //! pipeline can answer 413 instead of a generic upstream failure. [`ResponseBody`] is what
 //! the listener sends: a fixed buffer or the upstream's streaming body. [`ObservedBody`]
@@ -40,17 +44,170 @@ impl std::fmt::Display for BodyTooLarge {
 
 impl std::error::Error for BodyTooLarge {}
 
+/// The client's body as the pipeline holds it: bytes a stage already read, then the rest of
+/// the stream (if any).
+#[derive(Debug)]
+pub struct Inbound {
+    /// Read so far by a stage, replayed first.
+    read: Bytes,
+    /// What the client has not sent yet; `None` once the stream ended (or for a body given
+    /// whole, as `explain` gives one).
+    rest: Option<Incoming>,
+}
+
+/// The first bytes of a body, as [`Inbound::buffer`] found them.
+#[derive(Debug, Clone, Copy)]
+pub struct Buffered<'a> {
+    /// The bytes read (all of the body when `complete`).
+    pub bytes: &'a [u8],
+    /// Whether they are the whole body.
+    pub complete: bool,
+}
+
+impl Inbound {
+    /// A body still to be read from the client.
+    pub fn streaming(body: Incoming) -> Self {
+        Self {
+            read: Bytes::new(),
+            rest: Some(body),
+        }
+    }
+
+    /// A body known in full (explanations, tests).
+    pub fn full(bytes: Bytes) -> Self {
+        Self {
+            read: bytes,
+            rest: None,
+        }
+    }
+
+    /// Reads the body until it ends or more than `want` bytes are held, and returns what is
+    /// held. Bytes beyond `want` in the last frame are kept too (nothing is lost; `complete`
+    /// is then false). More than `max` bytes in all is the listener's limit: `BodyTooLarge`.
+    /// Cheap to call again: a body already read is not read twice.
+    pub async fn buffer(&mut self, want: usize, max: u64) -> Result<Buffered<'_>, BufferError> {
+        use http_body_util::BodyExt as _;
+        let mut acc: Option<bytes::BytesMut> = None;
+        while self.read.len() <= want {
+            let Some(rest) = &mut self.rest else { break };
+            if rest.is_end_stream() {
+                self.rest = None;
+                break;
+            }
+            match rest.frame().await {
+                None => {
+                    self.rest = None;
+                    break;
+                }
+                Some(Err(e)) => return Err(BufferError::Client(e.to_string())),
+                Some(Ok(frame)) => {
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
+                    let total = u64::try_from(self.read.len().saturating_add(data.len()))
+                        .unwrap_or(u64::MAX);
+                    if total > max {
+                        return Err(BufferError::TooLarge);
+                    }
+                    if self.read.is_empty() && acc.is_none() {
+                        self.read = data;
+                        continue;
+                    }
+                    let buf = acc.get_or_insert_with(|| {
+                        let mut b = bytes::BytesMut::with_capacity(
+                            self.read
+                                .len()
+                                .saturating_add(data.len())
+                                .max(4096)
+                                .min(want.saturating_add(1)),
+                        );
+                        b.extend_from_slice(&self.read);
+                        b
+                    });
+                    buf.extend_from_slice(&data);
+                    self.read = Bytes::new();
+                    if buf.len() > want {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(buf) = acc {
+            self.read = buf.freeze();
+        }
+        Ok(Buffered {
+            bytes: &self.read,
+            complete: self.rest.is_none(),
+        })
+    }
+
+    /// Whether there is no body at all (nothing read, nothing to come).
+    pub fn is_empty(&self) -> bool {
+        self.read.is_empty() && self.rest.as_ref().is_none_or(Incoming::is_end_stream)
+    }
+}
+
+/// Why [`Inbound::buffer`] stopped.
+#[derive(Debug)]
+pub enum BufferError {
+    /// The body is larger than the listener allows.
+    TooLarge,
+    /// The client's stream failed (reset, malformed chunking, timeout).
+    Client(String),
+}
+
+impl Body for Inbound {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        if !this.read.is_empty() {
+            return Poll::Ready(Some(Ok(Frame::data(std::mem::take(&mut this.read)))));
+        }
+        let Some(rest) = &mut this.rest else {
+            return Poll::Ready(None);
+        };
+        let polled = Pin::new(rest).poll_frame(cx);
+        if let Poll::Ready(None) = polled {
+            this.rest = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let read = u64::try_from(self.read.len()).unwrap_or(u64::MAX);
+        let mut hint = self
+            .rest
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Incoming::size_hint);
+        // Raise the upper bound first: `set_lower` refuses a lower above the upper.
+        if let Some(upper) = hint.upper() {
+            hint.set_upper(upper.saturating_add(read));
+        }
+        hint.set_lower(hint.lower().saturating_add(read));
+        hint
+    }
+}
+
 /// The client's body, streamed upstream with a size limit.
 #[derive(Debug)]
 pub struct RequestBody {
-    inner: Incoming,
+    inner: Inbound,
     limit: u64,
     meter: Arc<BodyMeter>,
 }
 
 impl RequestBody {
-    /// Wraps `inner`, allowing at most `limit` bytes.
-    pub fn new(inner: Incoming, limit: u64, meter: Arc<BodyMeter>) -> Self {
+    /// Wraps `inner`, allowing at most `limit` bytes in all (those a stage read included).
+    pub fn new(inner: Inbound, limit: u64, meter: Arc<BodyMeter>) -> Self {
         Self {
             inner,
             limit,

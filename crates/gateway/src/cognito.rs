@@ -15,10 +15,10 @@
 
 use std::sync::Arc;
 
+use crate::body::Inbound;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
-use hyper::body::Incoming;
 use portcullis_core::GatewayError;
 use portcullis_identity::service::{AuthError, ClientProof, IdentityService, Session};
 use serde_json::{Value, json};
@@ -77,7 +77,7 @@ impl From<AuthError> for CognitoError {
 /// Serves one Cognito API request.
 pub async fn handle(
     service: &Arc<IdentityService>,
-    req: Request<Incoming>,
+    req: Request<Inbound>,
     source: std::net::IpAddr,
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let target = req

@@ -1,8 +1,8 @@
 //! Explaining a decision: which route a request matches, what its authentication finds,
 //! every policy statement considered with whether it applied and why not, and the final
 //! decision. `portcullis explain` prints it; the admin endpoint `POST /explain` answers it
-//! as JSON. Nothing here serves traffic: it runs the same stages as the pipeline, with the
-//! same plan, on a request described by the caller.
+//! as JSON. Nothing here serves traffic: it runs the pipeline's own chain of stages, with the
+//! same plan, on a request described by the caller, and stops before the integration.
 
 use std::net::IpAddr;
 
@@ -11,9 +11,13 @@ use portcullis_core::CanonicalPath;
 use portcullis_policy::{Applies, Outcome, Request as PolicyRequest};
 use serde_json::{Value, json};
 
-use crate::auth::{self, RequestKeys};
+use portcullis_core::GatewayError;
+
+use crate::auth::{Caller, RequestKeys, Verdict};
+use crate::body::Inbound;
 use crate::context::RequestCtx;
-use crate::plan::{Plan, RouteAuthorizer};
+use crate::pipeline::{self, Recorder, Valid};
+use crate::plan::{Plan, Route, RouteAuthorizer};
 
 /// A request to explain.
 #[derive(Debug, Clone)]
@@ -28,6 +32,8 @@ pub struct Question {
     pub source_ip: Option<IpAddr>,
     /// More headers.
     pub headers: Vec<(String, String)>,
+    /// The request body, for methods that validate it.
+    pub body: Option<String>,
 }
 
 fn statements(
@@ -59,9 +65,9 @@ fn statements(
     (e.decision.outcome, list)
 }
 
-/// Explains `q` against `plan` at Unix time `now`; the report is JSON.
+/// Explains `q` against `plan` at Unix time `now`; the report is JSON. It runs the pipeline's
+/// own [`chain`](crate::pipeline::chain), stopping before the integration.
 pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
-    let mut report = serde_json::Map::new();
     let method = match Method::from_bytes(q.method.to_ascii_uppercase().as_bytes()) {
         Ok(m) => m,
         Err(_) => return json!({"error": format!("`{}` is not an HTTP method", q.method)}),
@@ -82,210 +88,220 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
             _ => return json!({"error": format!("header `{k}` is not valid")}),
         }
     }
+    if !headers.contains_key(http::header::HOST)
+        && let Some(host) = uri.authority().map(|a| a.as_str()).or(Some("localhost"))
+        && let Ok(v) = HeaderValue::from_str(host)
+    {
+        headers.insert(http::header::HOST, v);
+    }
     let source_ip = q.source_ip.unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    report.insert(
+    let mut report = Report::default();
+    report.map.insert(
         "request".into(),
         json!({"method": method.as_str(), "path": uri.path(), "source_ip": source_ip.to_string()}),
     );
-    let path = match CanonicalPath::parse(uri.path()) {
-        Ok(p) => p,
-        Err(e) => {
-            report.insert("route".into(), Value::Null);
-            report.insert(
-                "decision".into(),
-                json!({"result": "400", "why": e.to_string()}),
-            );
-            return Value::Object(report);
+    // The token goes where the method's authorizer reads it: a JWT as a bearer token, a
+    // Lambda authorizer's token as written.
+    if let Some(t) = &q.token
+        && !headers.contains_key(http::header::AUTHORIZATION)
+    {
+        let lambda = CanonicalPath::parse(uri.path())
+            .ok()
+            .and_then(|p| plan.router.lookup(&method, &p).ok())
+            .is_some_and(|m| matches!(m.value.authorizer, Some(RouteAuthorizer::Lambda(_))));
+        let value = if lambda {
+            t.clone()
+        } else {
+            format!("Bearer {t}")
+        };
+        if let Ok(v) = HeaderValue::try_from(value) {
+            headers.insert(http::header::AUTHORIZATION, v);
         }
+    }
+    let body = q.body.clone().unwrap_or_default();
+    if !body.is_empty()
+        && let Ok(v) = HeaderValue::try_from(body.len().to_string())
+    {
+        headers.insert(http::header::CONTENT_LENGTH, v);
+    }
+    let mut builder = http::Request::builder()
+        .method(method.clone())
+        .uri(uri.clone())
+        .version(Version::HTTP_11);
+    if let Some(h) = builder.headers_mut() {
+        *h = headers;
+    }
+    let Ok(request) = builder.body(()) else {
+        return json!({"error": "the request cannot be built"});
     };
-    let route = match plan.router.lookup(&method, &path) {
-        Ok(r) => r,
-        Err(e) => {
-            report.insert("route".into(), Value::Null);
-            let decision = match e.kind {
-                portcullis_core::ErrorKind::MalformedRequest => {
-                    json!({"result": "400", "why": e.detail})
-                }
-                _ => {
-                    json!({"result": "403 Missing Authentication Token", "why": "no resource and method match"})
-                }
-            };
-            report.insert("decision".into(), decision);
-            return Value::Object(report);
-        }
-    };
-    let r = route.value;
-    report.insert(
-        "route".into(),
-        json!({
-            "resource": route.resource.to_string(),
-            "path_parameters": route.params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
-            "authorizer": r.authorizer.as_ref().map(|a| a.name().to_owned()),
-            "scopes": r.scopes,
-        }),
-    );
+    let (head, ()) = request.into_parts();
     let mut ctx = RequestCtx::new(
-        method.clone(),
+        method,
         &uri,
         Version::HTTP_11,
-        &headers,
+        &head.headers,
         source_ip,
         false,
     );
-    // As the pipeline sets them after routing (Cedar reads both).
-    ctx.resource = Some(route.resource.clone());
-    ctx.path_params = route.params.clone();
-    let mut arn = plan.arn_prefix.clone();
-    portcullis_core::push_method_arn(&mut arn, method.as_str(), &path);
-    report.insert("method_arn".into(), json!(arn));
-
-    // Resource policy, phase 1.
-    let anonymous = RequestKeys {
-        ctx: &ctx,
-        headers: &headers,
-        principal: None,
+    ctx.epoch_ms = u64::try_from(now).unwrap_or(0).saturating_mul(1000);
+    let mut inbound = Inbound::full(body.into());
+    let result = pipeline::chain(plan, None, &head, &mut inbound, &mut ctx, &mut report).await;
+    let mut map = report.map;
+    if !map.contains_key("route") {
+        map.insert("route".into(), Value::Null);
+    }
+    let decision = match result {
+        Ok(_) => json!({"result": "allow", "summary": report.summary}),
+        Err(e) => {
+            let rtype = e.kind.response_type();
+            let status = e
+                .kind
+                .status_hint()
+                .or(rtype.default_status())
+                .unwrap_or(500);
+            let message = e
+                .message
+                .clone()
+                .or_else(|| e.kind.message_hint().map(str::to_owned))
+                .or_else(|| rtype.default_message().map(str::to_owned));
+            json!({"result": status.to_string(), "message": message, "why": e.detail})
+        }
     };
-    if let Err(e) = auth::resource_policy_precheck(&plan.authorization, &arn, &anonymous) {
-        report.insert("decision".into(), json!({"result": "403", "message": e.message, "why": "the resource policy denies explicitly, before authentication"}));
-        return Value::Object(report);
+    map.insert("decision".into(), decision);
+    Value::Object(map)
+}
+
+/// `explain`'s recorder: what each stage found, as JSON.
+#[derive(Default)]
+struct Report {
+    map: serde_json::Map<String, Value>,
+    summary: Option<String>,
+}
+
+impl Recorder for Report {
+    fn wants_summary(&self) -> bool {
+        true
     }
 
-    // Authenticate.
-    let principal = match &r.authorizer {
-        None => {
-            report.insert(
+    fn routed(&mut self, ctx: &RequestCtx, r: &Route) {
+        self.map.insert(
+            "route".into(),
+            json!({
+                "resource": ctx.resource.as_deref(),
+                "path_parameters": ctx.path_params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                "authorizer": r.authorizer.as_ref().map(|a| a.name().to_owned()),
+                "scopes": r.scopes,
+            }),
+        );
+        if r.authorizer.is_none() {
+            self.map.insert(
                 "authentication".into(),
                 json!({"result": "public method: no authorizer"}),
             );
-            None
         }
-        Some(a) => {
-            // A JWT goes in as a bearer token; a Lambda authorizer's token as written.
-            let token = match a {
-                RouteAuthorizer::Jwt(_) => q.token.as_ref().map(|t| format!("Bearer {t}")),
-                RouteAuthorizer::Lambda(_) => q.token.clone(),
-            };
-            if let Some(t) = token
-                && !headers.contains_key(http::header::AUTHORIZATION)
-                && let Ok(v) = HeaderValue::try_from(t)
-            {
-                headers.insert(http::header::AUTHORIZATION, v);
-            }
-            let result = match a {
-                RouteAuthorizer::Jwt(j) => j.authenticate(&headers, &r.scopes, now).await,
-                RouteAuthorizer::Lambda(l) => {
-                    l.authenticate(&crate::lambda::RequestView {
-                        ctx: &ctx,
-                        headers: &headers,
-                        method_arn: &arn,
-                        route_method: &r.method,
-                        api: &plan.api,
-                        stage_variables: &plan.config.stage_variables,
-                    })
-                    .await
-                }
-            };
-            match result {
-                Ok(p) => {
-                    report.insert(
-                        "authentication".into(),
-                        json!({
-                            "result": "authenticated",
-                            "sub": p.sub,
-                            "username": p.username,
-                            "groups": p.groups,
-                            "role": p.role,
-                            "scopes": p.scopes.join(" "),
-                            "expires": p.exp,
-                        }),
-                    );
-                    Some(p)
-                }
-                Err(e) => {
-                    report.insert(
-                        "authentication".into(),
-                        json!({"result": "refused", "why": e.detail}),
-                    );
-                    // The status and message the client would get (401, or 403 / 500 from a
-                    // Lambda authorizer).
-                    let rtype = e.kind.response_type();
-                    let status = e
-                        .kind
-                        .status_hint()
-                        .or(rtype.default_status())
-                        .unwrap_or(500);
-                    let message = e
-                        .message
-                        .clone()
-                        .or_else(|| rtype.default_message().map(str::to_owned));
-                    report.insert(
-                        "decision".into(),
-                        json!({"result": status.to_string(), "message": message}),
-                    );
-                    return Value::Object(report);
-                }
-            }
-        }
-    };
+    }
 
-    // Authorize: every statement of the role's policies and of the resource policy.
-    let keys = RequestKeys {
-        ctx: &ctx,
-        headers: &headers,
-        principal: principal.as_deref(),
-    };
-    let req = PolicyRequest {
-        action: "execute-api:Invoke",
-        resource: &arn,
-        principal: None,
-        context: &keys,
-    };
-    if let Some(policy) = principal.as_ref().and_then(|p| p.policy.as_ref()) {
-        let (outcome, list) = statements(&[policy.as_ref()], &req);
-        report.insert(
-            "authorizer_policy".into(),
-            json!({"outcome": outcome.as_str(), "statements": list}),
-        );
-    } else if let (Some(_), Some(c)) = (&principal, plan.authorization.cedar()) {
-        match c.decide(&keys, true) {
-            Ok((outcome, traces)) => {
-                let list: Vec<Value> = traces
-                    .iter()
-                    .map(|t| json!({"policy": t.id, "effect": t.effect, "applies": t.determining}))
-                    .collect();
-                report.insert(
-                    "cedar".into(),
-                    json!({"outcome": outcome.as_str(), "policies": list}),
+    fn method_arn(&mut self, arn: &str) {
+        self.map.insert("method_arn".into(), json!(arn));
+    }
+
+    fn prechecked(&mut self, result: Result<(), &GatewayError>) {
+        if result.is_err() {
+            self.map.insert(
+                "precheck".into(),
+                json!({"result": "denied", "why": "the resource policy denies explicitly, before authentication"}),
+            );
+        }
+    }
+
+    fn authenticated(&mut self, result: Result<&Caller, &GatewayError>) {
+        match result {
+            Ok(Caller::Public) => {}
+            Ok(Caller::Principal(p)) => {
+                self.map.insert(
+                    "authentication".into(),
+                    json!({
+                        "result": "authenticated",
+                        "sub": p.sub,
+                        "username": p.username,
+                        "groups": p.groups,
+                        "role": p.role,
+                        "scopes": p.scopes.join(" "),
+                        "expires": p.exp,
+                    }),
                 );
             }
             Err(e) => {
-                report.insert("cedar".into(), json!({"error": e}));
+                self.map.insert(
+                    "authentication".into(),
+                    json!({"result": "refused", "why": e.detail}),
+                );
             }
         }
-    } else if let Some(p) = principal
-        .as_ref()
-        .filter(|_| plan.authorization.has_roles())
-    {
-        let policies = plan.authorization.role_policy_list(p.role.as_deref());
-        let (outcome, list) = statements(&policies, &req);
-        report.insert(
-            "role_policies".into(),
-            json!({"role": p.role, "outcome": outcome.as_str(), "statements": list}),
-        );
     }
-    if let Some(rp) = plan.authorization.resource_policy() {
-        let (outcome, list) = statements(&[rp], &req);
-        report.insert(
-            "resource_policy".into(),
-            json!({"outcome": outcome.as_str(), "statements": list}),
-        );
+
+    /// Every statement of the policies that decide, with whether it applied and why not.
+    fn authorizing(&mut self, plan: &Plan, arn: &str, keys: &RequestKeys<'_>) {
+        let req = PolicyRequest {
+            action: "execute-api:Invoke",
+            resource: arn,
+            principal: None,
+            context: keys,
+        };
+        let principal = keys.principal();
+        if let Some(policy) = principal.and_then(|p| p.policy.as_ref()) {
+            let (outcome, list) = statements(&[policy.as_ref()], &req);
+            self.map.insert(
+                "authorizer_policy".into(),
+                json!({"outcome": outcome.as_str(), "statements": list}),
+            );
+        } else if let (Some(_), Some(c)) = (principal, plan.authorization.cedar()) {
+            match c.decide(keys, true) {
+                Ok((outcome, traces)) => {
+                    let list: Vec<Value> = traces
+                        .iter()
+                        .map(|t| json!({"policy": t.id, "effect": t.effect, "applies": t.determining}))
+                        .collect();
+                    self.map.insert(
+                        "cedar".into(),
+                        json!({"outcome": outcome.as_str(), "policies": list}),
+                    );
+                }
+                Err(e) => {
+                    self.map.insert("cedar".into(), json!({"error": e}));
+                }
+            }
+        } else if let Some(p) = principal.filter(|_| plan.authorization.has_roles()) {
+            let policies = plan.authorization.role_policy_list(p.role.as_deref());
+            let (outcome, list) = statements(&policies, &req);
+            self.map.insert(
+                "role_policies".into(),
+                json!({"role": p.role, "outcome": outcome.as_str(), "statements": list}),
+            );
+        }
+        if let Some(rp) = plan.authorization.resource_policy() {
+            let (outcome, list) = statements(&[rp], &req);
+            self.map.insert(
+                "resource_policy".into(),
+                json!({"outcome": outcome.as_str(), "statements": list}),
+            );
+        }
     }
-    let decision = match auth::authorize(&plan.authorization, &arn, &keys, true) {
-        Ok(v) => json!({"result": "allow", "summary": v.summary}),
-        Err(e) => json!({"result": "403", "message": e.message, "summary": e.detail}),
-    };
-    report.insert("decision".into(), decision);
-    Value::Object(report)
+
+    fn authorized(&mut self, result: Result<&Verdict, &GatewayError>) {
+        if let Ok(v) = result {
+            self.summary = Some(v.summary.clone());
+        }
+    }
+
+    fn validated(&mut self, result: Result<&Valid, &GatewayError>) {
+        if let Err(e) = result {
+            self.map.insert(
+                "validation".into(),
+                json!({"result": "refused", "message": e.message, "why": e.detail}),
+            );
+        }
+    }
 }
 
 /// A member of a JSON object, `Null` when absent.

@@ -9,11 +9,11 @@
 
 use std::sync::Arc;
 
+use crate::body::Inbound;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use portcullis_config::{DatabaseLocation, IdentityConfig, WELL_KNOWN_DISCOVERY, WELL_KNOWN_JWKS};
 use portcullis_core::{ErrorKind, GatewayError, ResponseType};
 use portcullis_identity::keys::KeyAlg;
@@ -265,7 +265,7 @@ impl IdentityEndpoints {
     pub async fn handle(
         &self,
         endpoint: Endpoint,
-        req: Request<Incoming>,
+        req: Request<Inbound>,
         source: std::net::IpAddr,
     ) -> Result<Response<ResponseBody>, GatewayError> {
         let now = portcullis_identity::store::now();
@@ -334,7 +334,7 @@ impl IdentityEndpoints {
 /// Reads a whole request body of at most [`MAX_BODY`] bytes; more is 413, without reading
 /// the rest.
 pub(crate) async fn read_bounded(
-    req: Request<Incoming>,
+    req: Request<Inbound>,
     what: &'static str,
 ) -> Result<Bytes, GatewayError> {
     Limited::new(req.into_body(), MAX_BODY)
@@ -358,9 +358,7 @@ pub(crate) async fn read_bounded(
         })
 }
 
-async fn read_json<T: for<'de> Deserialize<'de>>(
-    req: Request<Incoming>,
-) -> Result<T, GatewayError> {
+async fn read_json<T: for<'de> Deserialize<'de>>(req: Request<Inbound>) -> Result<T, GatewayError> {
     let bytes = read_bounded(req, "identity").await?;
     // The body holds credentials: the parse error names no values.
     serde_json::from_slice(&bytes).map_err(|e| {

@@ -19,6 +19,7 @@ pub mod access_log;
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod carry;
 pub mod cognito;
 pub mod context;
 pub mod explain;
@@ -65,6 +66,8 @@ pub struct Shared {
     pub plan: ArcSwap<Plan>,
     /// Upstream connection pools.
     pub clients: UpstreamClients,
+    /// Authorizers, caches and function workers kept across reloads.
+    pub carry: carry::Carry,
     /// Access-log writer.
     pub access_log: AccessLog,
     /// Metrics handle for `/metrics`.
@@ -156,10 +159,12 @@ impl Gateway {
             ),
             None => None,
         };
+        let carry = carry::Carry::default();
         let plan = Plan::compile(
             config,
             1,
             &clients,
+            &carry,
             PoolHandle::Serving(identity.as_ref().map(|i| i.service())),
         )
         .map_err(StartError::Config)?;
@@ -197,6 +202,7 @@ impl Gateway {
         let shared = Arc::new(Shared {
             plan: ArcSwap::from_pointee(plan),
             clients,
+            carry,
             access_log,
             metrics,
             ready: AtomicBool::new(false),
@@ -343,6 +349,7 @@ async fn reload(shared: &Arc<Shared>) -> Result<u64, Diagnostics> {
                     config,
                     generation,
                     &shared.clients,
+                    &shared.carry,
                     PoolHandle::Serving(pool),
                 )
             })

@@ -17,11 +17,11 @@
 
 use std::sync::Arc;
 
+use crate::body::Inbound;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode};
-use hyper::body::Incoming;
 use portcullis_core::GatewayError;
 use portcullis_identity::service::{AuthError, ClientProof, IdentityService};
 use serde_json::{Value, json};
@@ -141,7 +141,7 @@ fn basic_credentials(value: &HeaderValue) -> Result<Option<(String, Option<Strin
 /// Serves one token request.
 pub async fn token(
     service: &Arc<IdentityService>,
-    req: Request<Incoming>,
+    req: Request<Inbound>,
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let form_type = req
         .headers()
@@ -236,7 +236,7 @@ pub async fn token(
 /// Serves one userInfo request.
 pub async fn userinfo(
     service: &Arc<IdentityService>,
-    req: Request<Incoming>,
+    req: Request<Inbound>,
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let token = req
         .headers()

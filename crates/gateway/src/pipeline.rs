@@ -1,30 +1,39 @@
-//! The request pipeline, in API Gateway's order, on one screen.
+//! The request pipeline, in API Gateway's order, written once.
 //!
 //! ```text
-//! request head -> canonical path -> user-pool endpoints -> route -> resource policy (explicit Deny)
-//!   -> authenticate -> authorize -> integrate -> respond
+//! admit (head, canonical path) -> firewall -> route -> precheck (resource policy: explicit Deny)
+//!   -> authenticate -> authorize -> throttle -> validate -> integrate -> respond
 //! ```
-//! Throttling and request validation will sit between authorize and integrate. Each stage
-//! takes the narrowest input and returns a named output or a [`GatewayError`]. Errors from any stage go to
-//! [`Responses::render`](crate::respond::Responses::render), the only place that picks a
-//! status code. Every response gets `x-amzn-RequestId`, and its body is observed so that
-//! metrics and the access-log line are written when the last byte has gone out.
+//! [`chain`] runs every stage up to the integration; [`serve`] runs it and then the
+//! integration, and [`explain`](crate::explain) runs the very same chain on a described
+//! request with a [`Recorder`] that writes the report. Each stage is a function from the
+//! narrowest input to a named output ([`Admitted`], [`Cleared`], [`Routed`], [`Guard`],
+//! [`Caller`], [`Permit`], [`Metered`], [`Valid`]) or a [`GatewayError`]; the next stage takes
+//! the previous one's output, so the order is enforced by types. `firewall` and `throttle` pass
+//! every request for now: they are where the web ACL and the limits will go.
+//!
+//! Errors from any stage go to [`Responses::render`](crate::respond::Responses::render), the
+//! only place that picks a status code. Every response gets `x-amzn-RequestId`, and its body
+//! is observed so that metrics and the access-log line are written when the last byte has
+//! gone out.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use http::header::{CONTENT_LENGTH, HeaderValue};
+use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use portcullis_core::{CanonicalPath, ErrorKind, GatewayError};
 
 use crate::Shared;
 use crate::access_log::{AccessRecord, rfc3339};
-use crate::auth;
-use crate::body::{Completion, ObservedBody, ResponseBody};
+use crate::auth::{self, Caller, RequestKeys, Verdict};
+use crate::body::{Completion, Inbound, ObservedBody, ResponseBody};
 use crate::context::RequestCtx;
-use crate::plan::{Plan, RouteAuthorizer};
+use crate::identity_endpoints::{Endpoint, IdentityEndpoints};
+use crate::plan::{Plan, Route, RouteAuthorizer};
 use crate::respond::REQUEST_ID;
 use crate::server::InFlight;
 use crate::telemetry;
@@ -125,118 +134,359 @@ pub async fn serve(
     Response::from_parts(parts, ObservedBody::new(body, Some(Box::new(done))))
 }
 
+/// The chain, then the integration (or the user pool's endpoint) the chain chose.
 async fn run(
     shared: &Shared,
     plan: &Plan,
     req: Request<Incoming>,
     ctx: &mut RequestCtx,
 ) -> Result<Response<ResponseBody>, GatewayError> {
-    // Request head: one reading of Host, body framing and credentials, or 400 (413 for a
-    // declared body over the limit, refused before it is read).
-    crate::head::check(req.version(), req.headers(), plan.limits.max_body_size)?;
-
-    // The canonical path: what routing, policies and the upstream all see (see
-    // `portcullis_core::CanonicalPath`). Checked here, once, before any stage reads the path.
-    let uri = req.uri().clone();
-    let path = CanonicalPath::parse(uri.path())
-        .map_err(|e| GatewayError::new(ErrorKind::MalformedRequest, e.to_string()))?;
-
-    // The user pool's own endpoints (login, refresh, logout, JWKS, discovery).
-    if let Some(identity) = &shared.identity
-        && let Some(endpoint) = identity.matches(req.method(), path.as_str())
-    {
-        ctx.resource = Some(Arc::from(req.uri().path()));
-        ctx.metrics = identity.metrics(endpoint);
-        return identity.handle(endpoint, req, ctx.source_ip).await;
+    let (head, body) = req.into_parts();
+    let mut body = Inbound::streaming(body);
+    let mut decision = DecisionHeader::new(plan.authorization.decision_header);
+    let next = chain(
+        plan,
+        shared.identity.as_ref(),
+        &head,
+        &mut body,
+        ctx,
+        &mut decision,
+    )
+    .await;
+    // The decision is written once, whichever stage ended the chain.
+    ctx.decision = decision.text;
+    match next? {
+        Next::UserPool(endpoint) => {
+            let Some(identity) = &shared.identity else {
+                return Err(GatewayError::new(ErrorKind::Internal, "no user pool"));
+            };
+            identity
+                .handle(endpoint, Request::from_parts(head, body), ctx.source_ip)
+                .await
+        }
+        Next::Integrate(route) => {
+            route
+                .integration
+                .call(plan, Request::from_parts(head, body), ctx)
+                .await
+        }
     }
+}
 
-    // Route.
-    let matched = plan.router.lookup(req.method(), &path)?;
+/// Where the chain sends a request that passed it.
+#[derive(Debug)]
+pub enum Next<'p> {
+    /// One of the user pool's own endpoints (login, tokens, JWKS, discovery).
+    UserPool(Endpoint),
+    /// The method's integration.
+    Integrate(&'p Route),
+}
+
+/// Watches the chain as it runs. The pipeline's recorder writes the decision header when it
+/// is enabled; `explain`'s writes the whole report. Every method does nothing by default.
+pub trait Recorder {
+    /// Whether authorization should summarize an allowed request too (the summary of a
+    /// refusal is always written: it goes to the log).
+    fn wants_summary(&self) -> bool {
+        false
+    }
+    /// The route matched.
+    fn routed(&mut self, _ctx: &RequestCtx, _route: &Route) {}
+    /// The method ARN that policies are evaluated against.
+    fn method_arn(&mut self, _arn: &str) {}
+    /// The resource policy denied before authentication.
+    fn prechecked(&mut self, _result: Result<(), &GatewayError>) {}
+    /// Authentication ended.
+    fn authenticated(&mut self, _result: Result<&Caller, &GatewayError>) {}
+    /// Authorization is about to decide, with these keys (`explain` lists every statement).
+    fn authorizing(&mut self, _plan: &Plan, _arn: &str, _keys: &RequestKeys<'_>) {}
+    /// Authorization decided.
+    fn authorized(&mut self, _result: Result<&Verdict, &GatewayError>) {}
+    /// Validation ended.
+    fn validated(&mut self, _result: Result<&Valid, &GatewayError>) {}
+}
+
+/// Runs every stage before the integration, in API Gateway's order. This is the only place
+/// the order is written.
+pub async fn chain<'p, R: Recorder>(
+    plan: &'p Plan,
+    pool: Option<&IdentityEndpoints>,
+    head: &Parts,
+    body: &mut Inbound,
+    ctx: &mut RequestCtx,
+    rec: &mut R,
+) -> Result<Next<'p>, GatewayError> {
+    let admitted = admit(plan, head)?;
+    let cleared = firewall(plan, &admitted)?;
+    let routed = match route(plan, pool, head, &admitted, cleared, ctx)? {
+        Target::UserPool(endpoint) => return Ok(Next::UserPool(endpoint)),
+        Target::Method(routed) => routed,
+    };
+    rec.routed(ctx, routed.route);
+    let guard = precheck(plan, &routed, head, &admitted, ctx, rec)?;
+    let caller = authenticate(plan, &routed, &guard, head, ctx).await;
+    rec.authenticated(caller.as_ref());
+    let permit = authorize(plan, &routed, &guard, caller?, head, ctx, rec)?;
+    let metered = throttle(plan, &routed, permit)?;
+    let valid = validate(plan, &routed, metered, head, body, ctx).await;
+    rec.validated(valid.as_ref());
+    valid?;
+    Ok(Next::Integrate(routed.route))
+}
+
+/// A request whose head passed the checks, with the canonical path every later stage sees.
+#[derive(Debug)]
+pub struct Admitted<'h> {
+    /// What routing, policies and the upstream all see (see `portcullis_core::CanonicalPath`).
+    pub path: CanonicalPath<'h>,
+}
+
+/// Request head: one reading of Host, body framing and credentials, or 400 (413 for a
+/// declared body over the limit, refused before it is read). Then the canonical path, decided
+/// here, once, before any stage reads the path.
+pub fn admit<'h>(plan: &Plan, head: &'h Parts) -> Result<Admitted<'h>, GatewayError> {
+    crate::head::check(head.version, &head.headers, plan.limits.max_body_size)?;
+    let path = CanonicalPath::parse(head.uri.path())
+        .map_err(|e| GatewayError::new(ErrorKind::MalformedRequest, e.to_string()))?;
+    Ok(Admitted { path })
+}
+
+/// A request the firewall let through.
+#[derive(Debug)]
+pub struct Cleared(());
+
+/// The web ACL, first as AWS WAF runs before API Gateway. No rules yet: every request passes.
+pub fn firewall(_plan: &Plan, _admitted: &Admitted<'_>) -> Result<Cleared, GatewayError> {
+    Ok(Cleared(()))
+}
+
+/// What a path and method lead to.
+#[derive(Debug)]
+pub enum Target<'p> {
+    /// One of the user pool's endpoints.
+    UserPool(Endpoint),
+    /// A configured method.
+    Method(Routed<'p>),
+}
+
+/// A request matched to a method; its resource and path parameters are in the context.
+#[derive(Debug)]
+pub struct Routed<'p> {
+    /// The method's compiled route.
+    pub route: &'p Route,
+}
+
+/// Finds the method: the user pool's own endpoints first, then the API's resources
+/// (`403 Missing Authentication Token` when nothing matches, as API Gateway answers).
+pub fn route<'p>(
+    plan: &'p Plan,
+    pool: Option<&IdentityEndpoints>,
+    head: &Parts,
+    admitted: &Admitted<'_>,
+    _cleared: Cleared,
+    ctx: &mut RequestCtx,
+) -> Result<Target<'p>, GatewayError> {
+    if let Some(identity) = pool
+        && let Some(endpoint) = identity.matches(&head.method, admitted.path.as_str())
+    {
+        ctx.resource = Some(Arc::from(head.uri.path()));
+        ctx.metrics = identity.metrics(endpoint);
+        return Ok(Target::UserPool(endpoint));
+    }
+    let matched = plan.router.lookup(&head.method, &admitted.path)?;
     ctx.resource = Some(matched.resource.clone());
     ctx.metrics = Some(matched.value.metrics.clone());
     ctx.path_params = matched.params;
-    let route = matched.value;
+    Ok(Target::Method(Routed {
+        route: matched.value,
+    }))
+}
 
-    // Resource policy, authenticate, authorize.
-    if route.authorizer.is_some() || !plan.authorization.is_empty() {
-        let mut arn = String::with_capacity(plan.arn_prefix.len() + 64);
-        arn.push_str(&plan.arn_prefix);
-        portcullis_core::push_method_arn(&mut arn, req.method().as_str(), &path);
-        let precheck = auth::resource_policy_precheck(
-            &plan.authorization,
-            &arn,
-            &auth::RequestKeys {
+/// Whether authentication and authorization have anything to do for a method.
+#[derive(Debug)]
+pub enum Guard {
+    /// A public method and no policies at all: nothing to evaluate.
+    Open,
+    /// Policies or an authorizer apply, against this method ARN.
+    Checked {
+        /// `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH`.
+        arn: String,
+    },
+}
+
+/// Resource policy, phase 1: an explicit Deny stops the request before any authorizer runs
+/// (API Gateway's rule).
+pub fn precheck<R: Recorder>(
+    plan: &Plan,
+    routed: &Routed<'_>,
+    head: &Parts,
+    admitted: &Admitted<'_>,
+    ctx: &RequestCtx,
+    rec: &mut R,
+) -> Result<Guard, GatewayError> {
+    if routed.route.authorizer.is_none() && plan.authorization.is_empty() {
+        return Ok(Guard::Open);
+    }
+    let mut arn = String::with_capacity(plan.arn_prefix.len() + 64);
+    arn.push_str(&plan.arn_prefix);
+    portcullis_core::push_method_arn(&mut arn, head.method.as_str(), &admitted.path);
+    rec.method_arn(&arn);
+    let checked = auth::resource_policy_precheck(
+        &plan.authorization,
+        &arn,
+        &RequestKeys {
+            ctx,
+            headers: &head.headers,
+            caller: &Caller::Public,
+        },
+    );
+    rec.prechecked(checked.as_ref().map(|_| ()));
+    checked.map(|()| Guard::Checked { arn })
+}
+
+/// Runs the method's authorizer: JWT or Lambda. A method without one is [`Caller::Public`].
+pub async fn authenticate(
+    plan: &Plan,
+    routed: &Routed<'_>,
+    guard: &Guard,
+    head: &Parts,
+    ctx: &RequestCtx,
+) -> Result<Caller, GatewayError> {
+    let route = routed.route;
+    let (Guard::Checked { arn }, Some(authorizer)) = (guard, &route.authorizer) else {
+        return Ok(Caller::Public);
+    };
+    let principal = match authorizer {
+        RouteAuthorizer::Jwt(a) => {
+            let now = i64::try_from(ctx.epoch_ms / 1000).unwrap_or(i64::MAX);
+            a.authenticate(&head.headers, &route.scopes, now).await?
+        }
+        RouteAuthorizer::Lambda(a) => {
+            a.authenticate(&crate::lambda::RequestView {
                 ctx,
-                headers: req.headers(),
-                principal: None,
-            },
-        );
-        let principal = match precheck {
-            Err(e) => Err(e),
-            Ok(()) => match &route.authorizer {
-                Some(RouteAuthorizer::Jwt(a)) => {
-                    let now = i64::try_from(ctx.epoch_ms / 1000).unwrap_or(i64::MAX);
-                    a.authenticate(req.headers(), &route.scopes, now)
-                        .await
-                        .map(Some)
-                }
-                Some(RouteAuthorizer::Lambda(a)) => a
-                    .authenticate(&crate::lambda::RequestView {
-                        ctx,
-                        headers: req.headers(),
-                        method_arn: &arn,
-                        route_method: &route.method,
-                        api: &plan.api,
-                        stage_variables: &plan.config.stage_variables,
-                    })
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            },
-        };
-        let principal = match principal {
-            Ok(p) => p,
-            Err(e) => {
-                if plan.authorization.decision_header {
-                    ctx.decision = Some(e.detail.to_string());
-                }
-                return Err(e);
-            }
-        };
-        let verdict = auth::authorize(
-            &plan.authorization,
-            &arn,
-            &auth::RequestKeys {
-                ctx,
-                headers: req.headers(),
-                principal: principal.as_deref(),
-            },
-            plan.authorization.decision_header,
-        );
-        ctx.authorizer = principal;
-        match verdict {
-            Ok(v) => {
-                if plan.authorization.decision_header {
-                    ctx.decision = Some(v.summary);
-                }
-            }
-            Err(e) => {
-                if plan.authorization.decision_header {
-                    ctx.decision = Some(e.detail.to_string());
-                }
-                // An HTTP API's Lambda authorizer denial says Forbidden.
-                if let Some(RouteAuthorizer::Lambda(a)) = &route.authorizer
-                    && a.http_api()
-                {
-                    return Err(e.with_message("Forbidden"));
-                }
-                return Err(e);
-            }
+                headers: &head.headers,
+                method_arn: arn,
+                route_method: &route.method,
+                api: &plan.api,
+                stage_variables: &plan.config.stage_variables,
+            })
+            .await?
+        }
+    };
+    Ok(Caller::Principal(principal))
+}
+
+/// A request authorization allowed.
+#[derive(Debug)]
+pub struct Permit(());
+
+/// The caller's policies (authorizer policy, role policies or Cedar) with the resource
+/// policy. The principal goes into the context for parameter mappings and templates.
+pub fn authorize<R: Recorder>(
+    plan: &Plan,
+    routed: &Routed<'_>,
+    guard: &Guard,
+    caller: Caller,
+    head: &Parts,
+    ctx: &mut RequestCtx,
+    rec: &mut R,
+) -> Result<Permit, GatewayError> {
+    let Guard::Checked { arn } = guard else {
+        return Ok(Permit(()));
+    };
+    let keys = RequestKeys {
+        ctx,
+        headers: &head.headers,
+        caller: &caller,
+    };
+    rec.authorizing(plan, arn, &keys);
+    let verdict = auth::authorize(&plan.authorization, arn, &keys, rec.wants_summary());
+    rec.authorized(verdict.as_ref());
+    ctx.authorizer = caller.into_principal();
+    match verdict {
+        Ok(_) => Ok(Permit(())),
+        // An HTTP API's Lambda authorizer denial says Forbidden.
+        Err(e) => match &routed.route.authorizer {
+            Some(RouteAuthorizer::Lambda(a)) if a.http_api() => Err(e.with_message("Forbidden")),
+            _ => Err(e),
+        },
+    }
+}
+
+/// A request within its limits.
+#[derive(Debug)]
+pub struct Metered(());
+
+/// Usage plans, method throttling and the caller's own limits. No limits yet: every request
+/// passes.
+pub fn throttle(
+    _plan: &Plan,
+    _routed: &Routed<'_>,
+    _permit: Permit,
+) -> Result<Metered, GatewayError> {
+    Ok(Metered(()))
+}
+
+/// A request the method's validator accepted (or that it does not validate).
+#[derive(Debug)]
+pub struct Valid(());
+
+/// The method request's validation: required parameters, then the body against its model.
+/// Runs after authorization, as on API Gateway, so a caller who may not call the method
+/// learns nothing about its schema.
+pub async fn validate(
+    _plan: &Plan,
+    _routed: &Routed<'_>,
+    _metered: Metered,
+    _head: &Parts,
+    _body: &mut Inbound,
+    _ctx: &RequestCtx,
+) -> Result<Valid, GatewayError> {
+    Ok(Valid(()))
+}
+
+/// The pipeline's recorder: the decision header, when `authorization.decision_header` is on.
+#[derive(Debug)]
+struct DecisionHeader {
+    on: bool,
+    text: Option<String>,
+}
+
+impl DecisionHeader {
+    fn new(on: bool) -> Self {
+        Self { on, text: None }
+    }
+
+    fn note(&mut self, text: &str) {
+        if self.on {
+            self.text = Some(text.to_owned());
+        }
+    }
+}
+
+impl Recorder for DecisionHeader {
+    fn wants_summary(&self) -> bool {
+        self.on
+    }
+
+    fn prechecked(&mut self, result: Result<(), &GatewayError>) {
+        if let Err(e) = result {
+            self.note(&e.detail);
         }
     }
 
-    // Integrate.
-    route.integration.call(plan, req, ctx).await
+    fn authenticated(&mut self, result: Result<&Caller, &GatewayError>) {
+        if let Err(e) = result {
+            self.note(&e.detail);
+        }
+    }
+
+    fn authorized(&mut self, result: Result<&Verdict, &GatewayError>) {
+        match result {
+            Ok(v) => self.note(&v.summary),
+            Err(e) => self.note(&e.detail),
+        }
+    }
 }
 
 /// Writes metrics and the access-log line when the response body is done.

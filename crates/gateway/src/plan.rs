@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_config::{
-    ApiIdentity, Config, Diagnostic, Diagnostics, IntegrationConfig, Loc, MethodAuth,
+    ApiIdentity, Config, Diagnostic, Diagnostics, IntegrationConfig, LambdaTarget, Loc, MethodAuth,
 };
 use portcullis_identity::service::IdentityService;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::auth::{Authorization, JwtAuthorizer};
+use crate::carry::Carry;
 use crate::integration::Integration;
 use crate::integration::clients::UpstreamClients;
 use crate::integration::http_proxy::HttpProxy;
@@ -128,6 +129,7 @@ impl Plan {
         config: Config,
         generation: u64,
         clients: &UpstreamClients,
+        carry: &Carry,
         pool: PoolHandle<'_>,
     ) -> Result<Self, Diagnostics> {
         // Said each time the config is applied (start, reload), as well as by `check`.
@@ -203,13 +205,18 @@ impl Plan {
                 if check_only && a.issuer == portcullis_config::IssuerConfig::Builtin {
                     continue;
                 }
-                match JwtAuthorizer::compile(a, identity, clients, roles.clone()) {
-                    Ok(j) => authorizers.push(Arc::new(j)),
+                let built = carry.jwt(a, &config.authorization, || {
+                    JwtAuthorizer::compile(a, identity, clients, roles.clone())
+                });
+                match built {
+                    Ok((j, _)) => authorizers.push(j),
                     Err(e) => problem(a.loc, format!("authorizers.{}", a.name), e, ""),
                 }
             }
         }
-        // Lambda authorizers get their invokers at the end, once the whole plan compiled.
+        // Lambda authorizers get their invokers and kept state at the end, once the whole
+        // plan compiled: the cache of one whose definition and function did not change is
+        // carried over.
         let mut lambda_authorizers: Vec<Arc<LambdaAuthorizer>> = Vec::new();
         for a in &config.lambda_authorizers {
             match LambdaAuthorizer::new(a.clone(), Invoker::None, Clock::default()) {
@@ -317,14 +324,19 @@ impl Plan {
                 &config.api.partition,
                 &config.api.region,
                 &config.api.account,
+                carry,
             ) {
                 Ok(f) => {
                     functions = f;
                     for l in &lambda_authorizers {
+                        let pool = match l.target() {
+                            LambdaTarget::Function(name) => functions.get(name),
+                            LambdaTarget::Url { .. } => None,
+                        };
                         match crate::lambda::invoker(l.target(), &functions, || {
                             clients.post_client()
                         }) {
-                            Ok(i) => l.attach(i),
+                            Ok(i) => l.attach(i, carry.lambda(l.config(), pool).0),
                             Err(e) => problem(l.loc(), format!("authorizers.{}", l.name), e, ""),
                         }
                     }
@@ -447,6 +459,7 @@ authorizers:
             config,
             1,
             &UpstreamClients::default(),
+            &Carry::default(),
             PoolHandle::Serving(None),
         )
     }

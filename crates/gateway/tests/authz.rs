@@ -12,6 +12,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use common::*;
 use http::Request;
@@ -478,6 +479,7 @@ when { resource.params.id != principal.username && !(principal in Portcullis::Gr
             token: Some(ada.clone()),
             source_ip: Some("10.1.2.3".parse().unwrap()),
             headers: vec![],
+            body: None,
         },
         portcullis_identity::store::now(),
     )
@@ -495,6 +497,7 @@ when { resource.params.id != principal.username && !(principal in Portcullis::Gr
             token: Some(vera.clone()),
             source_ip: None,
             headers: vec![],
+            body: None,
         },
         portcullis_identity::store::now(),
     )
@@ -517,6 +520,7 @@ when { resource.params.id != principal.username && !(principal in Portcullis::Gr
         cfg,
         1,
         &clients,
+        &portcullis_gateway::carry::Carry::default(),
         portcullis_gateway::PoolHandle::CheckOnly,
     )
     .unwrap_err()
@@ -562,4 +566,52 @@ async fn a_token_can_come_from_a_cookie() {
             .0,
         401
     );
+}
+
+/// A plan compiled again from a config whose JWT authorizer reads as before (an unrelated
+/// line changed) takes over the authorizer, verified-token cache and all; a changed
+/// definition (here the role mapping its cached principals were resolved with) builds a new
+/// one with an empty cache.
+#[tokio::test]
+async fn a_reload_keeps_an_unchanged_jwt_authorizer_and_its_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let (up, _) = upstream().await;
+    let gw = authz_gateway(dir.path(), up, "").await;
+    let (vera, _) = token(&gw, "vera").await;
+    assert_eq!(
+        call(&gw, "GET", "/pets", Some(&format!("Bearer {vera}")))
+            .await
+            .0,
+        200
+    );
+    let shared = gw.shared();
+    let before = shared.plan.load_full();
+    assert_eq!(before.authorizers[0].cached(), 1);
+    let service = shared.identity.as_ref().unwrap().service().clone();
+    let compile = |config: portcullis_config::Config| {
+        portcullis_gateway::Plan::compile(
+            config,
+            2,
+            &shared.clients,
+            &shared.carry,
+            portcullis_gateway::PoolHandle::Serving(Some(&service)),
+        )
+        .unwrap()
+    };
+
+    let mut unrelated = before.config.clone();
+    unrelated.resources.retain(|r| r.path != "/health");
+    let kept = compile(unrelated);
+    assert!(Arc::ptr_eq(&kept.authorizers[0], &before.authorizers[0]));
+    assert_eq!(kept.authorizers[0].cached(), 1);
+
+    let mut changed = before.config.clone();
+    changed
+        .authorization
+        .group_roles
+        .push(("viewers".into(), "auditor".into()));
+    let fresh = compile(changed);
+    assert!(!Arc::ptr_eq(&fresh.authorizers[0], &before.authorizers[0]));
+    assert_eq!(fresh.authorizers[0].cached(), 0);
+    gw.shutdown(std::time::Duration::from_secs(1)).await;
 }

@@ -408,23 +408,67 @@ async fn the_resource_policy_denies_before_the_authorizer_runs() {
     gw.shutdown(Duration::from_secs(1)).await;
 }
 
+/// Saving the config with the function and the authorizer as they were keeps the workers
+/// and the authorizer's cache (an unrelated line changed); changing the function's definition
+/// starts new workers, stops the old ones, and starts the authorizer's cache afresh.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reload_replaces_the_workers_and_stops_the_old_ones() {
+async fn a_reload_keeps_unchanged_workers_and_caches_and_replaces_changed_ones() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway.yaml");
-    std::fs::write(&path, behaviours_yaml("300s", "3s", (2, 2), 16)).unwrap();
+    let yaml = behaviours_yaml("300s", "3s", (2, 2), 16);
+    std::fs::write(&path, &yaml).unwrap();
     let gw = gateway_from_file(&path).await;
     ready(&gw, "behaviours", 2).await;
     let old = pool(&gw, "behaviours").pids();
     assert_eq!(old.len(), 2);
-    gw.reload().await.unwrap();
-    ready(&gw, "behaviours", 2).await;
-    let new = pool(&gw, "behaviours").pids();
-    assert!(new.iter().all(|p| !old.contains(p)));
     assert_eq!(
         call(gw.addr(), "GET", "/pets", Some("allow")).await.0,
         StatusCode::OK
     );
+    assert_eq!(authorizer(&gw, "tokens").invocations(), 1);
+
+    // An unrelated change: a new public resource.
+    let unrelated = format!(
+        "{yaml}  /health:\n    GET:\n      authorizer: NONE\n      integration:\n        type: mock\n"
+    );
+    std::fs::write(&path, &unrelated).unwrap();
+    gw.reload().await.unwrap();
+    assert_eq!(
+        call(gw.addr(), "GET", "/health", None).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(pool(&gw, "behaviours").pids(), old, "the workers were kept");
+    assert_eq!(
+        pool(&gw, "behaviours").starts(),
+        2,
+        "no worker started again"
+    );
+    assert_eq!(
+        call(gw.addr(), "GET", "/pets", Some("allow")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        authorizer(&gw, "tokens").invocations(),
+        0,
+        "the new plan's authorizer answered from the kept cache"
+    );
+
+    // The function's definition changes: new workers, an empty cache.
+    let changed = unrelated.replace(
+        "    queue: 16\n",
+        "    queue: 16\n    environment:\n      RELEASE: \"2\"\n",
+    );
+    assert_ne!(changed, unrelated);
+    std::fs::write(&path, &changed).unwrap();
+    gw.reload().await.unwrap();
+    ready(&gw, "behaviours", 2).await;
+    let new = pool(&gw, "behaviours").pids();
+    assert!(new.iter().all(|p| !old.contains(p)), "{old:?} {new:?}");
+    assert_eq!(
+        call(gw.addr(), "GET", "/pets", Some("allow")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(authorizer(&gw, "tokens").invocations(), 1, "a fresh cache");
     // The old plan is gone once its requests are done: its workers stop.
     let mut gone = false;
     for _ in 0..100 {

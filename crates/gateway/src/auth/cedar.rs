@@ -120,7 +120,7 @@ impl CedarPolicies {
         let bad = |what: &str| format!("cedar: cannot build the {what}");
 
         let mut entities = Vec::new();
-        let principal = match keys.principal {
+        let principal = match keys.principal() {
             Some(p) => {
                 let puid = uid("Portcullis::User", &p.sub).ok_or_else(|| bad("principal"))?;
                 let mut parents = HashSet::new();

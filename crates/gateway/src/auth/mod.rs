@@ -497,7 +497,6 @@ pub struct Authorization {
 }
 
 impl Authorization {
-    /// Compiles the section.
     /// Compiles the section. Problems in Cedar text are returned (with byte offsets) for
     /// the caller to report; the section then has no Cedar policies.
     pub fn compile(
@@ -557,14 +556,49 @@ impl Authorization {
     }
 }
 
+/// Who is calling, as authentication leaves it: authorization takes one of these, so a
+/// public method is a decision written down, not an `Option` left empty.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A method with no authorizer (`authorizer: NONE`, or no default): nobody was asked.
+    Public,
+    /// The caller an authorizer vouched for.
+    Principal(Arc<Principal>),
+}
+
+impl Caller {
+    /// The authenticated principal, if any.
+    pub fn principal(&self) -> Option<&Principal> {
+        match self {
+            Self::Public => None,
+            Self::Principal(p) => Some(p),
+        }
+    }
+
+    /// The principal, shared (for the request context).
+    pub fn into_principal(self) -> Option<Arc<Principal>> {
+        match self {
+            Self::Public => None,
+            Self::Principal(p) => Some(p),
+        }
+    }
+}
+
 /// The condition keys of one request.
 pub struct RequestKeys<'a> {
     /// The request context.
     pub ctx: &'a RequestCtx,
     /// The request headers.
     pub headers: &'a HeaderMap,
-    /// The caller, if authenticated.
-    pub principal: Option<&'a Principal>,
+    /// The caller (`Caller::Public` before authentication).
+    pub caller: &'a Caller,
+}
+
+impl RequestKeys<'_> {
+    /// The authenticated principal, if any.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.caller.principal()
+    }
 }
 
 impl Context for RequestKeys<'_> {
@@ -582,24 +616,24 @@ impl Context for RequestKeys<'_> {
                 .and_then(|v| v.to_str().ok())
                 .map(|v| Values::One(Cow::Borrowed(v))),
             "aws:username" => self
-                .principal?
+                .principal()?
                 .username
                 .as_deref()
                 .map(|u| Values::One(Cow::Borrowed(u))),
             "aws:userid" => self
-                .principal
+                .principal()
                 .map(|p| Values::One(Cow::Borrowed(p.sub.as_str()))),
             "portcullis:role" => self
-                .principal?
+                .principal()?
                 .role
                 .as_deref()
                 .map(|r| Values::One(Cow::Borrowed(r))),
-            "portcullis:groups" => self.principal.map(|p| {
+            "portcullis:groups" => self.principal().map(|p| {
                 Values::Many(p.groups.iter().map(|g| Cow::Borrowed(g.as_str())).collect())
             }),
             _ => {
                 let claim = key.strip_prefix("jwt:")?;
-                let p = self.principal?;
+                let p = self.principal()?;
                 // Claim names keep their case; the key arrives lower-cased.
                 let (_, v) = p
                     .claims
@@ -705,19 +739,14 @@ pub fn authorize(
         .as_ref()
         .map(|p| portcullis_policy::evaluate([p], &req));
     let summarize_now = summarize;
-    let (caller, role_decision, cedar_summary) = match (keys.principal, &authz.cedar) {
-        (None, _) => (None, None, None),
-        (
-            Some(Principal {
-                policy: Some(policy),
-                ..
-            }),
-            _,
-        ) => {
-            let d = portcullis_policy::evaluate([policy.as_ref()], &req);
+    let (caller, role_decision, cedar_summary) = match (keys.caller, &authz.cedar) {
+        (Caller::Public, _) => (None, None, None),
+        (Caller::Principal(p), _) if p.policy.is_some() => {
+            let policy = p.policy.as_deref().into_iter();
+            let d = portcullis_policy::evaluate(policy, &req);
             (Some(d.outcome), Some(d), None)
         }
-        (Some(_), Some(c)) => {
+        (Caller::Principal(_), Some(c)) => {
             let (o, traces) = c
                 .decide(keys, summarize_now)
                 .map_err(|e| GatewayError::new(ErrorKind::Internal, e))?;
@@ -726,8 +755,10 @@ pub fn authorize(
                 .unwrap_or_default();
             (Some(o), None, Some(format!("cedar {}{by}", o.as_str())))
         }
-        (Some(_), None) if authz.roles.is_empty() => (Some(Outcome::Allow), None, None),
-        (Some(p), None) => {
+        (Caller::Principal(_), None) if authz.roles.is_empty() => {
+            (Some(Outcome::Allow), None, None)
+        }
+        (Caller::Principal(p), None) => {
             let policies = authz.role_policies(p.role.as_deref());
             let d = portcullis_policy::evaluate(policies.iter(), &req);
             (Some(d.outcome), Some(d), None)
@@ -739,7 +770,7 @@ pub fn authorize(
         (None, None) => Outcome::Allow,
     };
     let summary = if summarize || outcome != Outcome::Allow {
-        let caller_summary = match (keys.principal, &role_decision) {
+        let caller_summary = match (keys.principal(), &role_decision) {
             (None, _) => "public".to_owned(),
             (Some(_), None) => cedar_summary.unwrap_or_else(|| "authenticated".to_owned()),
             (Some(p), Some(d)) => {

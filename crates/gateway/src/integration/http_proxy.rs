@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::body::Inbound;
 use http::header::{CONNECTION, HOST, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Request, Response, Uri, Version};
-use hyper::body::Incoming;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use portcullis_config::{HttpProxyConfig, Segment, UpstreamProtocol, UriPart};
 use portcullis_core::{ErrorKind, GatewayError};
@@ -200,7 +200,7 @@ impl HttpProxy {
     pub async fn call(
         &self,
         plan: &Plan,
-        req: Request<Incoming>,
+        req: Request<Inbound>,
         ctx: &mut RequestCtx,
     ) -> Result<Response<ResponseBody>, GatewayError> {
         let (parts, body) = req.into_parts();

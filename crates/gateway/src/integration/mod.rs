@@ -10,8 +10,8 @@ pub mod http_proxy;
 pub mod mapping;
 pub mod mock;
 
+use crate::body::Inbound;
 use http::Request;
-use hyper::body::Incoming;
 use portcullis_core::GatewayError;
 
 use crate::body::ResponseBody;
@@ -32,7 +32,7 @@ impl Integration {
     pub async fn call(
         &self,
         plan: &Plan,
-        req: Request<Incoming>,
+        req: Request<Inbound>,
         ctx: &mut RequestCtx,
     ) -> Result<http::Response<ResponseBody>, GatewayError> {
         match self {

@@ -178,17 +178,49 @@ pub struct LambdaAuthorizer {
     pub name: String,
     cfg: LambdaAuthorizerConfig,
     validation: Option<regex::Regex>,
-    /// Set once the plan is compiled for serving.
-    invoker: std::sync::OnceLock<Invoker>,
-    cache: ShardedCache<Cached>,
+    /// The function and the kept state, set once the plan is compiled for serving.
+    attached: std::sync::OnceLock<Attached>,
     clock: Clock,
     /// Invocations made (cache misses that reached the function).
     invocations: AtomicUsize,
     /// A policy allowing everything, for simple responses.
     allow_all: Arc<Policy>,
     metrics: AuthorizerMetrics,
+}
+
+/// What a Lambda authorizer keeps across reloads while its definition and its function stay
+/// the same (see [`Carry`](crate::carry::Carry)): cached results and invocations under way.
+pub struct AuthorizerState {
+    cache: ShardedCache<Cached>,
     /// Invocations under way, by cache key.
     in_flight: Flights,
+}
+
+impl AuthorizerState {
+    /// An empty state for `cfg` (its cache sized by `cache_entries`, none without a TTL).
+    pub fn new(cfg: &LambdaAuthorizerConfig) -> Self {
+        Self {
+            cache: ShardedCache::new(if cfg.result_ttl.is_zero() {
+                0
+            } else {
+                cfg.cache_entries as usize
+            }),
+            in_flight: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl std::fmt::Debug for AuthorizerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizerState").finish_non_exhaustive()
+    }
+}
+
+/// A serving authorizer's function and state.
+#[derive(Debug)]
+struct Attached {
+    invoker: Invoker,
+    state: Arc<AuthorizerState>,
 }
 
 /// One invocation's answer, awaited by every request that missed the cache meanwhile.
@@ -288,7 +320,7 @@ impl std::fmt::Debug for LambdaAuthorizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LambdaAuthorizer")
             .field("name", &self.name)
-            .field("invoker", &self.invoker)
+            .field("attached", &self.attached)
             .finish_non_exhaustive()
     }
 }
@@ -336,24 +368,22 @@ impl LambdaAuthorizer {
         )
         .map_err(|e| format!("{e:?}"))?;
         let cfg_name = cfg.name.clone();
+        let attached = match invoker {
+            Invoker::None => std::sync::OnceLock::new(),
+            invoker => std::sync::OnceLock::from(Attached {
+                invoker,
+                state: Arc::new(AuthorizerState::new(&cfg)),
+            }),
+        };
         Ok(Self {
             name: cfg.name.clone(),
-            cache: ShardedCache::new(if cfg.result_ttl.is_zero() {
-                0
-            } else {
-                cfg.cache_entries as usize
-            }),
             cfg,
             validation,
-            invoker: match invoker {
-                Invoker::None => std::sync::OnceLock::new(),
-                i => std::sync::OnceLock::from(i),
-            },
+            attached,
             clock,
             invocations: AtomicUsize::new(0),
             allow_all: Arc::new(allow_all),
             metrics: AuthorizerMetrics::new(&cfg_name),
-            in_flight: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -367,9 +397,15 @@ impl LambdaAuthorizer {
         self.cfg.loc
     }
 
-    /// Gives the authorizer its function, once (a plan compiled for serving).
-    pub fn attach(&self, invoker: Invoker) {
-        let _ = self.invoker.set(invoker);
+    /// Its definition.
+    pub fn config(&self) -> &LambdaAuthorizerConfig {
+        &self.cfg
+    }
+
+    /// Gives the authorizer its function and the state it keeps (carried over from an
+    /// earlier plan, or new), once: a plan compiled for serving.
+    pub fn attach(&self, invoker: Invoker, state: Arc<AuthorizerState>) {
+        let _ = self.attached.set(Attached { invoker, state });
     }
 
     /// Times the function was invoked.
@@ -379,7 +415,14 @@ impl LambdaAuthorizer {
 
     /// Invocations under way now, and the requests waiting on them.
     pub fn in_flight(&self) -> InFlight {
-        let m = self
+        let Some(a) = self.attached.get() else {
+            return InFlight {
+                keys: 0,
+                requests: 0,
+            };
+        };
+        let m = a
+            .state
             .in_flight
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -470,10 +513,20 @@ impl LambdaAuthorizer {
                 self.name
             )));
         }
+        let Some(attached) = self.attached.get() else {
+            return Err(self
+                .judge(
+                    Err(InvokeError::Failed("the authorizer is not serving".into())),
+                    req.ctx.request_id.as_str(),
+                )
+                .err()
+                .unwrap_or_else(|| GatewayError::new(ErrorKind::Internal, "not serving")));
+        };
+        let state = &attached.state;
         let key = caching.then(|| self.cache_key(&values));
         if let Some(k) = &key {
             let now = self.clock.now();
-            if let Some(hit) = self.cache.get(k, |c| c.expires > now) {
+            if let Some(hit) = state.cache.get(k, |c| c.expires > now) {
                 self.metrics.cached.increment(1);
                 return hit.principal.ok_or_else(|| self.forbidden());
             }
@@ -485,13 +538,13 @@ impl LambdaAuthorizer {
             // one of the waiting requests run it again, and the ticket removes the entry
             // once no request holds it, so an abandoned key leaves nothing behind.
             Some(k) => {
-                let ticket = FlightTicket::take(&self.in_flight, k);
+                let ticket = FlightTicket::take(&state.in_flight, k);
                 let mut led = false;
                 let answer = ticket
                     .flight()
                     .get_or_init(|| {
                         led = true;
-                        self.fetch(req, &values, Some(k))
+                        self.fetch(attached, req, &values, Some(k))
                     })
                     .await
                     .clone();
@@ -500,7 +553,7 @@ impl LambdaAuthorizer {
                 }
                 answer
             }
-            None => self.fetch(req, &values, None).await,
+            None => self.fetch(attached, req, &values, None).await,
         };
         answer?.ok_or_else(|| self.forbidden())
     }
@@ -509,6 +562,7 @@ impl LambdaAuthorizer {
     /// `key`. `None`: a simple response's `isAuthorized: false`.
     async fn fetch(
         &self,
+        attached: &Attached,
         req: &RequestView<'_>,
         values: &[String],
         key: Option<[u8; 32]>,
@@ -534,10 +588,10 @@ impl LambdaAuthorizer {
         let body = Bytes::from(serde_json::to_vec(&event).unwrap_or_default());
         self.invocations.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let answer = match self.invoker.get() {
-            Some(i) => i.invoke(body, req.ctx.request_id.as_str()).await,
-            None => Err(InvokeError::Failed("the authorizer is not serving".into())),
-        };
+        let answer = attached
+            .invoker
+            .invoke(body, req.ctx.request_id.as_str())
+            .await;
         self.metrics.latency.record(started.elapsed().as_secs_f64());
         let principal = match self.judge(answer, req.ctx.request_id.as_str()) {
             Ok(p) => {
@@ -559,7 +613,7 @@ impl LambdaAuthorizer {
         };
         if let Some(k) = key {
             let now = self.clock.now();
-            self.cache.insert(
+            attached.state.cache.insert(
                 k,
                 Cached {
                     principal: principal.clone(),
@@ -703,18 +757,24 @@ pub struct Functions {
 }
 
 impl Functions {
-    /// Starts every function. Must run inside a Tokio runtime.
+    /// Starts every function, or takes over the running workers of a function whose
+    /// definition did not change (see [`Carry`](crate::carry::Carry)). Must run inside a
+    /// Tokio runtime.
     pub fn start(
         functions: &[FunctionConfig],
         partition: &str,
         region: &str,
         account: &str,
+        carry: &crate::carry::Carry,
     ) -> Result<Self, String> {
         let mut pools = HashMap::new();
         for f in functions {
-            let pool = FunctionPool::start(f.clone(), partition, region, account)
+            let (pool, _) = carry
+                .function(f, partition, region, account, || {
+                    FunctionPool::start(f.clone(), partition, region, account)
+                })
                 .map_err(|e| format!("function {}: {e}", f.name))?;
-            pools.insert(f.name.clone(), Arc::new(pool));
+            pools.insert(f.name.clone(), pool);
         }
         Ok(Self { pools })
     }

@@ -1,0 +1,210 @@
+//! State that outlives a reload: compiled JWT authorizers (their verified-token caches and
+//! key-set generations), Lambda authorizers' result caches, and local functions (their warm
+//! worker processes).
+//!
+//! Each is kept under what defines it: a reloaded config whose authorizer or function reads
+//! exactly as before gets the same object back, so saving an unrelated line neither empties a
+//! cache nor cold-starts a worker. Anything that changes the definition (an issuer, an
+//! audience, the role mapping a cached principal was resolved with, a function's handler or
+//! environment) builds a new one, and the old one goes with the last plan that uses it.
+//! Locations in the file are not part of a definition: moving a block keeps its state.
+//!
+//! Entries are weak: the registry never keeps anything alive by itself. Remote key sets are
+//! kept the same way by [`UpstreamClients`](crate::integration::clients::UpstreamClients).
+
+use std::sync::{Arc, Mutex, Weak};
+
+use portcullis_config::{
+    AuthorizationConfig, AuthorizerConfig, FunctionConfig, LambdaAuthorizerConfig, Loc,
+};
+
+use crate::auth::JwtAuthorizer;
+use crate::lambda::AuthorizerState;
+use crate::lambda::runtime::FunctionPool;
+
+/// What defines a compiled JWT authorizer: its config and the role mapping its cached
+/// principals were resolved with.
+#[derive(Debug, PartialEq)]
+struct JwtKey {
+    cfg: AuthorizerConfig,
+    role_claim: String,
+    group_roles: Vec<(String, String)>,
+}
+
+impl JwtKey {
+    fn new(cfg: &AuthorizerConfig, authz: &AuthorizationConfig) -> Self {
+        let mut cfg = cfg.clone();
+        cfg.loc = Loc::default();
+        Self {
+            cfg,
+            role_claim: authz.role_claim.clone(),
+            group_roles: authz.group_roles.clone(),
+        }
+    }
+}
+
+/// What defines a function's workers: its config and where its ARN points.
+#[derive(Debug, PartialEq)]
+struct FunctionKey {
+    cfg: FunctionConfig,
+    arn_parts: [String; 3],
+}
+
+/// What defines a Lambda authorizer's kept state: its config and the function pool it
+/// invokes (a restarted function starts with an empty cache: its answers may differ).
+#[derive(Debug)]
+struct LambdaKey {
+    cfg: LambdaAuthorizerConfig,
+    pool: Option<Weak<FunctionPool>>,
+}
+
+impl PartialEq for LambdaKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cfg == other.cfg
+            && match (&self.pool, &other.pool) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.ptr_eq(b),
+                _ => false,
+            }
+    }
+}
+
+/// One kind of carried object, under its definitions.
+#[derive(Debug)]
+struct Shelf<K, V> {
+    items: Mutex<Vec<(K, Weak<V>)>>,
+}
+
+impl<K, V> Default for Shelf<K, V> {
+    fn default() -> Self {
+        Self {
+            items: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<K: PartialEq, V> Shelf<K, V> {
+    /// The live object defined by `key`, or the one `build` makes (then kept under `key`).
+    /// Dead entries are swept on the way.
+    fn get_or_build<E>(
+        &self,
+        key: K,
+        build: impl FnOnce() -> Result<V, E>,
+    ) -> Result<(Arc<V>, bool), E> {
+        if let Ok(mut items) = self.items.lock() {
+            items.retain(|(_, w)| w.strong_count() > 0);
+            if let Some(v) = items
+                .iter()
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, w)| w.upgrade())
+            {
+                return Ok((v, true));
+            }
+        }
+        let v = Arc::new(build()?);
+        if let Ok(mut items) = self.items.lock() {
+            items.push((key, Arc::downgrade(&v)));
+        }
+        Ok((v, false))
+    }
+
+    fn len(&self) -> usize {
+        self.items.lock().map_or(0, |i| {
+            i.iter().filter(|(_, w)| w.strong_count() > 0).count()
+        })
+    }
+}
+
+/// The registry, kept in [`Shared`](crate::Shared) across reloads.
+#[derive(Debug, Default)]
+pub struct Carry {
+    jwt: Shelf<JwtKey, JwtAuthorizer>,
+    lambda: Shelf<LambdaKey, AuthorizerState>,
+    functions: Shelf<FunctionKey, FunctionPool>,
+}
+
+impl Carry {
+    /// The JWT authorizer `cfg` defines under the role mapping of `authz`; `true` when it
+    /// was carried over from an earlier plan.
+    pub fn jwt(
+        &self,
+        cfg: &AuthorizerConfig,
+        authz: &AuthorizationConfig,
+        build: impl FnOnce() -> Result<JwtAuthorizer, String>,
+    ) -> Result<(Arc<JwtAuthorizer>, bool), String> {
+        self.jwt.get_or_build(JwtKey::new(cfg, authz), build)
+    }
+
+    /// The kept state (result cache, invocations under way) of the Lambda authorizer `cfg`
+    /// defines, invoking `pool` (or a URL when `None`); `true` when carried over.
+    pub fn lambda(
+        &self,
+        cfg: &LambdaAuthorizerConfig,
+        pool: Option<&Arc<FunctionPool>>,
+    ) -> (Arc<AuthorizerState>, bool) {
+        let mut key_cfg = cfg.clone();
+        key_cfg.loc = Loc::default();
+        let key = LambdaKey {
+            cfg: key_cfg,
+            pool: pool.map(Arc::downgrade),
+        };
+        match self.lambda.get_or_build(key, || {
+            Ok::<_, std::convert::Infallible>(AuthorizerState::new(cfg))
+        }) {
+            Ok(v) => v,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The running workers of function `cfg`, or new ones.
+    pub fn function(
+        &self,
+        cfg: &FunctionConfig,
+        partition: &str,
+        region: &str,
+        account: &str,
+        build: impl FnOnce() -> Result<FunctionPool, String>,
+    ) -> Result<(Arc<FunctionPool>, bool), String> {
+        let mut cfg = cfg.clone();
+        cfg.loc = Loc::default();
+        let key = FunctionKey {
+            cfg,
+            arn_parts: [partition.to_owned(), region.to_owned(), account.to_owned()],
+        };
+        self.functions.get_or_build(key, build)
+    }
+
+    /// Live carried objects: JWT authorizers, Lambda authorizers, functions.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (self.jwt.len(), self.lambda.len(), self.functions.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_equal_definition_gets_the_same_object_and_a_changed_one_a_new_one() {
+        let shelf: Shelf<String, u32> = Shelf::default();
+        let (a, kept) = shelf
+            .get_or_build("a".to_owned(), || Ok::<_, ()>(1))
+            .unwrap();
+        assert!(!kept);
+        let (b, kept) = shelf
+            .get_or_build("a".to_owned(), || Ok::<_, ()>(2))
+            .unwrap();
+        assert!(kept && Arc::ptr_eq(&a, &b));
+        let (c, kept) = shelf
+            .get_or_build("b".to_owned(), || Ok::<_, ()>(3))
+            .unwrap();
+        assert!(!kept && *c == 3);
+        drop((a, b));
+        // Nothing keeps a dropped object alive: the next request for it builds anew.
+        let (d, kept) = shelf
+            .get_or_build("a".to_owned(), || Ok::<_, ()>(4))
+            .unwrap();
+        assert!(!kept && *d == 4);
+        assert_eq!(shelf.len(), 2);
+    }
+}
