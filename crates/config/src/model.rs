@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use portcullis_core::ApiIdentity;
 use portcullis_core::ResponseType;
+pub use portcullis_core::{ApiIdentity, WELL_KNOWN_DISCOVERY, WELL_KNOWN_JWKS};
 
 use crate::yaml::Loc;
 
@@ -406,11 +406,6 @@ pub struct IdentityConfig {
     /// Where `identity` is in the file.
     pub loc: Loc,
 }
-
-/// The JWKS path, fixed.
-pub const WELL_KNOWN_JWKS: &str = "/.well-known/jwks.json";
-/// The OIDC discovery path, fixed.
-pub const WELL_KNOWN_DISCOVERY: &str = "/.well-known/openid-configuration";
 
 /// The public listener.
 #[derive(Debug, Clone)]

@@ -20,3 +20,8 @@ pub use arn::{ApiIdentity, arn_path, method_arn, push_method_arn};
 pub use error::{Blame, ErrorKind, GatewayError};
 pub use path::{CanonicalPath, PathError, decode_segment};
 pub use response_type::ResponseType;
+
+/// Where the built-in user pool publishes its public keys.
+pub const WELL_KNOWN_JWKS: &str = "/.well-known/jwks.json";
+/// Where the built-in user pool publishes its OIDC discovery document.
+pub const WELL_KNOWN_DISCOVERY: &str = "/.well-known/openid-configuration";

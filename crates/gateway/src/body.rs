@@ -20,8 +20,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
-/// Boxed error for bodies.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use crate::h1_client::BoxError;
 
 /// Shared between a [`RequestBody`] and the pipeline that created it.
 #[derive(Debug, Default)]
@@ -264,7 +263,7 @@ pub enum ResponseBody {
     /// The upstream's body, streamed (hyper client: HTTPS and HTTP/2 upstreams).
     Upstream(Incoming, Idle),
     /// The upstream's body, streamed (in-task HTTP/1.1 client).
-    H1(crate::integration::h1::H1Body, Idle),
+    H1(crate::h1_client::H1Body, Idle),
 }
 
 /// How long an upstream's body may go without a frame: an upstream that stalls mid-body is

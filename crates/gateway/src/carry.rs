@@ -9,16 +9,23 @@
 //! environment) builds a new one, and the old one goes with the last plan that uses it.
 //! Locations in the file are not part of a definition: moving a block keeps its state.
 //!
-//! Entries are weak: the registry never keeps anything alive by itself. Remote key sets are
-//! kept the same way by [`UpstreamClients`](crate::integration::clients::UpstreamClients).
+//! Entries are weak: the registry never keeps anything alive by itself. Other issuers' key
+//! sets are kept too, for the life of the process (a reload during an issuer's outage keeps
+//! the keys held); upstream connection pools are kept by
+//! [`UpstreamClients`](crate::integration::clients::UpstreamClients).
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use portcullis_config::{
     AuthorizationConfig, AuthorizerConfig, FunctionConfig, LambdaAuthorizerConfig, Loc,
 };
 
 use crate::auth::JwtAuthorizer;
+use crate::auth::remote::RemoteKeys;
+use crate::integration::clients::UpstreamClients;
 use crate::lambda::AuthorizerState;
 use crate::lambda::runtime::FunctionPool;
 
@@ -121,6 +128,9 @@ pub struct Carry {
     jwt: Shelf<JwtKey, JwtAuthorizer>,
     lambda: Shelf<LambdaKey, AuthorizerState>,
     functions: Shelf<FunctionKey, FunctionPool>,
+    /// Other issuers' keys, by everything that configures them. Kept for the process's
+    /// life: a key set is small and its fetcher stops when nothing asks.
+    remote_keys: Mutex<HashMap<String, Arc<RemoteKeys>>>,
 }
 
 impl Carry {
@@ -163,7 +173,7 @@ impl Carry {
         partition: &str,
         region: &str,
         account: &str,
-        build: impl FnOnce() -> Result<FunctionPool, String>,
+        build: &dyn Fn() -> Result<FunctionPool, String>,
     ) -> Result<(Arc<FunctionPool>, bool), String> {
         let mut cfg = cfg.clone();
         cfg.loc = Loc::default();
@@ -172,6 +182,57 @@ impl Carry {
             arn_parts: [partition.to_owned(), region.to_owned(), account.to_owned()],
         };
         self.functions.get_or_build(key, build)
+    }
+
+    /// The keys of another issuer, shared by every plan that configures it the same way (a
+    /// reload during an issuer's outage keeps the keys held).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the definition of a key set, field by field"
+    )]
+    pub fn remote_keys(
+        &self,
+        clients: &UpstreamClients,
+        issuer: &str,
+        jwks_uri: Option<&str>,
+        algorithms: &[portcullis_jwt::Alg],
+        ttl: Duration,
+        min_refresh: Duration,
+        ca_file: Option<&Path>,
+    ) -> Result<Arc<RemoteKeys>, String> {
+        let ca = match ca_file {
+            Some(p) => {
+                let bytes = std::fs::read(p)
+                    .map_err(|e| format!("cannot read CA file {}: {e}", p.display()))?;
+                format!("{}#{}", p.display(), crate::fingerprint(&bytes))
+            }
+            None => String::new(),
+        };
+        let names: Vec<&str> = algorithms.iter().map(|a| a.name()).collect();
+        let key = format!(
+            "{issuer}|{}|{}|{}|{}|{ca}",
+            jwks_uri.unwrap_or(""),
+            names.join(","),
+            ttl.as_millis(),
+            min_refresh.as_millis()
+        );
+        let mut map = self
+            .remote_keys
+            .lock()
+            .map_err(|_| "key registry poisoned".to_owned())?;
+        if let Some(k) = map.get(&key) {
+            return Ok(k.clone());
+        }
+        let keys = Arc::new(RemoteKeys::new(
+            issuer.to_owned(),
+            jwks_uri.map(str::to_owned),
+            algorithms.to_vec(),
+            ttl,
+            min_refresh,
+            clients.fetch_client(ca_file)?,
+        ));
+        map.insert(key, keys.clone());
+        Ok(keys)
     }
 
     /// Live carried objects: JWT authorizers, Lambda authorizers, functions.

@@ -37,7 +37,7 @@ pub struct RequestCtx {
     /// Decoded path parameters, once routed.
     pub path_params: Vec<(Arc<str>, String)>,
     /// The authenticated caller (`context.authorizer.*`), if any.
-    pub authorizer: Option<Arc<crate::auth::Principal>>,
+    pub authorizer: Option<Arc<crate::principal::Principal>>,
     /// The authorization decision, for the debug header when it is enabled.
     pub decision: Option<String>,
     /// Meter of the request body, when it was streamed upstream.

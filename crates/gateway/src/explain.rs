@@ -153,18 +153,8 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
     let decision = match result {
         Ok(_) => json!({"result": "allow", "summary": report.summary}),
         Err(e) => {
-            let rtype = e.kind.response_type();
-            let status = e
-                .kind
-                .status_hint()
-                .or(rtype.default_status())
-                .unwrap_or(500);
-            let message = e
-                .message
-                .clone()
-                .or_else(|| e.kind.message_hint().map(str::to_owned))
-                .or_else(|| rtype.default_message().map(str::to_owned));
-            json!({"result": status.to_string(), "message": message, "why": e.detail})
+            let (status, message) = plan.responses.status_and_message(&e);
+            json!({"result": status.as_u16().to_string(), "message": message, "why": e.detail})
         }
     };
     map.insert("decision".into(), decision);

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::integration::http_proxy::push_param;
 use crate::route::Router;
 
-pub use crate::integration::h1::fuzz::check_response as check_h1_response;
+pub use crate::h1_client::fuzz::check_response as check_h1_response;
 use crate::lambda::output::{MAX_RESOURCE_ARN, Output, parse};
 
 /// A Lambda authorizer's answer. Byte 0 picks the payload format (REST, HTTP 1.0, HTTP 2.0)

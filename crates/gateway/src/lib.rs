@@ -20,20 +20,20 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod carry;
-pub mod cognito;
 pub mod context;
 pub mod explain;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod h1_client;
 pub mod head;
 pub mod identity_endpoints;
 pub mod integration;
 pub mod keep_alive;
 pub mod lambda;
-pub mod oauth;
 pub mod pipeline;
 pub mod plan;
+pub mod principal;
 pub mod protocol_error;
 pub mod readiness;
 pub mod respond;

@@ -33,9 +33,9 @@ use crate::auth::{self, Caller, RequestKeys, Verdict};
 use crate::body::{Completion, Inbound, ObservedBody, ResponseBody};
 use crate::context::RequestCtx;
 use crate::identity_endpoints::{Endpoint, IdentityEndpoints};
+use crate::keep_alive::InFlight;
 use crate::plan::{Plan, Route, RouteAuthorizer};
 use crate::respond::REQUEST_ID;
-use crate::server::InFlight;
 use crate::telemetry;
 
 /// The debug header with the authorization decision (`authorization.decision_header`).
@@ -167,7 +167,12 @@ async fn run(
         Next::Integrate(route) => {
             route
                 .integration
-                .call(plan, Request::from_parts(head, body), ctx)
+                .call(
+                    &plan.api,
+                    plan.limits.max_body_size,
+                    Request::from_parts(head, body),
+                    ctx,
+                )
                 .await
         }
     }

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_config::{
-    ApiIdentity, Config, Diagnostic, Diagnostics, IntegrationConfig, LambdaTarget, Loc, MethodAuth,
+    ApiIdentity, Config, Diagnostic, Diagnostics, IntegrationConfig, IssuerConfig, LambdaTarget,
+    Loc, MethodAuth,
 };
 use portcullis_identity::service::IdentityService;
 use rustls_pki_types::pem::PemObject;
@@ -202,11 +203,32 @@ impl Plan {
             for a in &config.authorizers {
                 // Checking without the pool builds every authorizer but the pool's own
                 // (HMAC secrets, CA files are checked all the same).
-                if check_only && a.issuer == portcullis_config::IssuerConfig::Builtin {
+                if check_only && a.issuer == IssuerConfig::Builtin {
                     continue;
                 }
+                let remote_keys = |issuer: &IssuerConfig, algorithms: &[portcullis_jwt::Alg]| {
+                    let IssuerConfig::Jwks {
+                        issuer,
+                        jwks_uri,
+                        ttl,
+                        min_refresh,
+                        ca_file,
+                    } = issuer
+                    else {
+                        return Err("not a JWKS issuer".to_owned());
+                    };
+                    carry.remote_keys(
+                        clients,
+                        issuer,
+                        jwks_uri.as_deref(),
+                        algorithms,
+                        *ttl,
+                        *min_refresh,
+                        ca_file.as_deref(),
+                    )
+                };
                 let built = carry.jwt(a, &config.authorization, || {
-                    JwtAuthorizer::compile(a, identity, clients, roles.clone())
+                    JwtAuthorizer::compile(a, identity, &remote_keys, roles.clone())
                 });
                 match built {
                     Ok((j, _)) => authorizers.push(j),
@@ -324,7 +346,17 @@ impl Plan {
                 &config.api.partition,
                 &config.api.region,
                 &config.api.account,
-                carry,
+                |f, start| {
+                    carry
+                        .function(
+                            f,
+                            &config.api.partition,
+                            &config.api.region,
+                            &config.api.account,
+                            start,
+                        )
+                        .map(|(pool, _)| pool)
+                },
             ) {
                 Ok(f) => {
                     functions = f;

@@ -140,19 +140,20 @@ impl Responses {
         Ok(Self { custom })
     }
 
-    /// The response for `error`, logged once.
-    pub fn render(
-        &self,
-        api: &ApiIdentity,
-        error: &GatewayError,
-        ctx: &RequestCtx,
-    ) -> Response<ResponseBody> {
-        let rtype = error.kind.response_type();
-        let chosen = self
-            .custom
+    /// The customised response for `rtype`, or for its family.
+    fn chosen(&self, rtype: ResponseType) -> Option<&Override> {
+        self.custom
             .get(&rtype)
-            .or_else(|| self.custom.get(&rtype.family()));
-        let status = chosen
+            .or_else(|| self.custom.get(&rtype.family()))
+    }
+
+    /// The status and `message` an error answers with: the only place a status is picked
+    /// (a customised gateway response first, then the error's own hint, then the type's
+    /// default). `explain` asks here too.
+    pub fn status_and_message<'e>(&self, error: &'e GatewayError) -> (StatusCode, Option<&'e str>) {
+        let rtype = error.kind.response_type();
+        let status = self
+            .chosen(rtype)
             .and_then(|o| o.status)
             .or_else(|| {
                 error
@@ -175,6 +176,19 @@ impl Responses {
             .as_deref()
             .or_else(|| error.kind.message_hint())
             .or_else(|| rtype.default_message());
+        (status, message)
+    }
+
+    /// The response for `error`, logged once.
+    pub fn render(
+        &self,
+        api: &ApiIdentity,
+        error: &GatewayError,
+        ctx: &RequestCtx,
+    ) -> Response<ResponseBody> {
+        let rtype = error.kind.response_type();
+        let chosen = self.chosen(rtype);
+        let (status, message) = self.status_and_message(error);
 
         match error.kind.blame() {
             Blame::Client => {

@@ -12,7 +12,6 @@
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use bytes::Bytes;
 
 use crate::Shared;
-use crate::keep_alive::{self, Session, SessionIo};
+use crate::keep_alive::{self, Activity, SessionIo};
 use crate::pipeline::{self, ConnInfo};
 use crate::telemetry;
 
@@ -495,105 +494,5 @@ fn on_tick(activity: &Activity, idle: Duration, info: ConnInfo, closing: bool) -
         Next::Close
     } else {
         Next::Serve
-    }
-}
-
-/// Requests in flight on one connection and when the last one ended: a connection is
-/// idle when nothing is in flight and nothing has been for `idle_timeout`. HTTP/2 pings and
-/// slow bodies do not count as activity (the request timeout bounds those).
-#[derive(Debug)]
-pub struct Activity {
-    origin: Instant,
-    in_flight: AtomicUsize,
-    last_ms: AtomicU64,
-    /// Responses whose head is out and whose body is still being sent.
-    streaming: AtomicUsize,
-    /// When a streaming response last made progress.
-    progress_ms: AtomicU64,
-    /// What parking the connection between requests needs to know.
-    session: Arc<Session>,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            origin: Instant::now(),
-            in_flight: AtomicUsize::new(0),
-            last_ms: AtomicU64::new(0),
-            streaming: AtomicUsize::new(0),
-            progress_ms: AtomicU64::new(0),
-            session: Arc::new(Session::default()),
-        }
-    }
-
-    /// Marks a request as started; the guard marks it ended when dropped.
-    pub fn begin(self: &Arc<Self>) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight {
-            activity: self.clone(),
-            streaming: false,
-        }
-    }
-
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    /// How long streaming responses have gone without progress (zero when none streams).
-    fn stalled_for(&self) -> Duration {
-        if self.streaming.load(Ordering::Acquire) == 0 {
-            return Duration::ZERO;
-        }
-        let last = Duration::from_millis(self.progress_ms.load(Ordering::Acquire));
-        self.origin.elapsed().saturating_sub(last)
-    }
-
-    fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Acquire)
-    }
-
-    fn idle_for(&self) -> Duration {
-        if self.in_flight.load(Ordering::Acquire) > 0 {
-            return Duration::ZERO;
-        }
-        let now = self.origin.elapsed();
-        now.saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Acquire)))
-    }
-}
-
-/// One request in flight on a connection; ends when dropped (after the response body).
-#[derive(Debug)]
-pub struct InFlight {
-    activity: Arc<Activity>,
-    streaming: bool,
-}
-
-impl InFlight {
-    /// The response head is out: from now on its body must keep making progress.
-    pub fn streaming(&mut self) {
-        if !self.streaming {
-            self.streaming = true;
-            self.progress();
-            self.activity.streaming.fetch_add(1, Ordering::AcqRel);
-        }
-    }
-
-    /// The response body moved.
-    pub fn progress(&self) {
-        self.activity
-            .progress_ms
-            .store(self.activity.now_ms(), Ordering::Release);
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        let a = &self.activity;
-        if self.streaming {
-            a.streaming.fetch_sub(1, Ordering::AcqRel);
-        }
-        a.last_ms.store(a.now_ms(), Ordering::Release);
-        a.session.request_ended();
-        a.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }

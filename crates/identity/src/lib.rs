@@ -6,7 +6,8 @@
 //! login flood cannot starve proxied traffic; signing [`keys`] (RS256 by default, ES256 and
 //! EdDSA selectable) with the JWKS they publish; and [`tokens`]: Cognito-shaped ID and
 //! access JWTs carrying the user's role and limits, and opaque refresh tokens stored hashed.
-//! The login endpoints and the Cognito-compatible API build on these.
+//! On these sit the pool's own HTTP endpoints ([`http`]): JSON login, the Cognito-compatible
+//! API, OAuth 2.0 and OIDC, the JWKS and discovery documents.
 #![cfg_attr(
     test,
     allow(
@@ -19,6 +20,7 @@
 )]
 
 pub mod breaker;
+pub mod http;
 pub mod keys;
 pub mod model;
 pub mod password;

@@ -31,56 +31,7 @@ use portcullis_policy::{Context, Outcome, Policy, Request as PolicyRequest, Valu
 use serde_json::Value;
 
 use crate::context::RequestCtx;
-
-/// A verified caller, as cached.
-#[derive(Debug)]
-pub struct Principal {
-    /// `sub`.
-    pub sub: String,
-    /// `username` or `cognito:username`, if any.
-    pub username: Option<String>,
-    /// The token's claims.
-    pub claims: serde_json::Map<String, Value>,
-    /// `cognito:groups`, in the token's order.
-    pub groups: Vec<String>,
-    /// The token's scopes (`scope` and `scp`).
-    pub scopes: Vec<String>,
-    /// The role, from the groups or the role claim.
-    pub role: Option<String>,
-    /// `jti`.
-    pub jti: Option<String>,
-    /// `origin_jti`.
-    pub origin_jti: Option<String>,
-    /// `iat` (0 if absent).
-    pub iat: i64,
-    /// `exp`.
-    pub exp: i64,
-    /// The signing key's id.
-    pub kid: Option<String>,
-    /// The signature algorithm (none for a Lambda authorizer's principal).
-    pub alg: Option<Alg>,
-    /// The generation of the key set that verified it: a changed key set (a new key under
-    /// an old id included) makes the token be verified again.
-    pub key_generation: u64,
-    /// What `context.authorizer.*` mappings read: `principalId`, `role`, `claims.<name>`;
-    /// for a Lambda authorizer, `principalId` and the keys of its `context`.
-    pub context: Vec<(String, String)>,
-    /// A Lambda authorizer's policy: it decides instead of role policies and Cedar, and is
-    /// evaluated against each request's own method ARN.
-    pub policy: Option<Arc<Policy>>,
-    /// A Lambda authorizer's `usageIdentifierKey`, kept for usage plans.
-    pub usage_identifier_key: Option<String>,
-}
-
-impl Principal {
-    /// A `context.authorizer.*` value.
-    pub fn context_value(&self, key: &str) -> Option<&str> {
-        self.context
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub use crate::principal::Principal;
 
 /// How the role of a caller is found.
 #[derive(Debug, Clone)]
@@ -166,6 +117,10 @@ enum KeySource {
 /// A refused token: the key-set generation it was checked against and why.
 type Refusal = (u64, Arc<str>);
 
+/// Finds (or starts) the key set of an issuer that publishes a JWKS.
+pub type RemoteKeyFinder<'a> =
+    dyn Fn(&IssuerConfig, &[Alg]) -> Result<Arc<remote::RemoteKeys>, String> + 'a;
+
 /// A compiled JWT authorizer.
 pub struct JwtAuthorizer {
     /// Its name.
@@ -238,7 +193,7 @@ impl JwtAuthorizer {
     pub fn compile(
         cfg: &AuthorizerConfig,
         identity: Option<&Arc<IdentityService>>,
-        clients: &crate::integration::clients::UpstreamClients,
+        remote_keys: &RemoteKeyFinder<'_>,
         roles: Arc<RoleResolver>,
     ) -> Result<Self, String> {
         let algorithms: Vec<Alg> = cfg
@@ -260,22 +215,9 @@ impl JwtAuthorizer {
                     }),
                 )
             }
-            IssuerConfig::Jwks {
-                issuer,
-                jwks_uri,
-                ttl,
-                min_refresh,
-                ca_file,
-            } => (
+            IssuerConfig::Jwks { issuer, .. } => (
                 issuer.clone(),
-                KeySource::Remote(clients.remote_keys(
-                    issuer,
-                    jwks_uri.as_deref(),
-                    &algorithms,
-                    *ttl,
-                    *min_refresh,
-                    ca_file.as_deref(),
-                )?),
+                KeySource::Remote(remote_keys(&cfg.issuer, &algorithms)?),
             ),
             IssuerConfig::Hmac { issuer, secret } => (
                 issuer.clone(),

@@ -17,14 +17,17 @@ use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use super::h1::H1Pool;
 use crate::body::RequestBody;
+use crate::h1_client::H1Pool;
 
 /// A pooled client for upstream requests.
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, RequestBody>;
 
 /// A pooled client for the gateway's own GET requests.
 pub type FetchClient = Client<HttpsConnector<HttpConnector>, http_body_util::Empty<bytes::Bytes>>;
+
+/// A pooled client for posting events to HTTP authorizers.
+pub type PostClient = Client<HttpsConnector<HttpConnector>, http_body_util::Full<bytes::Bytes>>;
 
 /// Protocol, and the CA file with a fingerprint of its contents (so a changed file is
 /// picked up on reload).
@@ -37,9 +40,6 @@ pub struct UpstreamClients {
     clients: Mutex<HashMap<Key, (UpstreamClient, u64)>>,
     native_roots: Mutex<Option<Arc<RootCertStore>>>,
     h1_pools: Mutex<HashMap<String, (Arc<H1Pool>, u64)>>,
-    /// Other issuers' keys, kept across reloads (a reload during an issuer's outage keeps
-    /// the keys held), by everything that configures them.
-    remote_keys: Mutex<HashMap<String, Arc<crate::auth::remote::RemoteKeys>>>,
 }
 
 impl UpstreamClients {
@@ -115,51 +115,6 @@ impl UpstreamClients {
         Ok(store)
     }
 
-    /// The keys of another issuer, shared by every plan that configures it the same way.
-    pub fn remote_keys(
-        &self,
-        issuer: &str,
-        jwks_uri: Option<&str>,
-        algorithms: &[portcullis_jwt::Alg],
-        ttl: Duration,
-        min_refresh: Duration,
-        ca_file: Option<&Path>,
-    ) -> Result<Arc<crate::auth::remote::RemoteKeys>, String> {
-        let ca = match ca_file {
-            Some(p) => {
-                let bytes = std::fs::read(p)
-                    .map_err(|e| format!("cannot read CA file {}: {e}", p.display()))?;
-                format!("{}#{}", p.display(), crate::fingerprint(&bytes))
-            }
-            None => String::new(),
-        };
-        let names: Vec<&str> = algorithms.iter().map(|a| a.name()).collect();
-        let key = format!(
-            "{issuer}|{}|{}|{}|{}|{ca}",
-            jwks_uri.unwrap_or(""),
-            names.join(","),
-            ttl.as_millis(),
-            min_refresh.as_millis()
-        );
-        let mut map = self
-            .remote_keys
-            .lock()
-            .map_err(|_| "key registry poisoned".to_owned())?;
-        if let Some(k) = map.get(&key) {
-            return Ok(k.clone());
-        }
-        let keys = Arc::new(crate::auth::remote::RemoteKeys::new(
-            issuer.to_owned(),
-            jwks_uri.map(str::to_owned),
-            algorithms.to_vec(),
-            ttl,
-            min_refresh,
-            self.fetch_client(ca_file)?,
-        ));
-        map.insert(key, keys.clone());
-        Ok(keys)
-    }
-
     /// A client for small GET requests the gateway makes itself (JWKS and discovery
     /// documents): HTTP/1.1 or h2 by ALPN, the system roots plus `ca_file`.
     pub fn fetch_client(&self, ca_file: Option<&Path>) -> Result<FetchClient, String> {
@@ -175,7 +130,7 @@ impl UpstreamClients {
 
     /// A client for posting events to HTTP authorizers: keep-alive pools, HTTP/1.1 or h2
     /// by ALPN, the system roots.
-    pub fn post_client(&self) -> Result<crate::lambda::PostClient, String> {
+    pub fn post_client(&self) -> Result<PostClient, String> {
         let connector = self.connector(UpstreamProtocol::Auto, None)?;
         let mut builder = Client::builder(TokioExecutor::new());
         builder

@@ -17,14 +17,13 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Request, Response, Uri, Version};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use portcullis_config::{HttpProxyConfig, Segment, UpstreamProtocol, UriPart};
-use portcullis_core::{ErrorKind, GatewayError};
+use portcullis_core::{ApiIdentity, ErrorKind, GatewayError};
 
 use super::clients::{UpstreamClient, UpstreamClients};
-use super::h1::{H1Error, H1Pool};
 use super::mapping::{Mappings, QUERY_COMPONENT};
 use crate::body::{BodyMeter, Idle, RequestBody, ResponseBody};
 use crate::context::RequestCtx;
-use crate::plan::Plan;
+use crate::h1_client::{H1Error, H1Pool};
 
 /// Characters encoded in a path segment (RFC 3986 pchar, plus `/`, `%` and space).
 pub(crate) const SEGMENT: &AsciiSet = &CONTROLS
@@ -141,7 +140,7 @@ impl HttpProxy {
 
     fn upstream_path(
         &self,
-        plan: &Plan,
+        api: &ApiIdentity,
         ctx: &RequestCtx,
         headers: &HeaderMap,
     ) -> Result<PathAndQuery, GatewayError> {
@@ -184,8 +183,7 @@ impl HttpProxy {
         }
         if !self.mappings.is_empty() {
             let mut extra = String::new();
-            self.mappings
-                .apply_query(&plan.api, ctx, headers, &mut extra);
+            self.mappings.apply_query(api, ctx, headers, &mut extra);
             if !extra.is_empty() {
                 pq.push(sep);
                 pq.push_str(&extra);
@@ -199,12 +197,13 @@ impl HttpProxy {
     /// Proxies the request and returns the upstream's response, body streaming.
     pub async fn call(
         &self,
-        plan: &Plan,
+        api: &ApiIdentity,
+        max_body_size: u64,
         req: Request<Inbound>,
         ctx: &mut RequestCtx,
     ) -> Result<Response<ResponseBody>, GatewayError> {
         let (parts, body) = req.into_parts();
-        let path = self.upstream_path(plan, ctx, &parts.headers)?;
+        let path = self.upstream_path(api, ctx, &parts.headers)?;
         let mut headers = parts.headers;
         // Mapping sources read the client's headers as sent, before any rewriting.
         let original = (!self.mappings.is_empty()).then(|| headers.clone());
@@ -228,11 +227,11 @@ impl HttpProxy {
         }
         if let Some(original) = &original {
             self.mappings
-                .apply_headers(&plan.api, ctx, original, &mut headers);
+                .apply_headers(api, ctx, original, &mut headers);
         }
 
         let meter = Arc::new(BodyMeter::default());
-        let body = RequestBody::new(body, plan.limits.max_body_size, meter.clone());
+        let body = RequestBody::new(body, max_body_size, meter.clone());
         ctx.body_meter = Some(meter.clone());
         let timed_out = || {
             GatewayError::new(

@@ -5,18 +5,16 @@
 //! reload keeps warm connections.
 
 pub mod clients;
-pub mod h1;
 pub mod http_proxy;
 pub mod mapping;
 pub mod mock;
 
 use crate::body::Inbound;
 use http::Request;
-use portcullis_core::GatewayError;
+use portcullis_core::{ApiIdentity, GatewayError};
 
 use crate::body::ResponseBody;
 use crate::context::RequestCtx;
-use crate::plan::Plan;
 
 /// A compiled integration.
 #[derive(Debug)]
@@ -31,13 +29,14 @@ impl Integration {
     /// Serves the request.
     pub async fn call(
         &self,
-        plan: &Plan,
+        api: &ApiIdentity,
+        max_body_size: u64,
         req: Request<Inbound>,
         ctx: &mut RequestCtx,
     ) -> Result<http::Response<ResponseBody>, GatewayError> {
         match self {
             Self::Mock(m) => Ok(m.call()),
-            Self::HttpProxy(p) => p.call(plan, req, ctx).await,
+            Self::HttpProxy(p) => p.call(api, max_body_size, req, ctx).await,
         }
     }
 }

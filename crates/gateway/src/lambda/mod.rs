@@ -94,11 +94,7 @@ pub struct UrlTarget {
     pub timeout: Duration,
 }
 
-/// A pooled client for posting events.
-pub type PostClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    Full<Bytes>,
->;
+pub use crate::integration::clients::PostClient;
 
 impl std::fmt::Debug for Invoker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -189,7 +185,7 @@ pub struct LambdaAuthorizer {
 }
 
 /// What a Lambda authorizer keeps across reloads while its definition and its function stay
-/// the same (see [`Carry`](crate::carry::Carry)): cached results and invocations under way.
+/// the same: cached results and invocations under way.
 pub struct AuthorizerState {
     cache: ShardedCache<Cached>,
     /// Invocations under way, by cache key.
@@ -757,23 +753,25 @@ pub struct Functions {
 }
 
 impl Functions {
-    /// Starts every function, or takes over the running workers of a function whose
-    /// definition did not change (see [`Carry`](crate::carry::Carry)). Must run inside a
-    /// Tokio runtime.
+    /// Starts every function, or takes over the running workers `kept` finds for it (those
+    /// of an earlier plan, when its definition did not change). Must run inside a Tokio
+    /// runtime.
     pub fn start(
         functions: &[FunctionConfig],
         partition: &str,
         region: &str,
         account: &str,
-        carry: &crate::carry::Carry,
+        kept: impl Fn(
+            &FunctionConfig,
+            &dyn Fn() -> Result<FunctionPool, String>,
+        ) -> Result<Arc<FunctionPool>, String>,
     ) -> Result<Self, String> {
         let mut pools = HashMap::new();
         for f in functions {
-            let (pool, _) = carry
-                .function(f, partition, region, account, || {
-                    FunctionPool::start(f.clone(), partition, region, account)
-                })
-                .map_err(|e| format!("function {}: {e}", f.name))?;
+            let pool = kept(f, &|| {
+                FunctionPool::start(f.clone(), partition, region, account)
+            })
+            .map_err(|e| format!("function {}: {e}", f.name))?;
             pools.insert(f.name.clone(), pool);
         }
         Ok(Self { pools })

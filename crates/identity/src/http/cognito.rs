@@ -15,16 +15,19 @@
 
 use std::sync::Arc;
 
-use crate::body::Inbound;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
+use http_body::Body;
 use portcullis_core::GatewayError;
-use portcullis_identity::service::{AuthError, ClientProof, IdentityService, Session};
 use serde_json::{Value, json};
 
-use crate::body::ResponseBody;
-use crate::respond::ERROR_TYPE;
+use super::BoxError;
+use crate::service::{AuthError, ClientProof, IdentityService, Session};
+
+/// `x-amzn-ErrorType`: the exception's name, where SDKs look for it.
+const ERROR_TYPE: http::header::HeaderName =
+    http::header::HeaderName::from_static("x-amzn-errortype");
 
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 
@@ -75,18 +78,22 @@ impl From<AuthError> for CognitoError {
 }
 
 /// Serves one Cognito API request.
-pub async fn handle(
+pub async fn handle<B>(
     service: &Arc<IdentityService>,
-    req: Request<Inbound>,
+    req: Request<B>,
     source: std::net::IpAddr,
-) -> Result<Response<ResponseBody>, GatewayError> {
+) -> Result<Response<Bytes>, GatewayError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let target = req
         .headers()
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .and_then(|t| t.strip_prefix(TARGET_PREFIX))
         .map(str::to_owned);
-    let bytes = crate::identity_endpoints::read_bounded(req, "cognito").await?;
+    let bytes = super::read_bounded(req, "cognito").await?;
     let result = match (target.as_deref(), serde_json::from_slice::<Value>(&bytes)) {
         (None, _) => Err(CognitoError::new(
             "UnknownOperationException",
@@ -108,12 +115,8 @@ pub async fn handle(
     })
 }
 
-fn reply(
-    status: StatusCode,
-    doc: &Value,
-    error_type: Option<&'static str>,
-) -> Response<ResponseBody> {
-    let mut r = Response::new(ResponseBody::full(Bytes::from(doc.to_string())));
+fn reply(status: StatusCode, doc: &Value, error_type: Option<&'static str>) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::from(doc.to_string()));
     *r.status_mut() = status;
     let h = r.headers_mut();
     h.insert(
@@ -156,7 +159,7 @@ async fn dispatch(
     body: &Value,
     source: std::net::IpAddr,
 ) -> Result<Value, CognitoError> {
-    let now = portcullis_identity::store::now();
+    let now = crate::store::now();
     match op {
         "InitiateAuth" => {
             let flow = field(body, "AuthFlow")?;

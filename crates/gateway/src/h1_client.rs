@@ -27,7 +27,14 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::body::{BoxError, RequestBody};
+/// Boxed error for bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What the client sends upstream: any body of bytes whose errors box (the gateway's own
+/// request body; this module knows nothing else about it).
+pub trait OutBody: http_body::Body<Data = Bytes, Error = BoxError> + Unpin + Send {}
+
+impl<B> OutBody for B where B: http_body::Body<Data = Bytes, Error = BoxError> + Unpin + Send {}
 
 /// Largest response head accepted from an upstream.
 const MAX_HEAD: usize = 64 * 1024;
@@ -121,14 +128,13 @@ impl H1Pool {
     }
 
     /// Sends one request and returns the response with its body still streaming.
-    pub async fn send(
+    pub async fn send<B: OutBody>(
         self: &Arc<Self>,
         method: &Method,
         path_and_query: &str,
         headers: &HeaderMap,
-        body: RequestBody,
+        body: B,
     ) -> Result<Response<H1Body>, H1Error> {
-        use http_body::Body as _;
         let has_body = !body.is_end_stream();
         let (head, chunked) = encode_head(method, path_and_query, headers, has_body);
         // A reused connection may have been closed by the upstream in the meantime: an
@@ -154,12 +160,12 @@ impl H1Pool {
             .map_err(Exchange::into_error)
     }
 
-    async fn exchange(
+    async fn exchange<B: OutBody>(
         self: &Arc<Self>,
         mut stream: TcpStream,
         method: &Method,
         head: &[u8],
-        body: Option<RequestBody>,
+        body: Option<B>,
         chunked: bool,
     ) -> Result<Response<H1Body>, Exchange> {
         let mut buf = BytesMut::with_capacity(8 * 1024);
@@ -268,9 +274,9 @@ fn encode_head(
     (out, chunked)
 }
 
-async fn send_body<W: tokio::io::AsyncWrite + Unpin>(
+async fn send_body<W: tokio::io::AsyncWrite + Unpin, B: OutBody>(
     wr: &mut W,
-    body: &mut RequestBody,
+    body: &mut B,
     chunked: bool,
 ) -> Result<(), H1Error> {
     use http_body_util::BodyExt as _;

@@ -17,16 +17,17 @@
 
 use std::sync::Arc;
 
-use crate::body::Inbound;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode};
+use http_body::Body;
 use portcullis_core::GatewayError;
-use portcullis_identity::service::{AuthError, ClientProof, IdentityService};
 use serde_json::{Value, json};
 
-use crate::body::ResponseBody;
+use super::BoxError;
+use crate::service::{AuthError, ClientProof, IdentityService};
 
 /// Most form parameters read.
 const MAX_PARAMS: usize = 16;
@@ -139,10 +140,14 @@ fn basic_credentials(value: &HeaderValue) -> Result<Option<(String, Option<Strin
 }
 
 /// Serves one token request.
-pub async fn token(
+pub async fn token<B>(
     service: &Arc<IdentityService>,
-    req: Request<Inbound>,
-) -> Result<Response<ResponseBody>, GatewayError> {
+    req: Request<B>,
+) -> Result<Response<Bytes>, GatewayError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let form_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -153,7 +158,7 @@ pub async fn token(
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
     let basic = req.headers().get(AUTHORIZATION).map(basic_credentials);
-    let bytes = crate::identity_endpoints::read_bounded(req, "oauth2 token").await?;
+    let bytes = super::read_bounded(req, "oauth2 token").await?;
     let result = async {
         if !form_type {
             return Err(OAuthError::new(
@@ -180,7 +185,7 @@ pub async fn token(
             (None, id, secret) => (id, secret),
         };
         let proof = secret.map_or(ClientProof::None, ClientProof::Secret);
-        let now = portcullis_identity::store::now();
+        let now = crate::store::now();
         match form.get("grant_type") {
             Some("client_credentials") => {
                 let id = client_id.ok_or_else(|| {
@@ -234,10 +239,14 @@ pub async fn token(
 }
 
 /// Serves one userInfo request.
-pub async fn userinfo(
+pub async fn userinfo<B>(
     service: &Arc<IdentityService>,
-    req: Request<Inbound>,
-) -> Result<Response<ResponseBody>, GatewayError> {
+    req: Request<B>,
+) -> Result<Response<Bytes>, GatewayError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let token = req
         .headers()
         .get(AUTHORIZATION)
@@ -248,7 +257,7 @@ pub async fn userinfo(
         })
         .map(|t| t.trim().to_owned());
     // The body (of a POST) carries nothing this endpoint reads; it is drained, bounded.
-    crate::identity_endpoints::read_bounded(req, "oauth2 userInfo").await?;
+    super::read_bounded(req, "oauth2 userInfo").await?;
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Ok(reply(
             StatusCode::UNAUTHORIZED,
@@ -256,7 +265,7 @@ pub async fn userinfo(
             Some(HeaderValue::from_static("Bearer")),
         ));
     };
-    let now = portcullis_identity::store::now();
+    let now = crate::store::now();
     Ok(match service.userinfo(&token, now).await {
         Ok(doc) => reply(StatusCode::OK, &doc, None),
         Err(AuthError::InsufficientScope(m)) => reply(
@@ -285,12 +294,8 @@ pub async fn userinfo(
     })
 }
 
-fn reply(
-    status: StatusCode,
-    doc: &Value,
-    challenge: Option<HeaderValue>,
-) -> Response<ResponseBody> {
-    let mut r = crate::identity_endpoints::json_response(status, doc, "no-store");
+fn reply(status: StatusCode, doc: &Value, challenge: Option<HeaderValue>) -> Response<Bytes> {
+    let mut r = super::json_response(status, doc, "no-store");
     if let Some(c) = challenge {
         r.headers_mut().insert(WWW_AUTHENTICATE, c);
     }
