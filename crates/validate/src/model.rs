@@ -36,6 +36,9 @@ const DRAFT4_URIS: [&str; 2] = [
     "http://json-schema.org/draft-04/schema",
 ];
 
+/// Most meta-schema problems reported per model.
+const MAX_SCHEMA_ERRORS: usize = 10;
+
 /// How many backtracking steps a `pattern` with look-around or back-references may take on
 /// one value before it counts as not matching. Plain patterns run in linear time anyway.
 const PATTERN_BACKTRACK_LIMIT: usize = 100_000;
@@ -175,7 +178,8 @@ impl Models {
                     errors.push(error(p, m));
                 },
             );
-            if let Err(e) = jsonschema::draft4::meta::validate(&schema) {
+            let meta = jsonschema::draft4::meta::validator();
+            for e in meta.iter_errors(&schema).take(MAX_SCHEMA_ERRORS) {
                 errors.push(error(
                     &e.instance_path().to_string(),
                     format!("invalid schema: {e}"),
