@@ -26,7 +26,7 @@ fn model_schema() -> serde_json::Value {
             "stock": {"type": "integer", "minimum": 0},
             "tags": {"type": "array", "items": {"type": "string", "pattern": "^[a-z-]+$"}, "maxItems": 20},
             "email": {"type": "string", "pattern": "^[^@ ]+@[^@ ]+$"},
-            "notes": {"type": "string", "maxLength": 600},
+            "notes": {"type": "string", "maxLength": 900},
             "rating": {"type": "number", "minimum": 0, "maximum": 5},
             "status": {"type": "string", "enum": ["available", "pending", "sold"]}
         }
@@ -42,7 +42,7 @@ fn body() -> Vec<u8> {
         "stock": 3,
         "tags": ["friendly", "house-trained", "vaccinated", "small", "brown", "short-hair"],
         "email": "owner@example.com",
-        "notes": "x".repeat(560),
+        "notes": "x".repeat(800),
         "rating": 4.5,
         "status": "available"
     });
