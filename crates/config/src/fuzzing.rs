@@ -90,7 +90,7 @@ mod tests {
         }
 
         #[test]
-        fn config_random_yaml(text in "(listen|routes|apis|authorizers|  |- |: |\\{|\\}|\\[|\\]|\"|'|&a|\\*a|!!str|\n|GET|/a/\\{proxy\\+\\}|http://x|1s|-1|0x10|~|#|type: jwt|issuer: x){0,40}") {
+        fn config_random_yaml(text in "(listen|routes|apis|authorizers|  |- |: |\\{|\\}|\\[|\\]|\"|'|&a|\\*a|!!str|\n|GET|/a/\\{proxy\\+\\}|http://x|1s|-1|0x10|~|#|type: jwt|issuer: x|models|schema|\\$ref|request_models|request_validator|request_parameters|method.request.path.x|body: true|validation){0,40}") {
             check_config(text.as_bytes());
         }
     }

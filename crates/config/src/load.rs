@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::{ApiIdentity, ResponseType};
@@ -18,6 +19,7 @@ use crate::yaml::{self, Key, Loc, Node, Value};
 
 mod auth;
 mod lambda;
+mod validation;
 
 /// Looks up an environment variable for `${NAME}` substitution.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -52,6 +54,7 @@ pub fn load_str(
         proxy_timeouts: Vec::new(),
         auth_timeouts: Vec::new(),
         auth_refs: Vec::new(),
+        validation_refs: Vec::new(),
         other_sources: Vec::new(),
         file,
         base,
@@ -112,6 +115,8 @@ struct Cx<'a> {
     /// Methods' authorizer choices (location, key path, choice, has scopes), checked against
     /// the authorizers once everything is read.
     auth_refs: Vec<(Loc, String, MethodAuth, bool)>,
+    /// Methods' validation choices, resolved against validators and models at the end.
+    validation_refs: Vec<validation::MethodValidationRef>,
     /// Texts of other files (policy files) that diagnostics point into.
     other_sources: Vec<(String, String)>,
     file: &'a str,
@@ -504,6 +509,10 @@ const TOP_KEYS: &[&str] = &[
     "authorization",
     "functions",
     "stage_variables",
+    "models",
+    "request_validators",
+    "request_validator",
+    "validation",
 ];
 
 fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
@@ -557,6 +566,34 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         Some((n, p)) => lambda::read_stage_variables(cx, n, &p),
         None => Some(Vec::new()),
     };
+    let models = match m.take("models") {
+        Some((n, p)) => {
+            let api_id = api.as_ref().map_or("api", |a| a.api_id.as_str());
+            validation::read_models(cx, n, &p, api_id)
+        }
+        None => Some(portcullis_validate::Models::default()),
+    };
+    let request_validators = match m.take("request_validators") {
+        Some((n, p)) => validation::read_validators(cx, n, &p),
+        None => Some(Vec::new()),
+    };
+    let default_request_validator = match m.take("request_validator") {
+        Some((n, p)) => cx.string(n, &p).map(|s| (s != "NONE").then_some(s)),
+        None => Some(None),
+    };
+    let validation_limits =
+        validation::read_validation(cx, m.take("validation"), listener.as_ref());
+    let mut resources = resources;
+    validation::resolve(
+        cx,
+        root,
+        models.as_ref(),
+        request_validators.as_deref(),
+        default_request_validator
+            .as_ref()
+            .and_then(|d| d.as_deref()),
+        resources.as_mut(),
+    );
     {
         // Names from the document, so that a function with problems of its own is not also
         // reported as missing.
@@ -719,6 +756,10 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         functions: functions?,
         stage_variables: stage_variables?,
         authorization: authorization?,
+        models: Arc::new(models?),
+        request_validators: request_validators?,
+        default_request_validator: default_request_validator?,
+        validation: validation_limits?,
         warnings: Vec::new(),
     })
 }
@@ -1402,7 +1443,12 @@ fn read_methods(
         let authorizer = m.take("authorizer");
         let scopes = m.take("scopes");
         let auth = auth::read_method_auth(cx, authorizer, scopes);
-        m.finish(cx, &["integration", "authorizer", "scopes"]);
+        let validator = m.take("request_validator");
+        let params = m.take("request_parameters");
+        let models = m.take("request_models");
+        let validation_ok =
+            validation::read_method_validation(cx, &mpath, segments, validator, params, models);
+        m.finish(cx, METHOD_KEYS);
         if let Some((choice, loc, scopes)) = &auth {
             cx.auth_refs.push((
                 loc.unwrap_or(key.loc),
@@ -1412,17 +1458,30 @@ fn read_methods(
             ));
         }
         match (integration, auth) {
-            (Some(integration), Some((auth, _, scopes))) => out.push(MethodConfig {
-                method: key.name.clone(),
-                integration,
-                auth,
-                scopes,
-            }),
+            (Some(integration), Some((auth, _, scopes))) if validation_ok => {
+                out.push(MethodConfig {
+                    method: key.name.clone(),
+                    integration,
+                    auth,
+                    scopes,
+                    // Filled in once validators and models are read.
+                    validation: None,
+                });
+            }
             _ => ok = false,
         }
     }
     ok.then_some(out)
 }
+
+const METHOD_KEYS: &[&str] = &[
+    "integration",
+    "authorizer",
+    "scopes",
+    "request_validator",
+    "request_parameters",
+    "request_models",
+];
 
 const MOCK_KEYS: &[&str] = &["type", "status", "headers", "body"];
 const PROXY_KEYS: &[&str] = &[

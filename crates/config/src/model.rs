@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::ResponseType;
@@ -42,9 +43,36 @@ pub struct Config {
     pub stage_variables: Vec<(String, String)>,
     /// Which authorizer applies by default, roles and their policies, the resource policy.
     pub authorization: AuthorizationConfig,
+    /// The API's models (JSON Schema draft 4), compiled once at load.
+    pub models: Arc<portcullis_validate::Models>,
+    /// Named request validators (which parts of a request they check), in file order.
+    pub request_validators: Vec<(String, portcullis_validate::Validator)>,
+    /// The validator of methods that name none (`request_validator:`); already applied to
+    /// each [`MethodConfig::validation`].
+    pub default_request_validator: Option<String>,
+    /// Limits of body validation.
+    pub validation: ValidationConfig,
     /// Problems that do not stop the config from loading (an authorizer that accepts any
     /// audience, ...): shown by `portcullis check` and logged when the config is applied.
     pub warnings: Vec<crate::Diagnostic>,
+}
+
+/// Limits of request body validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidationConfig {
+    /// Bytes of a body read to validate it (at most `listener.max_body_size`).
+    pub max_body_size: u64,
+    /// Deepest nesting of arrays and objects a validated body may have.
+    pub max_depth: u32,
+}
+
+impl Default for ValidationConfig {
+    fn default() -> Self {
+        Self {
+            max_body_size: 1024 * 1024,
+            max_depth: portcullis_validate::DEFAULT_MAX_DEPTH,
+        }
+    }
 }
 
 /// Where an authorizer takes its keys from.
@@ -519,6 +547,9 @@ pub struct MethodConfig {
     pub auth: MethodAuth,
     /// Scopes of which the token must carry one (any-of); empty: none required.
     pub scopes: Vec<String>,
+    /// Request validation (validator, required parameters, models by content type); `None`
+    /// when no validator applies or it has nothing to check for this method.
+    pub validation: Option<Arc<portcullis_validate::MethodValidation>>,
 }
 
 /// What serves a method.

@@ -99,6 +99,16 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
+/// Formats a byte size the way the config writes it: `1MiB`, `16KiB`, or bytes.
+pub fn format_size(bytes: u64) -> String {
+    for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if bytes >= size && bytes.is_multiple_of(size) {
+            return format!("{}{unit}", bytes / size);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +151,18 @@ mod tests {
         }
         assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
+    }
+
+    #[test]
+    fn sizes_format_back() {
+        assert_eq!(format_size(1 << 20), "1MiB");
+        assert_eq!(format_size(3 << 30), "3GiB");
+        assert_eq!(format_size(16384), "16KiB");
+        assert_eq!(format_size(1000), "1000 bytes");
+        assert_eq!(format_size(0), "0 bytes");
+        for n in [1u64 << 20, 1500, 16384, 0] {
+            assert_eq!(parse_size(&format_size(n).replace(" bytes", "")), Ok(n));
+        }
     }
 
     #[test]

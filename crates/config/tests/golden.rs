@@ -287,3 +287,86 @@ fn env_lookup_is_the_one_given() {
     assert_eq!(d.path, "resources./pets/{petId}.GET.integration.uri");
     assert_eq!((d.loc.line, d.loc.column), (16, 14));
 }
+
+#[test]
+fn request_validation_resolves_per_method() {
+    use http::HeaderMap;
+    let source = std::fs::read_to_string(golden_dir().join("validation_ok.yaml")).unwrap();
+    let config = load_str("validation_ok.yaml", &source, golden_base(), &env).unwrap();
+    assert_eq!(config.validation.max_body_size, 512 * 1024);
+    assert_eq!(config.validation.max_depth, 16);
+    assert_eq!(config.default_request_validator.as_deref(), Some("all"));
+    let names: Vec<&str> = config.models.names().collect();
+    assert_eq!(names, ["Anything", "Order", "Owner", "Pet"]);
+    let method = |path: &str, verb: &str| {
+        config
+            .resources
+            .iter()
+            .find(|r| r.path == path)
+            .and_then(|r| r.methods.iter().find(|m| m.method == verb))
+            .unwrap()
+            .validation
+            .clone()
+    };
+    let limits = portcullis_validate::BodyLimits { max_depth: 16 };
+    // The API-wide default `all`: parameters and body.
+    let post = method("/pets", "POST").unwrap();
+    assert!(post.checks_params() && post.checks_body());
+    assert_eq!(
+        post.params.missing(None, &HeaderMap::new(), &|_| None),
+        Some("Missing required request parameters: [q]".to_owned())
+    );
+    let pet = post
+        .model_for(Some("application/json; charset=utf-8"))
+        .unwrap();
+    assert_eq!(pet.name(), "Pet");
+    assert!(
+        pet.check(br#"{"type":"dog","price":1,"owner":null}"#, &limits)
+            .is_ok()
+    );
+    assert!(
+        pet.check(br#"{"type":"dog","price":1,"owner":{"email":1}}"#, &limits)
+            .is_err()
+    );
+    assert_eq!(post.model_for(Some("text/csv")).unwrap().name(), "Anything");
+    // params-only, body-only.
+    let get = method("/pets", "GET").unwrap();
+    assert!(get.checks_params() && !get.checks_body());
+    let put = method("/pets/{petId}", "PUT").unwrap();
+    assert!(put.checks_body() && !put.checks_params());
+    assert_eq!(put.model_for(None).unwrap().name(), "Pet");
+    assert!(put.model_for(Some("application/xml")).is_none());
+    // NONE: nothing checked at all.
+    assert!(method("/pets/{petId}", "DELETE").is_none());
+    // A model from a file, referring to an inline one.
+    let order = method("/orders", "POST").unwrap();
+    let order = order.model_for(None).unwrap();
+    assert!(
+        order
+            .check(br#"{"pet":{"type":"cat","price":2},"quantity":1}"#, &limits)
+            .is_ok()
+    );
+    assert!(
+        order
+            .check(
+                br#"{"pet":{"type":"cow","price":2},"quantity":11}"#,
+                &limits
+            )
+            .is_err()
+    );
+}
+
+#[test]
+fn validation_defaults_follow_the_listener() {
+    let small = VALID.replace("max_body_size: 1MiB", "max_body_size: 64KiB");
+    let config = load_str("valid.yaml", &small, Path::new("."), &env).unwrap();
+    assert_eq!(config.validation.max_body_size, 64 * 1024);
+    assert_eq!(config.validation.max_depth, 32);
+    assert!(config.models.is_empty());
+    assert!(
+        config
+            .resources
+            .iter()
+            .all(|r| r.methods.iter().all(|m| m.validation.is_none()))
+    );
+}

@@ -913,7 +913,7 @@ const POLICY_FILE_MAX: u64 = 1024 * 1024;
 /// The text of `path` if it is at most `limit` bytes (`None` when it is larger); reads at
 /// most `limit + 1` bytes whatever the file's size, so a huge or endless file (a device, a
 /// pipe) costs nothing.
-fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<Option<String>> {
+pub(super) fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<Option<String>> {
     use std::io::Read;
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
