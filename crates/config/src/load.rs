@@ -2010,7 +2010,12 @@ fn read_gateway_responses(
 
 /// Parses a gateway-response template: text with `$context.X` variables.
 fn parse_template(cx: &mut Cx<'_>, text: &str, loc: Loc, path: &str) -> Option<Vec<TemplatePart>> {
-    const SPECIAL: [&str; 3] = ["error.message", "error.messageString", "error.responseType"];
+    const SPECIAL: [&str; 4] = [
+        "error.message",
+        "error.messageString",
+        "error.responseType",
+        "error.validationErrorString",
+    ];
     let mut parts = Vec::new();
     let mut ok = true;
     let mut rest = text;
@@ -2035,6 +2040,7 @@ fn parse_template(cx: &mut Cx<'_>, text: &str, loc: Loc, path: &str) -> Option<V
             "error.message" => Some(TemplatePart::ErrorMessage),
             "error.messageString" => Some(TemplatePart::ErrorMessageString),
             "error.responseType" => Some(TemplatePart::ErrorResponseType),
+            "error.validationErrorString" => Some(TemplatePart::ErrorValidationString),
             other => ContextVar::ALL
                 .iter()
                 .find(|(n, _)| *n == other)
@@ -2049,7 +2055,7 @@ fn parse_template(cx: &mut Cx<'_>, text: &str, loc: Loc, path: &str) -> Option<V
                     .chain(ContextVar::ALL.iter().map(|(n, _)| *n));
                 let help = match suggest(name, known) {
                     Some(s) => format!("did you mean `$context.{s}`?"),
-                    None => "use $context.error.message, $context.error.messageString, $context.error.responseType, $context.requestId, $context.resourcePath, $context.stage, ...".to_owned(),
+                    None => "use $context.error.message, $context.error.messageString, $context.error.responseType, $context.error.validationErrorString, $context.requestId, $context.resourcePath, $context.stage, ...".to_owned(),
                 };
                 cx.error(
                     loc,

@@ -712,6 +712,9 @@ pub enum TemplatePart {
     ErrorMessageString,
     /// `$context.error.responseType`
     ErrorResponseType,
+    /// `$context.error.validationErrorString`: why request validation failed (empty for
+    /// other errors).
+    ErrorValidationString,
     /// Any other `$context.X` variable.
     Context(ContextVar),
 }

@@ -104,6 +104,9 @@ pub struct GatewayError {
     pub retry_after: Option<u64>,
     /// A `WWW-Authenticate` challenge (authentication failures).
     pub challenge: Option<&'static str>,
+    /// Why request validation failed (`$context.error.validationErrorString`): shown only
+    /// where a gateway-response template asks for it.
+    pub validation: Option<Box<str>>,
 }
 
 impl GatewayError {
@@ -115,6 +118,7 @@ impl GatewayError {
             detail: detail.into(),
             retry_after: None,
             challenge: None,
+            validation: None,
         }
     }
 
@@ -129,6 +133,13 @@ impl GatewayError {
     #[must_use]
     pub fn with_challenge(mut self, challenge: &'static str) -> Self {
         self.challenge = Some(challenge);
+        self
+    }
+
+    /// Records why validation failed, for `$context.error.validationErrorString`.
+    #[must_use]
+    pub fn with_validation(mut self, why: impl Into<Box<str>>) -> Self {
+        self.validation = Some(why.into());
         self
     }
 

@@ -86,54 +86,53 @@ impl Inbound {
     /// Cheap to call again: a body already read is not read twice.
     pub async fn buffer(&mut self, want: usize, max: u64) -> Result<Buffered<'_>, BufferError> {
         use http_body_util::BodyExt as _;
+        // Frames after the first are gathered here; a body of one frame is never copied.
         let mut acc: Option<bytes::BytesMut> = None;
-        while self.read.len() <= want {
-            let Some(rest) = &mut self.rest else { break };
+        let result = loop {
+            let held = acc.as_ref().map_or(self.read.len(), bytes::BytesMut::len);
+            if held > want {
+                break Ok(());
+            }
+            let Some(rest) = &mut self.rest else {
+                break Ok(());
+            };
             if rest.is_end_stream() {
                 self.rest = None;
-                break;
+                break Ok(());
             }
             match rest.frame().await {
                 None => {
                     self.rest = None;
-                    break;
+                    break Ok(());
                 }
-                Some(Err(e)) => return Err(BufferError::Client(e.to_string())),
+                Some(Err(e)) => break Err(BufferError::Client(e.to_string())),
                 Some(Ok(frame)) => {
                     let Ok(data) = frame.into_data() else {
                         continue;
                     };
-                    let total = u64::try_from(self.read.len().saturating_add(data.len()))
-                        .unwrap_or(u64::MAX);
-                    if total > max {
-                        return Err(BufferError::TooLarge);
+                    let total = held.saturating_add(data.len());
+                    if u64::try_from(total).unwrap_or(u64::MAX) > max {
+                        break Err(BufferError::TooLarge);
                     }
-                    if self.read.is_empty() && acc.is_none() {
-                        self.read = data;
-                        continue;
-                    }
-                    let buf = acc.get_or_insert_with(|| {
-                        let mut b = bytes::BytesMut::with_capacity(
-                            self.read
-                                .len()
-                                .saturating_add(data.len())
-                                .max(4096)
-                                .min(want.saturating_add(1)),
-                        );
-                        b.extend_from_slice(&self.read);
-                        b
-                    });
-                    buf.extend_from_slice(&data);
-                    self.read = Bytes::new();
-                    if buf.len() > want {
-                        break;
+                    match &mut acc {
+                        None if self.read.is_empty() => self.read = data,
+                        None => {
+                            let mut b = bytes::BytesMut::with_capacity(
+                                total.max(8 * 1024).min(want.saturating_add(1)).max(total),
+                            );
+                            b.extend_from_slice(&self.read);
+                            b.extend_from_slice(&data);
+                            acc = Some(b);
+                        }
+                        Some(b) => b.extend_from_slice(&data),
                     }
                 }
             }
+        };
+        if let Some(b) = acc {
+            self.read = b.freeze();
         }
-        if let Some(buf) = acc {
-            self.read = buf.freeze();
-        }
+        result?;
         Ok(Buffered {
             bytes: &self.read,
             complete: self.rest.is_none(),

@@ -25,12 +25,12 @@ use http::header::{CONTENT_LENGTH, HeaderValue};
 use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
-use portcullis_core::{CanonicalPath, ErrorKind, GatewayError};
+use portcullis_core::{CanonicalPath, ErrorKind, GatewayError, ResponseType};
 
 use crate::Shared;
 use crate::access_log::{AccessRecord, rfc3339};
 use crate::auth::{self, Caller, RequestKeys, Verdict};
-use crate::body::{Completion, Inbound, ObservedBody, ResponseBody};
+use crate::body::{BufferError, Completion, Inbound, ObservedBody, ResponseBody};
 use crate::context::RequestCtx;
 use crate::identity_endpoints::{Endpoint, IdentityEndpoints};
 use crate::keep_alive::InFlight;
@@ -439,14 +439,83 @@ pub struct Valid(());
 /// The method request's validation: required parameters, then the body against its model.
 /// Runs after authorization, as on API Gateway, so a caller who may not call the method
 /// learns nothing about its schema.
+///
+/// Parameters: each required one must be present and not blank, or `400 {"message":
+/// "Missing required request parameters: [a, b]"}`. Body: the model for the request's
+/// content type (see [`MethodValidation::model_for`](portcullis_validate::MethodValidation::model_for));
+/// the body is read up to `validation.max_body_size` (kept for the integration, which still
+/// gets every byte) and must be JSON, no deeper than `validation.max_depth`, and valid, or
+/// `400 {"message": "Invalid request body"}`. A body longer than the validation limit is
+/// `413`: it cannot be validated, so it does not pass.
 pub async fn validate(
-    _plan: &Plan,
-    _routed: &Routed<'_>,
+    plan: &Plan,
+    routed: &Routed<'_>,
     _metered: Metered,
-    _head: &Parts,
-    _body: &mut Inbound,
-    _ctx: &RequestCtx,
+    head: &Parts,
+    body: &mut Inbound,
+    ctx: &RequestCtx,
 ) -> Result<Valid, GatewayError> {
+    let Some(v) = &routed.route.validation else {
+        return Ok(Valid(()));
+    };
+    if v.checks_params()
+        && let Some(missing) = v
+            .params
+            .missing(head.uri.query(), &head.headers, &|n| ctx.path_param(n))
+    {
+        return Err(GatewayError::new(
+            ErrorKind::Response(ResponseType::BAD_REQUEST_PARAMETERS),
+            "request validation: a required parameter is missing",
+        )
+        .with_message(missing.clone())
+        .with_validation(missing));
+    }
+    if !v.checks_body() {
+        return Ok(Valid(()));
+    }
+    let content_type = head
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let Some(model) = v.model_for(content_type) else {
+        return Ok(Valid(()));
+    };
+    let limit = usize::try_from(plan.limits.validation_body_size).unwrap_or(usize::MAX);
+    let read = body
+        .buffer(limit, plan.limits.max_body_size)
+        .await
+        .map_err(|e| match e {
+            BufferError::TooLarge => GatewayError::new(
+                ErrorKind::BodyTooLarge,
+                "request body over max_body_size while read for validation",
+            ),
+            BufferError::Client(why) => GatewayError::new(
+                ErrorKind::MalformedRequest,
+                format!("request body unreadable: {why}"),
+            ),
+        })?;
+    if !read.complete {
+        return Err(GatewayError::new(
+            ErrorKind::BodyTooLarge,
+            format!(
+                "request body over validation.max_body_size ({} bytes)",
+                plan.limits.validation_body_size
+            ),
+        ));
+    }
+    let limits = portcullis_validate::BodyLimits {
+        max_depth: plan.limits.validation_depth,
+    };
+    model.check(read.bytes, &limits).map_err(|why| {
+        GatewayError::new(
+            ErrorKind::Response(ResponseType::BAD_REQUEST_BODY),
+            format!(
+                "request validation: body does not match model {}",
+                model.name()
+            ),
+        )
+        .with_validation(why)
+    })?;
     Ok(Valid(()))
 }
 

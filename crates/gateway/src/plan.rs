@@ -68,6 +68,8 @@ pub struct Route {
     pub authorizer: Option<RouteAuthorizer>,
     /// Scopes of which the token must carry one.
     pub scopes: Vec<String>,
+    /// What the method's request validator checks; `None`: nothing.
+    pub validation: Option<Arc<portcullis_validate::MethodValidation>>,
     /// Metric handles for this resource.
     pub metrics: Arc<RouteMetrics>,
     /// What serves it.
@@ -90,6 +92,10 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Offer HTTP/2.
     pub http2: bool,
+    /// Bytes of a body read to validate it against a model.
+    pub validation_body_size: u64,
+    /// Deepest nesting a validated body may have.
+    pub validation_depth: u32,
 }
 
 /// A compiled configuration.
@@ -297,6 +303,7 @@ impl Plan {
                 let route = Route {
                     authorizer,
                     scopes: method.scopes.clone(),
+                    validation: method.validation.clone(),
                     resource: Arc::from(resource.path.as_str()),
                     method: Arc::from(method.method.as_str()),
                     metrics: route_metrics.clone(),
@@ -393,6 +400,8 @@ impl Plan {
             idle_timeout: l.idle_timeout,
             request_timeout: l.request_timeout,
             http2: l.http2,
+            validation_body_size: config.validation.max_body_size,
+            validation_depth: config.validation.max_depth,
         };
         Ok(Plan {
             generation,

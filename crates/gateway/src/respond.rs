@@ -207,6 +207,7 @@ impl Responses {
             ctx,
             rtype,
             message,
+            validation: error.validation.as_deref().unwrap_or(""),
         };
         // Headers first: the body's content type decides how values are escaped in it.
         let custom_headers: Vec<(HeaderName, HeaderValue)> = chosen.map_or_else(Vec::new, |o| {
@@ -263,6 +264,7 @@ struct Vars<'a> {
     ctx: &'a RequestCtx,
     rtype: ResponseType,
     message: Option<&'a str>,
+    validation: &'a str,
 }
 
 impl Vars<'_> {
@@ -277,6 +279,7 @@ impl Vars<'_> {
                     push_json_string_or_null(&mut out, self.message)
                 }
                 TemplatePart::ErrorResponseType => out.push_str(self.rtype.name()),
+                TemplatePart::ErrorValidationString => out.push_str(self.validation),
                 TemplatePart::Context(v) => {
                     if let Some(s) = self.ctx.var(self.api, *v) {
                         out.push_str(&s);
@@ -300,6 +303,7 @@ impl Vars<'_> {
                     continue;
                 }
                 TemplatePart::ErrorResponseType => Some(self.rtype.name().into()),
+                TemplatePart::ErrorValidationString => Some(self.validation.into()),
                 TemplatePart::ErrorMessage => Some(self.message.unwrap_or("").into()),
                 TemplatePart::ErrorMessageString => match (escape, place) {
                     // A JSON literal where a value goes; its text inside a string.

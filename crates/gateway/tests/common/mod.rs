@@ -89,6 +89,7 @@ pub struct UpstreamState {
 /// - `/slow?ms=N`: waits N ms, then 200
 /// - `/big?n=N`: N bytes of `x`, in 64 KiB chunks
 /// - `/count`: reads the whole body and answers its length
+/// - `/mirror`: answers the request's body, byte for byte
 /// - `/stream`: sends `first`, waits for `release`, sends `last`
 pub async fn upstream() -> (SocketAddr, Arc<UpstreamState>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -168,6 +169,21 @@ async fn upstream_handle(st: Arc<UpstreamState>, req: Request<Incoming>) -> Resp
             }
         }
         return Response::new(full(n.to_string()));
+    }
+    if path.starts_with("/mirror") {
+        // The body back, byte for byte, with its content type.
+        let ct = req.headers().get("content-type").cloned();
+        let bytes = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let mut r = Response::new(Full::new(bytes).map_err(|e| match e {}).boxed());
+        if let Some(ct) = ct {
+            r.headers_mut().insert("content-type", ct);
+        }
+        return r;
     }
     if path.starts_with("/stream") {
         let stream = futures_util::stream::unfold(0u8, move |step| {
