@@ -41,21 +41,26 @@ impl Default for BodyLimits {
 pub fn check_depth(body: &[u8], max_depth: u32) -> Result<u32, u32> {
     let mut depth: u32 = 0;
     let mut deepest: u32 = 0;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in body {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    let mut i = 0;
+    while let Some(&b) = body.get(i) {
+        i += 1;
         match b {
-            b'"' => in_string = true,
+            // Skip the string at once: its end is the next `"` not escaped; only `"` and `\`
+            // matter inside, and memchr finds them a word at a time.
+            b'"' => loop {
+                let rest = body.get(i..).unwrap_or(&[]);
+                match memchr::memchr2(b'"', b'\\', rest) {
+                    None => return Ok(deepest),
+                    Some(at) => {
+                        let is_quote = rest.get(at) == Some(&b'"');
+                        // After a backslash the next byte is escaped, whatever it is.
+                        i += at + if is_quote { 1 } else { 2 };
+                        if is_quote {
+                            break;
+                        }
+                    }
+                }
+            },
             b'[' | b'{' => {
                 depth = depth.saturating_add(1);
                 if depth > max_depth {

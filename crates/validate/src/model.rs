@@ -107,10 +107,11 @@ impl Model {
         }
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| ErrorList::single(&format!("request body is not JSON: {e}")))?;
-        let mut errors = self.validator.iter_errors(&value).peekable();
-        if errors.peek().is_none() {
+        // The common case first: `is_valid` stops at the first failure and builds no error.
+        if self.validator.is_valid(&value) {
             return Ok(());
         }
+        let errors = self.validator.iter_errors(&value);
         let mut list = ErrorList::new();
         for e in errors.take(crate::MAX_ERRORS) {
             list.push(&e.to_string(), &e.instance_path().to_string());
