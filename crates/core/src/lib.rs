@@ -13,11 +13,13 @@
 
 mod arn;
 mod error;
+mod ids;
 mod path;
 mod response_type;
 
 pub use arn::{ApiIdentity, arn_path, method_arn, push_method_arn};
 pub use error::{Blame, ErrorKind, GatewayError};
+pub use ids::{RequestId, civil_date, new_request_id};
 pub use path::{CanonicalPath, PathError, decode_segment};
 pub use response_type::ResponseType;
 

@@ -5,6 +5,7 @@
 //! requests. Redaction is structural: the record has no field for headers, cookies or the
 //! query string, so `Authorization`, tokens and secrets in query parameters cannot reach it.
 
+use portcullis_core::civil_date;
 use std::io::Write as _;
 use std::net::IpAddr;
 
@@ -114,26 +115,6 @@ impl AccessLog {
             Err(e) => tracing::warn!(error = %e, "access-log record not serialisable"),
         }
     }
-}
-
-/// Year, month and day of a time in seconds since the Unix epoch (UTC).
-pub fn civil_date(secs: u64) -> (i64, u32, u32) {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    // Civil-from-days (proleptic Gregorian), after Howard Hinnant's algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
 }
 
 /// Formats milliseconds since the Unix epoch as RFC 3339 UTC with milliseconds.

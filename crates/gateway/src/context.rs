@@ -8,6 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use http::{HeaderMap, HeaderValue, Method, Version};
 use portcullis_config::ContextVar;
 use portcullis_core::{ApiIdentity, CanonicalPath};
+pub use portcullis_core::{RequestId, new_request_id};
 
 use crate::body::BodyMeter;
 
@@ -155,64 +156,6 @@ pub fn epoch_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
-}
-
-/// A request id: a random version-4 UUID in its 36-character text form, kept inline.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct RequestId([u8; 36]);
-
-impl RequestId {
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        // Only ASCII hex digits and dashes are ever written.
-        std::str::from_utf8(&self.0).unwrap_or("")
-    }
-}
-
-impl std::fmt::Display for RequestId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Debug for RequestId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::ops::Deref for RequestId {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-/// A random version-4 UUID. Request ids need to be unique, not secret, so a fast
-/// thread-local generator is enough.
-pub fn new_request_id() -> RequestId {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut bytes = fastrand::u128(..).to_be_bytes();
-    if let Some(b) = bytes.get_mut(6) {
-        *b = (*b & 0x0f) | 0x40;
-    }
-    if let Some(b) = bytes.get_mut(8) {
-        *b = (*b & 0x3f) | 0x80;
-    }
-    let mut out = [b'-'; 36];
-    let mut pos = 0usize;
-    for (i, b) in bytes.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            pos += 1;
-        }
-        for nibble in [b >> 4, b & 0x0f] {
-            if let (Some(slot), Some(digit)) = (out.get_mut(pos), HEX.get(usize::from(nibble))) {
-                *slot = *digit;
-            }
-            pos += 1;
-        }
-    }
-    RequestId(out)
 }
 
 #[cfg(test)]

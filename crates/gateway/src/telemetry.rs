@@ -40,7 +40,7 @@ pub const AUTHORIZER_RESULTS: &str = "portcullis_authorizer_results_total";
 /// Lambda authorizer invocation latency by authorizer, in seconds.
 pub const AUTHORIZER_LATENCY: &str = "portcullis_authorizer_invoke_seconds";
 /// Worker processes started per local function (first starts and restarts).
-pub const FUNCTION_STARTS: &str = "portcullis_function_worker_starts_total";
+pub use portcullis_lambda_host::FUNCTION_STARTS;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 

@@ -17,7 +17,8 @@
 
 pub mod event;
 pub mod output;
-pub mod runtime;
+/// The local Lambda host (its own crate), under its old name.
+pub use portcullis_lambda_host as runtime;
 
 use std::collections::HashMap;
 use std::sync::Arc;

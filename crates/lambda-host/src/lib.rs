@@ -18,6 +18,20 @@
 //! backoff (100 ms doubling to 30 s; reset after a minute of life). Stopping the pool (a
 //! reload replaced it, or the gateway stops) kills every worker once the plan that owns it
 //! has finished its requests.
+//!
+//! This crate is the local Lambda host and nothing else: it knows a function's config and
+//! the Runtime API, not the gateway. The gateway's Lambda authorizers (and later Lambda
+//! proxy integrations) invoke through [`FunctionPool::invoke`].
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        reason = "tests assert by unwrapping"
+    )
+)]
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -35,6 +49,9 @@ use hyper_util::rt::TokioIo;
 use portcullis_config::{FunctionConfig, FunctionRuntime};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::sync::{mpsc, oneshot, watch};
+
+/// Worker processes started per function, restarts included (a counter labelled `function`).
+pub const FUNCTION_STARTS: &str = "portcullis_function_worker_starts_total";
 
 /// Largest response or error document a worker may post (Lambda's synchronous limit).
 pub const MAX_RESPONSE: usize = 6 * 1024 * 1024;
@@ -363,8 +380,7 @@ async fn supervise(inner: Arc<Inner>, slot: Arc<Slot>) {
         };
         slot.polled.store(false, Ordering::Relaxed);
         inner.starts.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!(crate::telemetry::FUNCTION_STARTS, "function" => name.clone())
-            .increment(1);
+        metrics::counter!(FUNCTION_STARTS, "function" => name.clone()).increment(1);
         let pid = child.id().unwrap_or(0);
         slot.pid.store(pid, Ordering::Relaxed);
         tracing::info!(function = %name, worker = slot.index, pid = child.id().unwrap_or(0), runtime_api = %slot.addr, "worker started");
@@ -518,7 +534,7 @@ fn spawn_worker(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Result<tokio::process::
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let (y, m, d) = crate::access_log::civil_date(now);
+    let (y, m, d) = portcullis_core::civil_date(now);
     let stream = format!("{y:04}/{m:02}/{d:02}/[$LATEST]{:032x}", fastrand::u128(..));
     cmd.env("LANG", "en_US.UTF-8")
         .env("TZ", ":UTC")
@@ -596,7 +612,7 @@ fn log_text(line: &[u8]) -> String {
 /// `text` with every control character escaped, for a log line: what a function or an
 /// authorizer says (its output, an `errorMessage`, a refused answer's key) is logged
 /// through this.
-pub(crate) fn escape_controls(text: &str) -> String {
+pub fn escape_controls(text: &str) -> String {
     use std::fmt::Write as _;
     if !text.chars().any(needs_escape) {
         return text.to_owned();
@@ -922,7 +938,7 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, String> {
 
 /// `errorType` and `errorMessage` of an error document (empty when absent, at most 1024
 /// characters each).
-pub(crate) fn error_doc(body: &[u8]) -> (String, String) {
+pub fn error_doc(body: &[u8]) -> (String, String) {
     let doc: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let text = |k: &str| {
         doc.get(k)
@@ -980,7 +996,7 @@ async fn next(inner: &Arc<Inner>, slot: &Arc<Slot>) -> Response<Full<Bytes>> {
     };
     inner.invocations.fetch_add(1, Ordering::Relaxed);
     let id = if job.id.is_empty() {
-        crate::context::new_request_id().to_string()
+        portcullis_core::new_request_id().to_string()
     } else {
         job.id
     };
