@@ -93,6 +93,16 @@ pub enum IssuerConfig {
         /// Extra CA to trust for the issuer's TLS certificate.
         ca_file: Option<PathBuf>,
     },
+    /// Another issuer's public keys, from a JWKS document in a local file (air-gapped
+    /// deployments, tests): read at load, never fetched.
+    JwksFile {
+        /// The exact `iss`.
+        issuer: String,
+        /// The file, as resolved against the config's directory.
+        file: PathBuf,
+        /// Its content, read at load (a changed file takes effect on reload).
+        document: String,
+    },
     /// A shared HMAC secret (never for an issuer with public keys).
     Hmac {
         /// The exact `iss`.
@@ -107,7 +117,9 @@ impl IssuerConfig {
     pub fn issuer_name(&self) -> &str {
         match self {
             Self::Builtin => "builtin",
-            Self::Jwks { issuer, .. } | Self::Hmac { issuer, .. } => issuer,
+            Self::Jwks { issuer, .. }
+            | Self::JwksFile { issuer, .. }
+            | Self::Hmac { issuer, .. } => issuer,
         }
     }
 }

@@ -243,3 +243,57 @@ async fn an_issuer_never_reached_fails_closed_with_a_server_error() {
     let (s, _, b) = get(gw.addr(), "/open").await;
     assert_eq!((s.as_u16(), b.as_str()), (200, "open"));
 }
+
+/// A static `jwks_file` (air-gapped issuers): tokens its keys signed pass, others are
+/// refused without any fetch, and a reload with a changed file takes the new keys.
+#[tokio::test]
+async fn a_jwks_file_verifies_without_fetching_and_reloads_with_the_file() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let issuer_url = "https://offline.example";
+    let minted: serde_json::Value = serde_json::from_str(
+        &script(
+            "python3",
+            &[
+                root.join("tests/python/mint_jwt.py").to_str().unwrap(),
+                issuer_url,
+                "partner-app",
+                SECRET,
+            ],
+        )
+        .await,
+    )
+    .unwrap();
+    let t = |k: &str| minted[k].as_str().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keys.json"), minted["jwks_a"].to_string()).unwrap();
+    let path = dir.path().join("gateway.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /pets:\n    GET:\n      integration:\n        type: mock\n        body: pets\nauthorizers:\n  offline:\n    type: jwt\n    issuer: {issuer_url}\n    jwks_file: keys.json\n    audience: [partner-app]\n    algorithms: [RS256]\nauthorization:\n  default_authorizer: offline\n",
+            api = api_header()
+        ),
+    )
+    .unwrap();
+    let gw = gateway_from_file(&path).await;
+    assert_eq!(call(&gw, "/pets", &t("a")).await, 200);
+    assert_eq!(
+        call(&gw, "/pets", &t("b")).await,
+        401,
+        "kid b is not in the file"
+    );
+    assert_eq!(call(&gw, "/pets", &t("a_expired")).await, 401);
+    assert_eq!(call(&gw, "/pets", &t("a_wrong_aud")).await, 401);
+    // The file now holds both keys: a reload reads it again.
+    std::fs::write(dir.path().join("keys.json"), minted["jwks_ab"].to_string()).unwrap();
+    gw.reload().await.unwrap();
+    assert_eq!(call(&gw, "/pets", &t("b")).await, 200);
+    assert_eq!(call(&gw, "/pets", &t("a")).await, 200);
+    // A file that is not a key set fails the reload at the authorizer's line; the running
+    // plan keeps serving.
+    std::fs::write(dir.path().join("keys.json"), "{\"keys\": 7}").unwrap();
+    let err = gw.reload().await.unwrap_err().render();
+    assert!(err.contains("jwks_file"), "{err}");
+    assert_eq!(call(&gw, "/pets", &t("b")).await, 200);
+    gw.shutdown(std::time::Duration::from_secs(1)).await;
+}

@@ -19,6 +19,7 @@ const AUTHORIZER_KEYS: &[&str] = &[
     "type",
     "issuer",
     "jwks_uri",
+    "jwks_file",
     "jwks_ttl",
     "jwks_min_refresh",
     "ca_file",
@@ -193,6 +194,40 @@ fn read_authorizer(
             cx.base.join(pb)
         })
     });
+    // Most bytes of a `jwks_file`: a key set is a few KiB.
+    const MAX_JWKS_FILE: u64 = 1024 * 1024;
+    let file_node = m.take("jwks_file");
+    let file_given = file_node.is_some();
+    let jwks_file = file_node.and_then(|(n, p)| {
+        let t = cx.string(n, &p)?;
+        let pb = std::path::PathBuf::from(&t);
+        let pb = if pb.is_absolute() {
+            pb
+        } else {
+            cx.base.join(pb)
+        };
+        match read_limited(&pb, MAX_JWKS_FILE) {
+            Ok(Some(text)) => Some((pb, text, n.loc, p)),
+            Ok(None) => {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("`{t}` is over 1 MiB"),
+                    "a JWKS document holds a few public keys; point at the issuer's key set",
+                );
+                None
+            }
+            Err(e) => {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("cannot read `{t}`: {e}"),
+                    "give the path of a JWKS document (`{\"keys\": [...]}`), relative to this file",
+                );
+                None
+            }
+        }
+    });
     let hmac_node = m.take("hmac_secret");
     let hmac_given = hmac_node.is_some();
     let hmac = hmac_node.and_then(|(n, p)| {
@@ -214,18 +249,41 @@ fn read_authorizer(
             let extra = jwks_uri
                 .as_ref()
                 .map(|(_, l, p)| (*l, p.clone()))
-                .or_else(|| hmac.as_ref().map(|(_, l, p)| (*l, p.clone())));
+                .or_else(|| hmac.as_ref().map(|(_, l, p)| (*l, p.clone())))
+                .or_else(|| jwks_file.as_ref().map(|(_, _, l, p)| (*l, p.clone())));
             match extra {
                 Some((loc, p)) => {
                     cx.error(
                         loc,
                         &p,
-                        "the built-in issuer takes no jwks_uri or hmac_secret",
+                        "the built-in issuer takes no jwks_uri, jwks_file or hmac_secret",
                         "its keys are read in process; remove this key",
                     );
                     None
                 }
                 None => Some(IssuerConfig::Builtin),
+            }
+        }
+        Some((t, _, _))
+            if jwks_file.is_some() || (file_given && hmac.is_none() && jwks_uri.is_none()) =>
+        {
+            match (jwks_file, &hmac, &jwks_uri) {
+                (Some((_, _, floc, fp)), Some(_), _) | (Some((_, _, floc, fp)), _, Some(_)) => {
+                    cx.error(
+                        floc,
+                        &fp,
+                        "an issuer's keys come from one place: jwks_uri, jwks_file or hmac_secret",
+                        "keep one of them",
+                    );
+                    None
+                }
+                (Some((file, document, _, _)), None, None) => Some(IssuerConfig::JwksFile {
+                    issuer: t,
+                    file,
+                    document,
+                }),
+                // The file had a problem of its own, reported already.
+                (None, _, _) => None,
             }
         }
         Some((t, loc, p)) => match (hmac, jwks_uri) {
@@ -243,7 +301,7 @@ fn read_authorizer(
                 secret: Secret(secret),
             }),
             // The secret had a problem of its own, reported already.
-            (None, None) if hmac_given || jwks_given => None,
+            (None, None) if hmac_given || jwks_given || file_given => None,
             (None, uri) => {
                 if uri.is_none()
                     && let Some(why) = fetch_url_problem(&t)
@@ -468,15 +526,17 @@ fn read_authorizer(
     };
     m.finish(cx, AUTHORIZER_KEYS);
     // Keys that only mean something for a JWKS issuer are an error elsewhere, not ignored.
-    if let (Some(IssuerConfig::Builtin | IssuerConfig::Hmac { .. }), Value::Map(entries)) =
-        (&issuer, &node.value)
+    if let (
+        Some(IssuerConfig::Builtin | IssuerConfig::Hmac { .. } | IssuerConfig::JwksFile { .. }),
+        Value::Map(entries),
+    ) = (&issuer, &node.value)
     {
         for (k, _) in entries {
             if ["jwks_ttl", "jwks_min_refresh", "ca_file"].contains(&k.name.as_str()) {
                 cx.error(
                     k.loc,
                     &join(path, &k.name),
-                    format!("`{}` applies to issuers with a JWKS only", k.name),
+                    format!("`{}` applies to issuers whose JWKS is fetched only", k.name),
                     "remove it: this issuer's keys are not fetched",
                 );
             }

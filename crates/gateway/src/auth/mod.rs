@@ -110,8 +110,8 @@ enum KeySource {
     Builtin(BuiltinKeys),
     /// Another issuer's JWKS.
     Remote(Arc<remote::RemoteKeys>),
-    /// A shared secret.
-    Hmac(Arc<KeySet>),
+    /// Keys known at compile time: a shared secret, or a JWKS file.
+    Static(Arc<KeySet>),
 }
 
 /// A refused token: the key-set generation it was checked against and why.
@@ -175,7 +175,7 @@ impl JwtAuthorizer {
     pub fn remote_issuer(&self) -> Option<&str> {
         match &self.keys {
             KeySource::Remote(keys) => Some(keys.issuer()),
-            KeySource::Builtin(_) | KeySource::Hmac(_) => None,
+            KeySource::Builtin(_) | KeySource::Static(_) => None,
         }
     }
 
@@ -185,7 +185,7 @@ impl JwtAuthorizer {
     pub async fn remote_key_readiness(&self) -> Result<(), String> {
         match &self.keys {
             KeySource::Remote(keys) => keys.keys(false).await.map(|_| ()),
-            KeySource::Builtin(_) | KeySource::Hmac(_) => Ok(()),
+            KeySource::Builtin(_) | KeySource::Static(_) => Ok(()),
         }
     }
 
@@ -219,9 +219,20 @@ impl JwtAuthorizer {
                 issuer.clone(),
                 KeySource::Remote(remote_keys(&cfg.issuer, &algorithms)?),
             ),
+            IssuerConfig::JwksFile {
+                issuer,
+                file,
+                document,
+            } => (
+                issuer.clone(),
+                KeySource::Static(Arc::new(
+                    KeySet::from_jwks(document.as_bytes(), &algorithms)
+                        .map_err(|e| format!("jwks_file {}: {e}", file.display()))?,
+                )),
+            ),
             IssuerConfig::Hmac { issuer, secret } => (
                 issuer.clone(),
-                KeySource::Hmac(Arc::new(KeySet::hmac(secret.0.as_bytes(), &algorithms)?)),
+                KeySource::Static(Arc::new(KeySet::hmac(secret.0.as_bytes(), &algorithms)?)),
             ),
         };
         // The pool's keys are known now: an algorithm list none of them fits is a load
@@ -260,7 +271,7 @@ impl JwtAuthorizer {
         let got = match &self.keys {
             KeySource::Builtin(b) => b.keys(),
             KeySource::Remote(r) => r.keys(unknown_kid).await,
-            KeySource::Hmac(k) => Ok((k.clone(), 0)),
+            KeySource::Static(k) => Ok((k.clone(), 0)),
         };
         got.map_err(|e| {
             GatewayError::new(
