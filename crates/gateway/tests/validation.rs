@@ -425,3 +425,33 @@ async fn validation_over_http2() {
     );
     gw.shutdown(std::time::Duration::from_secs(1)).await;
 }
+
+/// Clients that vanish while their body is being read for validation, many at once on one
+/// route, leave the gateway serving: each read ends with the connection, nothing waits on it.
+#[tokio::test]
+async fn abandoned_bodies_during_validation_leave_the_gateway_serving() {
+    let gw = validating_gateway("").await;
+    let addr = gw.addr();
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        tasks.push(tokio::spawn(async move {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let head = if i % 2 == 0 {
+                "POST /pets HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{\"type\":"
+            } else {
+                "POST /pets HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n{\"type\":\r\n"
+            };
+            s.write_all(head.as_bytes()).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            drop(s);
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let good = r#"{"type":"dog","price":1}"#;
+    for _ in 0..5 {
+        assert_eq!(call(&gw, "POST", "/pets", &[JSON], good).await.0, 200);
+    }
+    gw.shutdown(std::time::Duration::from_secs(1)).await;
+}
