@@ -117,8 +117,9 @@ impl Inbound {
                     match &mut acc {
                         None if self.read.is_empty() => self.read = data,
                         None => {
+                            // Room for the rest up to the limit, at most 8 KiB ahead.
                             let mut b = bytes::BytesMut::with_capacity(
-                                total.max(8 * 1024).min(want.saturating_add(1)).max(total),
+                                total.max(want.saturating_add(1).min(8 * 1024)),
                             );
                             b.extend_from_slice(&self.read);
                             b.extend_from_slice(&data);

@@ -15,12 +15,11 @@
 //! [`UpstreamClients`](crate::integration::clients::UpstreamClients).
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
 
 use portcullis_config::{
-    AuthorizationConfig, AuthorizerConfig, FunctionConfig, LambdaAuthorizerConfig, Loc,
+    AuthorizationConfig, AuthorizerConfig, FunctionConfig, IssuerConfig, LambdaAuthorizerConfig,
+    Loc,
 };
 
 use crate::auth::JwtAuthorizer;
@@ -93,11 +92,7 @@ impl<K, V> Default for Shelf<K, V> {
 impl<K: PartialEq, V> Shelf<K, V> {
     /// The live object defined by `key`, or the one `build` makes (then kept under `key`).
     /// Dead entries are swept on the way.
-    fn get_or_build<E>(
-        &self,
-        key: K,
-        build: impl FnOnce() -> Result<V, E>,
-    ) -> Result<(Arc<V>, bool), E> {
+    fn get_or_build<E>(&self, key: K, build: impl FnOnce() -> Result<V, E>) -> Result<Arc<V>, E> {
         if let Ok(mut items) = self.items.lock() {
             items.retain(|(_, w)| w.strong_count() > 0);
             if let Some(v) = items
@@ -105,16 +100,17 @@ impl<K: PartialEq, V> Shelf<K, V> {
                 .find(|(k, _)| *k == key)
                 .and_then(|(_, w)| w.upgrade())
             {
-                return Ok((v, true));
+                return Ok(v);
             }
         }
         let v = Arc::new(build()?);
         if let Ok(mut items) = self.items.lock() {
             items.push((key, Arc::downgrade(&v)));
         }
-        Ok((v, false))
+        Ok(v)
     }
 
+    #[cfg(test)]
     fn len(&self) -> usize {
         self.items.lock().map_or(0, |i| {
             i.iter().filter(|(_, w)| w.strong_count() > 0).count()
@@ -134,24 +130,24 @@ pub struct Carry {
 }
 
 impl Carry {
-    /// The JWT authorizer `cfg` defines under the role mapping of `authz`; `true` when it
-    /// was carried over from an earlier plan.
+    /// The JWT authorizer `cfg` defines under the role mapping of `authz`: an earlier plan's,
+    /// or the one `build` makes.
     pub fn jwt(
         &self,
         cfg: &AuthorizerConfig,
         authz: &AuthorizationConfig,
         build: impl FnOnce() -> Result<JwtAuthorizer, String>,
-    ) -> Result<(Arc<JwtAuthorizer>, bool), String> {
+    ) -> Result<Arc<JwtAuthorizer>, String> {
         self.jwt.get_or_build(JwtKey::new(cfg, authz), build)
     }
 
     /// The kept state (result cache, invocations under way) of the Lambda authorizer `cfg`
-    /// defines, invoking `pool` (or a URL when `None`); `true` when carried over.
+    /// defines, invoking `pool` (or a URL when `None`).
     pub fn lambda(
         &self,
         cfg: &LambdaAuthorizerConfig,
         pool: Option<&Arc<FunctionPool>>,
-    ) -> (Arc<AuthorizerState>, bool) {
+    ) -> Arc<AuthorizerState> {
         let mut key_cfg = cfg.clone();
         key_cfg.loc = Loc::default();
         let key = LambdaKey {
@@ -174,7 +170,7 @@ impl Carry {
         region: &str,
         account: &str,
         build: &dyn Fn() -> Result<FunctionPool, String>,
-    ) -> Result<(Arc<FunctionPool>, bool), String> {
+    ) -> Result<Arc<FunctionPool>, String> {
         let mut cfg = cfg.clone();
         cfg.loc = Loc::default();
         let key = FunctionKey {
@@ -184,22 +180,27 @@ impl Carry {
         self.functions.get_or_build(key, build)
     }
 
-    /// The keys of another issuer, shared by every plan that configures it the same way (a
+    /// The keys of a JWKS issuer, shared by every plan that configures it the same way (a
     /// reload during an issuer's outage keeps the keys held).
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the definition of a key set, field by field"
-    )]
     pub fn remote_keys(
         &self,
         clients: &UpstreamClients,
-        issuer: &str,
-        jwks_uri: Option<&str>,
+        issuer: &IssuerConfig,
         algorithms: &[portcullis_jwt::Alg],
-        ttl: Duration,
-        min_refresh: Duration,
-        ca_file: Option<&Path>,
     ) -> Result<Arc<RemoteKeys>, String> {
+        let IssuerConfig::Jwks {
+            issuer,
+            jwks_uri,
+            ttl,
+            min_refresh,
+            ca_file,
+        } = issuer
+        else {
+            return Err(format!(
+                "issuer `{}` publishes no JWKS",
+                issuer.issuer_name()
+            ));
+        };
         let ca = match ca_file {
             Some(p) => {
                 let bytes = std::fs::read(p)
@@ -211,7 +212,7 @@ impl Carry {
         let names: Vec<&str> = algorithms.iter().map(|a| a.name()).collect();
         let key = format!(
             "{issuer}|{}|{}|{}|{}|{ca}",
-            jwks_uri.unwrap_or(""),
+            jwks_uri.as_deref().unwrap_or(""),
             names.join(","),
             ttl.as_millis(),
             min_refresh.as_millis()
@@ -224,20 +225,15 @@ impl Carry {
             return Ok(k.clone());
         }
         let keys = Arc::new(RemoteKeys::new(
-            issuer.to_owned(),
-            jwks_uri.map(str::to_owned),
+            issuer.clone(),
+            jwks_uri.clone(),
             algorithms.to_vec(),
-            ttl,
-            min_refresh,
-            clients.fetch_client(ca_file)?,
+            *ttl,
+            *min_refresh,
+            clients.fetch_client(ca_file.as_deref())?,
         ));
         map.insert(key, keys.clone());
         Ok(keys)
-    }
-
-    /// Live carried objects: JWT authorizers, Lambda authorizers, functions.
-    pub fn counts(&self) -> (usize, usize, usize) {
-        (self.jwt.len(), self.lambda.len(), self.functions.len())
     }
 }
 
@@ -248,24 +244,24 @@ mod tests {
     #[test]
     fn an_equal_definition_gets_the_same_object_and_a_changed_one_a_new_one() {
         let shelf: Shelf<String, u32> = Shelf::default();
-        let (a, kept) = shelf
+        let a = shelf
             .get_or_build("a".to_owned(), || Ok::<_, ()>(1))
             .unwrap();
-        assert!(!kept);
-        let (b, kept) = shelf
+        assert_eq!(*a, 1);
+        let b = shelf
             .get_or_build("a".to_owned(), || Ok::<_, ()>(2))
             .unwrap();
-        assert!(kept && Arc::ptr_eq(&a, &b));
-        let (c, kept) = shelf
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = shelf
             .get_or_build("b".to_owned(), || Ok::<_, ()>(3))
             .unwrap();
-        assert!(!kept && *c == 3);
+        assert_eq!(*c, 3);
         drop((a, b));
         // Nothing keeps a dropped object alive: the next request for it builds anew.
-        let (d, kept) = shelf
+        let d = shelf
             .get_or_build("a".to_owned(), || Ok::<_, ()>(4))
             .unwrap();
-        assert!(!kept && *d == 4);
+        assert_eq!(*d, 4);
         assert_eq!(shelf.len(), 2);
     }
 }

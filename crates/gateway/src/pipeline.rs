@@ -156,10 +156,7 @@ async fn run(
     // The decision is written once, whichever stage ended the chain.
     ctx.decision = decision.text;
     match next? {
-        Next::UserPool(endpoint) => {
-            let Some(identity) = &shared.identity else {
-                return Err(GatewayError::new(ErrorKind::Internal, "no user pool"));
-            };
+        Next::UserPool(identity, endpoint) => {
             identity
                 .handle(endpoint, Request::from_parts(head, body), ctx.source_ip)
                 .await
@@ -182,7 +179,7 @@ async fn run(
 #[derive(Debug)]
 pub enum Next<'p> {
     /// One of the user pool's own endpoints (login, tokens, JWKS, discovery).
-    UserPool(Endpoint),
+    UserPool(&'p IdentityEndpoints, Endpoint),
     /// The method's integration.
     Integrate(&'p Route),
 }
@@ -215,7 +212,7 @@ pub trait Recorder {
 /// the order is written.
 pub async fn chain<'p, R: Recorder>(
     plan: &'p Plan,
-    pool: Option<&IdentityEndpoints>,
+    pool: Option<&'p IdentityEndpoints>,
     head: &Parts,
     body: &mut Inbound,
     ctx: &mut RequestCtx,
@@ -224,7 +221,7 @@ pub async fn chain<'p, R: Recorder>(
     let admitted = admit(plan, head)?;
     let cleared = firewall(plan, &admitted)?;
     let routed = match route(plan, pool, head, &admitted, cleared, ctx)? {
-        Target::UserPool(endpoint) => return Ok(Next::UserPool(endpoint)),
+        Target::UserPool(identity, endpoint) => return Ok(Next::UserPool(identity, endpoint)),
         Target::Method(routed) => routed,
     };
     rec.routed(ctx, routed.route);
@@ -269,7 +266,7 @@ pub fn firewall(_plan: &Plan, _admitted: &Admitted<'_>) -> Result<Cleared, Gatew
 #[derive(Debug)]
 pub enum Target<'p> {
     /// One of the user pool's endpoints.
-    UserPool(Endpoint),
+    UserPool(&'p IdentityEndpoints, Endpoint),
     /// A configured method.
     Method(Routed<'p>),
 }
@@ -285,7 +282,7 @@ pub struct Routed<'p> {
 /// (`403 Missing Authentication Token` when nothing matches, as API Gateway answers).
 pub fn route<'p>(
     plan: &'p Plan,
-    pool: Option<&IdentityEndpoints>,
+    pool: Option<&'p IdentityEndpoints>,
     head: &Parts,
     admitted: &Admitted<'_>,
     _cleared: Cleared,
@@ -296,7 +293,7 @@ pub fn route<'p>(
     {
         ctx.resource = Some(Arc::from(head.uri.path()));
         ctx.metrics = identity.metrics(endpoint);
-        return Ok(Target::UserPool(endpoint));
+        return Ok(Target::UserPool(identity, endpoint));
     }
     let matched = plan.router.lookup(&head.method, &admitted.path)?;
     ctx.resource = Some(matched.resource.clone());

@@ -212,32 +212,14 @@ impl Plan {
                 if check_only && a.issuer == IssuerConfig::Builtin {
                     continue;
                 }
-                let remote_keys = |issuer: &IssuerConfig, algorithms: &[portcullis_jwt::Alg]| {
-                    let IssuerConfig::Jwks {
-                        issuer,
-                        jwks_uri,
-                        ttl,
-                        min_refresh,
-                        ca_file,
-                    } = issuer
-                    else {
-                        return Err("not a JWKS issuer".to_owned());
-                    };
-                    carry.remote_keys(
-                        clients,
-                        issuer,
-                        jwks_uri.as_deref(),
-                        algorithms,
-                        *ttl,
-                        *min_refresh,
-                        ca_file.as_deref(),
-                    )
+                let remote_keys = |algorithms: &[portcullis_jwt::Alg]| {
+                    carry.remote_keys(clients, &a.issuer, algorithms)
                 };
                 let built = carry.jwt(a, &config.authorization, || {
                     JwtAuthorizer::compile(a, identity, &remote_keys, roles.clone())
                 });
                 match built {
-                    Ok((j, _)) => authorizers.push(j),
+                    Ok(j) => authorizers.push(j),
                     Err(e) => problem(a.loc, format!("authorizers.{}", a.name), e, ""),
                 }
             }
@@ -354,15 +336,13 @@ impl Plan {
                 &config.api.region,
                 &config.api.account,
                 |f, start| {
-                    carry
-                        .function(
-                            f,
-                            &config.api.partition,
-                            &config.api.region,
-                            &config.api.account,
-                            start,
-                        )
-                        .map(|(pool, _)| pool)
+                    carry.function(
+                        f,
+                        &config.api.partition,
+                        &config.api.region,
+                        &config.api.account,
+                        start,
+                    )
                 },
             ) {
                 Ok(f) => {
@@ -375,7 +355,7 @@ impl Plan {
                         match crate::lambda::invoker(l.target(), &functions, || {
                             clients.post_client()
                         }) {
-                            Ok(i) => l.attach(i, carry.lambda(l.config(), pool).0),
+                            Ok(i) => l.attach(i, carry.lambda(l.config(), pool)),
                             Err(e) => problem(l.loc(), format!("authorizers.{}", l.name), e, ""),
                         }
                     }

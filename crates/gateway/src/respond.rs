@@ -152,8 +152,16 @@ impl Responses {
     /// default). `explain` asks here too.
     pub fn status_and_message<'e>(&self, error: &'e GatewayError) -> (StatusCode, Option<&'e str>) {
         let rtype = error.kind.response_type();
-        let status = self
-            .chosen(rtype)
+        Self::pick(self.chosen(rtype), rtype, error)
+    }
+
+    /// [`Self::status_and_message`] with the customised response already looked up.
+    fn pick<'e>(
+        chosen: Option<&Override>,
+        rtype: ResponseType,
+        error: &'e GatewayError,
+    ) -> (StatusCode, Option<&'e str>) {
+        let status = chosen
             .and_then(|o| o.status)
             .or_else(|| {
                 error
@@ -188,7 +196,7 @@ impl Responses {
     ) -> Response<ResponseBody> {
         let rtype = error.kind.response_type();
         let chosen = self.chosen(rtype);
-        let (status, message) = self.status_and_message(error);
+        let (status, message) = Self::pick(chosen, rtype, error);
 
         match error.kind.blame() {
             Blame::Client => {

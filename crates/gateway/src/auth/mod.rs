@@ -117,9 +117,8 @@ enum KeySource {
 /// A refused token: the key-set generation it was checked against and why.
 type Refusal = (u64, Arc<str>);
 
-/// Finds (or starts) the key set of an issuer that publishes a JWKS.
-pub type RemoteKeyFinder<'a> =
-    dyn Fn(&IssuerConfig, &[Alg]) -> Result<Arc<remote::RemoteKeys>, String> + 'a;
+/// Finds (or starts) the key set of the authorizer's JWKS issuer, for these algorithms.
+pub type RemoteKeyFinder<'a> = dyn Fn(&[Alg]) -> Result<Arc<remote::RemoteKeys>, String> + 'a;
 
 /// A compiled JWT authorizer.
 pub struct JwtAuthorizer {
@@ -215,10 +214,9 @@ impl JwtAuthorizer {
                     }),
                 )
             }
-            IssuerConfig::Jwks { issuer, .. } => (
-                issuer.clone(),
-                KeySource::Remote(remote_keys(&cfg.issuer, &algorithms)?),
-            ),
+            IssuerConfig::Jwks { issuer, .. } => {
+                (issuer.clone(), KeySource::Remote(remote_keys(&algorithms)?))
+            }
             IssuerConfig::JwksFile {
                 issuer,
                 file,

@@ -511,13 +511,11 @@ impl LambdaAuthorizer {
             )));
         }
         let Some(attached) = self.attached.get() else {
-            return Err(self
-                .judge(
-                    Err(InvokeError::Failed("the authorizer is not serving".into())),
-                    req.ctx.request_id.as_str(),
-                )
-                .err()
-                .unwrap_or_else(|| GatewayError::new(ErrorKind::Internal, "not serving")));
+            // Only a plan compiled for checking has no function; it never serves.
+            return Err(self.config_error(format!(
+                "authorizer {}: the authorizer is not serving",
+                self.name
+            )));
         };
         let state = &attached.state;
         let key = caching.then(|| self.cache_key(&values));
