@@ -7,7 +7,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::{ApiIdentity, ResponseType};
@@ -17,6 +16,7 @@ use crate::model::*;
 use crate::units::{parse_duration, parse_size};
 use crate::yaml::{self, Key, Loc, Node, Value};
 
+mod apis;
 mod auth;
 mod lambda;
 mod validation;
@@ -497,33 +497,35 @@ impl<'n> Map<'n> {
     }
 }
 
-const TOP_KEYS: &[&str] = &[
-    "api",
+/// Keys every config may have.
+const SHARED_KEYS: &[&str] = &[
     "listener",
     "admin",
     "access_log",
+    "identity",
+    "functions",
+    "validation",
+    "domains",
+];
+
+/// Keys of the single-API shape: the API's own sections at the top level.
+const SINGLE_API_KEYS: &[&str] = &[
+    "api",
     "resources",
     "gateway_responses",
-    "identity",
     "authorizers",
     "authorization",
-    "functions",
     "stage_variables",
     "models",
     "request_validators",
     "request_validator",
-    "validation",
 ];
+
+/// Keys of the many-APIs shape besides the shared ones.
+const MANY_API_KEYS: &[&str] = &["aws", "apis"];
 
 fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
     let mut m = cx.map(root, "")?;
-    let api = m
-        .required(
-            cx,
-            "api",
-            "add an `api:` section with `id`, `stage`, `region` and `account`",
-        )
-        .and_then(|(n, p)| read_api(cx, n, &p));
     let listener = m
         .required(
             cx,
@@ -539,145 +541,34 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
             target: LogTarget::Stdout,
         }),
     };
-    let resources = match m.take("resources") {
-        Some((n, p)) => read_resources(cx, n, &p),
-        None => Some(Vec::new()),
-    };
-    let gateway_responses = match m.take("gateway_responses") {
-        Some((n, p)) => read_gateway_responses(cx, n, &p),
-        None => Some(Vec::new()),
-    };
     let identity = m
         .take("identity")
         .map(|(n, p)| read_identity(cx, n, &p, listener.as_ref()));
-    let authorizers = match m.take("authorizers") {
-        Some((n, p)) => auth::read_authorizers(cx, n, &p),
-        None => Some((Vec::new(), Vec::new())),
-    };
-    let (authorizers, lambda_authorizers) = match authorizers {
-        Some((j, l)) => (Some(j), Some(l)),
-        None => (None, None),
-    };
     let functions = match m.take("functions") {
         Some((n, p)) => lambda::read_functions(cx, n, &p),
         None => Some(Vec::new()),
     };
-    let stage_variables = match m.take("stage_variables") {
-        Some((n, p)) => lambda::read_stage_variables(cx, n, &p),
-        None => Some(Vec::new()),
-    };
-    let models = match m.take("models") {
-        Some((n, p)) => {
-            let api_id = api.as_ref().map_or("api", |a| a.api_id.as_str());
-            validation::read_models(cx, n, &p, api_id)
-        }
-        None => Some(portcullis_validate::Models::default()),
-    };
-    let request_validators = match m.take("request_validators") {
-        Some((n, p)) => validation::read_validators(cx, n, &p),
-        None => Some(Vec::new()),
-    };
-    let default_request_validator = match m.take("request_validator") {
-        Some((n, p)) => cx.string(n, &p).map(|s| (s != "NONE").then_some(s)),
-        None => Some(None),
-    };
     let validation_limits =
         validation::read_validation(cx, m.take("validation"), listener.as_ref());
-    let mut resources = resources;
-    validation::resolve(
-        cx,
-        root,
-        models.as_ref(),
-        request_validators.as_deref(),
-        default_request_validator
-            .as_ref()
-            .and_then(|d| d.as_deref()),
-        resources.as_mut(),
-    );
-    {
-        // Names from the document, so that a function with problems of its own is not also
-        // reported as missing.
-        let function_names: Vec<String> = match &root.value {
-            Value::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.name == "functions")
-                .and_then(|(_, v)| match &v.value {
-                    Value::Map(f) => Some(f.iter().map(|(k, _)| k.name.clone()).collect()),
-                    _ => None,
-                })
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        lambda::check_lambda_refs(
-            cx,
-            lambda_authorizers.as_deref().unwrap_or(&[]),
-            &function_names,
-        );
-    }
-    let authorization = match (m.take("authorization"), &api) {
-        (Some((n, p)), Some(api)) => auth::read_authorization(cx, n, &p, api),
-        (Some(_), None) => None,
-        (None, _) => Some(AuthorizationConfig {
-            role_claim: "portcullis:role".into(),
-            ..AuthorizationConfig::default()
-        }),
+    let shared = apis::Shared {
+        function_names: validation::names_in(root, "functions"),
+        identity: identity.as_ref().and_then(Option::as_ref),
+        has_identity: identity.is_some(),
     };
-    {
-        let fallback = AuthorizationConfig::default();
-        let authorization_ok = authorization.is_some();
-        let authorization = authorization.as_ref().unwrap_or(&fallback);
-        // Names come from the document itself, so that references are checked even when an
-        // authorizer has problems of its own.
-        let names: Vec<String> = match &root.value {
-            Value::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.name == "authorizers")
-                .and_then(|(_, v)| match &v.value {
-                    Value::Map(a) => Some(a.iter().map(|(k, _)| k.name.clone()).collect()),
-                    _ => None,
-                })
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        let lambda_names: Vec<&str> = lambda_authorizers
-            .iter()
-            .flatten()
-            .map(|a| a.name.as_str())
-            .collect();
-        check_auth_refs(
-            cx,
-            root,
-            &names,
-            &lambda_names,
-            authorizers.as_deref().unwrap_or(&[]),
-            authorization,
-            authorization_ok,
-            identity.is_some(),
-        );
-    }
-    if let (Some(Some(id)), Some(resources)) = (&identity, &resources) {
-        let reserved = [
-            id.login_path.as_str(),
-            id.refresh_path.as_str(),
-            id.logout_path.as_str(),
-            id.cognito_path.as_str(),
-            id.token_path.as_str(),
-            id.userinfo_path.as_str(),
-            WELL_KNOWN_JWKS,
-            WELL_KNOWN_DISCOVERY,
-        ];
-        for r in resources {
-            if reserved.contains(&r.path.as_str()) {
-                cx.error(
-                    r.loc,
-                    &format!("resources.{}", r.path),
-                    format!("resource `{}` is an identity endpoint", r.path),
-                    "move the resource, or the endpoint with `identity.endpoints`",
-                );
-            }
-        }
-    }
-    m.finish(cx, TOP_KEYS);
+    let many = m.take("apis").is_some();
+    let (account, apis, implicit) = if many {
+        apis::read_many(cx, &mut m, &shared)
+    } else {
+        apis::read_single(cx, root, &mut m, &shared)
+    };
+    let known = apis::known(root, apis.as_deref(), many);
+    let domains = apis::read_domains(cx, m.take("domains"), &known, implicit);
+    let allowed: Vec<&str> = if many {
+        SHARED_KEYS.iter().chain(MANY_API_KEYS).copied().collect()
+    } else {
+        SHARED_KEYS.iter().chain(SINGLE_API_KEYS).copied().collect()
+    };
+    m.finish(cx, &allowed);
     if let Some(l) = &listener {
         for (loc, path, timeout) in std::mem::take(&mut cx.proxy_timeouts) {
             if timeout >= l.request_timeout {
@@ -741,24 +632,17 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
     }
     Some(Config {
         file: cx.file.to_owned(),
-        api: api?,
+        account: account?,
         listener: listener?,
         admin,
         access_log: access_log?,
-        resources: resources?,
-        gateway_responses: gateway_responses?,
         identity: match identity {
             Some(i) => Some(i?),
             None => None,
         },
-        authorizers: authorizers?,
-        lambda_authorizers: lambda_authorizers?,
         functions: functions?,
-        stage_variables: stage_variables?,
-        authorization: authorization?,
-        models: Arc::new(models?),
-        request_validators: request_validators?,
-        default_request_validator: default_request_validator?,
+        apis: apis?,
+        domains: domains?,
         validation: validation_limits?,
         warnings: Vec::new(),
     })
@@ -773,6 +657,7 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
 fn check_auth_refs(
     cx: &mut Cx<'_>,
     root: &Node,
+    prefix: &str,
     names: &[String],
     lambda_names: &[&str],
     authorizers: &[AuthorizerConfig],
@@ -803,7 +688,7 @@ fn check_auth_refs(
         let help = unknown(d);
         cx.error(
             loc,
-            "authorization.default_authorizer",
+            &join(prefix, "authorization.default_authorizer"),
             format!("no authorizer named `{d}`"),
             help,
         );
@@ -849,7 +734,7 @@ fn check_auth_refs(
             if a.issuer == IssuerConfig::Builtin {
                 cx.error(
                     a.loc,
-                    &format!("authorizers.{}.issuer", a.name),
+                    &join(prefix, &format!("authorizers.{}.issuer", a.name)),
                     "`issuer: builtin` needs the built-in user pool",
                     "add an `identity:` section",
                 );
@@ -1933,8 +1818,15 @@ fn parse_mapping_source(
     {
         return Some(MappingSource::Header(name.to_owned()));
     }
+    if let Some(name) = text.strip_prefix("stageVariables.")
+        && !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Some(MappingSource::StageVariable(name.to_owned()));
+    }
     let help = if text.contains('.') {
-        "sources are `'literal'`, `context.X`, `context.authorizer.X`, `method.request.path|querystring|header.NAME`".to_owned()
+        "sources are `'literal'`, `context.X`, `context.authorizer.X`, `method.request.path|querystring|header.NAME`, `stageVariables.NAME`".to_owned()
     } else {
         format!("to send the text itself, quote it: \"'{text}'\"")
     };

@@ -18,29 +18,100 @@ use crate::yaml::Loc;
 pub struct Config {
     /// The file name as given (used in diagnostics).
     pub file: String,
-    /// The API's identity, used to build execute-api ARNs.
-    pub api: ApiIdentity,
+    /// The account and region every API and function belongs to.
+    pub account: Account,
     /// The gateway listener.
     pub listener: ListenerConfig,
     /// The admin listener (health, readiness, metrics), if any.
     pub admin: Option<AdminConfig>,
     /// Access logging.
     pub access_log: AccessLogConfig,
+    /// The built-in user pool, if enabled.
+    pub identity: Option<IdentityConfig>,
+    /// Lambda functions run locally through the Lambda Runtime API.
+    pub functions: Vec<FunctionConfig>,
+    /// The APIs, in file order (one for a file in the single-API shape).
+    pub apis: Vec<ApiConfig>,
+    /// Host names and their base path mappings: how a request finds its API and stage.
+    pub domains: Vec<DomainConfig>,
+    /// Limits of body validation.
+    pub validation: ValidationConfig,
+    /// Problems that do not stop the config from loading (an authorizer that accepts any
+    /// audience, ...): shown by `portcullis check` and logged when the config is applied.
+    pub warnings: Vec<crate::Diagnostic>,
+}
+
+/// The partition, region and account of the gateway's APIs and functions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// ARN partition, `aws` unless configured otherwise.
+    pub partition: String,
+    /// Region, e.g. `us-east-1`.
+    pub region: String,
+    /// Twelve-digit account id.
+    pub account: String,
+}
+
+impl Account {
+    /// The identity of API `api_id` at `stage`.
+    pub fn identity(&self, api_id: &str, stage: &str) -> ApiIdentity {
+        ApiIdentity {
+            api_id: api_id.to_owned(),
+            stage: stage.to_owned(),
+            region: self.region.clone(),
+            account: self.account.clone(),
+            partition: self.partition.clone(),
+        }
+    }
+}
+
+/// The two kinds of API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKind {
+    /// A REST API: unknown routes answer `403 Missing Authentication Token`.
+    Rest,
+    /// An HTTP API: unknown routes answer `404 Not Found`.
+    Http,
+}
+
+/// One stage of an API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageConfig {
+    /// Its name (`$default` for an HTTP API's stage without a path prefix).
+    pub name: String,
+    /// Its variables (`stageVariables`).
+    pub variables: Vec<(String, String)>,
+}
+
+/// An HTTP API's stage that is served without a `/{stage}` prefix.
+pub const DEFAULT_STAGE: &str = "$default";
+
+/// One API: its routes, authorizers, policies, responses, models and validators.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The API's id and its first stage, used to build execute-api ARNs.
+    pub api: ApiIdentity,
+    /// REST or HTTP.
+    pub kind: ApiKind,
+    /// Its stages, in file order (never empty).
+    pub stages: Vec<StageConfig>,
+    /// Whether `{id}.execute-api.{anything}` host names reach it (API Gateway's default
+    /// endpoint; `disableExecuteApiEndpoint` turns it off).
+    pub execute_api_endpoint: bool,
+    /// Where the API's keys start in the config (`apis.ID`, or empty for the single-API
+    /// shape).
+    pub path: String,
+    /// Where the API is in the file.
+    pub loc: Loc,
     /// Resources (paths) and their methods, in file order.
     pub resources: Vec<ResourceConfig>,
     /// Customised gateway responses.
     pub gateway_responses: Vec<GatewayResponseConfig>,
-    /// The built-in user pool, if enabled.
-    pub identity: Option<IdentityConfig>,
     /// Named JWT authorizers.
     pub authorizers: Vec<AuthorizerConfig>,
     /// Named Lambda (TOKEN / REQUEST) authorizers; they share one namespace with
     /// `authorizers`.
     pub lambda_authorizers: Vec<LambdaAuthorizerConfig>,
-    /// Lambda functions run locally through the Lambda Runtime API.
-    pub functions: Vec<FunctionConfig>,
-    /// The stage's variables (`stageVariables` in authorizer events).
-    pub stage_variables: Vec<(String, String)>,
     /// Which authorizer applies by default, roles and their policies, the resource policy.
     pub authorization: AuthorizationConfig,
     /// The API's models (JSON Schema draft 4), compiled once at load.
@@ -50,11 +121,29 @@ pub struct Config {
     /// The validator of methods that name none (`request_validator:`); already applied to
     /// each [`MethodConfig::validation`].
     pub default_request_validator: Option<String>,
-    /// Limits of body validation.
-    pub validation: ValidationConfig,
-    /// Problems that do not stop the config from loading (an authorizer that accepts any
-    /// audience, ...): shown by `portcullis check` and logged when the config is applied.
-    pub warnings: Vec<crate::Diagnostic>,
+}
+
+/// A host name and the APIs its paths lead to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainConfig {
+    /// The host, lower-case: `api.example.com`, `*.example.com`, or `*` for any host.
+    pub host: String,
+    /// Its base path mappings, longest base path first.
+    pub mappings: Vec<BasePathMapping>,
+    /// Where the domain is in the file.
+    pub loc: Loc,
+}
+
+/// One base path mapping of a domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasePathMapping {
+    /// The base path's segments (decoded); empty for the root (`/`, AWS's `(none)`).
+    pub base_path: Vec<String>,
+    /// The API's id.
+    pub api: String,
+    /// The stage; `None`: the segment after the base path names it, as on
+    /// `{id}.execute-api` host names.
+    pub stage: Option<String>,
 }
 
 /// Limits of request body validation.
@@ -702,6 +791,8 @@ pub enum MappingSource {
     QueryParam(String),
     /// `method.request.header.NAME`
     Header(String),
+    /// `stageVariables.NAME`: the value in the request's stage (absent when unset).
+    StageVariable(String),
 }
 
 /// One parameter mapping.

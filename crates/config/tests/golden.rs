@@ -216,11 +216,11 @@ fn load_valid() -> Config {
 fn valid_config_loads() {
     let config = load_valid();
     assert_eq!(config.file, "valid.yaml");
-    assert_eq!(config.api.api_id, "a1b2c3d4e5");
-    assert_eq!(config.api.stage, "prod");
-    assert_eq!(config.api.region, "eu-west-1");
-    assert_eq!(config.api.account, "123456789012");
-    assert_eq!(config.api.partition, "aws");
+    assert_eq!(config.apis[0].api.api_id, "a1b2c3d4e5");
+    assert_eq!(config.apis[0].api.stage, "prod");
+    assert_eq!(config.apis[0].api.region, "eu-west-1");
+    assert_eq!(config.apis[0].api.account, "123456789012");
+    assert_eq!(config.apis[0].api.partition, "aws");
     assert_eq!(config.listener.address.to_string(), "127.0.0.1:8080");
     assert_eq!(config.listener.max_body_size, 1024 * 1024);
     assert_eq!(config.listener.request_timeout.as_secs(), 90);
@@ -229,15 +229,20 @@ fn valid_config_loads() {
     assert!(config.listener.http2);
     assert!(config.admin.is_none());
     assert!(config.access_log.enabled);
-    assert!(config.gateway_responses.is_empty());
-    let paths: Vec<&str> = config.resources.iter().map(|r| r.path.as_str()).collect();
+    assert!(config.apis[0].gateway_responses.is_empty());
+    let paths: Vec<&str> = config.apis[0]
+        .resources
+        .iter()
+        .map(|r| r.path.as_str())
+        .collect();
     assert_eq!(paths, ["/pets/{petId}", "/mock"]);
 }
 
 #[test]
 fn env_variables_are_substituted() {
     let config = load_valid();
-    let IntegrationConfig::HttpProxy(proxy) = &config.resources[0].methods[0].integration else {
+    let IntegrationConfig::HttpProxy(proxy) = &config.apis[0].resources[0].methods[0].integration
+    else {
         panic!("not a proxy");
     };
     assert_eq!(proxy.uri.scheme, "http");
@@ -262,14 +267,15 @@ fn env_variables_are_substituted() {
 #[test]
 fn double_dollar_brace_is_a_literal() {
     let config = load_valid();
-    let IntegrationConfig::HttpProxy(proxy) = &config.resources[0].methods[0].integration else {
+    let IntegrationConfig::HttpProxy(proxy) = &config.apis[0].resources[0].methods[0].integration
+    else {
         panic!("not a proxy");
     };
     assert_eq!(
         proxy.request_parameters[1].source,
         MappingSource::Literal("${notenv}".to_owned())
     );
-    let IntegrationConfig::Mock(mock) = &config.resources[1].methods[0].integration else {
+    let IntegrationConfig::Mock(mock) = &config.apis[0].resources[1].methods[0].integration else {
         panic!("not a mock");
     };
     // `$${` becomes `${`; a `$` not followed by `{` is kept as is.
@@ -295,11 +301,14 @@ fn request_validation_resolves_per_method() {
     let config = load_str("validation_ok.yaml", &source, golden_base(), &env).unwrap();
     assert_eq!(config.validation.max_body_size, 512 * 1024);
     assert_eq!(config.validation.max_depth, 16);
-    assert_eq!(config.default_request_validator.as_deref(), Some("all"));
-    let names: Vec<&str> = config.models.names().collect();
+    assert_eq!(
+        config.apis[0].default_request_validator.as_deref(),
+        Some("all")
+    );
+    let names: Vec<&str> = config.apis[0].models.names().collect();
     assert_eq!(names, ["Anything", "Order", "Owner", "Pet"]);
     let method = |path: &str, verb: &str| {
-        config
+        config.apis[0]
             .resources
             .iter()
             .find(|r| r.path == path)
@@ -362,11 +371,58 @@ fn validation_defaults_follow_the_listener() {
     let config = load_str("valid.yaml", &small, Path::new("."), &env).unwrap();
     assert_eq!(config.validation.max_body_size, 64 * 1024);
     assert_eq!(config.validation.max_depth, 32);
-    assert!(config.models.is_empty());
+    assert!(config.apis[0].models.is_empty());
     assert!(
-        config
+        config.apis[0]
             .resources
             .iter()
             .all(|r| r.methods.iter().all(|m| m.validation.is_none()))
     );
+}
+
+/// The many-APIs shape: the account once, each API with its type, stages and sections,
+/// domains with their mappings longest base path first.
+#[test]
+fn many_apis_load() {
+    let source = include_str!("many_apis.yaml");
+    let config = load_str("many_apis.yaml", source, golden_base(), &env)
+        .unwrap_or_else(|d| panic!("many-APIs config rejected:\n{d}"));
+    assert_eq!(config.account.region, "eu-west-1");
+    assert_eq!(config.account.partition, "aws");
+    let ids: Vec<&str> = config.apis.iter().map(|a| a.api.api_id.as_str()).collect();
+    assert_eq!(ids, ["shop", "orders"]);
+    let shop = &config.apis[0];
+    assert_eq!(shop.kind, portcullis_config::ApiKind::Rest);
+    assert_eq!(shop.path, "apis.shop");
+    let stages: Vec<&str> = shop.stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(stages, ["prod", "dev"]);
+    assert_eq!(shop.stages[0].variables, [("tier".to_owned(), "gold".to_owned())]);
+    assert_eq!(shop.authorizers[0].name, "partners");
+    assert_eq!(
+        shop.authorization.default_authorizer.as_deref(),
+        Some("partners")
+    );
+    let orders = &config.apis[1];
+    assert_eq!(orders.kind, portcullis_config::ApiKind::Http);
+    assert_eq!(orders.stages[0].name, "$default");
+    assert!(orders.authorizers.is_empty());
+    assert_eq!(config.domains.len(), 2);
+    let api = &config.domains[0];
+    assert_eq!(api.host, "api.example.com");
+    assert_eq!(api.mappings[0].base_path, ["orders", "v1"]);
+    assert_eq!(api.mappings[0].stage.as_deref(), Some("$default"));
+    assert!(api.mappings[1].base_path.is_empty());
+    assert_eq!(config.domains[1].mappings[0].stage, None);
+}
+
+/// The single-API shape maps every other host to its one stage, without a stage in the path.
+#[test]
+fn a_single_api_answers_on_every_host() {
+    let config = load_valid();
+    assert_eq!(config.apis.len(), 1);
+    let any = config.domains.iter().find(|d| d.host == "*").unwrap();
+    assert_eq!(any.mappings.len(), 1);
+    assert!(any.mappings[0].base_path.is_empty());
+    assert_eq!(any.mappings[0].api, "a1b2c3d4e5");
+    assert_eq!(any.mappings[0].stage.as_deref(), Some("prod"));
 }

@@ -82,6 +82,26 @@ impl<'a> CanonicalPath<'a> {
         self.raw
     }
 
+    /// The path without its first `n` segments, still canonical (every segment of it passed
+    /// the checks already): `/prod/pets/1` without one segment is `/pets/1`; nothing left is
+    /// `/`. `None` when the path has fewer than `n` segments.
+    pub fn strip_segments(&self, n: usize) -> Option<CanonicalPath<'a>> {
+        let mut rest = self.raw;
+        for _ in 0..n {
+            let after = rest.get(1..)?;
+            if after.is_empty() {
+                return None;
+            }
+            rest = match after.find('/') {
+                Some(i) => after.get(i..)?,
+                None => "",
+            };
+        }
+        Some(Self {
+            raw: if rest.is_empty() { "/" } else { rest },
+        })
+    }
+
     /// The path's segments after the leading `/`, each decoded. `/` yields one empty segment.
     pub fn segments(&self) -> impl Iterator<Item = Cow<'a, str>> + 'a {
         let rest = self.raw.get(1..).unwrap_or("");
@@ -150,6 +170,34 @@ fn check_segment(bytes: &[u8]) -> Result<(), PathError> {
         return Err(PathError::NotUtf8);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod strip_tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::CanonicalPath;
+
+    #[test]
+    fn stripping_keeps_segment_boundaries() {
+        let p = CanonicalPath::parse("/prod/pets/1").unwrap();
+        assert_eq!(p.strip_segments(0).unwrap().as_str(), "/prod/pets/1");
+        assert_eq!(p.strip_segments(1).unwrap().as_str(), "/pets/1");
+        assert_eq!(p.strip_segments(2).unwrap().as_str(), "/1");
+        assert_eq!(p.strip_segments(3).unwrap().as_str(), "/");
+        assert!(p.strip_segments(4).is_none());
+        let root = CanonicalPath::parse("/prod").unwrap();
+        assert_eq!(root.strip_segments(1).unwrap().as_str(), "/");
+        let slash = CanonicalPath::parse("/prod/").unwrap();
+        assert_eq!(slash.strip_segments(1).unwrap().as_str(), "/");
+        assert!(
+            CanonicalPath::parse("/")
+                .unwrap()
+                .strip_segments(1)
+                .is_none()
+        );
+        let enc = CanonicalPath::parse("/a%20b/c").unwrap();
+        assert_eq!(enc.strip_segments(1).unwrap().as_str(), "/c");
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
     missing_docs,
     clippy::unwrap_used,
     clippy::expect_used,
+    clippy::indexing_slicing,
     reason = "benchmark harness"
 )]
 
@@ -89,7 +90,7 @@ fn bench(c: &mut Criterion) {
         portcullis_gateway::PoolHandle::Serving(Some(&svc)),
     )
     .unwrap();
-    let authorizer = plan.authorizers.first().unwrap().clone();
+    let authorizer = plan.apis[0].authorizers.first().unwrap().clone();
     let mut headers = http::HeaderMap::new();
     headers.insert(
         http::header::AUTHORIZATION,
@@ -107,8 +108,8 @@ fn bench(c: &mut Criterion) {
     let now = portcullis_identity::store::now();
     c.bench_function("authenticate + authorize, cached RS256 token", |b| {
         b.iter(|| {
-            let mut arn = String::with_capacity(plan.arn_prefix.len() + 64);
-            arn.push_str(&plan.arn_prefix);
+            let mut arn = String::with_capacity(plan.apis[0].stages[0].arn_prefix.len() + 64);
+            arn.push_str(&plan.apis[0].stages[0].arn_prefix);
             portcullis_core::push_method_arn(
                 &mut arn,
                 "GET",
@@ -123,7 +124,7 @@ fn bench(c: &mut Criterion) {
                 headers: &headers,
                 caller: &caller,
             };
-            auth::authorize(&plan.authorization, &arn, &keys, false).unwrap()
+            auth::authorize(&plan.apis[0].authorization, &arn, &keys, false).unwrap()
         })
     });
     // The same decision by Cedar, ten policies.
@@ -135,8 +136,8 @@ fn bench(c: &mut Criterion) {
     }
     cedar.push_str("permit(principal in Portcullis::Group::\"viewers\", action in Portcullis::Action::\"GET\", resource);\n");
     let mut cfg2 = plan.config.clone();
-    cfg2.authorization.roles.clear();
-    cfg2.authorization.cedar = Some(portcullis_config::CedarSource {
+    cfg2.apis[0].authorization.roles.clear();
+    cfg2.apis[0].authorization.cedar = Some(portcullis_config::CedarSource {
         text: cedar,
         file: None,
         loc: portcullis_config::Loc::default(),
@@ -162,7 +163,7 @@ fn bench(c: &mut Criterion) {
         false,
     );
     ctx2.resource = Some(std::sync::Arc::from("/pets/{id}"));
-    let mut arn = plan2.arn_prefix.clone();
+    let mut arn = plan2.apis[0].stages[0].arn_prefix.clone();
     portcullis_core::push_method_arn(
         &mut arn,
         "GET",
@@ -175,7 +176,7 @@ fn bench(c: &mut Criterion) {
                 headers: &headers,
                 caller: &caller,
             };
-            auth::authorize(&plan2.authorization, &arn, &keys, false).unwrap()
+            auth::authorize(&plan2.apis[0].authorization, &arn, &keys, false).unwrap()
         })
     });
     // First sight of a token: a fresh plan each time would rebuild keys too; instead a

@@ -56,17 +56,20 @@ struct FunctionKey {
     arn_parts: [String; 3],
 }
 
-/// What defines a Lambda authorizer's kept state: its config and the function pool it
-/// invokes (a restarted function starts with an empty cache: its answers may differ).
+/// What defines a Lambda authorizer's kept state: its API, its config and the function pool
+/// it invokes (a restarted function starts with an empty cache: its answers may differ).
+/// Two APIs never share a cache, as on API Gateway.
 #[derive(Debug)]
 struct LambdaKey {
+    api: String,
     cfg: LambdaAuthorizerConfig,
     pool: Option<Weak<FunctionPool>>,
 }
 
 impl PartialEq for LambdaKey {
     fn eq(&self, other: &Self) -> bool {
-        self.cfg == other.cfg
+        self.api == other.api
+            && self.cfg == other.cfg
             && match (&self.pool, &other.pool) {
                 (None, None) => true,
                 (Some(a), Some(b)) => a.ptr_eq(b),
@@ -141,16 +144,18 @@ impl Carry {
         self.jwt.get_or_build(JwtKey::new(cfg, authz), build)
     }
 
-    /// The kept state (result cache, invocations under way) of the Lambda authorizer `cfg`
-    /// defines, invoking `pool` (or a URL when `None`).
+    /// The kept state (result cache, invocations under way) of API `api`'s Lambda
+    /// authorizer `cfg` defines, invoking `pool` (or a URL when `None`).
     pub fn lambda(
         &self,
+        api: &str,
         cfg: &LambdaAuthorizerConfig,
         pool: Option<&Arc<FunctionPool>>,
     ) -> Arc<AuthorizerState> {
         let mut key_cfg = cfg.clone();
         key_cfg.loc = Loc::default();
         let key = LambdaKey {
+            api: api.to_owned(),
             cfg: key_cfg,
             pool: pool.map(Arc::downgrade),
         };

@@ -33,6 +33,8 @@ pub struct RequestCtx {
     host: Option<HeaderValue>,
     /// Whether the client connected with TLS.
     pub tls: bool,
+    /// The API and stage the request is for, once selected.
+    pub scope: Option<crate::select::Scope>,
     /// The matched resource template, once routed.
     pub resource: Option<Arc<str>>,
     /// Decoded path parameters, once routed.
@@ -72,6 +74,7 @@ impl RequestCtx {
             user_agent: headers.get(http::header::USER_AGENT).cloned(),
             host,
             tls,
+            scope: None,
             resource: None,
             path_params: Vec::new(),
             authorizer: None,

@@ -16,8 +16,8 @@ use portcullis_core::GatewayError;
 use crate::auth::{Caller, RequestKeys, Verdict};
 use crate::body::Inbound;
 use crate::context::RequestCtx;
-use crate::pipeline::{self, Recorder, Valid};
-use crate::plan::{Plan, Route, RouteAuthorizer};
+use crate::pipeline::{self, Recorder, Routed, Valid};
+use crate::plan::{ApiPlan, Plan, RouteAuthorizer};
 
 /// A request to explain.
 #[derive(Debug, Clone)]
@@ -105,9 +105,13 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
     if let Some(t) = &q.token
         && !headers.contains_key(http::header::AUTHORIZATION)
     {
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
         let lambda = CanonicalPath::parse(uri.path())
             .ok()
-            .and_then(|p| plan.router.lookup(&method, &p).ok())
+            .and_then(|p| plan.select.select(&plan.apis, host, p).ok())
+            .and_then(|s| s.api.router.lookup(&method, &s.path).ok())
             .is_some_and(|m| matches!(m.value.authorizer, Some(RouteAuthorizer::Lambda(_))));
         let value = if lambda {
             t.clone()
@@ -153,7 +157,7 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
     let decision = match result {
         Ok(_) => json!({"result": "allow", "summary": report.summary}),
         Err(e) => {
-            let (status, message) = plan.responses.status_and_message(&e);
+            let (status, message) = plan.answering(ctx.scope).0.status_and_message(&e);
             json!({"result": status.as_u16().to_string(), "message": message, "why": e.detail})
         }
     };
@@ -173,10 +177,13 @@ impl Recorder for Report {
         true
     }
 
-    fn routed(&mut self, ctx: &RequestCtx, r: &Route) {
+    fn routed(&mut self, ctx: &RequestCtx, routed: &Routed<'_, '_>) {
+        let r = routed.route;
         self.map.insert(
             "route".into(),
             json!({
+                "api": routed.api.id(),
+                "stage": routed.stage.name(),
                 "resource": ctx.resource.as_deref(),
                 "path_parameters": ctx.path_params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
                 "authorizer": r.authorizer.as_ref().map(|a| a.name().to_owned()),
@@ -231,7 +238,7 @@ impl Recorder for Report {
     }
 
     /// Every statement of the policies that decide, with whether it applied and why not.
-    fn authorizing(&mut self, plan: &Plan, arn: &str, keys: &RequestKeys<'_>) {
+    fn authorizing(&mut self, api: &ApiPlan, arn: &str, keys: &RequestKeys<'_>) {
         let req = PolicyRequest {
             action: "execute-api:Invoke",
             resource: arn,
@@ -245,7 +252,7 @@ impl Recorder for Report {
                 "authorizer_policy".into(),
                 json!({"outcome": outcome.as_str(), "statements": list}),
             );
-        } else if let (Some(_), Some(c)) = (principal, plan.authorization.cedar()) {
+        } else if let (Some(_), Some(c)) = (principal, api.authorization.cedar()) {
             match c.decide(keys, true) {
                 Ok((outcome, traces)) => {
                     let list: Vec<Value> = traces
@@ -261,15 +268,15 @@ impl Recorder for Report {
                     self.map.insert("cedar".into(), json!({"error": e}));
                 }
             }
-        } else if let Some(p) = principal.filter(|_| plan.authorization.has_roles()) {
-            let policies = plan.authorization.role_policy_list(p.role.as_deref());
+        } else if let Some(p) = principal.filter(|_| api.authorization.has_roles()) {
+            let policies = api.authorization.role_policy_list(p.role.as_deref());
             let (outcome, list) = statements(&policies, &req);
             self.map.insert(
                 "role_policies".into(),
                 json!({"role": p.role, "outcome": outcome.as_str(), "statements": list}),
             );
         }
-        if let Some(rp) = plan.authorization.resource_policy() {
+        if let Some(rp) = api.authorization.resource_policy() {
             let (outcome, list) = statements(&[rp], &req);
             self.map.insert(
                 "resource_policy".into(),

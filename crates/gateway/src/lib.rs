@@ -38,7 +38,9 @@ pub mod protocol_error;
 pub mod readiness;
 pub mod respond;
 pub mod route;
+pub mod select;
 pub mod server;
+pub mod stage;
 pub mod telemetry;
 
 use std::net::SocketAddr;

@@ -1,13 +1,14 @@
 //! The request pipeline, in API Gateway's order, written once.
 //!
 //! ```text
-//! admit (head, canonical path) -> firewall -> route -> precheck (resource policy: explicit Deny)
-//!   -> authenticate -> authorize -> throttle -> validate -> integrate -> respond
+//! admit (head, canonical path) -> firewall -> select (API and stage) -> route
+//!   -> precheck (resource policy: explicit Deny) -> authenticate -> authorize -> throttle
+//!   -> validate -> integrate -> respond
 //! ```
 //! [`chain`] runs every stage up to the integration; [`serve`] runs it and then the
 //! integration, and [`explain`](crate::explain) runs the very same chain on a described
 //! request with a [`Recorder`] that writes the report. Each stage is a function from the
-//! narrowest input to a named output ([`Admitted`], [`Cleared`], [`Routed`], [`Guard`],
+//! narrowest input to a named output ([`Admitted`], [`Cleared`], [`Selected`], [`Routed`], [`Guard`],
 //! [`Caller`], [`Permit`], [`Metered`], [`Valid`]) or a [`GatewayError`]; the next stage takes
 //! the previous one's output, so the order is enforced by types. `firewall` and `throttle` pass
 //! every request for now: they are where the web ACL and the limits will go.
@@ -25,6 +26,7 @@ use http::header::{CONTENT_LENGTH, HeaderValue};
 use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
+use portcullis_config::ApiKind;
 use portcullis_core::{CanonicalPath, ErrorKind, GatewayError, ResponseType};
 
 use crate::Shared;
@@ -34,8 +36,9 @@ use crate::body::{BufferError, Completion, Inbound, ObservedBody, ResponseBody};
 use crate::context::RequestCtx;
 use crate::identity_endpoints::{Endpoint, IdentityEndpoints};
 use crate::keep_alive::InFlight;
-use crate::plan::{Plan, Route, RouteAuthorizer};
+use crate::plan::{ApiPlan, Plan, Route, RouteAuthorizer, Stage};
 use crate::respond::REQUEST_ID;
+use crate::select::Selected;
 use crate::telemetry;
 
 /// The debug header with the authorization decision (`authorization.decision_header`).
@@ -97,7 +100,8 @@ pub async fn serve(
                 };
                 metrics::counter!(telemetry::UPSTREAM_ERRORS, "route" => metrics::SharedString::from_shared(route), "kind" => kind).increment(1);
             }
-            let mut response = plan.responses.render(&plan.api, &e, &ctx);
+            let (responses, identity) = plan.answering(ctx.scope);
+            let mut response = responses.render(identity, &e, &ctx);
             // A head that could be read two ways leaves the rest of the connection's bytes
             // ambiguous too: answer and close.
             if matches!(
@@ -143,7 +147,7 @@ async fn run(
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let (head, body) = req.into_parts();
     let mut body = Inbound::streaming(body);
-    let mut decision = DecisionHeader::new(plan.authorization.decision_header);
+    let mut decision = DecisionHeader::default();
     let next = chain(
         plan,
         shared.identity.as_ref(),
@@ -161,11 +165,11 @@ async fn run(
                 .handle(endpoint, Request::from_parts(head, body), ctx.source_ip)
                 .await
         }
-        Next::Integrate(route) => {
+        Next::Integrate { route, stage } => {
             route
                 .integration
                 .call(
-                    &plan.api,
+                    stage,
                     plan.limits.max_body_size,
                     Request::from_parts(head, body),
                     ctx,
@@ -180,8 +184,13 @@ async fn run(
 pub enum Next<'p> {
     /// One of the user pool's own endpoints (login, tokens, JWKS, discovery).
     UserPool(&'p IdentityEndpoints, Endpoint),
-    /// The method's integration.
-    Integrate(&'p Route),
+    /// The method's integration, in the request's stage.
+    Integrate {
+        /// The method.
+        route: &'p Route,
+        /// The stage.
+        stage: &'p Stage,
+    },
 }
 
 /// Watches the chain as it runs. The pipeline's recorder writes the decision header when it
@@ -193,7 +202,7 @@ pub trait Recorder {
         false
     }
     /// The route matched.
-    fn routed(&mut self, _ctx: &RequestCtx, _route: &Route) {}
+    fn routed(&mut self, _ctx: &RequestCtx, _routed: &Routed<'_, '_>) {}
     /// The method ARN that policies are evaluated against.
     fn method_arn(&mut self, _arn: &str) {}
     /// The resource policy denied before authentication.
@@ -201,7 +210,7 @@ pub trait Recorder {
     /// Authentication ended.
     fn authenticated(&mut self, _result: Result<&Caller, &GatewayError>) {}
     /// Authorization is about to decide, with these keys (`explain` lists every statement).
-    fn authorizing(&mut self, _plan: &Plan, _arn: &str, _keys: &RequestKeys<'_>) {}
+    fn authorizing(&mut self, _api: &ApiPlan, _arn: &str, _keys: &RequestKeys<'_>) {}
     /// Authorization decided.
     fn authorized(&mut self, _result: Result<&Verdict, &GatewayError>) {}
     /// Validation ended.
@@ -220,20 +229,24 @@ pub async fn chain<'p, R: Recorder>(
 ) -> Result<Next<'p>, GatewayError> {
     let admitted = admit(plan, head)?;
     let cleared = firewall(plan, &admitted)?;
-    let routed = match route(plan, pool, head, &admitted, cleared, ctx)? {
+    let selected = match select(plan, pool, head, &admitted, cleared, ctx)? {
         Target::UserPool(identity, endpoint) => return Ok(Next::UserPool(identity, endpoint)),
-        Target::Method(routed) => routed,
+        Target::Api(selected) => selected,
     };
-    rec.routed(ctx, routed.route);
-    let guard = precheck(plan, &routed, head, &admitted, ctx, rec)?;
-    let caller = authenticate(plan, &routed, &guard, head, ctx).await;
+    let routed = route(selected, head, ctx)?;
+    rec.routed(ctx, &routed);
+    let guard = precheck(&routed, head, ctx, rec)?;
+    let caller = authenticate(&routed, &guard, head, ctx).await;
     rec.authenticated(caller.as_ref());
-    let permit = authorize(plan, &routed, &guard, caller?, head, ctx, rec)?;
+    let permit = authorize(&routed, &guard, caller?, head, ctx, rec)?;
     let metered = throttle(plan, &routed, permit)?;
     let valid = validate(plan, &routed, metered, head, body, ctx).await;
     rec.validated(valid.as_ref());
     valid?;
-    Ok(Next::Integrate(routed.route))
+    Ok(Next::Integrate {
+        route: routed.route,
+        stage: routed.stage,
+    })
 }
 
 /// A request whose head passed the checks, with the canonical path every later stage sees.
@@ -262,32 +275,26 @@ pub fn firewall(_plan: &Plan, _admitted: &Admitted<'_>) -> Result<Cleared, Gatew
     Ok(Cleared(()))
 }
 
-/// What a path and method lead to.
+/// Where the host and path lead.
 #[derive(Debug)]
-pub enum Target<'p> {
-    /// One of the user pool's endpoints.
+pub enum Target<'p, 'h> {
+    /// One of the user pool's endpoints (served on every host, before any API).
     UserPool(&'p IdentityEndpoints, Endpoint),
-    /// A configured method.
-    Method(Routed<'p>),
+    /// An API and stage.
+    Api(Selected<'p, 'h>),
 }
 
-/// A request matched to a method; its resource and path parameters are in the context.
-#[derive(Debug)]
-pub struct Routed<'p> {
-    /// The method's compiled route.
-    pub route: &'p Route,
-}
-
-/// Finds the method: the user pool's own endpoints first, then the API's resources
-/// (`403 Missing Authentication Token` when nothing matches, as API Gateway answers).
-pub fn route<'p>(
+/// The user pool's own endpoints first, then the API and stage of the host and path (see
+/// [`crate::select`]). The scope goes into the context, so that errors from here on answer
+/// with the API's own gateway responses.
+pub fn select<'p, 'h>(
     plan: &'p Plan,
     pool: Option<&'p IdentityEndpoints>,
     head: &Parts,
-    admitted: &Admitted<'_>,
+    admitted: &Admitted<'h>,
     _cleared: Cleared,
     ctx: &mut RequestCtx,
-) -> Result<Target<'p>, GatewayError> {
+) -> Result<Target<'p, 'h>, GatewayError> {
     if let Some(identity) = pool
         && let Some(endpoint) = identity.matches(&head.method, admitted.path.as_str())
     {
@@ -295,13 +302,51 @@ pub fn route<'p>(
         ctx.metrics = identity.metrics(endpoint);
         return Ok(Target::UserPool(identity, endpoint));
     }
-    let matched = plan.router.lookup(&head.method, &admitted.path)?;
+    let selected = plan.select.select(&plan.apis, ctx.host(), admitted.path)?;
+    ctx.scope = Some(selected.scope);
+    Ok(Target::Api(selected))
+}
+
+/// A request matched to a method; its resource and path parameters are in the context.
+#[derive(Debug)]
+pub struct Routed<'p, 'h> {
+    /// The method's compiled route.
+    pub route: &'p Route,
+    /// Its API.
+    pub api: &'p ApiPlan,
+    /// The request's stage.
+    pub stage: &'p Stage,
+    /// The path the API sees (base path and stage removed).
+    pub path: CanonicalPath<'h>,
+}
+
+/// Finds the method in the API's resources. Nothing matches: a REST API answers `403
+/// Missing Authentication Token`, an HTTP API `404 Not Found`, as API Gateway does.
+pub fn route<'p, 'h>(
+    selected: Selected<'p, 'h>,
+    head: &Parts,
+    ctx: &mut RequestCtx,
+) -> Result<Routed<'p, 'h>, GatewayError> {
+    let api = selected.api;
+    let matched = match api.router.lookup(&head.method, &selected.path) {
+        Ok(m) => m,
+        Err(e) if api.kind == ApiKind::Http => {
+            return Err(GatewayError::new(
+                ErrorKind::Response(ResponseType::RESOURCE_NOT_FOUND),
+                e.detail,
+            ));
+        }
+        Err(e) => return Err(e),
+    };
     ctx.resource = Some(matched.resource.clone());
     ctx.metrics = Some(matched.value.metrics.clone());
     ctx.path_params = matched.params;
-    Ok(Target::Method(Routed {
+    Ok(Routed {
         route: matched.value,
-    }))
+        api,
+        stage: selected.stage,
+        path: selected.path,
+    })
 }
 
 /// Whether authentication and authorization have anything to do for a method.
@@ -319,22 +364,22 @@ pub enum Guard {
 /// Resource policy, phase 1: an explicit Deny stops the request before any authorizer runs
 /// (API Gateway's rule).
 pub fn precheck<R: Recorder>(
-    plan: &Plan,
-    routed: &Routed<'_>,
+    routed: &Routed<'_, '_>,
     head: &Parts,
-    admitted: &Admitted<'_>,
     ctx: &RequestCtx,
     rec: &mut R,
 ) -> Result<Guard, GatewayError> {
-    if routed.route.authorizer.is_none() && plan.authorization.is_empty() {
+    let authorization = &routed.api.authorization;
+    if routed.route.authorizer.is_none() && authorization.is_empty() {
         return Ok(Guard::Open);
     }
-    let mut arn = String::with_capacity(plan.arn_prefix.len() + 64);
-    arn.push_str(&plan.arn_prefix);
-    portcullis_core::push_method_arn(&mut arn, head.method.as_str(), &admitted.path);
+    let prefix = &routed.stage.arn_prefix;
+    let mut arn = String::with_capacity(prefix.len() + 64);
+    arn.push_str(prefix);
+    portcullis_core::push_method_arn(&mut arn, head.method.as_str(), &routed.path);
     rec.method_arn(&arn);
     let checked = auth::resource_policy_precheck(
-        &plan.authorization,
+        authorization,
         &arn,
         &RequestKeys {
             ctx,
@@ -348,8 +393,7 @@ pub fn precheck<R: Recorder>(
 
 /// Runs the method's authorizer: JWT or Lambda. A method without one is [`Caller::Public`].
 pub async fn authenticate(
-    plan: &Plan,
-    routed: &Routed<'_>,
+    routed: &Routed<'_, '_>,
     guard: &Guard,
     head: &Parts,
     ctx: &RequestCtx,
@@ -369,8 +413,8 @@ pub async fn authenticate(
                 headers: &head.headers,
                 method_arn: arn,
                 route_method: &route.method,
-                api: &plan.api,
-                stage_variables: &plan.config.stage_variables,
+                api: &routed.stage.identity,
+                stage_variables: &routed.stage.variables,
             })
             .await?
         }
@@ -385,8 +429,7 @@ pub struct Permit(());
 /// The caller's policies (authorizer policy, role policies or Cedar) with the resource
 /// policy. The principal goes into the context for parameter mappings and templates.
 pub fn authorize<R: Recorder>(
-    plan: &Plan,
-    routed: &Routed<'_>,
+    routed: &Routed<'_, '_>,
     guard: &Guard,
     caller: Caller,
     head: &Parts,
@@ -401,8 +444,8 @@ pub fn authorize<R: Recorder>(
         headers: &head.headers,
         caller: &caller,
     };
-    rec.authorizing(plan, arn, &keys);
-    let verdict = auth::authorize(&plan.authorization, arn, &keys, rec.wants_summary());
+    rec.authorizing(routed.api, arn, &keys);
+    let verdict = auth::authorize(&routed.api.authorization, arn, &keys, rec.wants_summary());
     rec.authorized(verdict.as_ref());
     ctx.authorizer = caller.into_principal();
     match verdict {
@@ -423,7 +466,7 @@ pub struct Metered(());
 /// passes.
 pub fn throttle(
     _plan: &Plan,
-    _routed: &Routed<'_>,
+    _routed: &Routed<'_, '_>,
     _permit: Permit,
 ) -> Result<Metered, GatewayError> {
     Ok(Metered(()))
@@ -446,7 +489,7 @@ pub struct Valid(());
 /// `413`: it cannot be validated, so it does not pass.
 pub async fn validate(
     plan: &Plan,
-    routed: &Routed<'_>,
+    routed: &Routed<'_, '_>,
     _metered: Metered,
     head: &Parts,
     body: &mut Inbound,
@@ -516,18 +559,15 @@ pub async fn validate(
     Ok(Valid(()))
 }
 
-/// The pipeline's recorder: the decision header, when `authorization.decision_header` is on.
-#[derive(Debug)]
+/// The pipeline's recorder: the decision header, when the API's
+/// `authorization.decision_header` is on.
+#[derive(Debug, Default)]
 struct DecisionHeader {
     on: bool,
     text: Option<String>,
 }
 
 impl DecisionHeader {
-    fn new(on: bool) -> Self {
-        Self { on, text: None }
-    }
-
     fn note(&mut self, text: &str) {
         if self.on {
             self.text = Some(text.to_owned());
@@ -538,6 +578,10 @@ impl DecisionHeader {
 impl Recorder for DecisionHeader {
     fn wants_summary(&self) -> bool {
         self.on
+    }
+
+    fn routed(&mut self, _ctx: &RequestCtx, routed: &Routed<'_, '_>) {
+        self.on = routed.api.authorization.decision_header;
     }
 
     fn prechecked(&mut self, result: Result<(), &GatewayError>) {

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_config::{
-    ApiIdentity, Config, Diagnostic, Diagnostics, IntegrationConfig, IssuerConfig, LambdaTarget,
-    Loc, MethodAuth,
+    ApiConfig, ApiIdentity, ApiKind, Config, Diagnostic, Diagnostics, IntegrationConfig,
+    IssuerConfig, LambdaTarget, Loc, MethodAuth,
 };
 use portcullis_identity::service::IdentityService;
 use rustls_pki_types::pem::PemObject;
@@ -25,6 +25,7 @@ use crate::integration::mock::Mock;
 use crate::lambda::{Clock, Functions, Invoker, LambdaAuthorizer};
 use crate::respond::Responses;
 use crate::route::Router;
+pub use crate::stage::Stage;
 use crate::telemetry::RouteMetrics;
 
 /// What a plan is compiled against: the running user pool, or nothing because the plan is
@@ -98,36 +99,69 @@ pub struct Limits {
     pub validation_depth: u32,
 }
 
-/// A compiled configuration.
+/// One compiled API.
 #[derive(Debug)]
-pub struct Plan {
-    /// Increases by one with each successful load.
-    pub generation: u64,
-    /// The API's identity.
-    pub api: ApiIdentity,
+pub struct ApiPlan {
+    /// REST or HTTP.
+    pub kind: ApiKind,
+    /// Its stages (never empty).
+    pub stages: Vec<Stage>,
+    /// Whether `{id}.execute-api.*` host names reach it.
+    pub execute_api_endpoint: bool,
     /// Resources and methods.
     pub router: Router<Route>,
     /// Gateway responses.
     pub responses: Responses,
-    /// Limits.
-    pub limits: Limits,
-    /// Metric handles for requests that matched no route.
-    pub unrouted_metrics: Arc<RouteMetrics>,
-    /// TLS for the listener, if configured.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Roles, policies, resource policy.
     pub authorization: Authorization,
     /// The compiled JWT authorizers.
     pub authorizers: Vec<Arc<JwtAuthorizer>>,
     /// The compiled Lambda authorizers.
     pub lambda_authorizers: Vec<Arc<LambdaAuthorizer>>,
+}
+
+impl ApiPlan {
+    /// The API's id.
+    pub fn id(&self) -> &str {
+        self.stages
+            .first()
+            .map_or("", |s| s.identity.api_id.as_str())
+    }
+
+    /// The stage called `name`.
+    pub fn stage(&self, name: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.name() == name)
+    }
+}
+
+/// A compiled configuration.
+#[derive(Debug)]
+pub struct Plan {
+    /// Increases by one with each successful load.
+    pub generation: u64,
+    /// The APIs, in config order.
+    pub apis: Vec<ApiPlan>,
+    /// How a request finds its API and stage.
+    pub select: crate::select::Selector,
+    /// Gateway responses for requests that reach no API (AWS's defaults).
+    pub responses: Responses,
+    /// The identity templates see for requests that reach no API: the account and region,
+    /// no API id or stage.
+    pub identity: ApiIdentity,
+    /// Limits.
+    pub limits: Limits,
+    /// Metric handles for requests that matched no route.
+    pub unrouted_metrics: Arc<RouteMetrics>,
+    /// TLS for the listener, if configured.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// The local functions' workers (stopped when the plan is dropped).
     pub functions: Functions,
-    /// `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/`, the start of every method ARN.
-    pub arn_prefix: String,
     /// The config it was compiled from.
     pub config: Config,
 }
+
+/// Reports one problem found while compiling.
+type Problem<'a> = &'a dyn Fn(Loc, String, String, &str);
 
 impl Plan {
     /// Compiles `config`. Problems found here (unreadable certificates and the like) are
@@ -153,163 +187,25 @@ impl Plan {
                 help: (!help.is_empty()).then(|| help.to_owned()),
             });
         };
-        let (authorization, roles, cedar_errors) =
-            Authorization::compile(&config.authorization, &config.api);
         let mut other_sources = Vec::new();
         let mut cedar_diags = Vec::new();
-        if let Some(src) = &config.authorization.cedar {
-            for (offset, message) in cedar_errors {
-                // Point at the problem in the Cedar text: its own file, or the config lines
-                // the inline text sits on.
-                let (line, column) = offset.map_or((0, 0), |o| {
-                    let before = src.text.get(..o).unwrap_or("");
-                    let line = before.matches('\n').count() as u64 + 1;
-                    let column =
-                        before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
-                    (line, column)
-                });
-                let (file, loc) = match &src.file {
-                    Some(f) => {
-                        if !other_sources.iter().any(|(n, _): &(String, String)| n == f) {
-                            other_sources.push((f.clone(), src.text.clone()));
-                        }
-                        (f.clone(), Loc { line, column })
-                    }
-                    None => (
-                        config.file.clone(),
-                        if line == 0 {
-                            src.loc
-                        } else {
-                            Loc {
-                                line: src.loc.line + line - 1,
-                                column: if line == 1 {
-                                    src.loc.column + column - 1
-                                } else {
-                                    column
-                                },
-                            }
-                        },
-                    ),
-                };
-                cedar_diags.push(Diagnostic {
-                    file,
-                    loc,
-                    path: "authorization.cedar".into(),
-                    message: format!("invalid Cedar: {message}"),
-                    help: Some("see the Cedar policy language; policies look like `permit(principal in Portcullis::Group::\"viewers\", action in Portcullis::Action::\"GET\", resource);`".into()),
-                });
-            }
+        let mut apis = Vec::with_capacity(config.apis.len());
+        for api in &config.apis {
+            let cx = ApiCompile {
+                config: &config,
+                api,
+                generation,
+                clients,
+                carry,
+                pool,
+                problem: &problem,
+            };
+            let plan = cx.compile(&mut other_sources, &mut cedar_diags, || {
+                !diags.borrow().is_empty()
+            });
+            apis.push(plan);
         }
-        let mut authorizers: Vec<Arc<JwtAuthorizer>> = Vec::new();
-        let (identity, check_only) = match pool {
-            PoolHandle::Serving(identity) => (identity, false),
-            PoolHandle::CheckOnly => (None, true),
-        };
-        {
-            for a in &config.authorizers {
-                // Checking without the pool builds every authorizer but the pool's own
-                // (HMAC secrets, CA files are checked all the same).
-                if check_only && a.issuer == IssuerConfig::Builtin {
-                    continue;
-                }
-                let remote_keys = |algorithms: &[portcullis_jwt::Alg]| {
-                    carry.remote_keys(clients, &a.issuer, algorithms)
-                };
-                let built = carry.jwt(a, &config.authorization, || {
-                    JwtAuthorizer::compile(a, identity, &remote_keys, roles.clone())
-                });
-                match built {
-                    Ok(j) => authorizers.push(j),
-                    Err(e) => problem(a.loc, format!("authorizers.{}", a.name), e, ""),
-                }
-            }
-        }
-        // Lambda authorizers get their invokers and kept state at the end, once the whole
-        // plan compiled: the cache of one whose definition and function did not change is
-        // carried over.
-        let mut lambda_authorizers: Vec<Arc<LambdaAuthorizer>> = Vec::new();
-        for a in &config.lambda_authorizers {
-            match LambdaAuthorizer::new(a.clone(), Invoker::None, Clock::default()) {
-                Ok(l) => lambda_authorizers.push(Arc::new(l)),
-                Err(e) => problem(a.loc, format!("authorizers.{}", a.name), e, ""),
-            }
-        }
-        let mut router = Router::new();
-        for resource in &config.resources {
-            let route_metrics = Arc::new(RouteMetrics::new(&resource.path));
-            for method in &resource.methods {
-                let path = format!("resources.{}.{}.integration", resource.path, method.method);
-                let integration = match &method.integration {
-                    IntegrationConfig::Mock(m) => Mock::compile(m).map(Integration::Mock),
-                    IntegrationConfig::HttpProxy(p) => {
-                        HttpProxy::compile(p, &resource.segments, clients, generation)
-                            .map(|p| Integration::HttpProxy(Box::new(p)))
-                    }
-                };
-                let integration = match integration {
-                    Ok(i) => i,
-                    Err(e) => {
-                        problem(resource.loc, path, e, "");
-                        continue;
-                    }
-                };
-                let named = match &method.auth {
-                    MethodAuth::Named(n) => Some(n.as_str()),
-                    MethodAuth::None => None,
-                    MethodAuth::Default => config.authorization.default_authorizer.as_deref(),
-                };
-                // A method that names an authorizer is never public: a name that resolves to
-                // nothing is a compile error here, whatever the loader checked before.
-                let authorizer = match named {
-                    None => None,
-                    Some(n) => match resolve(&authorizers, &lambda_authorizers, n) {
-                        Some(a) => Some(a),
-                        // Configured but not built: its own problem is reported already, or
-                        // it is the pool's authorizer, skipped by a plan that never serves.
-                        None if configured(&config, n)
-                            && (check_only || !diags.borrow().is_empty()) =>
-                        {
-                            None
-                        }
-                        None => {
-                            problem(
-                                resource.loc,
-                                format!("resources.{}.{}.authorizer", resource.path, method.method),
-                                format!("authorizer `{n}` is not defined"),
-                                "define it under `authorizers`, or write `authorizer: NONE` for a public method",
-                            );
-                            continue;
-                        }
-                    },
-                };
-                let route = Route {
-                    authorizer,
-                    scopes: method.scopes.clone(),
-                    validation: method.validation.clone(),
-                    resource: Arc::from(resource.path.as_str()),
-                    method: Arc::from(method.method.as_str()),
-                    metrics: route_metrics.clone(),
-                    integration,
-                };
-                if let Err(e) =
-                    router.insert(&resource.path, &resource.segments, &method.method, route)
-                {
-                    problem(
-                        resource.loc,
-                        format!("resources.{}", resource.path),
-                        e.0,
-                        "use the same parameter name at the same position in every resource",
-                    );
-                }
-            }
-        }
-        let responses = match Responses::compile(&config.gateway_responses) {
-            Ok(r) => r,
-            Err(e) => {
-                problem(Loc::default(), "gateway_responses".into(), e, "");
-                Responses::default()
-            }
-        };
+        let select = crate::select::Selector::compile(&config.domains, &apis);
         let l = &config.listener;
         let tls = match &l.tls {
             Some(t) => match server_tls(&t.cert_file, &t.key_file, l.http2) {
@@ -326,37 +222,46 @@ impl Plan {
             },
             None => None,
         };
+        let check_only = matches!(pool, PoolHandle::CheckOnly);
+        let account = &config.account;
         // Local functions start only for a plan that will serve, and only when everything
         // else compiled: a failing reload starts no processes.
         let mut functions = Functions::default();
         if !check_only && diags.borrow().is_empty() && cedar_diags.is_empty() {
             match Functions::start(
                 &config.functions,
-                &config.api.partition,
-                &config.api.region,
-                &config.api.account,
+                &account.partition,
+                &account.region,
+                &account.account,
                 |f, start| {
                     carry.function(
                         f,
-                        &config.api.partition,
-                        &config.api.region,
-                        &config.api.account,
+                        &account.partition,
+                        &account.region,
+                        &account.account,
                         start,
                     )
                 },
             ) {
                 Ok(f) => {
                     functions = f;
-                    for l in &lambda_authorizers {
-                        let pool = match l.target() {
-                            LambdaTarget::Function(name) => functions.get(name),
-                            LambdaTarget::Url { .. } => None,
-                        };
-                        match crate::lambda::invoker(l.target(), &functions, || {
-                            clients.post_client()
-                        }) {
-                            Ok(i) => l.attach(i, carry.lambda(l.config(), pool)),
-                            Err(e) => problem(l.loc(), format!("authorizers.{}", l.name), e, ""),
+                    for (api_cfg, api) in config.apis.iter().zip(&apis) {
+                        for l in &api.lambda_authorizers {
+                            let pool = match l.target() {
+                                LambdaTarget::Function(name) => functions.get(name),
+                                LambdaTarget::Url { .. } => None,
+                            };
+                            match crate::lambda::invoker(l.target(), &functions, || {
+                                clients.post_client()
+                            }) {
+                                Ok(i) => l.attach(i, carry.lambda(api.id(), l.config(), pool)),
+                                Err(e) => problem(
+                                    l.loc(),
+                                    join(&api_cfg.path, &format!("authorizers.{}", l.name)),
+                                    e,
+                                    "",
+                                ),
+                            }
                         }
                     }
                 }
@@ -385,19 +290,252 @@ impl Plan {
         };
         Ok(Plan {
             generation,
-            api: config.api.clone(),
-            router,
-            responses,
+            apis,
+            select,
+            responses: Responses::default(),
+            identity: account.identity("", ""),
             limits,
             unrouted_metrics: Arc::new(RouteMetrics::new("-")),
             tls,
+            functions,
+            config,
+        })
+    }
+
+    /// The API with id `id`.
+    pub fn api(&self, id: &str) -> Option<&ApiPlan> {
+        self.apis.iter().find(|a| a.id() == id)
+    }
+
+    /// The responses and identity that answer a request in `scope` (AWS's defaults and the
+    /// account alone when it reached no API).
+    pub fn answering(&self, scope: Option<crate::select::Scope>) -> (&Responses, &ApiIdentity) {
+        scope
+            .and_then(|s| {
+                let api = self.apis.get(s.api)?;
+                Some((&api.responses, &api.stages.get(s.stage)?.identity))
+            })
+            .unwrap_or((&self.responses, &self.identity))
+    }
+
+    /// Every JWT authorizer of every API.
+    pub fn jwt_authorizers(&self) -> impl Iterator<Item = &Arc<JwtAuthorizer>> {
+        self.apis.iter().flat_map(|a| a.authorizers.iter())
+    }
+
+    /// Every Lambda authorizer of every API.
+    pub fn lambda_authorizers(&self) -> impl Iterator<Item = &Arc<LambdaAuthorizer>> {
+        self.apis.iter().flat_map(|a| a.lambda_authorizers.iter())
+    }
+}
+
+/// `path.key`, or `key` at the top level.
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// What one API is compiled with.
+struct ApiCompile<'a> {
+    config: &'a Config,
+    api: &'a ApiConfig,
+    generation: u64,
+    clients: &'a UpstreamClients,
+    carry: &'a Carry,
+    pool: PoolHandle<'a>,
+    problem: Problem<'a>,
+}
+
+impl ApiCompile<'_> {
+    /// Compiles the API; `failed` says whether any problem was reported so far.
+    fn compile(
+        &self,
+        other_sources: &mut Vec<(String, String)>,
+        cedar_diags: &mut Vec<Diagnostic>,
+        failed: impl Fn() -> bool,
+    ) -> ApiPlan {
+        let (config, api, problem) = (self.config, self.api, self.problem);
+        let at = |key: &str| join(&api.path, key);
+        let (authorization, roles, cedar_errors) =
+            Authorization::compile(&api.authorization, &api.api);
+        if let Some(src) = &api.authorization.cedar {
+            for (offset, message) in cedar_errors {
+                // Point at the problem in the Cedar text: its own file, or the config lines
+                // the inline text sits on.
+                let (line, column) = offset.map_or((0, 0), |o| {
+                    let before = src.text.get(..o).unwrap_or("");
+                    let line = before.matches('\n').count() as u64 + 1;
+                    let column =
+                        before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+                    (line, column)
+                });
+                let (file, loc) = match &src.file {
+                    Some(f) => {
+                        if !other_sources.iter().any(|(n, _)| n == f) {
+                            other_sources.push((f.clone(), src.text.clone()));
+                        }
+                        (f.clone(), Loc { line, column })
+                    }
+                    None => (
+                        config.file.clone(),
+                        if line == 0 {
+                            src.loc
+                        } else {
+                            Loc {
+                                line: src.loc.line + line - 1,
+                                column: if line == 1 {
+                                    src.loc.column + column - 1
+                                } else {
+                                    column
+                                },
+                            }
+                        },
+                    ),
+                };
+                cedar_diags.push(Diagnostic {
+                    file,
+                    loc,
+                    path: at("authorization.cedar"),
+                    message: format!("invalid Cedar: {message}"),
+                    help: Some("see the Cedar policy language; policies look like `permit(principal in Portcullis::Group::\"viewers\", action in Portcullis::Action::\"GET\", resource);`".into()),
+                });
+            }
+        }
+        let mut authorizers: Vec<Arc<JwtAuthorizer>> = Vec::new();
+        let (identity, check_only) = match self.pool {
+            PoolHandle::Serving(identity) => (identity, false),
+            PoolHandle::CheckOnly => (None, true),
+        };
+        for a in &api.authorizers {
+            // Checking without the pool builds every authorizer but the pool's own (HMAC
+            // secrets, CA files are checked all the same).
+            if check_only && a.issuer == IssuerConfig::Builtin {
+                continue;
+            }
+            let remote_keys = |algorithms: &[portcullis_jwt::Alg]| {
+                self.carry.remote_keys(self.clients, &a.issuer, algorithms)
+            };
+            let built = self.carry.jwt(a, &api.authorization, || {
+                JwtAuthorizer::compile(a, identity, &remote_keys, roles.clone())
+            });
+            match built {
+                Ok(j) => authorizers.push(j),
+                Err(e) => problem(a.loc, at(&format!("authorizers.{}", a.name)), e, ""),
+            }
+        }
+        // Lambda authorizers get their invokers and kept state at the end, once the whole
+        // plan compiled: the cache of one whose definition and function did not change is
+        // carried over.
+        let mut lambda_authorizers: Vec<Arc<LambdaAuthorizer>> = Vec::new();
+        for a in &api.lambda_authorizers {
+            match LambdaAuthorizer::new(a.clone(), Invoker::None, Clock::default()) {
+                Ok(l) => lambda_authorizers.push(Arc::new(l)),
+                Err(e) => problem(a.loc, at(&format!("authorizers.{}", a.name)), e, ""),
+            }
+        }
+        let mut router = Router::new();
+        for resource in &api.resources {
+            let route_metrics = Arc::new(RouteMetrics::new(&resource.path));
+            for method in &resource.methods {
+                let path = at(&format!(
+                    "resources.{}.{}.integration",
+                    resource.path, method.method
+                ));
+                let integration = match &method.integration {
+                    IntegrationConfig::Mock(m) => Mock::compile(m).map(Integration::Mock),
+                    IntegrationConfig::HttpProxy(p) => {
+                        HttpProxy::compile(p, &resource.segments, self.clients, self.generation)
+                            .map(|p| Integration::HttpProxy(Box::new(p)))
+                    }
+                };
+                let integration = match integration {
+                    Ok(i) => i,
+                    Err(e) => {
+                        problem(resource.loc, path, e, "");
+                        continue;
+                    }
+                };
+                let named = match &method.auth {
+                    MethodAuth::Named(n) => Some(n.as_str()),
+                    MethodAuth::None => None,
+                    MethodAuth::Default => api.authorization.default_authorizer.as_deref(),
+                };
+                // A method that names an authorizer is never public: a name that resolves to
+                // nothing is a compile error here, whatever the loader checked before.
+                let authorizer = match named {
+                    None => None,
+                    Some(n) => match resolve(&authorizers, &lambda_authorizers, n) {
+                        Some(a) => Some(a),
+                        // Configured but not built: its own problem is reported already, or
+                        // it is the pool's authorizer, skipped by a plan that never serves.
+                        None if configured(api, n) && (check_only || failed()) => None,
+                        None => {
+                            problem(
+                                resource.loc,
+                                at(&format!(
+                                    "resources.{}.{}.authorizer",
+                                    resource.path, method.method
+                                )),
+                                format!("authorizer `{n}` is not defined"),
+                                "define it under `authorizers`, or write `authorizer: NONE` for a public method",
+                            );
+                            continue;
+                        }
+                    },
+                };
+                let route = Route {
+                    authorizer,
+                    scopes: method.scopes.clone(),
+                    validation: method.validation.clone(),
+                    resource: Arc::from(resource.path.as_str()),
+                    method: Arc::from(method.method.as_str()),
+                    metrics: route_metrics.clone(),
+                    integration,
+                };
+                if let Err(e) =
+                    router.insert(&resource.path, &resource.segments, &method.method, route)
+                {
+                    problem(
+                        resource.loc,
+                        at(&format!("resources.{}", resource.path)),
+                        e.0,
+                        "use the same parameter name at the same position in every resource",
+                    );
+                }
+            }
+        }
+        let responses = match Responses::compile(&api.gateway_responses) {
+            Ok(r) => r,
+            Err(e) => {
+                problem(Loc::default(), at("gateway_responses"), e, "");
+                Responses::default()
+            }
+        };
+        let stages = api
+            .stages
+            .iter()
+            .map(|s| {
+                let identity = config.account.identity(&api.api.api_id, &s.name);
+                Stage {
+                    arn_prefix: identity.method_arn_prefix(),
+                    identity,
+                    variables: s.variables.clone(),
+                }
+            })
+            .collect();
+        ApiPlan {
+            kind: api.kind,
+            stages,
+            execute_api_endpoint: api.execute_api_endpoint,
+            router,
+            responses,
             authorization,
             authorizers,
             lambda_authorizers,
-            functions,
-            arn_prefix: config.api.method_arn_prefix(),
-            config,
-        })
+        }
     }
 }
 
@@ -418,10 +556,10 @@ fn resolve(
         })
 }
 
-/// Whether the config defines an authorizer called `name`.
-fn configured(config: &Config, name: &str) -> bool {
-    config.authorizers.iter().any(|a| a.name == name)
-        || config.lambda_authorizers.iter().any(|a| a.name == name)
+/// Whether the API defines an authorizer called `name`.
+fn configured(api: &ApiConfig, name: &str) -> bool {
+    api.authorizers.iter().any(|a| a.name == name)
+        || api.lambda_authorizers.iter().any(|a| a.name == name)
 }
 
 /// Builds a rustls server config from PEM files, offering h2 by ALPN when `http2`.
@@ -498,7 +636,7 @@ authorizers:
         assert!(compile(config()).is_ok());
 
         let mut named = config();
-        named.resources[0].methods[0].auth = MethodAuth::Named("ghost".into());
+        named.apis[0].resources[0].methods[0].auth = MethodAuth::Named("ghost".into());
         let Err(d) = compile(named) else {
             panic!("a method naming an unknown authorizer compiled");
         };
@@ -507,7 +645,7 @@ authorizers:
         assert_eq!(d.items[0].path, "resources./pets.GET.authorizer");
 
         let mut default = config();
-        default.authorization.default_authorizer = Some("ghost".into());
+        default.apis[0].authorization.default_authorizer = Some("ghost".into());
         let Err(d) = compile(default) else {
             panic!("an unknown default authorizer compiled");
         };

@@ -150,7 +150,7 @@ impl Readiness {
                     .await,
             )
         };
-        let jwks = futures_util::future::join_all(plan.authorizers.iter().filter_map(|a| {
+        let jwks = futures_util::future::join_all(plan.jwt_authorizers().filter_map(|a| {
             let issuer = a.remote_issuer()?.to_owned();
             Some(async move {
                 let name = &a.name;

@@ -586,7 +586,7 @@ async fn a_reload_keeps_an_unchanged_jwt_authorizer_and_its_cache() {
     );
     let shared = gw.shared();
     let before = shared.plan.load_full();
-    assert_eq!(before.authorizers[0].cached(), 1);
+    assert_eq!(before.apis[0].authorizers[0].cached(), 1);
     let service = shared.identity.as_ref().unwrap().service().clone();
     let compile = |config: portcullis_config::Config| {
         portcullis_gateway::Plan::compile(
@@ -600,18 +600,24 @@ async fn a_reload_keeps_an_unchanged_jwt_authorizer_and_its_cache() {
     };
 
     let mut unrelated = before.config.clone();
-    unrelated.resources.retain(|r| r.path != "/health");
+    unrelated.apis[0].resources.retain(|r| r.path != "/health");
     let kept = compile(unrelated);
-    assert!(Arc::ptr_eq(&kept.authorizers[0], &before.authorizers[0]));
-    assert_eq!(kept.authorizers[0].cached(), 1);
+    assert!(Arc::ptr_eq(
+        &kept.apis[0].authorizers[0],
+        &before.apis[0].authorizers[0]
+    ));
+    assert_eq!(kept.apis[0].authorizers[0].cached(), 1);
 
     let mut changed = before.config.clone();
-    changed
+    changed.apis[0]
         .authorization
         .group_roles
         .push(("viewers".into(), "auditor".into()));
     let fresh = compile(changed);
-    assert!(!Arc::ptr_eq(&fresh.authorizers[0], &before.authorizers[0]));
-    assert_eq!(fresh.authorizers[0].cached(), 0);
+    assert!(!Arc::ptr_eq(
+        &fresh.apis[0].authorizers[0],
+        &before.apis[0].authorizers[0]
+    ));
+    assert_eq!(fresh.apis[0].authorizers[0].cached(), 0);
     gw.shutdown(std::time::Duration::from_secs(1)).await;
 }

@@ -67,8 +67,7 @@ fn authorizer(gw: &Gateway, name: &str) -> Arc<LambdaAuthorizer> {
     gw.shared()
         .plan
         .load()
-        .lambda_authorizers
-        .iter()
+        .lambda_authorizers()
         .find(|a| a.name == name)
         .unwrap()
         .clone()
@@ -668,7 +667,7 @@ async fn cached_results_expire_after_the_ttl() {
         resources(None, "remote")
     );
     let config = portcullis_config::load_str("ttl.yaml", &yaml, Path::new("."), &env).unwrap();
-    let cfg = config.lambda_authorizers[0].clone();
+    let cfg = config.apis[0].lambda_authorizers[0].clone();
     let clients = portcullis_gateway::integration::clients::UpstreamClients::default();
     let invoker = Invoker::Url(Box::new(UrlTarget {
         url: format!("http://{endpoint}/invoke").parse().unwrap(),
@@ -695,7 +694,7 @@ async fn cached_results_expire_after_the_ttl() {
         headers: &headers,
         method_arn: "arn:aws:execute-api:us-east-1:123456789012:testapi/test/GET/pets",
         route_method: "GET",
-        api: &config.api,
+        api: &config.apis[0].api,
         stage_variables: &[],
     };
     let p = auth.authenticate(&view).await.unwrap();

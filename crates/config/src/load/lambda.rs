@@ -737,6 +737,7 @@ pub(super) fn read_stage_variables(
 /// Lambda authorizers name functions that exist; scopes are not used with them.
 pub(super) fn check_lambda_refs(
     cx: &mut Cx<'_>,
+    prefix: &str,
     authorizers: &[LambdaAuthorizerConfig],
     function_names: &[String],
 ) {
@@ -754,7 +755,7 @@ pub(super) fn check_lambda_refs(
             };
             cx.error(
                 a.loc,
-                &format!("authorizers.{}.function", a.name),
+                &super::join(prefix, &format!("authorizers.{}.function", a.name)),
                 format!("no function named `{f}`"),
                 help,
             );

@@ -638,7 +638,7 @@ pub(super) fn read_validation(
 
 /// The names defined under a top-level section of the document, so that an entry with
 /// problems of its own is not also reported as unknown.
-fn names_in(root: &Node, section: &str) -> Vec<String> {
+pub(super) fn names_in(root: &Node, section: &str) -> Vec<String> {
     match &root.value {
         Value::Map(entries) => entries
             .iter()
@@ -668,6 +668,7 @@ fn top_value_loc(root: &Node, key: &str) -> Loc {
 pub(super) fn resolve(
     cx: &mut Cx<'_>,
     root: &Node,
+    prefix: &str,
     models: Option<&Models>,
     validators: Option<&[(String, Validator)]>,
     default_validator: Option<&str>,
@@ -693,7 +694,7 @@ pub(super) fn resolve(
         let help = unknown_validator(d);
         cx.error(
             top_value_loc(root, "request_validator"),
-            "request_validator",
+            &join(prefix, "request_validator"),
             format!("no request validator named `{d}`"),
             help,
         );

@@ -17,7 +17,9 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Request, Response, Uri, Version};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use portcullis_config::{HttpProxyConfig, Segment, UpstreamProtocol, UriPart};
-use portcullis_core::{ApiIdentity, ErrorKind, GatewayError};
+use portcullis_core::{ErrorKind, GatewayError};
+
+use crate::stage::Stage;
 
 use super::clients::{UpstreamClient, UpstreamClients};
 use super::mapping::{Mappings, QUERY_COMPONENT};
@@ -140,7 +142,7 @@ impl HttpProxy {
 
     fn upstream_path(
         &self,
-        api: &ApiIdentity,
+        stage: &Stage,
         ctx: &RequestCtx,
         headers: &HeaderMap,
     ) -> Result<PathAndQuery, GatewayError> {
@@ -183,7 +185,7 @@ impl HttpProxy {
         }
         if !self.mappings.is_empty() {
             let mut extra = String::new();
-            self.mappings.apply_query(api, ctx, headers, &mut extra);
+            self.mappings.apply_query(stage, ctx, headers, &mut extra);
             if !extra.is_empty() {
                 pq.push(sep);
                 pq.push_str(&extra);
@@ -197,13 +199,13 @@ impl HttpProxy {
     /// Proxies the request and returns the upstream's response, body streaming.
     pub async fn call(
         &self,
-        api: &ApiIdentity,
+        stage: &Stage,
         max_body_size: u64,
         req: Request<Inbound>,
         ctx: &mut RequestCtx,
     ) -> Result<Response<ResponseBody>, GatewayError> {
         let (parts, body) = req.into_parts();
-        let path = self.upstream_path(api, ctx, &parts.headers)?;
+        let path = self.upstream_path(stage, ctx, &parts.headers)?;
         let mut headers = parts.headers;
         // Mapping sources read the client's headers as sent, before any rewriting.
         let original = (!self.mappings.is_empty()).then(|| headers.clone());
@@ -227,7 +229,7 @@ impl HttpProxy {
         }
         if let Some(original) = &original {
             self.mappings
-                .apply_headers(api, ctx, original, &mut headers);
+                .apply_headers(stage, ctx, original, &mut headers);
         }
 
         let meter = Arc::new(BodyMeter::default());

@@ -6,7 +6,9 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use portcullis_config::{ApiIdentity, MappingSource, MappingTarget, ParameterMapping};
+use portcullis_config::{MappingSource, MappingTarget, ParameterMapping};
+
+use crate::stage::Stage;
 
 use crate::context::RequestCtx;
 
@@ -52,13 +54,14 @@ impl Mappings {
     /// supply it.
     pub fn apply_headers(
         &self,
-        api: &ApiIdentity,
+        stage: &Stage,
         ctx: &RequestCtx,
         incoming: &HeaderMap,
         out: &mut HeaderMap,
     ) {
         for (name, source) in &self.headers {
-            match resolve(api, ctx, incoming, source).and_then(|v| HeaderValue::from_str(&v).ok()) {
+            match resolve(stage, ctx, incoming, source).and_then(|v| HeaderValue::from_str(&v).ok())
+            {
                 Some(v) => {
                     out.insert(name.clone(), v);
                 }
@@ -78,13 +81,13 @@ impl Mappings {
     /// Appends mapped query parameters to `query` (a query string without `?`).
     pub fn apply_query(
         &self,
-        api: &ApiIdentity,
+        stage: &Stage,
         ctx: &RequestCtx,
         incoming: &HeaderMap,
         query: &mut String,
     ) {
         for (name, source) in &self.query {
-            if let Some(v) = resolve(api, ctx, incoming, source) {
+            if let Some(v) = resolve(stage, ctx, incoming, source) {
                 if !query.is_empty() {
                     query.push('&');
                 }
@@ -97,14 +100,15 @@ impl Mappings {
 }
 
 fn resolve(
-    api: &ApiIdentity,
+    stage: &Stage,
     ctx: &RequestCtx,
     incoming: &HeaderMap,
     source: &MappingSource,
 ) -> Option<String> {
     match source {
         MappingSource::Literal(s) => Some(s.clone()),
-        MappingSource::Context(v) => ctx.var(api, *v),
+        MappingSource::Context(v) => ctx.var(&stage.identity, *v),
+        MappingSource::StageVariable(name) => stage.variable(name).map(str::to_owned),
         MappingSource::Authorizer(key) => ctx
             .authorizer
             .as_ref()

@@ -11,7 +11,9 @@ pub mod mock;
 
 use crate::body::Inbound;
 use http::Request;
-use portcullis_core::{ApiIdentity, GatewayError};
+use portcullis_core::GatewayError;
+
+use crate::stage::Stage;
 
 use crate::body::ResponseBody;
 use crate::context::RequestCtx;
@@ -29,14 +31,14 @@ impl Integration {
     /// Serves the request.
     pub async fn call(
         &self,
-        api: &ApiIdentity,
+        stage: &Stage,
         max_body_size: u64,
         req: Request<Inbound>,
         ctx: &mut RequestCtx,
     ) -> Result<http::Response<ResponseBody>, GatewayError> {
         match self {
             Self::Mock(m) => Ok(m.call()),
-            Self::HttpProxy(p) => p.call(api, max_body_size, req, ctx).await,
+            Self::HttpProxy(p) => p.call(stage, max_body_size, req, ctx).await,
         }
     }
 }

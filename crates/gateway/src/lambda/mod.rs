@@ -468,8 +468,12 @@ impl LambdaAuthorizer {
         Some(out)
     }
 
-    fn cache_key(&self, values: &[String]) -> [u8; 32] {
+    /// The cache key of `values` in `stage`: each stage has its own cache, as on API
+    /// Gateway (the event carries the stage and its variables, so the answer may differ).
+    fn cache_key(&self, stage: &str, values: &[String]) -> [u8; 32] {
         let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        ctx.update(&(stage.len() as u64).to_be_bytes());
+        ctx.update(stage.as_bytes());
         for v in values {
             ctx.update(&(v.len() as u64).to_be_bytes());
             ctx.update(v.as_bytes());
@@ -518,7 +522,7 @@ impl LambdaAuthorizer {
             )));
         };
         let state = &attached.state;
-        let key = caching.then(|| self.cache_key(&values));
+        let key = caching.then(|| self.cache_key(&req.api.stage, &values));
         if let Some(k) = &key {
             let now = self.clock.now();
             if let Some(hit) = state.cache.get(k, |c| c.expires > now) {
