@@ -78,12 +78,12 @@ pub fn title_case(name: &str) -> String {
     out
 }
 
-fn header_text(v: &http::HeaderValue) -> String {
+pub(crate) fn header_text(v: &http::HeaderValue) -> String {
     String::from_utf8_lossy(v.as_bytes()).into_owned()
 }
 
 /// `domainName` (the Host without its port) and `domainPrefix` (its first label).
-fn domain(headers: &HeaderMap) -> (String, String) {
+pub(crate) fn domain(headers: &HeaderMap) -> (String, String) {
     let host = headers
         .get(http::header::HOST)
         .map(header_text)
@@ -100,7 +100,7 @@ fn domain(headers: &HeaderMap) -> (String, String) {
 }
 
 /// A stable short id for a resource template, like API Gateway's `resourceId`.
-fn resource_id(resource: &str) -> String {
+pub(crate) fn resource_id(resource: &str) -> String {
     const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, resource.as_bytes());
     d.as_ref()
@@ -111,13 +111,13 @@ fn resource_id(resource: &str) -> String {
 }
 
 /// An `extendedRequestId`-shaped value derived from the request id.
-fn extended_id(request_id: &str) -> String {
+pub(crate) fn extended_id(request_id: &str) -> String {
     use base64::Engine as _;
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, request_id.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(d.as_ref().get(..10).unwrap_or(&[]))
 }
 
-fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     query.map_or_else(Vec::new, |q| {
         form_urlencoded::parse(q.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -126,7 +126,7 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 }
 
 /// Adds `value` to the list at `key` (REST's `multiValue...` maps).
-fn push_value(map: &mut Map<String, Value>, key: String, value: String) {
+pub(crate) fn push_value(map: &mut Map<String, Value>, key: String, value: String) {
     match map.get_mut(&key) {
         Some(Value::Array(a)) => a.push(Value::String(value)),
         _ => {
@@ -136,7 +136,7 @@ fn push_value(map: &mut Map<String, Value>, key: String, value: String) {
 }
 
 /// Adds `value` to the comma-joined text at `key` (2.0's repeated headers and parameters).
-fn join_value(map: &mut Map<String, Value>, key: String, value: &str) {
+pub(crate) fn join_value(map: &mut Map<String, Value>, key: String, value: &str) {
     match map.get_mut(&key) {
         Some(Value::String(s)) => {
             s.push(',');
@@ -148,7 +148,7 @@ fn join_value(map: &mut Map<String, Value>, key: String, value: &str) {
     }
 }
 
-fn string_map(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
+pub(crate) fn string_map(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
     Value::Object(
         pairs
             .into_iter()

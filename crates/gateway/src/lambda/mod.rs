@@ -17,6 +17,7 @@
 
 pub mod event;
 pub mod output;
+pub mod proxy;
 /// The local Lambda host (its own crate), under its old name.
 pub use portcullis_lambda_host as runtime;
 
