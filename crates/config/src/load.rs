@@ -54,6 +54,7 @@ pub fn load_str(
         proxy_timeouts: Vec::new(),
         auth_timeouts: Vec::new(),
         auth_refs: Vec::new(),
+        function_refs: Vec::new(),
         validation_refs: Vec::new(),
         other_sources: Vec::new(),
         file,
@@ -115,6 +116,9 @@ struct Cx<'a> {
     /// Methods' authorizer choices (location, key path, choice, has scopes), checked against
     /// the authorizers once everything is read.
     auth_refs: Vec<(Loc, String, MethodAuth, bool)>,
+    /// Functions named by `aws_proxy` integrations (location, key path, name), checked
+    /// against `functions:` with the API's other references.
+    function_refs: Vec<(Loc, String, String)>,
     /// Methods' validation choices, resolved against validators and models at the end.
     validation_refs: Vec<validation::MethodValidationRef>,
     /// Texts of other files (policy files) that diagnostics point into.
@@ -519,6 +523,7 @@ const SINGLE_API_KEYS: &[&str] = &[
     "models",
     "request_validators",
     "request_validator",
+    "binary_media_types",
 ];
 
 /// Keys of the many-APIs shape besides the shared ones.
@@ -1152,14 +1157,7 @@ fn read_resources(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<Resour
             continue;
         };
         // Two templates that differ only in parameter names would match the same requests.
-        let shape: Vec<Segment> = segments
-            .iter()
-            .map(|s| match s {
-                Segment::Literal(l) => Segment::Literal(l.clone()),
-                Segment::Param(_) => Segment::Param(String::new()),
-                Segment::Greedy(_) => Segment::Greedy(String::new()),
-            })
-            .collect();
+        let shape = shape_of(&segments);
         if let Some((_, other)) = shapes.iter().find(|(s, _)| *s == shape) {
             cx.error(key.loc, &rpath, format!("resource `{}` conflicts with `{other}`", key.name), "two resources at the same level cannot differ only in parameter names; use one name");
             ok = false;
@@ -1177,6 +1175,19 @@ fn read_resources(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<Resour
         }
     }
     ok.then_some(out)
+}
+
+/// A template's segments with parameter names erased: two templates of one shape match the
+/// same requests.
+fn shape_of(segments: &[Segment]) -> Vec<Segment> {
+    segments
+        .iter()
+        .map(|s| match s {
+            Segment::Literal(l) => Segment::Literal(l.clone()),
+            Segment::Param(_) => Segment::Param(String::new()),
+            Segment::Greedy(_) => Segment::Greedy(String::new()),
+        })
+        .collect()
 }
 
 fn parse_resource_path(cx: &mut Cx<'_>, text: &str, loc: Loc, path: &str) -> Option<Vec<Segment>> {
@@ -1314,49 +1325,62 @@ fn read_methods(
             ok = false;
             continue;
         }
-        let Some(mut m) = cx.map(value, &mpath) else {
-            ok = false;
-            continue;
-        };
-        let integration = m
-            .required(
-                cx,
-                "integration",
-                "add `integration:` with `type: mock` or `type: http_proxy`",
-            )
-            .and_then(|(n, p)| read_integration(cx, n, &p, segments));
-        let authorizer = m.take("authorizer");
-        let scopes = m.take("scopes");
-        let auth = auth::read_method_auth(cx, authorizer, scopes);
-        let validator = m.take("request_validator");
-        let params = m.take("request_parameters");
-        let models = m.take("request_models");
-        let validation_ok =
-            validation::read_method_validation(cx, &mpath, segments, validator, params, models);
-        m.finish(cx, METHOD_KEYS);
-        if let Some((choice, loc, scopes)) = &auth {
-            cx.auth_refs.push((
-                loc.unwrap_or(key.loc),
-                mpath.clone(),
-                choice.clone(),
-                !scopes.is_empty(),
-            ));
-        }
-        match (integration, auth) {
-            (Some(integration), Some((auth, _, scopes))) if validation_ok => {
-                out.push(MethodConfig {
-                    method: key.name.clone(),
-                    integration,
-                    auth,
-                    scopes,
-                    // Filled in once validators and models are read.
-                    validation: None,
-                });
-            }
-            _ => ok = false,
+        match read_method(cx, &key.name, key.loc, value, &mpath, segments, METHOD_KEYS) {
+            Some(m) => out.push(m),
+            None => ok = false,
         }
     }
     ok.then_some(out)
+}
+
+/// One method (or HTTP API route) at `mpath`: its integration, authorization and
+/// validation; `allowed` are the keys it may have.
+fn read_method(
+    cx: &mut Cx<'_>,
+    method: &str,
+    key_loc: Loc,
+    value: &Node,
+    mpath: &str,
+    segments: &[Segment],
+    allowed: &[&str],
+) -> Option<MethodConfig> {
+    let mut m = cx.map(value, mpath)?;
+    let integration = m
+        .required(
+            cx,
+            "integration",
+            "add `integration:` with `type: mock`, `type: http_proxy` or `type: aws_proxy`",
+        )
+        .and_then(|(n, p)| read_integration(cx, n, &p, segments));
+    let authorizer = m.take("authorizer");
+    let scopes = m.take("scopes");
+    let auth = auth::read_method_auth(cx, authorizer, scopes);
+    let validator = m.take("request_validator");
+    let params = m.take("request_parameters");
+    let models = m.take("request_models");
+    let validation_ok =
+        validation::read_method_validation(cx, mpath, segments, validator, params, models);
+    m.finish(cx, allowed);
+    if let Some((choice, loc, scopes)) = &auth {
+        cx.auth_refs.push((
+            loc.unwrap_or(key_loc),
+            mpath.to_owned(),
+            choice.clone(),
+            !scopes.is_empty(),
+        ));
+    }
+    match (integration, auth) {
+        (Some(integration), Some((auth, _, scopes))) if validation_ok => Some(MethodConfig {
+            method: method.to_owned(),
+            at: mpath.to_owned(),
+            integration,
+            auth,
+            scopes,
+            // Filled in once validators and models are read.
+            validation: None,
+        }),
+        _ => None,
+    }
 }
 
 const METHOD_KEYS: &[&str] = &[
@@ -1369,6 +1393,7 @@ const METHOD_KEYS: &[&str] = &[
 ];
 
 const MOCK_KEYS: &[&str] = &["type", "status", "headers", "body"];
+const AWS_PROXY_KEYS: &[&str] = &["type", "function", "timeout", "payload_format_version"];
 const PROXY_KEYS: &[&str] = &[
     "type",
     "uri",
@@ -1376,6 +1401,7 @@ const PROXY_KEYS: &[&str] = &[
     "protocol",
     "ca_file",
     "request_parameters",
+    "parameter_mapping",
 ];
 
 fn read_integration(
@@ -1385,13 +1411,17 @@ fn read_integration(
     segments: &[Segment],
 ) -> Option<IntegrationConfig> {
     let mut m = cx.map(node, path)?;
-    let all_keys: Vec<&str> = MOCK_KEYS
-        .iter()
-        .chain(PROXY_KEYS.iter().skip(1))
-        .copied()
-        .collect();
-    let Some((tnode, tpath)) = m.required(cx, "type", "set `type: mock` or `type: http_proxy`")
-    else {
+    let mut all_keys: Vec<&str> = Vec::new();
+    for k in MOCK_KEYS.iter().chain(PROXY_KEYS).chain(AWS_PROXY_KEYS) {
+        if !all_keys.contains(k) {
+            all_keys.push(k);
+        }
+    }
+    let Some((tnode, tpath)) = m.required(
+        cx,
+        "type",
+        "set `type: mock`, `type: http_proxy` or `type: aws_proxy`",
+    ) else {
         m.finish_known(cx, &all_keys);
         return None;
     };
@@ -1464,28 +1494,7 @@ fn read_integration(
                     let text = cx.string(n, &p)?;
                     parse_uri_template(cx, &text, n.loc, &p, segments)
                 });
-            let timeout = match m.take("timeout") {
-                Some((n, p)) => cx.duration(n, &p).and_then(|d| {
-                    cx.proxy_timeouts.push((n.loc, p.clone(), d));
-                    if d.is_zero() {
-                        cx.error(
-                            n.loc,
-                            &p,
-                            "timeout must be greater than zero",
-                            "API Gateway's default is 29s",
-                        );
-                        None
-                    } else {
-                        Some(d)
-                    }
-                }),
-                None => {
-                    // API Gateway's default; checked like an explicit one.
-                    let d = Duration::from_secs(29);
-                    cx.proxy_timeouts.push((node.loc, join(path, "timeout"), d));
-                    Some(d)
-                }
-            };
+            let timeout = integration_timeout(cx, &mut m, node, path);
             let protocol = match m.take("protocol") {
                 Some((n, p)) => cx.string(n, &p).and_then(|v| match v.as_str() {
                     "auto" => Some(UpstreamProtocol::Auto),
@@ -1503,9 +1512,22 @@ fn read_integration(
                 None => Some(UpstreamProtocol::Auto),
             };
             let ca_file = m.take("ca_file").map(|(n, p)| cx.file_path(n, &p));
-            let params = match m.take("request_parameters") {
-                Some((n, p)) => read_parameter_mappings(cx, n, &p, segments),
-                None => Some(Vec::new()),
+            let rest_params = m.take("request_parameters");
+            let http_params = m.take("parameter_mapping");
+            let http_api_mapping = http_params.is_some();
+            let params = match (rest_params, http_params) {
+                (Some((n, p)), None) => read_parameter_mappings(cx, n, &p, segments),
+                (None, Some((n, p))) => apis::read_http_mapping(cx, n, &p, segments),
+                (Some((n, p)), Some(_)) => {
+                    cx.error(
+                        n.loc,
+                        &p,
+                        "`request_parameters` and `parameter_mapping` together",
+                        "REST APIs use `request_parameters`, HTTP APIs `parameter_mapping`: keep the one of the API's type",
+                    );
+                    None
+                }
+                (None, None) => Some(Vec::new()),
             };
             m.finish(cx, PROXY_KEYS);
             Some(IntegrationConfig::HttpProxy(HttpProxyConfig {
@@ -1517,12 +1539,50 @@ fn read_integration(
                     None => None,
                 },
                 request_parameters: params?,
+                http_api_mapping,
+                loc: node.loc,
+            }))
+        }
+        "aws_proxy" => {
+            let function = m
+                .required(
+                    cx,
+                    "function",
+                    "name the function under `functions:` that answers the request",
+                )
+                .and_then(|(n, p)| {
+                    let name = cx.string(n, &p)?;
+                    cx.function_refs.push((n.loc, p, name.clone()));
+                    Some(name)
+                });
+            let timeout = integration_timeout(cx, &mut m, node, path);
+            let payload = match m.take("payload_format_version") {
+                Some((n, p)) => cx.string(n, &p).and_then(|v| match v.as_str() {
+                    "1.0" => Some(Some(PayloadFormat::Http1)),
+                    "2.0" => Some(Some(PayloadFormat::Http2)),
+                    other => {
+                        cx.error(
+                            n.loc,
+                            &p,
+                            format!("unknown payload format version `{other}`"),
+                            "HTTP APIs use \"1.0\" or \"2.0\" (quoted); REST APIs have one format and need no version",
+                        );
+                        None
+                    }
+                }),
+                None => Some(None),
+            };
+            m.finish(cx, AWS_PROXY_KEYS);
+            Some(IntegrationConfig::AwsProxy(AwsProxyConfig {
+                function: function?,
+                timeout: timeout?,
+                payload: payload?,
                 loc: node.loc,
             }))
         }
         other => {
-            let help = did_you_mean(other, &["mock", "http_proxy"], "", || {
-                "integration types are `mock` and `http_proxy`".to_owned()
+            let help = did_you_mean(other, &["mock", "http_proxy", "aws_proxy"], "", || {
+                "integration types are `mock`, `http_proxy` and `aws_proxy`".to_owned()
             });
             cx.error(
                 tnode.loc,
@@ -1532,6 +1592,38 @@ fn read_integration(
             );
             m.finish_known(cx, &all_keys);
             None
+        }
+    }
+}
+
+/// An integration's `timeout` (API Gateway's default 29s), checked against the listener's
+/// request timeout at the end.
+fn integration_timeout(
+    cx: &mut Cx<'_>,
+    m: &mut Map<'_>,
+    node: &Node,
+    path: &str,
+) -> Option<Duration> {
+    match m.take("timeout") {
+        Some((n, p)) => cx.duration(n, &p).and_then(|d| {
+            cx.proxy_timeouts.push((n.loc, p.clone(), d));
+            if d.is_zero() {
+                cx.error(
+                    n.loc,
+                    &p,
+                    "timeout must be greater than zero",
+                    "API Gateway's default is 29s",
+                );
+                None
+            } else {
+                Some(d)
+            }
+        }),
+        None => {
+            // API Gateway's default; checked like an explicit one.
+            let d = Duration::from_secs(29);
+            cx.proxy_timeouts.push((node.loc, join(path, "timeout"), d));
+            Some(d)
         }
     }
 }
@@ -1755,7 +1847,11 @@ fn read_parameter_mappings(
             .string(value, &mpath)
             .and_then(|s| parse_mapping_source(cx, &s, value.loc, &mpath, segments));
         match (target, source) {
-            (Some(target), Some(source)) => out.push(ParameterMapping { target, source }),
+            (Some(target), Some(source)) => out.push(ParameterMapping {
+                op: MappingOp::Overwrite,
+                target,
+                source,
+            }),
             _ => ok = false,
         }
     }

@@ -121,6 +121,31 @@ pub struct ApiConfig {
     /// The validator of methods that name none (`request_validator:`); already applied to
     /// each [`MethodConfig::validation`].
     pub default_request_validator: Option<String>,
+    /// Media types sent to and from Lambda proxy integrations as binary (base64):
+    /// `image/png`, `image/*`, `*/*` (REST APIs).
+    pub binary_media_types: Vec<String>,
+    /// An HTTP API's `$default` route: requests that match no other route.
+    pub default_route: Option<MethodConfig>,
+    /// An HTTP API's CORS configuration.
+    pub cors: Option<CorsConfig>,
+}
+
+/// An HTTP API's CORS configuration: the gateway answers preflight requests and adds the
+/// CORS headers to every response of an allowed origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsConfig {
+    /// Allowed origins (`https://app.example.com`), or `*`.
+    pub allow_origins: Vec<String>,
+    /// Allowed methods, or `*`.
+    pub allow_methods: Vec<String>,
+    /// Allowed request headers (lower-case), or `*`.
+    pub allow_headers: Vec<String>,
+    /// Response headers the browser may read.
+    pub expose_headers: Vec<String>,
+    /// `Access-Control-Max-Age`, in seconds.
+    pub max_age: Option<u32>,
+    /// `Access-Control-Allow-Credentials: true`.
+    pub allow_credentials: bool,
 }
 
 /// A host name and the APIs its paths lead to.
@@ -642,6 +667,9 @@ pub struct ResourceConfig {
 pub struct MethodConfig {
     /// `GET`, `POST`, ... or `ANY`.
     pub method: String,
+    /// Where the method is in the file, as a key path (`resources./pets.GET`,
+    /// `apis.shop.resources./pets.GET`, `apis.web.routes.GET /pets`).
+    pub at: String,
     /// What serves it.
     pub integration: IntegrationConfig,
     /// How it is authenticated.
@@ -660,6 +688,22 @@ pub enum IntegrationConfig {
     Mock(MockConfig),
     /// A reverse proxy to an HTTP(S) upstream.
     HttpProxy(HttpProxyConfig),
+    /// A Lambda proxy integration (`AWS_PROXY`) to a local function.
+    AwsProxy(AwsProxyConfig),
+}
+
+/// A Lambda proxy integration.
+#[derive(Debug, Clone)]
+pub struct AwsProxyConfig {
+    /// The function under `functions:`.
+    pub function: String,
+    /// Time allowed for the function's answer (the integration timeout).
+    pub timeout: Duration,
+    /// `payload_format_version` (HTTP APIs: `1.0` or `2.0`); `None`: the API type's default
+    /// (REST's own format, HTTP API 2.0).
+    pub payload: Option<PayloadFormat>,
+    /// Where the integration is in the file.
+    pub loc: Loc,
 }
 
 /// A fixed response.
@@ -693,8 +737,12 @@ pub struct HttpProxyConfig {
     pub protocol: UpstreamProtocol,
     /// Extra PEM CA bundle trusted for `https://` upstreams (besides the system roots).
     pub ca_file: Option<PathBuf>,
-    /// Values mapped into the integration request.
+    /// Values mapped into the integration request (REST `request_parameters`, or HTTP APIs'
+    /// `parameter_mapping`).
     pub request_parameters: Vec<ParameterMapping>,
+    /// Whether they were written as HTTP APIs' `parameter_mapping` (checked against the
+    /// API's type).
+    pub http_api_mapping: bool,
     /// Where the integration is in the file.
     pub loc: Loc,
 }
@@ -723,10 +771,24 @@ pub enum UriPart {
 /// Where a mapped value goes in the integration request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MappingTarget {
-    /// `integration.request.header.NAME`
+    /// `integration.request.header.NAME` (HTTP APIs: `header.NAME`)
     Header(String),
-    /// `integration.request.querystring.NAME`
+    /// `integration.request.querystring.NAME` (HTTP APIs: `querystring.NAME`)
     Query(String),
+    /// HTTP APIs' `overwrite:path`: the upstream request's path.
+    Path,
+}
+
+/// What a mapping does to its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MappingOp {
+    /// Replace the target (REST's only operation): a header or query parameter of that name
+    /// the client sent is not forwarded.
+    Overwrite,
+    /// HTTP APIs' `append:`: add a value, keeping the client's.
+    Append,
+    /// HTTP APIs' `remove:`: drop the client's header or query parameter.
+    Remove,
 }
 
 /// A request-context variable usable as a mapping source or in templates.
@@ -793,11 +855,15 @@ pub enum MappingSource {
     Header(String),
     /// `stageVariables.NAME`: the value in the request's stage (absent when unset).
     StageVariable(String),
+    /// HTTP APIs' `$request.path`: the request path as the API sees it.
+    RequestPath,
 }
 
 /// One parameter mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParameterMapping {
+    /// What it does.
+    pub op: MappingOp,
     /// Where the value goes.
     pub target: MappingTarget,
     /// Where it comes from.

@@ -396,7 +396,10 @@ fn many_apis_load() {
     assert_eq!(shop.path, "apis.shop");
     let stages: Vec<&str> = shop.stages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(stages, ["prod", "dev"]);
-    assert_eq!(shop.stages[0].variables, [("tier".to_owned(), "gold".to_owned())]);
+    assert_eq!(
+        shop.stages[0].variables,
+        [("tier".to_owned(), "gold".to_owned())]
+    );
     assert_eq!(shop.authorizers[0].name, "partners");
     assert_eq!(
         shop.authorization.default_authorizer.as_deref(),

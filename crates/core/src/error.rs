@@ -39,6 +39,10 @@ pub enum ErrorKind {
     UpstreamUnavailable,
     /// The upstream answered something that is not HTTP.
     UpstreamProtocol,
+    /// An HTTP API's Lambda proxy integration failed (the function failed, or answered
+    /// something malformed): HTTP APIs answer `500 {"message":"Internal Server Error"}`
+    /// where REST APIs answer `502`.
+    HttpApiIntegration,
     /// A gateway-response type chosen directly by a later stage (authorizers, throttling, ...).
     Response(ResponseType),
     /// A bug or resource exhaustion inside the gateway.
@@ -56,6 +60,7 @@ impl ErrorKind {
             Self::ClientTimeout | Self::MalformedRequest => ResponseType::DEFAULT_4XX,
             Self::UpstreamTimeout => ResponseType::INTEGRATION_TIMEOUT,
             Self::UpstreamUnavailable | Self::UpstreamProtocol => ResponseType::INTEGRATION_FAILURE,
+            Self::HttpApiIntegration => ResponseType::DEFAULT_5XX,
             Self::Response(t) => t,
             Self::Internal => ResponseType::DEFAULT_5XX,
         }
@@ -66,6 +71,7 @@ impl ErrorKind {
         match self {
             Self::ClientTimeout => Some(408),
             Self::MalformedRequest => Some(400),
+            Self::HttpApiIntegration => Some(500),
             _ => None,
         }
     }
@@ -74,6 +80,7 @@ impl ErrorKind {
     pub fn message_hint(self) -> Option<&'static str> {
         match self {
             Self::ClientTimeout => Some("Request Timeout"),
+            Self::HttpApiIntegration => Some("Internal Server Error"),
             _ => None,
         }
     }
@@ -81,9 +88,10 @@ impl ErrorKind {
     /// Whose fault this kind of error is.
     pub fn blame(self) -> Blame {
         match self {
-            Self::UpstreamTimeout | Self::UpstreamUnavailable | Self::UpstreamProtocol => {
-                Blame::Upstream
-            }
+            Self::UpstreamTimeout
+            | Self::UpstreamUnavailable
+            | Self::UpstreamProtocol
+            | Self::HttpApiIntegration => Blame::Upstream,
             Self::Internal => Blame::Internal,
             Self::Response(t) if t.family() == ResponseType::DEFAULT_5XX => Blame::Internal,
             _ => Blame::Client,

@@ -35,6 +35,12 @@ pub struct RequestCtx {
     pub tls: bool,
     /// The API and stage the request is for, once selected.
     pub scope: Option<crate::select::Scope>,
+    /// Whether the response is the gateway's answer to a CORS preflight (its CORS headers
+    /// are complete).
+    pub preflight: bool,
+    /// Bytes at the start of the path that chose the API (base path, stage): the API sees
+    /// the rest.
+    pub path_offset: usize,
     /// The matched resource template, once routed.
     pub resource: Option<Arc<str>>,
     /// Decoded path parameters, once routed.
@@ -75,6 +81,8 @@ impl RequestCtx {
             host,
             tls,
             scope: None,
+            path_offset: 0,
+            preflight: false,
             resource: None,
             path_params: Vec::new(),
             authorizer: None,
@@ -87,6 +95,14 @@ impl RequestCtx {
     /// Raw request path (percent-encoded, without the query).
     pub fn path(&self) -> &str {
         self.uri.path()
+    }
+
+    /// The path as the API sees it: without the base path and stage that chose the API.
+    pub fn api_path(&self) -> &str {
+        match self.path().get(self.path_offset..) {
+            Some(p) if p.starts_with('/') => p,
+            _ => "/",
+        }
     }
 
     /// Raw query string, if any. Never logged.

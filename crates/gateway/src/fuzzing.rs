@@ -93,6 +93,42 @@ pub fn check_lambda_output(data: &[u8]) {
     }
 }
 
+/// A Lambda proxy integration's answer. Byte 0 picks the format (REST, HTTP 1.0, HTTP 2.0)
+/// and whether the client accepts `image/png` (a binary media type); the rest is the
+/// function's answer. Properties: nothing panics; an accepted answer has a status from 100
+/// to 599; no framing or connection header (`content-length`, `transfer-encoding`,
+/// `connection`) passes through under its own name; a REST or 1.0 answer is a JSON object;
+/// the body is never larger than the answer (base64 only shrinks).
+pub fn check_proxy_answer(data: &[u8]) {
+    use crate::lambda::proxy::map_response;
+    let Some((&mode, answer)) = data.split_first() else {
+        return;
+    };
+    let format = match mode % 3 {
+        0 => PayloadFormat::Rest,
+        1 => PayloadFormat::Http1,
+        _ => PayloadFormat::Http2,
+    };
+    let accept = (mode & 4 != 0).then_some("image/png");
+    let binary = ["image/png".to_owned()];
+    let Ok(r) = map_response(answer, format, &binary, accept) else {
+        return;
+    };
+    assert!(
+        (100..600).contains(&r.status.as_u16()),
+        "status {}",
+        r.status
+    );
+    for name in ["content-length", "transfer-encoding", "connection"] {
+        assert!(!r.headers.contains_key(name), "{name} passed through");
+    }
+    if format != PayloadFormat::Http2 {
+        let doc: Value = serde_json::from_slice(answer).expect("an accepted answer is JSON");
+        assert!(doc.is_object(), "a non-object answer accepted");
+    }
+    assert!(r.body.len() <= answer.len(), "the body grew");
+}
+
 /// The canonical path and the router, with the rule an upstream depends on. Input: the rest
 /// of a request path after `/pub/` (read lossily: the HTTP codec hands over text only).
 /// Properties: nothing panics; every decoded segment of an accepted path is free of `/`,
@@ -197,6 +233,18 @@ mod tests {
     }
 
     #[test]
+    fn proxy_answer_corpus() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/proxy_answer");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            check_proxy_answer(&std::fs::read(entry.unwrap().path()).unwrap());
+            n += 1;
+        }
+        assert!(n > 0, "empty corpus {}", dir.display());
+    }
+
+    #[test]
     fn path_corpus() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/path");
         let mut n = 0;
@@ -248,6 +296,24 @@ mod tests {
         #[test]
         fn path_hostile_pieces(pieces in proptest::collection::vec(path_piece(), 1..12)) {
             check_path(pieces.concat().as_bytes());
+        }
+
+        #[test]
+        fn proxy_answer_random_bytes(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            check_proxy_answer(&data);
+        }
+
+        #[test]
+        fn proxy_answer_random_json(
+            mode in 0u8..8,
+            status in r#"(200|"201"|99|600|"x"|null)"#,
+            headers in r#"(|,"headers":\{"content-length":"9","x-a":"1"\}|,"headers":\{"bad name":"1"\}|,"multiValueHeaders":\{"set-cookie":\["a","b"\]\}|,"cookies":\["c=1"\])"#,
+            body in r#"(|,"body":"aGVsbG8=","isBase64Encoded":true|,"body":"!!","isBase64Encoded":true|,"body":5)"#,
+        ) {
+            let answer = format!(r#"{{"statusCode":{status}{headers}{body}}}"#);
+            let mut data = vec![mode];
+            data.extend_from_slice(answer.as_bytes());
+            check_proxy_answer(&data);
         }
 
         #[test]

@@ -21,6 +21,7 @@ pub mod auth;
 pub mod body;
 pub mod carry;
 pub mod context;
+pub mod cors;
 pub mod explain;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

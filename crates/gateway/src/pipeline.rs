@@ -70,6 +70,11 @@ pub async fn serve(
         conn.peer.ip(),
         conn.tls,
     );
+    // Kept for the CORS headers of an HTTP API that has them (a reference-counted copy).
+    let origin = plan
+        .any_cors
+        .then(|| req.headers().get(http::header::ORIGIN).cloned())
+        .flatten();
     let declared_in = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -116,6 +121,9 @@ pub async fn serve(
             response
         }
     };
+    if let Some(cors) = plan.cors(ctx.scope).filter(|_| !ctx.preflight) {
+        cors.decorate(origin.as_ref(), response.headers_mut());
+    }
     if let Ok(v) = HeaderValue::from_str(ctx.request_id.as_str()) {
         response.headers_mut().insert(REQUEST_ID, v);
     }
@@ -165,6 +173,10 @@ async fn run(
                 .handle(endpoint, Request::from_parts(head, body), ctx.source_ip)
                 .await
         }
+        Next::Preflight(cors) => {
+            ctx.preflight = true;
+            Ok(cors.preflight(&head.headers))
+        }
         Next::Integrate { route, stage } => {
             route
                 .integration
@@ -184,6 +196,8 @@ async fn run(
 pub enum Next<'p> {
     /// One of the user pool's own endpoints (login, tokens, JWKS, discovery).
     UserPool(&'p IdentityEndpoints, Endpoint),
+    /// An HTTP API's answer to a CORS preflight request.
+    Preflight(&'p crate::cors::Cors),
     /// The method's integration, in the request's stage.
     Integrate {
         /// The method.
@@ -233,6 +247,12 @@ pub async fn chain<'p, R: Recorder>(
         Target::UserPool(identity, endpoint) => return Ok(Next::UserPool(identity, endpoint)),
         Target::Api(selected) => selected,
     };
+    // An HTTP API with CORS answers preflight requests itself, before any route.
+    if let Some(cors) = &selected.api.cors
+        && crate::cors::Cors::is_preflight(&head.method, &head.headers)
+    {
+        return Ok(Next::Preflight(cors));
+    }
     let routed = route(selected, head, ctx)?;
     rec.routed(ctx, &routed);
     let guard = precheck(&routed, head, ctx, rec)?;
@@ -304,6 +324,13 @@ pub fn select<'p, 'h>(
     }
     let selected = plan.select.select(&plan.apis, ctx.host(), admitted.path)?;
     ctx.scope = Some(selected.scope);
+    // The API's path is a suffix of the request's, or `/` when nothing is left.
+    let (full, rest) = (admitted.path.as_str(), selected.path.as_str());
+    ctx.path_offset = if full.ends_with(rest) {
+        full.len() - rest.len()
+    } else {
+        full.len()
+    };
     Ok(Target::Api(selected))
 }
 
@@ -330,6 +357,20 @@ pub fn route<'p, 'h>(
     let api = selected.api;
     let matched = match api.router.lookup(&head.method, &selected.path) {
         Ok(m) => m,
+        // An HTTP API's `$default` route takes what no other route matches.
+        Err(_) if api.default_route.is_some() => {
+            let route = api.default_route.as_ref().ok_or_else(|| {
+                GatewayError::new(ErrorKind::Internal, "the default route vanished")
+            })?;
+            ctx.resource = Some(route.resource.clone());
+            ctx.metrics = Some(route.metrics.clone());
+            return Ok(Routed {
+                route,
+                api,
+                stage: selected.stage,
+                path: selected.path,
+            });
+        }
         Err(e) if api.kind == ApiKind::Http => {
             return Err(GatewayError::new(
                 ErrorKind::Response(ResponseType::RESOURCE_NOT_FOUND),
@@ -405,7 +446,22 @@ pub async fn authenticate(
     let principal = match authorizer {
         RouteAuthorizer::Jwt(a) => {
             let now = i64::try_from(ctx.epoch_ms / 1000).unwrap_or(i64::MAX);
-            a.authenticate(&head.headers, &route.scopes, now).await?
+            a.authenticate(&head.headers, &route.scopes, now)
+                .await
+                .map_err(|e| match e.challenge {
+                    // An HTTP API's JWT authorizer answers a missing scope with 403.
+                    Some(c)
+                        if routed.api.kind == ApiKind::Http && c.contains("insufficient_scope") =>
+                    {
+                        GatewayError::new(
+                            ErrorKind::Response(ResponseType::ACCESS_DENIED),
+                            e.detail,
+                        )
+                        .with_message("Forbidden")
+                        .with_challenge(c)
+                    }
+                    _ => e,
+                })?
         }
         RouteAuthorizer::Lambda(a) => {
             a.authenticate(&crate::lambda::RequestView {

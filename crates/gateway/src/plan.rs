@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use portcullis_config::{
     ApiConfig, ApiIdentity, ApiKind, Config, Diagnostic, Diagnostics, IntegrationConfig,
-    IssuerConfig, LambdaTarget, Loc, MethodAuth,
+    IssuerConfig, LambdaTarget, Loc, MethodAuth, MethodConfig, Segment,
 };
 use portcullis_identity::service::IdentityService;
 use rustls_pki_types::pem::PemObject;
@@ -18,9 +18,11 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::auth::{Authorization, JwtAuthorizer};
 use crate::carry::Carry;
+use crate::cors::Cors;
 use crate::integration::Integration;
 use crate::integration::clients::UpstreamClients;
 use crate::integration::http_proxy::HttpProxy;
+use crate::integration::lambda_proxy::LambdaProxy;
 use crate::integration::mock::Mock;
 use crate::lambda::{Clock, Functions, Invoker, LambdaAuthorizer};
 use crate::respond::Responses;
@@ -118,7 +120,16 @@ pub struct ApiPlan {
     pub authorizers: Vec<Arc<JwtAuthorizer>>,
     /// The compiled Lambda authorizers.
     pub lambda_authorizers: Vec<Arc<LambdaAuthorizer>>,
+    /// The Lambda proxy integrations (their functions are attached once they started).
+    pub lambda_integrations: Vec<Arc<LambdaProxy>>,
+    /// An HTTP API's `$default` route.
+    pub default_route: Option<Route>,
+    /// An HTTP API's CORS configuration.
+    pub cors: Option<Cors>,
 }
+
+/// The route key of an HTTP API's catch-all route.
+pub const DEFAULT_ROUTE: &str = "$default";
 
 impl ApiPlan {
     /// The API's id.
@@ -156,6 +167,8 @@ pub struct Plan {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// The local functions' workers (stopped when the plan is dropped).
     pub functions: Functions,
+    /// Whether any API has a CORS configuration (requests keep their `Origin` then).
+    pub any_cors: bool,
     /// The config it was compiled from.
     pub config: Config,
 }
@@ -246,6 +259,20 @@ impl Plan {
                 Ok(f) => {
                     functions = f;
                     for (api_cfg, api) in config.apis.iter().zip(&apis) {
+                        for l in &api.lambda_integrations {
+                            let target = LambdaTarget::Function(l.function.clone());
+                            match crate::lambda::invoker(&target, &functions, || {
+                                clients.post_client()
+                            }) {
+                                Ok(i) => l.attach(i),
+                                Err(e) => problem(
+                                    Loc::default(),
+                                    join(&api_cfg.path, &format!("resources.{}", l.resource)),
+                                    e,
+                                    "",
+                                ),
+                            }
+                        }
                         for l in &api.lambda_authorizers {
                             let pool = match l.target() {
                                 LambdaTarget::Function(name) => functions.get(name),
@@ -290,8 +317,9 @@ impl Plan {
         };
         Ok(Plan {
             generation,
-            apis,
+            any_cors: apis.iter().any(|a| a.cors.is_some()),
             select,
+            apis,
             responses: Responses::default(),
             identity: account.identity("", ""),
             limits,
@@ -316,6 +344,11 @@ impl Plan {
                 Some((&api.responses, &api.stages.get(s.stage)?.identity))
             })
             .unwrap_or((&self.responses, &self.identity))
+    }
+
+    /// The CORS configuration of the API in `scope`, if it has one.
+    pub fn cors(&self, scope: Option<crate::select::Scope>) -> Option<&Cors> {
+        self.apis.get(scope?.api)?.cors.as_ref()
     }
 
     /// Every JWT authorizer of every API.
@@ -437,63 +470,87 @@ impl ApiCompile<'_> {
             }
         }
         let mut router = Router::new();
+        let mut lambda_integrations = Vec::new();
+        let binary_media_types: Arc<[String]> = api.binary_media_types.clone().into();
+        // One method's route, or `None` after reporting why it cannot be built.
+        let mut compile_route = |resource: &str,
+                                 segments: &[Segment],
+                                 loc: Loc,
+                                 method: &MethodConfig,
+                                 metrics: &Arc<RouteMetrics>|
+         -> Option<Route> {
+            let integration = match &method.integration {
+                IntegrationConfig::Mock(m) => Mock::compile(m).map(Integration::Mock),
+                IntegrationConfig::HttpProxy(p) => {
+                    HttpProxy::compile(p, segments, self.clients, self.generation)
+                        .map(|p| Integration::HttpProxy(Box::new(p)))
+                }
+                IntegrationConfig::AwsProxy(c) => LambdaProxy::compile(
+                    c,
+                    api.kind,
+                    binary_media_types.clone(),
+                    resource,
+                    &method.method,
+                )
+                .map(|l| {
+                    let l = Arc::new(l);
+                    lambda_integrations.push(l.clone());
+                    Integration::Lambda(l)
+                }),
+            };
+            let integration = match integration {
+                Ok(i) => i,
+                Err(e) => {
+                    problem(loc, join(&method.at, "integration"), e, "");
+                    return None;
+                }
+            };
+            let named = match &method.auth {
+                MethodAuth::Named(n) => Some(n.as_str()),
+                MethodAuth::None => None,
+                MethodAuth::Default => api.authorization.default_authorizer.as_deref(),
+            };
+            // A method that names an authorizer is never public: a name that resolves to
+            // nothing is a compile error here, whatever the loader checked before.
+            let authorizer = match named {
+                None => None,
+                Some(n) => match resolve(&authorizers, &lambda_authorizers, n) {
+                    Some(a) => Some(a),
+                    // Configured but not built: its own problem is reported already, or it
+                    // is the pool's authorizer, skipped by a plan that never serves.
+                    None if configured(api, n) && (check_only || failed()) => None,
+                    None => {
+                        problem(
+                            loc,
+                            join(&method.at, "authorizer"),
+                            format!("authorizer `{n}` is not defined"),
+                            "define it under `authorizers`, or write `authorizer: NONE` for a public method",
+                        );
+                        return None;
+                    }
+                },
+            };
+            Some(Route {
+                authorizer,
+                scopes: method.scopes.clone(),
+                validation: method.validation.clone(),
+                resource: Arc::from(resource),
+                method: Arc::from(method.method.as_str()),
+                metrics: metrics.clone(),
+                integration,
+            })
+        };
         for resource in &api.resources {
             let route_metrics = Arc::new(RouteMetrics::new(&resource.path));
             for method in &resource.methods {
-                let path = at(&format!(
-                    "resources.{}.{}.integration",
-                    resource.path, method.method
-                ));
-                let integration = match &method.integration {
-                    IntegrationConfig::Mock(m) => Mock::compile(m).map(Integration::Mock),
-                    IntegrationConfig::HttpProxy(p) => {
-                        HttpProxy::compile(p, &resource.segments, self.clients, self.generation)
-                            .map(|p| Integration::HttpProxy(Box::new(p)))
-                    }
-                };
-                let integration = match integration {
-                    Ok(i) => i,
-                    Err(e) => {
-                        problem(resource.loc, path, e, "");
-                        continue;
-                    }
-                };
-                let named = match &method.auth {
-                    MethodAuth::Named(n) => Some(n.as_str()),
-                    MethodAuth::None => None,
-                    MethodAuth::Default => api.authorization.default_authorizer.as_deref(),
-                };
-                // A method that names an authorizer is never public: a name that resolves to
-                // nothing is a compile error here, whatever the loader checked before.
-                let authorizer = match named {
-                    None => None,
-                    Some(n) => match resolve(&authorizers, &lambda_authorizers, n) {
-                        Some(a) => Some(a),
-                        // Configured but not built: its own problem is reported already, or
-                        // it is the pool's authorizer, skipped by a plan that never serves.
-                        None if configured(api, n) && (check_only || failed()) => None,
-                        None => {
-                            problem(
-                                resource.loc,
-                                at(&format!(
-                                    "resources.{}.{}.authorizer",
-                                    resource.path, method.method
-                                )),
-                                format!("authorizer `{n}` is not defined"),
-                                "define it under `authorizers`, or write `authorizer: NONE` for a public method",
-                            );
-                            continue;
-                        }
-                    },
-                };
-                let route = Route {
-                    authorizer,
-                    scopes: method.scopes.clone(),
-                    validation: method.validation.clone(),
-                    resource: Arc::from(resource.path.as_str()),
-                    method: Arc::from(method.method.as_str()),
-                    metrics: route_metrics.clone(),
-                    integration,
+                let Some(route) = compile_route(
+                    &resource.path,
+                    &resource.segments,
+                    resource.loc,
+                    method,
+                    &route_metrics,
+                ) else {
+                    continue;
                 };
                 if let Err(e) =
                     router.insert(&resource.path, &resource.segments, &method.method, route)
@@ -507,6 +564,10 @@ impl ApiCompile<'_> {
                 }
             }
         }
+        let default_route = api.default_route.as_ref().and_then(|m| {
+            let metrics = Arc::new(RouteMetrics::new(DEFAULT_ROUTE));
+            compile_route(DEFAULT_ROUTE, &[], api.loc, m, &metrics)
+        });
         let responses = match Responses::compile(&api.gateway_responses) {
             Ok(r) => r,
             Err(e) => {
@@ -535,6 +596,9 @@ impl ApiCompile<'_> {
             authorization,
             authorizers,
             lambda_authorizers,
+            lambda_integrations,
+            default_route,
+            cors: api.cors.as_ref().map(Cors::compile),
         }
     }
 }

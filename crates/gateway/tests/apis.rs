@@ -60,10 +60,9 @@ apis:
     stages:
       $default: {{}}
       beta: {{}}
-    resources:
-      /orders:
-        GET:
-          integration: {{type: mock, body: orders}}
+    routes:
+      "GET /orders":
+        integration: {{type: mock, body: orders}}
   admin:
     execute_api_endpoint: false
     stages: {{v1: {{}}}}
@@ -298,5 +297,75 @@ async fn method_arns_name_the_request_s_stage() {
     assert!(
         b.contains("on resource: arn:aws:execute-api:eu-west-1:123456789012:shop/dev/DELETE/items with an explicit deny"),
         "{b}"
+    );
+}
+
+#[tokio::test]
+async fn each_api_validates_with_its_own_models_and_validators() {
+    let yaml = r#"
+listener: {address: 127.0.0.1:0}
+access_log: {enabled: false}
+aws: {region: eu-west-1, account: "123456789012"}
+apis:
+  strict:
+    stages: {prod: {}}
+    models:
+      Order:
+        schema: {type: object, required: [qty], properties: {qty: {type: integer}}}
+    request_validators:
+      all: {body: true, parameters: true}
+    request_validator: all
+    resources:
+      /orders:
+        POST:
+          request_parameters:
+            method.request.querystring.shop: true
+          request_models:
+            application/json: Order
+          integration: {type: mock, body: accepted}
+  loose:
+    stages: {prod: {}}
+    resources:
+      /orders:
+        POST:
+          integration: {type: mock, body: anything}
+domains:
+  strict.test:
+    - {base_path: /, api: strict, stage: prod}
+  loose.test:
+    - {base_path: /, api: loose, stage: prod}
+"#;
+    let gw = gateway(yaml).await;
+    let post = |host: &'static str, path: &'static str, body: &'static str| {
+        let req = Request::builder()
+            .method("POST")
+            .uri(format!("http://{}{path}", gw.addr()))
+            .header("host", host)
+            .header("content-type", "application/json")
+            .body(common::body(body))
+            .unwrap();
+        async move {
+            let (s, _, b) = send(&client(), req).await;
+            (s.as_u16(), b)
+        }
+    };
+    assert_eq!(
+        post("strict.test", "/orders", r#"{"qty":1}"#).await,
+        (
+            400,
+            r#"{"message":"Missing required request parameters: [shop]"}"#.into()
+        )
+    );
+    assert_eq!(
+        post("strict.test", "/orders?shop=1", r#"{"qty":"x"}"#).await,
+        (400, r#"{"message":"Invalid request body"}"#.into())
+    );
+    assert_eq!(
+        post("strict.test", "/orders?shop=1", r#"{"qty":2}"#).await,
+        (200, "accepted".into())
+    );
+    assert_eq!(
+        post("loose.test", "/orders", "not json").await,
+        (200, "anything".into())
     );
 }

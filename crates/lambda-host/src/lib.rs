@@ -55,6 +55,8 @@ pub const FUNCTION_STARTS: &str = "portcullis_function_worker_starts_total";
 
 /// Largest response or error document a worker may post (Lambda's synchronous limit).
 pub const MAX_RESPONSE: usize = 6 * 1024 * 1024;
+/// Largest event an invocation may carry (Lambda's synchronous request limit).
+pub const MAX_REQUEST: usize = 6 * 1024 * 1024;
 /// Time a cold worker has to start before it polls for work (Lambda's init phase limit).
 const INIT_TIME: Duration = Duration::from_secs(10);
 /// Longest line of worker output logged as one line.

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use portcullis_core::ApiIdentity;
 
 use super::{Cx, Map, auth, check_auth_refs, join, lambda, named, validation};
-use super::{read_api, read_gateway_responses, read_resources};
+use super::{
+    METHODS, parse_resource_path, read_api, read_gateway_responses, read_method, read_resources,
+    shape_of,
+};
 use crate::diag::did_you_mean;
 use crate::model::*;
 use crate::yaml::{Loc, Node, Value};
@@ -42,6 +45,9 @@ const API_KEYS: &[&str] = &[
     "models",
     "request_validators",
     "request_validator",
+    "binary_media_types",
+    "routes",
+    "cors",
 ];
 
 /// Stage names: API Gateway's rule.
@@ -90,7 +96,7 @@ pub(super) fn read_single(
         Some((n, p)) => lambda::read_stage_variables(cx, n, &p),
         None => Some(Vec::new()),
     };
-    let parts = read_parts(cx, root, m, "", api.as_ref(), shared);
+    let parts = read_parts(cx, root, m, "", api.as_ref(), Some(ApiKind::Rest), shared);
     let Some(api) = api else {
         return (None, None, None);
     };
@@ -269,7 +275,7 @@ fn read_one(
         .and_then(|s| s.first())
         .map_or("-", |s| s.name.as_str());
     let identity = account.map(|a| a.identity(id, first_stage));
-    let parts = read_parts(cx, node, &mut m, path, identity.as_ref(), shared);
+    let parts = read_parts(cx, node, &mut m, path, identity.as_ref(), kind, shared);
     m.finish(cx, API_KEYS);
     Some(parts?.into_api(
         identity?,
@@ -332,6 +338,8 @@ fn read_stages(
 
 /// An API's own sections, read from `m` (the top level, or the API's mapping).
 struct Parts {
+    default_route: Option<MethodConfig>,
+    cors: Option<CorsConfig>,
     resources: Vec<ResourceConfig>,
     gateway_responses: Vec<GatewayResponseConfig>,
     authorizers: Vec<AuthorizerConfig>,
@@ -340,6 +348,7 @@ struct Parts {
     models: portcullis_validate::Models,
     request_validators: Vec<(String, portcullis_validate::Validator)>,
     default_request_validator: Option<String>,
+    binary_media_types: Vec<String>,
 }
 
 impl Parts {
@@ -367,6 +376,9 @@ impl Parts {
             models: Arc::new(self.models),
             request_validators: self.request_validators,
             default_request_validator: self.default_request_validator,
+            binary_media_types: self.binary_media_types,
+            default_route: self.default_route,
+            cors: self.cors,
         }
     }
 }
@@ -379,11 +391,60 @@ fn read_parts(
     m: &mut Map<'_>,
     prefix: &str,
     api: Option<&ApiIdentity>,
+    kind: Option<ApiKind>,
     shared: &Shared<'_>,
 ) -> Option<Parts> {
-    let resources = match m.take("resources") {
-        Some((n, p)) => read_resources(cx, n, &p),
-        None => Some(Vec::new()),
+    let http = kind == Some(ApiKind::Http);
+    let (resources, default_route) = match (m.take("resources"), m.take("routes")) {
+        (Some((n, p)), None) => {
+            if http {
+                cx.error(
+                    n.loc,
+                    &p,
+                    "`resources` in an HTTP API",
+                    "an HTTP API has `routes`, keyed by route: `\"GET /pets\"`, `\"ANY /pets/{id}\"`, `$default`",
+                );
+            }
+            (read_resources(cx, n, &p), Some(None))
+        }
+        (None, Some((n, p))) => {
+            if kind == Some(ApiKind::Rest) {
+                cx.error(
+                    n.loc,
+                    &p,
+                    "`routes` in a REST API",
+                    "a REST API has `resources` (paths with their methods); or set `type: HTTP`",
+                );
+            }
+            match read_routes(cx, n, &p) {
+                Some((r, d)) => (Some(r), Some(d)),
+                None => (None, None),
+            }
+        }
+        (Some((n, p)), Some(_)) => {
+            cx.error(
+                n.loc,
+                &p,
+                "`resources` and `routes` together",
+                "REST APIs have `resources`, HTTP APIs `routes`",
+            );
+            (None, None)
+        }
+        (None, None) => (Some(Vec::new()), Some(None)),
+    };
+    let cors = match m.take("cors") {
+        Some((n, p)) => {
+            if !http {
+                cx.error(
+                    n.loc,
+                    &p,
+                    "`cors` in a REST API",
+                    "CORS configuration is an HTTP API feature; a REST API answers OPTIONS with a method of its own",
+                );
+            }
+            read_cors(cx, n, &p).map(Some)
+        }
+        None => Some(None),
     };
     let gateway_responses = match m.take("gateway_responses") {
         Some((n, p)) => read_gateway_responses(cx, n, &p),
@@ -403,6 +464,10 @@ fn read_parts(
             validation::read_models(cx, n, &p, api_id)
         }
         None => Some(portcullis_validate::Models::default()),
+    };
+    let binary_media_types = match m.take("binary_media_types") {
+        Some((n, p)) => read_media_types(cx, n, &p),
+        None => Some(Vec::new()),
     };
     let request_validators = match m.take("request_validators") {
         Some((n, p)) => validation::read_validators(cx, n, &p),
@@ -430,6 +495,19 @@ fn read_parts(
         lambda_authorizers.as_deref().unwrap_or(&[]),
         &shared.function_names,
     );
+    for (loc, path, name) in std::mem::take(&mut cx.function_refs) {
+        if !shared.function_names.contains(&name) {
+            let names: Vec<&str> = shared.function_names.iter().map(String::as_str).collect();
+            let help = if names.is_empty() {
+                "define it under `functions:`".to_owned()
+            } else {
+                did_you_mean(&name, &names, "", || {
+                    format!("functions: {}", names.join(", "))
+                })
+            };
+            cx.error(loc, &path, format!("no function named `{name}`"), help);
+        }
+    }
     let authorization = match (m.take("authorization"), api) {
         (Some((n, p)), Some(api)) => auth::read_authorization(cx, n, &p, api),
         (Some(_), None) => None,
@@ -484,7 +562,51 @@ fn read_parts(
             }
         }
     }
+    if let Some(resources) = &resources {
+        let mappings = resources
+            .iter()
+            .flat_map(|r| r.methods.iter())
+            .chain(default_route.iter().flatten());
+        for method in mappings {
+            if let IntegrationConfig::HttpProxy(p) = &method.integration
+                && !p.request_parameters.is_empty()
+                && p.http_api_mapping != http
+            {
+                let (key, help) = if http {
+                    (
+                        "request_parameters",
+                        "HTTP APIs map parameters with `parameter_mapping` (`append:header.x: $request.header.y`)",
+                    )
+                } else {
+                    (
+                        "parameter_mapping",
+                        "REST APIs map parameters with `request_parameters` (`integration.request.header.x: method.request.header.y`)",
+                    )
+                };
+                cx.error(
+                    p.loc,
+                    &join(&method.at, &format!("integration.{key}")),
+                    format!("`{key}` in {} API", if http { "an HTTP" } else { "a REST" }),
+                    help,
+                );
+            }
+        }
+    }
+    if http && let Some(authorizers) = &authorizers {
+        for a in authorizers {
+            if a.audiences == Audiences::Any && a.issuer != IssuerConfig::Builtin {
+                cx.error(
+                    a.loc,
+                    &join(prefix, &format!("authorizers.{}.audience", a.name)),
+                    "an HTTP API's JWT authorizer needs an audience",
+                    "list the accepted `aud` or `client_id` values: `audience: [my-app]` (API Gateway requires one)",
+                );
+            }
+        }
+    }
     Some(Parts {
+        default_route: default_route?,
+        cors: cors?,
         resources: resources?,
         gateway_responses: gateway_responses?,
         authorizers: authorizers?,
@@ -493,7 +615,51 @@ fn read_parts(
         models: models?,
         request_validators: request_validators?,
         default_request_validator: default_request_validator?,
+        binary_media_types: binary_media_types?,
     })
+}
+
+/// `binary_media_types`: a list of media types, `*` allowed as a whole type or subtype.
+fn read_media_types(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<String>> {
+    let Value::Seq(items) = &node.value else {
+        cx.expected(
+            node,
+            path,
+            "a list of media types",
+            "write `[image/png, application/octet-stream]`",
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let ipath = format!("{path}[{i}]");
+        let Some(text) = cx.string(item, &ipath) else {
+            ok = false;
+            continue;
+        };
+        let token = |t: &str| {
+            !t.is_empty()
+                && (t == "*"
+                    || t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b)))
+        };
+        match text.split_once('/') {
+            Some((t, sub)) if token(t) && token(sub) && !(t == "*" && sub != "*") => {
+                out.push(text.to_ascii_lowercase());
+            }
+            _ => {
+                cx.error(
+                    item.loc,
+                    &ipath,
+                    format!("`{text}` is not a media type"),
+                    "write `type/subtype`, e.g. `image/png`, `image/*` or `*/*`",
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
 }
 
 /// A host name as `domains:` accepts it: `*`, `*.example.com` or `api.example.com`.
@@ -708,5 +874,313 @@ fn read_mapping(
         base_path: base_path?,
         api: api?.0,
         stage: stage?,
+    })
+}
+
+/// HTTP APIs' `parameter_mapping`: `append:|overwrite:|remove:` with `header.NAME`,
+/// `querystring.NAME` or (overwrite only) `path`; values `$request.header.NAME`,
+/// `$request.querystring.NAME`, `$request.path.NAME`, `$request.path`, `$context.NAME`,
+/// `$context.authorizer.NAME`, `$stageVariables.NAME`, or static text.
+pub(super) fn read_http_mapping(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    segments: &[Segment],
+) -> Option<Vec<ParameterMapping>> {
+    let Value::Map(entries) = &node.value else {
+        cx.expected(
+            node,
+            path,
+            "a mapping of `operation:target` to values",
+            "e.g. `append:header.x-request-id: $context.requestId`",
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (key, value) in entries {
+        let mpath = join(path, &key.name);
+        let target_help = "write `append:`, `overwrite:` or `remove:` then `header.NAME` or `querystring.NAME`, or `overwrite:path`";
+        let parsed = key.name.split_once(':').and_then(|(op, target)| {
+            let op = match op {
+                "append" => MappingOp::Append,
+                "overwrite" => MappingOp::Overwrite,
+                "remove" => MappingOp::Remove,
+                _ => return None,
+            };
+            let target = if target == "path" {
+                MappingTarget::Path
+            } else if let Some(h) = target.strip_prefix("header.") {
+                if !super::valid_header_name(h) {
+                    return None;
+                }
+                MappingTarget::Header(h.to_ascii_lowercase())
+            } else if let Some(q) = target.strip_prefix("querystring.") {
+                if q.is_empty() {
+                    return None;
+                }
+                MappingTarget::Query(q.to_owned())
+            } else {
+                return None;
+            };
+            Some((op, target))
+        });
+        let Some((op, target)) = parsed else {
+            cx.error(
+                key.loc,
+                &mpath,
+                format!("`{}` is not a parameter mapping target", key.name),
+                target_help,
+            );
+            ok = false;
+            continue;
+        };
+        if target == MappingTarget::Path && op != MappingOp::Overwrite {
+            cx.error(
+                key.loc,
+                &mpath,
+                "the path can only be overwritten",
+                "write `overwrite:path`",
+            );
+            ok = false;
+            continue;
+        }
+        let Some(text) = cx.string(value, &mpath) else {
+            ok = false;
+            continue;
+        };
+        let source = if op == MappingOp::Remove {
+            Some(MappingSource::Literal(String::new()))
+        } else if text == "$request.path" {
+            Some(MappingSource::RequestPath)
+        } else if text.starts_with("$request.body") {
+            cx.error(
+                value.loc,
+                &mpath,
+                "mapping from the request body is not supported",
+                "map from `$request.header.NAME`, `$request.querystring.NAME`, `$request.path.NAME`, `$context.NAME` or `$stageVariables.NAME`",
+            );
+            None
+        } else if let Some(rest) = text.strip_prefix('$') {
+            let translated = if let Some(n) = rest.strip_prefix("request.header.") {
+                format!("method.request.header.{n}")
+            } else if let Some(n) = rest.strip_prefix("request.querystring.") {
+                format!("method.request.querystring.{n}")
+            } else if let Some(n) = rest.strip_prefix("request.path.") {
+                format!("method.request.path.{n}")
+            } else {
+                rest.to_owned()
+            };
+            super::parse_mapping_source(cx, &translated, value.loc, &mpath, segments)
+        } else {
+            Some(MappingSource::Literal(text.clone()))
+        };
+        if target == MappingTarget::Path {
+            let fine = match &source {
+                Some(MappingSource::Literal(p)) => {
+                    p.starts_with('/') && portcullis_core::CanonicalPath::parse(p).is_ok()
+                }
+                Some(MappingSource::RequestPath | MappingSource::PathParam(_)) | None => true,
+                Some(_) => false,
+            };
+            if !fine {
+                cx.error(
+                    value.loc,
+                    &mpath,
+                    format!("`{text}` cannot be the upstream path"),
+                    "the path is a static path starting with `/`, `$request.path` or `$request.path.NAME`",
+                );
+                ok = false;
+                continue;
+            }
+        }
+        match source {
+            Some(source) => out.push(ParameterMapping { op, target, source }),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// Keys of an HTTP API's route.
+const ROUTE_KEYS: &[&str] = &["integration", "authorizer", "scopes"];
+
+/// An HTTP API's `routes`: `"GET /pets"`, `"ANY /pets/{id}"`, `$default`. Routes of one path
+/// become one resource; `$default` is returned apart.
+fn read_routes(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+) -> Option<(Vec<ResourceConfig>, Option<MethodConfig>)> {
+    let Value::Map(entries) = &node.value else {
+        if node.value == Value::Null {
+            return Some((Vec::new(), None));
+        }
+        cx.expected(
+            node,
+            path,
+            "a mapping of route keys",
+            "write routes as `\"GET /pets\":` keys with the integration under them",
+        );
+        return None;
+    };
+    let mut resources: Vec<ResourceConfig> = Vec::new();
+    let mut shapes: Vec<(Vec<Segment>, String)> = Vec::new();
+    let mut default = None;
+    let mut ok = true;
+    for (key, value) in entries {
+        let rpath = join(path, &key.name);
+        if key.name == "$default" {
+            match read_method(cx, "ANY", key.loc, value, &rpath, &[], ROUTE_KEYS) {
+                Some(m) => default = Some(m),
+                None => ok = false,
+            }
+            continue;
+        }
+        let Some((method, route_path)) = key.name.split_once(' ') else {
+            cx.error(
+                key.loc,
+                &rpath,
+                format!("`{}` is not a route key", key.name),
+                "a route key is a method and a path, `GET /pets`, or `$default`",
+            );
+            ok = false;
+            continue;
+        };
+        if !METHODS.contains(&method) {
+            let help = did_you_mean(method, METHODS, "", || {
+                format!("methods are {}", METHODS.join(", "))
+            });
+            cx.error(key.loc, &rpath, format!("unknown method `{method}`"), help);
+            ok = false;
+            continue;
+        }
+        let Some(segments) = parse_resource_path(cx, route_path, key.loc, &rpath) else {
+            ok = false;
+            continue;
+        };
+        let shape = shape_of(&segments);
+        if let Some((_, other)) = shapes.iter().find(|(s, p)| *s == shape && p != route_path) {
+            cx.error(
+                key.loc,
+                &rpath,
+                format!("route path `{route_path}` conflicts with `{other}`"),
+                "two routes at the same level cannot differ only in parameter names; use one name",
+            );
+            ok = false;
+            continue;
+        }
+        shapes.push((shape, route_path.to_owned()));
+        let Some(m) = read_method(cx, method, key.loc, value, &rpath, &segments, ROUTE_KEYS) else {
+            ok = false;
+            continue;
+        };
+        match resources.iter_mut().find(|r| r.path == route_path) {
+            Some(r) => r.methods.push(m),
+            None => resources.push(ResourceConfig {
+                path: route_path.to_owned(),
+                segments,
+                methods: vec![m],
+                loc: key.loc,
+            }),
+        }
+    }
+    ok.then_some((resources, default))
+}
+
+/// `cors`: AWS's CORS configuration of an HTTP API.
+fn read_cors(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<CorsConfig> {
+    let mut m = cx.map(node, path)?;
+    let mut list = |cx: &mut Cx<'_>, key: &str, check: &dyn Fn(&str) -> bool, help: &str| {
+        let Some((n, p)) = m.take(key) else {
+            return Some((Vec::new(), Loc::default()));
+        };
+        let Value::Seq(items) = &n.value else {
+            cx.expected(n, &p, "a list", help);
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            let ipath = format!("{p}[{i}]");
+            match cx.string(item, &ipath) {
+                Some(v) if check(&v) => out.push(v),
+                Some(v) => {
+                    cx.error(item.loc, &ipath, format!("`{v}` is not allowed here"), help);
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some((out, n.loc))
+    };
+    let origins = list(
+        cx,
+        "allow_origins",
+        &|o| {
+            o == "*"
+                || o.split_once("://").is_some_and(|(scheme, host)| {
+                    matches!(scheme, "http" | "https")
+                        && !host.is_empty()
+                        && !host.contains('/')
+                        && host.bytes().all(|b| b.is_ascii_graphic())
+                })
+        },
+        "an origin is `*` or `https://host[:port]` with no path",
+    );
+    let methods = list(
+        cx,
+        "allow_methods",
+        &|v| v == "*" || METHODS.contains(&v.to_ascii_uppercase().as_str()),
+        "methods are `GET`, `POST`, ... or `*`",
+    );
+    let headers = list(
+        cx,
+        "allow_headers",
+        &|v| v == "*" || super::valid_header_name(v),
+        "header names, or `*`",
+    );
+    let expose = list(
+        cx,
+        "expose_headers",
+        &|v| v == "*" || super::valid_header_name(v),
+        "header names, or `*`",
+    );
+    let max_age = match m.take("max_age") {
+        Some((n, p)) => cx.integer(n, &p, 0, 86_400).map(|v| u32::try_from(v).ok()),
+        None => Some(None),
+    };
+    let credentials = match m.take("allow_credentials") {
+        Some((n, p)) => cx.boolean(n, &p),
+        None => Some(false),
+    };
+    m.finish(
+        cx,
+        &[
+            "allow_origins",
+            "allow_methods",
+            "allow_headers",
+            "expose_headers",
+            "max_age",
+            "allow_credentials",
+        ],
+    );
+    let (origins, origins_loc) = origins?;
+    if credentials == Some(true) && origins.iter().any(|o| o == "*") {
+        cx.error(
+            origins_loc,
+            &join(path, "allow_origins"),
+            "`*` with `allow_credentials: true`",
+            "browsers refuse credentials with a wildcard origin: list the origins",
+        );
+        return None;
+    }
+    Some(CorsConfig {
+        allow_origins: origins,
+        allow_methods: methods?.0.iter().map(|v| v.to_ascii_uppercase()).collect(),
+        allow_headers: headers?.0.iter().map(|v| v.to_ascii_lowercase()).collect(),
+        expose_headers: expose?.0.iter().map(|v| v.to_ascii_lowercase()).collect(),
+        max_age: max_age?,
+        allow_credentials: credentials?,
     })
 }

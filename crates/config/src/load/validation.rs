@@ -786,12 +786,10 @@ pub(super) fn resolve(
         return;
     };
     for resource in resources.iter_mut() {
-        let rpath = join("resources", &resource.path);
         for method in &mut resource.methods {
-            let mpath = join(&rpath, &method.method);
             method.validation = resolved
                 .iter()
-                .find(|(p, _)| *p == mpath)
+                .find(|(p, _)| *p == method.at)
                 .and_then(|(_, v)| v.clone());
         }
     }

@@ -147,7 +147,11 @@ impl HttpProxy {
         headers: &HeaderMap,
     ) -> Result<PathAndQuery, GatewayError> {
         let mut pq = String::with_capacity(ctx.path().len() + 32);
-        for part in &self.parts {
+        let overwritten = self.mappings.path(ctx);
+        if let Some(p) = &overwritten {
+            pq.push_str(p);
+        }
+        for part in self.parts.iter().filter(|_| overwritten.is_none()) {
             match part {
                 Part::Literal(s) => pq.push_str(s),
                 Part::Param {
@@ -160,7 +164,11 @@ impl HttpProxy {
                 }
             }
         }
-        let mut sep = if self.template_has_query { '&' } else { '?' };
+        let mut sep = if self.template_has_query && overwritten.is_none() {
+            '&'
+        } else {
+            '?'
+        };
         if let Some(q) = ctx.query().filter(|q| !q.is_empty()) {
             if self.mappings.is_empty() {
                 pq.push(sep);

@@ -6,7 +6,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use portcullis_config::{MappingSource, MappingTarget, ParameterMapping};
+use portcullis_config::{MappingOp, MappingSource, MappingTarget, ParameterMapping};
 
 use crate::stage::Stage;
 
@@ -22,8 +22,9 @@ pub const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 /// A compiled mapping.
 #[derive(Debug)]
 pub struct Mappings {
-    headers: Vec<(HeaderName, MappingSource)>,
-    query: Vec<(String, MappingSource)>,
+    headers: Vec<(HeaderName, MappingOp, MappingSource)>,
+    query: Vec<(String, MappingOp, MappingSource)>,
+    path: Option<MappingSource>,
 }
 
 impl Mappings {
@@ -31,27 +32,33 @@ impl Mappings {
     pub fn compile(list: &[ParameterMapping]) -> Result<Self, String> {
         let mut headers = Vec::new();
         let mut query = Vec::new();
+        let mut path = None;
         for m in list {
             match &m.target {
                 MappingTarget::Header(h) => {
                     let name = HeaderName::from_bytes(h.as_bytes())
                         .map_err(|e| format!("header `{h}`: {e}"))?;
-                    headers.push((name, m.source.clone()));
+                    headers.push((name, m.op, m.source.clone()));
                 }
-                MappingTarget::Query(q) => query.push((q.clone(), m.source.clone())),
+                MappingTarget::Query(q) => query.push((q.clone(), m.op, m.source.clone())),
+                MappingTarget::Path => path = Some(m.source.clone()),
             }
         }
-        Ok(Self { headers, query })
+        Ok(Self {
+            headers,
+            query,
+            path,
+        })
     }
 
     /// Whether there is nothing to map.
     pub fn is_empty(&self) -> bool {
-        self.headers.is_empty() && self.query.is_empty()
+        self.headers.is_empty() && self.query.is_empty() && self.path.is_none()
     }
 
-    /// Sets mapped headers on `out`, replacing same-named ones. A mapped header whose value
-    /// does not resolve (an authorizer key not set) is removed, so that a client cannot
-    /// supply it.
+    /// Applies the header mappings to `out`. Overwrite: replaces same-named headers; a
+    /// value that does not resolve (an authorizer key not set) removes the header, so that
+    /// a client cannot supply it. Append: adds a value. Remove: drops the header.
     pub fn apply_headers(
         &self,
         stage: &Stage,
@@ -59,26 +66,41 @@ impl Mappings {
         incoming: &HeaderMap,
         out: &mut HeaderMap,
     ) {
-        for (name, source) in &self.headers {
-            match resolve(stage, ctx, incoming, source).and_then(|v| HeaderValue::from_str(&v).ok())
-            {
-                Some(v) => {
-                    out.insert(name.clone(), v);
+        for (name, op, source) in &self.headers {
+            let value = || {
+                resolve(stage, ctx, incoming, source).and_then(|v| HeaderValue::from_str(&v).ok())
+            };
+            match op {
+                MappingOp::Overwrite => match value() {
+                    Some(v) => {
+                        out.insert(name.clone(), v);
+                    }
+                    None => {
+                        out.remove(name);
+                    }
+                },
+                MappingOp::Append => {
+                    if let Some(v) = value() {
+                        out.append(name.clone(), v);
+                    }
                 }
-                None => {
+                MappingOp::Remove => {
                     out.remove(name);
                 }
             }
         }
     }
 
-    /// Whether `name` (decoded) is the target of a query mapping: the client's own
-    /// parameters of that name are not forwarded.
+    /// Whether `name` (decoded) is overwritten or removed by a query mapping: the client's
+    /// own parameters of that name are not forwarded.
     pub fn maps_query(&self, name: &str) -> bool {
-        self.query.iter().any(|(n, _)| n == name)
+        self.query
+            .iter()
+            .any(|(n, op, _)| n == name && *op != MappingOp::Append)
     }
 
-    /// Appends mapped query parameters to `query` (a query string without `?`).
+    /// Appends the overwritten and appended query parameters to `query` (a query string
+    /// without `?`).
     pub fn apply_query(
         &self,
         stage: &Stage,
@@ -86,7 +108,10 @@ impl Mappings {
         incoming: &HeaderMap,
         query: &mut String,
     ) {
-        for (name, source) in &self.query {
+        for (name, op, source) in &self.query {
+            if *op == MappingOp::Remove {
+                continue;
+            }
             if let Some(v) = resolve(stage, ctx, incoming, source) {
                 if !query.is_empty() {
                     query.push('&');
@@ -96,6 +121,30 @@ impl Mappings {
                 query.extend(utf8_percent_encode(&v, QUERY_COMPONENT));
             }
         }
+    }
+
+    /// HTTP APIs' `overwrite:path`: the upstream path instead of the template's, already
+    /// encoded. `None`: no such mapping, or it resolved to nothing.
+    pub fn path(&self, ctx: &RequestCtx) -> Option<String> {
+        Some(match self.path.as_ref()? {
+            // Checked at load: a canonical path.
+            MappingSource::Literal(p) => p.clone(),
+            // The request's own canonical path, as the API sees it.
+            MappingSource::RequestPath => ctx.api_path().to_owned(),
+            // A decoded parameter: re-encoded segment by segment, as a greedy parameter
+            // is in a URI template.
+            MappingSource::PathParam(name) => {
+                let mut out = String::from("/");
+                crate::integration::http_proxy::push_param(
+                    &mut out,
+                    ctx.path_param(name)?,
+                    true,
+                    false,
+                );
+                out
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -109,6 +158,7 @@ fn resolve(
         MappingSource::Literal(s) => Some(s.clone()),
         MappingSource::Context(v) => ctx.var(&stage.identity, *v),
         MappingSource::StageVariable(name) => stage.variable(name).map(str::to_owned),
+        MappingSource::RequestPath => Some(ctx.api_path().to_owned()),
         MappingSource::Authorizer(key) => ctx
             .authorizer
             .as_ref()

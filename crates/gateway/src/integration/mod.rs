@@ -6,6 +6,7 @@
 
 pub mod clients;
 pub mod http_proxy;
+pub mod lambda_proxy;
 pub mod mapping;
 pub mod mock;
 
@@ -25,6 +26,8 @@ pub enum Integration {
     Mock(mock::Mock),
     /// A reverse proxy.
     HttpProxy(Box<http_proxy::HttpProxy>),
+    /// A Lambda proxy integration.
+    Lambda(std::sync::Arc<lambda_proxy::LambdaProxy>),
 }
 
 impl Integration {
@@ -39,6 +42,7 @@ impl Integration {
         match self {
             Self::Mock(m) => Ok(m.call()),
             Self::HttpProxy(p) => p.call(stage, max_body_size, req, ctx).await,
+            Self::Lambda(l) => l.call(stage, max_body_size, req, ctx).await,
         }
     }
 }
