@@ -467,3 +467,42 @@ fn two_hundred_operations_convert() {
     );
     assert_eq!(last.value, Value::Str("items99".into()));
 }
+
+#[test]
+fn http_api_authorizers() {
+    let doc = |scheme: &str, security: &str| {
+        format!(
+            "openapi: 3.0.1\nx-amazon-apigateway-importexport-version: '1.0'\npaths:\n  /a:\n    get:\n      security: [{security}]\n      x-amazon-apigateway-integration:\n        $ref: '#/components/x-amazon-apigateway-integrations/shared'\n    post:\n      security: [{security}]\n      x-amazon-apigateway-integration:\n        $ref: '#/components/x-amazon-apigateway-integrations/shared'\ncomponents:\n  x-amazon-apigateway-integrations:\n    shared: {{type: http_proxy, uri: 'http://b/a', credentials: 'arn:aws:iam::123456789012:role/r'}}\n  securitySchemes:\n    s:\n{scheme}"
+        )
+    };
+    // The issuer comes from the OpenID Connect discovery URL when the authorizer names none.
+    let oidc = "      type: openIdConnect\n      openIdConnectUrl: https://id.example.com/realms/main/.well-known/openid-configuration\n      x-amazon-apigateway-authorizer: {type: jwt, jwtConfiguration: {audience: [app]}}\n";
+    let problems = convert(&doc(oidc, "{s: [read]}"), None).err().unwrap();
+    // The shared integration's problem, once for both routes.
+    assert_eq!(problems.len(), 1, "{}", render_problems(&problems));
+    assert!(problems[0].json_path.ends_with("shared.credentials"));
+    let ok =
+        doc(oidc, "{s: [read]}").replace(", credentials: 'arn:aws:iam::123456789012:role/r'", "");
+    let api = convert(&ok, None).unwrap().api;
+    assert_eq!(
+        get(&api, &["authorizers", "s", "issuer"]).value,
+        Value::Str("https://id.example.com/realms/main".into())
+    );
+    // REST-only authorizers and API keys are refused in an HTTP API.
+    let token = "      type: apiKey\n      name: Authorization\n      in: header\n      x-amazon-apigateway-authorizer: {type: token, authorizerUri: 'arn:aws:lambda:us-east-1:123456789012:function:f'}\n";
+    let problems = convert(&ok.replace(oidc, token), None).err().unwrap();
+    assert_eq!(problems.len(), 1, "{}", render_problems(&problems));
+    assert_eq!(
+        problems[0].message,
+        "`token` authorizers belong to REST APIs"
+    );
+    let key = "      type: apiKey\n      name: x-api-key\n      in: header\n";
+    let problems = convert(&ok.replace(oidc, key).replace("[read]", "[]"), None)
+        .err()
+        .unwrap();
+    assert_eq!(problems.len(), 2, "{}", render_problems(&problems));
+    assert_eq!(
+        problems[0].message,
+        "`s` is an API key, and HTTP APIs have none"
+    );
+}

@@ -342,14 +342,17 @@ fn http<'a>(cx: &mut Cx<'a>, at: &At<'a>, method: &str, proxy: bool, out: &mut O
         ok = false;
     }
     if let Some(version) = at.get("payloadFormatVersion") {
-        let v = payload_version(cx, &version)?;
-        if v != "1.0" {
-            cx.invalid(
-                &version,
-                format!("an HTTP integration has payload format 1.0, not {v}"),
-                "write `payloadFormatVersion: \"1.0\"`, or remove it",
-            );
-            ok = false;
+        match payload_version(cx, &version) {
+            Some(v) if v != "1.0" => {
+                cx.invalid(
+                    &version,
+                    format!("an HTTP integration has payload format 1.0, not {v}"),
+                    "write `payloadFormatVersion: \"1.0\"`, or remove it",
+                );
+                ok = false;
+            }
+            Some(_) => {}
+            None => ok = false,
         }
     }
     // API Gateway does not apply templates, integration responses or `passthroughBehavior`
@@ -377,15 +380,16 @@ fn http<'a>(cx: &mut Cx<'a>, at: &At<'a>, method: &str, proxy: bool, out: &mut O
         };
         ok &= mapping.is_some();
     }
-    if !ok {
+    let timeout = timeout(cx, at);
+    let (true, Some(timeout)) = (ok, timeout) else {
         return None;
-    }
+    };
     out.put(
         "uri",
         uri_at.key_loc(),
         text(&rename_params(uri, &renames), uri_at.loc()),
     );
-    if let Some((key_loc, node)) = timeout(cx, at)? {
+    if let Some((key_loc, node)) = timeout {
         out.put("timeout", key_loc, node);
     }
     // Path mappings alone leave nothing to map.
@@ -580,12 +584,12 @@ fn lambda<'a>(cx: &mut Cx<'a>, at: &At<'a>, out: &mut Out) -> Option<()> {
     }
     let mut version = None;
     if let Some(v_at) = at.get("payloadFormatVersion") {
-        let v = payload_version(cx, &v_at)?;
-        match cx.kind {
-            ApiKind::Http => version = Some((v_at.key_loc(), text(&v, v_at.loc()))),
+        match (payload_version(cx, &v_at), cx.kind) {
+            (None, _) => ok = false,
+            (Some(v), ApiKind::Http) => version = Some((v_at.key_loc(), text(&v, v_at.loc()))),
             // REST APIs have one event format, which HTTP APIs call 1.0.
-            ApiKind::Rest if v == "1.0" => {}
-            ApiKind::Rest => {
+            (Some(v), ApiKind::Rest) if v == "1.0" => {}
+            (Some(v), ApiKind::Rest) => {
                 cx.invalid(
                     &v_at,
                     format!("REST APIs send Lambda proxy events of their own format, not {v}"),
@@ -595,10 +599,10 @@ fn lambda<'a>(cx: &mut Cx<'a>, at: &At<'a>, out: &mut Out) -> Option<()> {
             }
         }
     }
-    let timeout = timeout(cx, at)?;
-    if !ok {
+    let timeout = timeout(cx, at);
+    let (true, Some(timeout)) = (ok, timeout) else {
         return None;
-    }
+    };
     if let Some(function) = function {
         out.put("function", uri.key_loc(), text(&function, uri.loc()));
     }

@@ -123,8 +123,14 @@ pub fn convert(source: &str, kind: Option<ApiKind>) -> Result<Converted, Vec<Pro
     if problems.is_empty() {
         return Ok(Converted { api, kind });
     }
+    // A shared integration used by several routes reports its problems once.
     problems.sort_by(|a, b| {
-        (a.loc.line, a.loc.column, &a.json_path).cmp(&(b.loc.line, b.loc.column, &b.json_path))
+        (a.loc.line, a.loc.column, &a.json_path, &a.message).cmp(&(
+            b.loc.line,
+            b.loc.column,
+            &b.json_path,
+            &b.message,
+        ))
     });
     problems.dedup();
     Err(problems)

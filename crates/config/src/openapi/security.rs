@@ -83,7 +83,7 @@ impl Schemes {
 
     fn read_scheme<'a>(&mut self, cx: &mut Cx<'a>, name: &str, scheme: &At<'a>) -> Kind {
         let authtype = cx.ext(scheme, "x-amazon-apigateway-authtype");
-        let authorizer = cx.ext(scheme, "x-amazon-apigateway-authorizer");
+        let extension = cx.ext(scheme, "x-amazon-apigateway-authorizer");
         if let Some(authtype) = &authtype
             && authtype
                 .as_str()
@@ -96,8 +96,8 @@ impl Schemes {
             );
             return Kind::Iam;
         }
-        if let Some(authorizer) = authorizer {
-            return match self.authorizer(cx, name, scheme, &authorizer) {
+        if let Some(extension) = extension {
+            return match authorizer(cx, name, scheme, &extension) {
                 Some((kind, out)) => {
                     self.authorizers
                         .push((name.to_owned(), scheme.key_loc(), out));
@@ -113,205 +113,6 @@ impl Schemes {
                 .and_then(|t| t.as_str())
                 .is_some_and(|n| n.eq_ignore_ascii_case("x-api-key"));
         if api_key { Kind::ApiKey } else { Kind::Plain }
-    }
-
-    /// One `x-amazon-apigateway-authorizer` as an authorizer of the config.
-    fn authorizer<'a>(
-        &mut self,
-        cx: &mut Cx<'a>,
-        name: &str,
-        scheme: &At<'a>,
-        at: &At<'a>,
-    ) -> Option<(Kind, Out)> {
-        cx.entries(at)?;
-        cx.unknown_fields(at, AUTHORIZER_FIELDS, "`x-amazon-apigateway-authorizer`");
-        let Some(type_at) = at.get("type") else {
-            cx.refuse(
-                at,
-                format!("the authorizer of scheme `{name}` has no `type`"),
-                "add `type`: `token`, `request`, `cognito_user_pools` or `jwt`",
-            );
-            return None;
-        };
-        let kind = cx.string(&type_at)?.to_ascii_lowercase();
-        if let Some(credentials) = at.get("authorizerCredentials") {
-            cx.refuse(
-                &credentials,
-                "authorizer credentials (an IAM role to invoke the function) are not supported",
-                "remove `authorizerCredentials`: local functions are invoked without a role",
-            );
-        }
-        let mut out = Out::new(at.loc());
-        match kind.as_str() {
-            "token" | "request" => {
-                out.put("type", type_at.key_loc(), text(&kind, type_at.loc()));
-                self.lambda(cx, scheme, at, &kind, &mut out)?;
-                Some((Kind::Authorizer, out))
-            }
-            "cognito_user_pools" => {
-                out.put("type", type_at.key_loc(), text("jwt", type_at.loc()));
-                // The built-in user pool stands for the Cognito user pool: `providerARNs`
-                // name pools in AWS, which a local gateway cannot reach.
-                out.put("issuer", type_at.key_loc(), text("builtin", type_at.loc()));
-                if let Some(header) = token_header(cx, scheme, at)
-                    && !header.0.eq_ignore_ascii_case("Authorization")
-                {
-                    let source = format!("header {}", header.0);
-                    out.put("identity_source", header.1, text(&source, header.1));
-                }
-                if let Some(expression) = at.get("identityValidationExpression") {
-                    cx.refuse(
-                        &expression,
-                        "an identity validation expression on a Cognito authorizer is not supported",
-                        "remove it; list the accepted app clients in the authorizer's `audience` once imported",
-                    );
-                }
-                Some((Kind::Cognito, out))
-            }
-            "jwt" => {
-                out.put("type", type_at.key_loc(), text("jwt", type_at.loc()));
-                self.jwt(cx, scheme, at, &mut out)?;
-                Some((Kind::Authorizer, out))
-            }
-            other => {
-                cx.invalid(
-                    &type_at,
-                    format!("`{other}` is not an authorizer type"),
-                    "API Gateway's authorizer types are `token`, `request`, `cognito_user_pools` and `jwt`",
-                );
-                None
-            }
-        }
-    }
-
-    /// `token` and `request`: a local function.
-    fn lambda<'a>(
-        &mut self,
-        cx: &mut Cx<'a>,
-        scheme: &At<'a>,
-        at: &At<'a>,
-        kind: &str,
-        out: &mut Out,
-    ) -> Option<()> {
-        let Some(uri) = at.get("authorizerUri") else {
-            cx.refuse(
-                at,
-                "a Lambda authorizer without `authorizerUri`",
-                "add the function's invocation URI, `arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/arn:aws:lambda:REGION:ACCOUNT:function:NAME/invocations`",
-            );
-            return None;
-        };
-        let function = lambda_function(cx, &uri)?;
-        out.put("function", uri.key_loc(), text(&function, uri.loc()));
-        if let Some(source) = at.get("identitySource") {
-            let node = match &source.node.value {
-                Value::Seq(_) => cx.strings(&source)?,
-                _ => text(cx.string(&source)?, source.loc()),
-            };
-            out.put("identity_source", source.key_loc(), node);
-        } else if kind == "token"
-            && let Some((header, loc)) = token_header(cx, scheme, at)
-        {
-            let source = format!("method.request.header.{header}");
-            out.put("identity_source", loc, text(&source, loc));
-        }
-        if let Some(expression) = at.get("identityValidationExpression") {
-            let e = cx.string(&expression)?;
-            out.put(
-                "identity_validation_expression",
-                expression.key_loc(),
-                text(e, expression.loc()),
-            );
-        }
-        if let Some(ttl) = at.get("authorizerResultTtlInSeconds") {
-            let seconds = cx.integer(&ttl)?;
-            out.put(
-                "result_ttl",
-                ttl.key_loc(),
-                text(&format!("{seconds}s"), ttl.loc()),
-            );
-        }
-        if cx.kind == ApiKind::Http {
-            let Some(version) = at.get("authorizerPayloadFormatVersion") else {
-                cx.refuse(
-                    at,
-                    "an HTTP API Lambda authorizer without `authorizerPayloadFormatVersion`",
-                    "add `authorizerPayloadFormatVersion: \"2.0\"` (or `\"1.0\"`), the format its function expects",
-                );
-                return None;
-            };
-            let v = payload_version(cx, &version)?;
-            out.put("payload", version.key_loc(), text(&v, version.loc()));
-            if let Some(simple) = at.get("enableSimpleResponses") {
-                let b = cx.boolean(&simple)?;
-                out.put(
-                    "simple_responses",
-                    simple.key_loc(),
-                    super::boolean(b, simple.loc()),
-                );
-            }
-        }
-        Some(())
-    }
-
-    /// `jwt` (HTTP APIs): another issuer's tokens.
-    fn jwt<'a>(
-        &mut self,
-        cx: &mut Cx<'a>,
-        scheme: &At<'a>,
-        at: &At<'a>,
-        out: &mut Out,
-    ) -> Option<()> {
-        let config = at.get("jwtConfiguration");
-        if let Some(config) = &config {
-            cx.entries(config)?;
-            cx.unknown_fields(config, &["issuer", "audience"], "`jwtConfiguration`");
-        }
-        let issuer = config.as_ref().and_then(|c| c.get("issuer"));
-        if let Some(issuer) = issuer {
-            let s = cx.string(&issuer)?;
-            out.put("issuer", issuer.key_loc(), text(s, issuer.loc()));
-        } else if let Some(url) = scheme.get("openIdConnectUrl")
-            && let Some(s) = url.as_str()
-        {
-            // API Gateway discovers the issuer from the scheme's discovery document.
-            let issuer = s
-                .strip_suffix("/.well-known/openid-configuration")
-                .unwrap_or(s);
-            out.put("issuer", url.key_loc(), text(issuer, url.loc()));
-        } else {
-            cx.refuse(
-                config.as_ref().unwrap_or(at),
-                "a JWT authorizer without an issuer",
-                "add `jwtConfiguration.issuer`, the `iss` of its tokens",
-            );
-            return None;
-        }
-        if let Some(audience) = config.as_ref().and_then(|c| c.get("audience")) {
-            let node = match &audience.node.value {
-                Value::Seq(_) => cx.strings(&audience)?,
-                _ => text(cx.string(&audience)?, audience.loc()),
-            };
-            out.put("audience", audience.key_loc(), node);
-        }
-        if let Some(source) = at.get("identitySource") {
-            let s = cx.string(&source)?;
-            let Some(header) = s.trim().strip_prefix("$request.header.") else {
-                cx.invalid(
-                    &source,
-                    format!("`{s}` cannot carry a JWT here"),
-                    "a JWT authorizer reads one header: `$request.header.Authorization`",
-                );
-                return None;
-            };
-            let source_text = format!("header {header}");
-            out.put(
-                "identity_source",
-                source.key_loc(),
-                text(&source_text, source.loc()),
-            );
-        }
-        Some(())
     }
 
     /// The kind of scheme `name`, if there is one.
@@ -356,6 +157,233 @@ impl Schemes {
         }
         Some((loc, all.node()))
     }
+}
+
+/// One `x-amazon-apigateway-authorizer` as an authorizer of the config.
+fn authorizer<'a>(
+    cx: &mut Cx<'a>,
+    name: &str,
+    scheme: &At<'a>,
+    at: &At<'a>,
+) -> Option<(Kind, Out)> {
+    cx.entries(at)?;
+    cx.unknown_fields(at, AUTHORIZER_FIELDS, "`x-amazon-apigateway-authorizer`");
+    let Some(type_at) = at.get("type") else {
+        cx.refuse(
+            at,
+            format!("the authorizer of scheme `{name}` has no `type`"),
+            "add `type`: `token`, `request`, `cognito_user_pools` or `jwt`",
+        );
+        return None;
+    };
+    let kind = cx.string(&type_at)?.to_ascii_lowercase();
+    if let Some(credentials) = at.get("authorizerCredentials") {
+        cx.refuse(
+            &credentials,
+            "authorizer credentials (an IAM role to invoke the function) are not supported",
+            "remove `authorizerCredentials`: local functions are invoked without a role",
+        );
+    }
+    let wrong_api = match (kind.as_str(), cx.kind) {
+        ("token" | "cognito_user_pools", ApiKind::Http) => Some((
+            "REST APIs",
+            "HTTP APIs have `request` (Lambda) and `jwt` authorizers",
+        )),
+        ("jwt", ApiKind::Rest) => Some((
+            "HTTP APIs",
+            "REST APIs have `token`, `request` and `cognito_user_pools` authorizers",
+        )),
+        _ => None,
+    };
+    if let Some((apis, help)) = wrong_api {
+        cx.invalid(
+            &type_at,
+            format!("`{kind}` authorizers belong to {apis}"),
+            help,
+        );
+        return None;
+    }
+    let mut out = Out::new(at.loc());
+    match kind.as_str() {
+        "token" | "request" => {
+            out.put("type", type_at.key_loc(), text(&kind, type_at.loc()));
+            lambda(cx, scheme, at, &kind, &mut out)?;
+            Some((Kind::Authorizer, out))
+        }
+        "cognito_user_pools" => {
+            out.put("type", type_at.key_loc(), text("jwt", type_at.loc()));
+            // The built-in user pool stands for the Cognito user pool: `providerARNs`
+            // name pools in AWS, which a local gateway cannot reach.
+            out.put("issuer", type_at.key_loc(), text("builtin", type_at.loc()));
+            if let Some(header) = token_header(cx, scheme, at)
+                && !header.0.eq_ignore_ascii_case("Authorization")
+            {
+                let source = format!("header {}", header.0);
+                out.put("identity_source", header.1, text(&source, header.1));
+            }
+            if let Some(expression) = at.get("identityValidationExpression") {
+                cx.refuse(
+                    &expression,
+                    "an identity validation expression on a Cognito authorizer is not supported",
+                    "remove it; list the accepted app clients in the authorizer's `audience` once imported",
+                );
+            }
+            Some((Kind::Cognito, out))
+        }
+        "jwt" => {
+            out.put("type", type_at.key_loc(), text("jwt", type_at.loc()));
+            jwt(cx, scheme, at, &mut out)?;
+            Some((Kind::Authorizer, out))
+        }
+        other => {
+            cx.invalid(
+                &type_at,
+                format!("`{other}` is not an authorizer type"),
+                "API Gateway's authorizer types are `token`, `request`, `cognito_user_pools` and `jwt`",
+            );
+            None
+        }
+    }
+}
+
+/// `token` and `request`: a local function.
+fn lambda<'a>(
+    cx: &mut Cx<'a>,
+    scheme: &At<'a>,
+    at: &At<'a>,
+    kind: &str,
+    out: &mut Out,
+) -> Option<()> {
+    let Some(uri) = at.get("authorizerUri") else {
+        cx.refuse(
+            at,
+            "a Lambda authorizer without `authorizerUri`",
+            "add the function's invocation URI, `arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/arn:aws:lambda:REGION:ACCOUNT:function:NAME/invocations`",
+        );
+        return None;
+    };
+    let mut ok = true;
+    match lambda_function(cx, &uri) {
+        Some(function) => out.put("function", uri.key_loc(), text(&function, uri.loc())),
+        None => ok = false,
+    }
+    if let Some(source) = at.get("identitySource") {
+        let node = match &source.node.value {
+            Value::Seq(_) => cx.strings(&source),
+            _ => cx.string(&source).map(|s| text(s, source.loc())),
+        };
+        match node {
+            Some(node) => out.put("identity_source", source.key_loc(), node),
+            None => ok = false,
+        }
+    } else if kind == "token"
+        && let Some((header, loc)) = token_header(cx, scheme, at)
+    {
+        let source = format!("method.request.header.{header}");
+        out.put("identity_source", loc, text(&source, loc));
+    }
+    if let Some(expression) = at.get("identityValidationExpression") {
+        match cx.string(&expression) {
+            Some(e) => out.put(
+                "identity_validation_expression",
+                expression.key_loc(),
+                text(e, expression.loc()),
+            ),
+            None => ok = false,
+        }
+    }
+    if let Some(ttl) = at.get("authorizerResultTtlInSeconds") {
+        match cx.integer(&ttl) {
+            Some(seconds) => out.put(
+                "result_ttl",
+                ttl.key_loc(),
+                text(&format!("{seconds}s"), ttl.loc()),
+            ),
+            None => ok = false,
+        }
+    }
+    if cx.kind == ApiKind::Http {
+        match at.get("authorizerPayloadFormatVersion") {
+            Some(version) => match payload_version(cx, &version) {
+                Some(v) => out.put("payload", version.key_loc(), text(&v, version.loc())),
+                None => ok = false,
+            },
+            None => {
+                cx.refuse(
+                    at,
+                    "an HTTP API Lambda authorizer without `authorizerPayloadFormatVersion`",
+                    "add `authorizerPayloadFormatVersion: \"2.0\"` (or `\"1.0\"`), the format its function expects",
+                );
+                ok = false;
+            }
+        }
+        if let Some(simple) = at.get("enableSimpleResponses") {
+            match cx.boolean(&simple) {
+                Some(b) => out.put(
+                    "simple_responses",
+                    simple.key_loc(),
+                    super::boolean(b, simple.loc()),
+                ),
+                None => ok = false,
+            }
+        }
+    }
+    ok.then_some(())
+}
+
+/// `jwt` (HTTP APIs): another issuer's tokens.
+fn jwt<'a>(cx: &mut Cx<'a>, scheme: &At<'a>, at: &At<'a>, out: &mut Out) -> Option<()> {
+    let config = at.get("jwtConfiguration");
+    if let Some(config) = &config {
+        cx.entries(config)?;
+        cx.unknown_fields(config, &["issuer", "audience"], "`jwtConfiguration`");
+    }
+    let issuer = config.as_ref().and_then(|c| c.get("issuer"));
+    if let Some(issuer) = issuer {
+        let s = cx.string(&issuer)?;
+        out.put("issuer", issuer.key_loc(), text(s, issuer.loc()));
+    } else if let Some(url) = scheme.get("openIdConnectUrl")
+        && let Some(s) = url.as_str()
+    {
+        // API Gateway discovers the issuer from the scheme's discovery document.
+        let issuer = s
+            .strip_suffix("/.well-known/openid-configuration")
+            .unwrap_or(s);
+        out.put("issuer", url.key_loc(), text(issuer, url.loc()));
+    } else {
+        cx.refuse(
+            config.as_ref().unwrap_or(at),
+            "a JWT authorizer without an issuer",
+            "add `jwtConfiguration.issuer`, the `iss` of its tokens",
+        );
+        return None;
+    }
+    if let Some(audience) = config.as_ref().and_then(|c| c.get("audience")) {
+        let node = match &audience.node.value {
+            Value::Seq(_) => cx.strings(&audience)?,
+            _ => text(cx.string(&audience)?, audience.loc()),
+        };
+        out.put("audience", audience.key_loc(), node);
+    }
+    if let Some(source) = at.get("identitySource") {
+        let s = cx.string(&source)?;
+        let header = s.trim().strip_prefix("$request.header.");
+        let Some(header) = header.filter(|h| !h.contains(',')) else {
+            cx.invalid(
+                &source,
+                format!("`{s}` cannot carry a JWT here"),
+                "a JWT authorizer reads one header: `$request.header.Authorization`",
+            );
+            return None;
+        };
+        let source_text = format!("header {header}");
+        out.put(
+            "identity_source",
+            source.key_loc(),
+            text(&source_text, source.loc()),
+        );
+    }
+    Some(())
 }
 
 /// The header a `token` or Cognito authorizer reads: `identitySource`
@@ -505,6 +533,11 @@ impl Requirement {
                     }
                 }
             }
+            Kind::ApiKey if cx.kind == ApiKind::Http => cx.refuse(
+                scopes,
+                format!("`{name}` is an API key, and HTTP APIs have none"),
+                "remove it from `security`, or import the document as a REST API",
+            ),
             Kind::ApiKey => self.api_key = true,
             // Refused where the scheme is defined.
             Kind::Iam | Kind::Invalid => {}
