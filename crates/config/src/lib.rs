@@ -21,6 +21,7 @@ pub mod diag;
 pub mod fuzzing;
 mod load;
 pub mod model;
+pub mod openapi;
 pub mod units;
 pub mod yaml;
 

@@ -4,6 +4,9 @@
 //! errors carry a line and column), then the validator walks the tree and reports *every*
 //! problem it finds, each pointing at the node's own line and column. Deserializing straight
 //! into structs would stop at the first problem.
+//!
+//! JSON is YAML, so [`parse`] also reads JSON documents (OpenAPI exports). [`emit`] writes a
+//! tree back as block-style YAML that `parse` reads to the same values.
 
 use std::fmt;
 
@@ -28,7 +31,7 @@ pub enum Value {
     Bool(bool),
     /// An integer that fits i64.
     Int(i64),
-    /// A floating-point number.
+    /// A floating-point number, or an integer too large for i64 (the nearest float).
     Float(f64),
     /// A string scalar.
     Str(String),
@@ -122,10 +125,29 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
         Ok(Value::Int(v))
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        i64::try_from(v)
-            .map(Value::Int)
-            .map_err(|_| E::custom("integer is too large"))
+    // Integers beyond i64 become floats, as in JavaScript, so that JSON documents (OpenAPI
+    // schemas with `"maximum": 18446744073709551615`) parse; a key that needs an integer
+    // still refuses them.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "an integer beyond i64 is kept as the nearest float, as JSON parsers do"
+    )]
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "an integer beyond i64 is kept as the nearest float, as JSON parsers do"
+    )]
+    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "an integer beyond i64 is kept as the nearest float, as JSON parsers do"
+    )]
+    fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Float(v))
@@ -214,6 +236,148 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     })
 }
 
+/// Writes a tree as block-style YAML that [`parse`] reads back to the same values.
+///
+/// Mappings and sequences are written in block style, two spaces a level, empty ones as `{}`
+/// and `[]`. A string is written plain when it reads back as the same string, else
+/// double-quoted: `"$default"`, `"{proxy+}"`, `"*"`, `"'literal'"`, `"123456789012"`,
+/// `"yes"`, `" leading space"`, text with a line break. Locations are not written.
+pub fn emit(node: &Node) -> String {
+    let mut out = String::new();
+    match &node.value {
+        Value::Map(entries) if !entries.is_empty() => emit_entries(&mut out, entries, 0),
+        Value::Seq(items) if !items.is_empty() => emit_items(&mut out, items, 0),
+        other => {
+            out.push_str(&scalar_text(other));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn push_indent(out: &mut String, indent: usize) {
+    out.extend(std::iter::repeat_n(' ', indent));
+}
+
+fn emit_entries(out: &mut String, entries: &[(Key, Node)], indent: usize) {
+    for (key, node) in entries {
+        push_indent(out, indent);
+        out.push_str(&scalar_string(&key.name));
+        out.push(':');
+        match &node.value {
+            Value::Map(inner) if !inner.is_empty() => {
+                out.push('\n');
+                emit_entries(out, inner, indent + 2);
+            }
+            Value::Seq(items) if !items.is_empty() => {
+                out.push('\n');
+                emit_items(out, items, indent + 2);
+            }
+            other => {
+                out.push(' ');
+                out.push_str(&scalar_text(other));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn emit_items(out: &mut String, items: &[Node], indent: usize) {
+    for node in items {
+        push_indent(out, indent);
+        out.push('-');
+        // A collection starts on the item's own line (`- key: value`, `- - x`): written one
+        // level deeper, its first line loses that level's indentation.
+        let mut block = String::new();
+        match &node.value {
+            Value::Map(inner) if !inner.is_empty() => emit_entries(&mut block, inner, indent + 2),
+            Value::Seq(inner) if !inner.is_empty() => emit_items(&mut block, inner, indent + 2),
+            other => {
+                out.push(' ');
+                out.push_str(&scalar_text(other));
+                out.push('\n');
+                continue;
+            }
+        }
+        out.push(' ');
+        out.push_str(block.trim_start_matches(' '));
+    }
+}
+
+/// A scalar (or an empty collection) as YAML text.
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) if f.is_nan() => ".nan".to_owned(),
+        Value::Float(f) if f.is_infinite() => if *f > 0.0 { ".inf" } else { "-.inf" }.to_owned(),
+        // `{:?}` is the shortest text that reads back as the same float, always with a `.`
+        // or an exponent (`1.0`, `1e20`), so it is never read as an integer.
+        Value::Float(f) => format!("{f:?}"),
+        Value::Str(s) => scalar_string(s),
+        Value::Seq(_) => "[]".to_owned(),
+        Value::Map(_) => "{}".to_owned(),
+    }
+}
+
+/// A string as a plain scalar when that reads back as the same string, else double-quoted.
+fn scalar_string(s: &str) -> String {
+    if plain_is_safe(s) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}') => {
+                out.push_str(&format!("\\u{:04X}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Whether `s` written plain reads back as the string `s`. Conservative: YAML 1.1 words
+/// (`yes`, `off`, `y`) and anything number-like (`012`, `0x1F`, `1_000`, `2.0`) are quoted,
+/// since the parser resolves them to booleans and numbers.
+fn plain_is_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    // Indicators that start something else than a plain scalar, or that make one read
+    // differently (`$` is safe YAML but quoted for the reader: `"$default"`).
+    if "-?:,[]{}#&*!|>'\"%@`$<.=~+ ".contains(first) || (first.is_ascii_digit() && number_like(s)) {
+        return false;
+    }
+    if s.ends_with([' ', ':'])
+        || s.contains(": ")
+        || s.contains(" #")
+        || s.chars()
+            .any(|c| c.is_control() || c.is_whitespace() && c != ' ' || matches!(c, '\u{feff}'))
+    {
+        return false;
+    }
+    !matches!(
+        s.to_ascii_lowercase().as_str(),
+        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
+    )
+}
+
+/// Text made of what YAML numbers are made of (digits, signs, dots, `_`, `:`, and the
+/// letters of exponents, hexadecimal, octal and binary prefixes).
+fn number_like(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_hexdigit() || "xXoObB_.:+-".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,5 +414,254 @@ mod tests {
             .err()
             .unwrap_or_else(|| panic!("accepted"));
         assert!(err.loc.line >= 1, "{err:?}");
+    }
+
+    #[test]
+    fn parses_json_exports() {
+        // What `aws apigateway get-export` and JSON tools write: escapes (surrogate pairs
+        // included), minified nested flow collections, tabs, numbers of every form.
+        let text = "{\"a\":\"q\\\"b\\\\s\\/\\u00e9\\ud83d\\ude00\\t\\n\",\n\t\"b\":[[],{},[{\"c\":[1,{\"d\":{}}]}]],\n\t\"n\":[0,-3,1.5,1e3,-1E-2,12345678901234567890,-12345678901234567890],\n\t\"s\":\"yes\",\"t\":true,\"u\":null}";
+        let node = parse(text).unwrap_or_else(|e| panic!("{e:?}"));
+        let Value::Map(top) = &node.value else {
+            panic!("not a map")
+        };
+        assert_eq!(top[0].1.value, Value::Str("q\"b\\s/é😀\t\n".into()));
+        assert_eq!((top[1].0.loc.line, top[1].0.loc.column), (2, 2));
+        let Value::Seq(numbers) = &top[2].1.value else {
+            panic!("not a list")
+        };
+        let numbers: Vec<&Value> = numbers.iter().map(|n| &n.value).collect();
+        assert_eq!(
+            numbers,
+            [
+                &Value::Int(0),
+                &Value::Int(-3),
+                &Value::Float(1.5),
+                &Value::Float(1000.0),
+                &Value::Float(-0.01),
+                &Value::Float(12_345_678_901_234_567_890.0),
+                &Value::Float(-12_345_678_901_234_567_890.0),
+            ]
+        );
+        assert_eq!(top[3].1.value, Value::Str("yes".into()));
+        assert_eq!(top[4].1.value, Value::Bool(true));
+        assert_eq!(top[5].1.value, Value::Null);
+    }
+
+    /// The tree without locations, to compare what was written with what was read back.
+    fn bare(node: &Node) -> Node {
+        let value = match &node.value {
+            Value::Seq(items) => Value::Seq(items.iter().map(bare).collect()),
+            Value::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = Key {
+                            name: k.name.clone(),
+                            loc: Loc::default(),
+                        };
+                        (key, bare(v))
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        Node {
+            value,
+            loc: Loc::default(),
+        }
+    }
+
+    fn n(value: Value) -> Node {
+        Node {
+            value,
+            loc: Loc::default(),
+        }
+    }
+
+    fn m(entries: Vec<(&str, Node)>) -> Node {
+        n(Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| {
+                    let key = Key {
+                        name: k.to_owned(),
+                        loc: Loc::default(),
+                    };
+                    (key, v)
+                })
+                .collect(),
+        ))
+    }
+
+    fn round_trip(node: &Node) {
+        let text = emit(node);
+        let back = parse(&text).unwrap_or_else(|e| panic!("{e:?} in\n{text}"));
+        assert_eq!(bare(&back), bare(node), "in\n{text}");
+    }
+
+    const AWKWARD: &[&str] = &[
+        "$default",
+        "{proxy+}",
+        "/pets/{proxy+}",
+        "*",
+        "*/*",
+        "'literal'",
+        "\"q\"",
+        "123456789012",
+        "012",
+        "0x1F",
+        "0o17",
+        "1_000",
+        "2.0",
+        "1e3",
+        ".5",
+        "-1",
+        "+1",
+        "12:30",
+        "yes",
+        "No",
+        "y",
+        "N",
+        "on",
+        "OFF",
+        "true",
+        "False",
+        "null",
+        "NULL",
+        "~",
+        "",
+        " leading",
+        "trailing ",
+        "a: b",
+        "a #b",
+        "a#b",
+        "#x",
+        "-",
+        "- x",
+        "-x",
+        "? x",
+        ":x",
+        "x:",
+        "a:b",
+        "append:header.x",
+        "&a",
+        "!tag",
+        "|",
+        ">",
+        "%x",
+        "@x",
+        "`x",
+        "<<",
+        "=",
+        ".inf",
+        "-.inf",
+        ".nan",
+        "...",
+        "---",
+        "line\nbreak",
+        "tab\there",
+        "cr\r",
+        "nul\u{0}",
+        "nel\u{85}",
+        "bom\u{feff}",
+        "ls\u{2028}",
+        "nbsp\u{a0}",
+        "é",
+        "😀",
+        "back\\slash",
+        "29s",
+        "10000ms",
+        "1h30m",
+        "16KiB",
+        "GET /pets",
+        "ANY /pets/{proxy+}",
+        "method.request.header.X-Env",
+        "[a]",
+        "a, b",
+        "{\"message\": \"Bad api-key\" }",
+        "$context.requestId",
+        "$${HOME}",
+    ];
+
+    #[test]
+    fn emit_round_trips_awkward_strings() {
+        for s in AWKWARD {
+            let value = || n(Value::Str((*s).to_owned()));
+            round_trip(&m(vec![(s, value())]));
+            round_trip(&n(Value::Seq(vec![value(), value()])));
+            round_trip(&value());
+        }
+    }
+
+    #[test]
+    fn emit_writes_block_style() {
+        let tree = m(vec![
+            ("type", n(Value::Str("REST".into()))),
+            ("stages", m(vec![("prod", m(vec![]))])),
+            (
+                "list",
+                n(Value::Seq(vec![
+                    m(vec![
+                        ("a", n(Value::Int(1))),
+                        ("b", m(vec![("c", n(Value::Null))])),
+                    ]),
+                    n(Value::Seq(vec![n(Value::Bool(true)), n(Value::Float(1.0))])),
+                    n(Value::Seq(vec![])),
+                ])),
+            ),
+            ("account", n(Value::Str("123456789012".into()))),
+        ]);
+        let text = emit(&tree);
+        assert_eq!(
+            text,
+            "type: REST\nstages:\n  prod: {}\nlist:\n  - a: 1\n    b:\n      c: null\n  - - true\n    - 1.0\n  - []\naccount: \"123456789012\"\n"
+        );
+        round_trip(&tree);
+    }
+
+    fn arb_node() -> impl proptest::strategy::Strategy<Value = Node> {
+        use proptest::prelude::*;
+        let text = prop_oneof![
+            any::<String>(),
+            proptest::sample::select(AWKWARD).prop_map(str::to_owned),
+            "[ -~]{0,12}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::Float),
+            text.clone().prop_map(Value::Str),
+        ]
+        .prop_map(n);
+        leaf.prop_recursive(4, 40, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(|v| n(Value::Seq(v))),
+                proptest::collection::btree_map(text.clone(), inner, 0..5).prop_map(|entries| {
+                    n(Value::Map(
+                        entries
+                            .into_iter()
+                            .map(|(name, v)| {
+                                let key = Key {
+                                    name,
+                                    loc: Loc::default(),
+                                };
+                                (key, v)
+                            })
+                            .collect(),
+                    ))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn emit_round_trips(node in arb_node()) {
+            round_trip(&node);
+        }
     }
 }
