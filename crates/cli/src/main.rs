@@ -45,8 +45,19 @@ enum Command {
     )]
     Serve {
         /// The YAML config file.
-        #[arg(short, long, value_name = "FILE")]
-        config: PathBuf,
+        #[arg(
+            short,
+            long,
+            value_name = "FILE",
+            required_unless_present = "openapi",
+            conflicts_with = "openapi"
+        )]
+        config: Option<PathBuf>,
+        /// Serve one OpenAPI 3.0 / Swagger 2.0 document with API Gateway's extensions and no
+        /// other config: listener 127.0.0.1:8080, admin 127.0.0.1:9090 (mock and HTTP
+        /// integrations; functions and the user pool need a config file).
+        #[arg(long, value_name = "FILE")]
+        openapi: Option<PathBuf>,
         /// Do not reload when the config file changes (SIGHUP still reloads).
         #[arg(long)]
         no_watch: bool,
@@ -121,12 +132,31 @@ enum Command {
         /// The path, e.g. /pets/7.
         path: String,
     },
+    /// Convert documents into Portcullis config.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Validate config files: parse, validate and compile, binding nothing.
     #[command(after_help = "Exit status: 0 when every file is valid, 1 otherwise.")]
     Check {
         /// The YAML config files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Print the config that serves an OpenAPI 3.0 / Swagger 2.0 document with API Gateway's
+    /// extensions (`x-amazon-apigateway-*`), the API written out in full.
+    #[command(
+        after_help = "Example:\n  portcullis import openapi petstore.json > gateway.yaml\n\nEvery extension or option that cannot be served is reported with its line and JSON\npath, and nothing is printed. Exit status: 0 on success, 1 otherwise."
+    )]
+    Openapi {
+        /// The OpenAPI document (JSON or YAML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
 }
 
@@ -143,6 +173,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files } => check(&files),
+        Command::Import {
+            command: ImportCommand::Openapi { file },
+        } => match portcullis_config::openapi::config_for(&file, true) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(diags) => {
+                eprint!("{}", diags.render());
+                ExitCode::FAILURE
+            }
+        },
         Command::Users { config, command } => with_runtime(|| admin::users(config, command)),
         Command::Groups { config, command } => with_runtime(|| admin::groups(config, command)),
         Command::Keys { config, command } => with_runtime(|| admin::keys(config, command)),
@@ -171,7 +213,11 @@ fn main() -> ExitCode {
                 },
             )
         }),
-        Command::Serve { config, no_watch } => {
+        Command::Serve {
+            config,
+            openapi,
+            no_watch,
+        } => {
             init_logging();
             // On one CPU a work-stealing pool only adds hand-offs between threads: use the
             // current-thread scheduler there (also when the process is pinned with taskset).
@@ -188,7 +234,12 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            runtime.block_on(serve(config, !no_watch))
+            let source = match (config, openapi) {
+                (Some(c), _) => Source::Config(c),
+                (None, Some(o)) => Source::OpenApi(o),
+                (None, None) => return ExitCode::FAILURE,
+            };
+            runtime.block_on(serve(source, !no_watch))
         }
     }
 }
@@ -248,14 +299,42 @@ fn check(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-async fn serve(path: PathBuf, watch: bool) -> ExitCode {
-    let config = match portcullis_config::load_file(&path) {
+/// What `serve` runs.
+enum Source {
+    /// A config file (reloaded on SIGHUP and when it changes).
+    Config(PathBuf),
+    /// One OpenAPI document (`--openapi`), in the config `import openapi` would print
+    /// (with the document referred to); restart to pick up changes.
+    OpenApi(PathBuf),
+}
+
+async fn serve(source: Source, watch: bool) -> ExitCode {
+    let loaded = match &source {
+        Source::Config(path) => portcullis_config::load_file(path),
+        Source::OpenApi(file) => {
+            portcullis_config::openapi::config_for(file, false).and_then(|text| {
+                let env = |name: &str| std::env::var(name).ok();
+                portcullis_config::load_str(
+                    &format!("(config for {})", file.display()),
+                    &text,
+                    std::path::Path::new("."),
+                    &env,
+                )
+            })
+        }
+    };
+    let config = match loaded {
         Ok(c) => c,
         Err(diags) => {
             eprint!("{}", diags.render());
             return ExitCode::FAILURE;
         }
     };
+    let path = match source {
+        Source::Config(path) => Some(path),
+        Source::OpenApi(_) => None,
+    };
+    let watch = watch && path.is_some();
     let signals = match portcullis_gateway::Signals::install() {
         Ok(s) => s,
         Err(e) => {
@@ -263,7 +342,7 @@ async fn serve(path: PathBuf, watch: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let gateway = match portcullis_gateway::Gateway::start(config, Some(path)).await {
+    let gateway = match portcullis_gateway::Gateway::start(config, path).await {
         Ok(g) => g,
         Err(portcullis_gateway::StartError::Config(diags)) => {
             eprint!("{}", diags.render());

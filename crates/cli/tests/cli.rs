@@ -877,3 +877,42 @@ fn explain_prints_route_authentication_statements_and_decision() {
     assert_eq!(code, 2, "a usage error");
     assert!(err.contains("is not `Name: value`"), "{err}");
 }
+
+fn openapi_fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../config/tests/openapi")
+        .join(name)
+}
+
+#[test]
+fn import_openapi_prints_a_config_that_checks() {
+    let dir = TempDir::new("import");
+    for name in ["petstore-oas3.json", "petstore-swagger.json"] {
+        let (code, stdout, stderr) = run(portcullis()
+            .args(["import", "openapi"])
+            .arg(openapi_fixture(name)));
+        assert_eq!(code, 0, "{name}: {stderr}");
+        assert!(
+            stdout.contains("apis:\n  petstore:\n    type: REST\n"),
+            "{stdout}"
+        );
+        let config = dir.write("imported.yaml", &stdout);
+        let (code, out, err) = run(portcullis().arg("check").arg(&config));
+        assert_eq!(code, 0, "{name}: {err}\n{stdout}");
+        assert!(out.starts_with("ok: "), "{out}");
+    }
+}
+
+#[test]
+fn import_openapi_names_every_unsupported_extension_and_prints_nothing() {
+    let (code, stdout, stderr) = run(portcullis()
+        .args(["import", "openapi"])
+        .arg(openapi_fixture("unsupported.rest.yaml")));
+    assert_eq!(code, 1);
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains("= at: $['x-amazon-apigateway-documentation']"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unsupported.rest.yaml:"), "{stderr}");
+}

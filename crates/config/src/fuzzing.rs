@@ -53,6 +53,55 @@ pub fn check_config(data: &[u8]) {
     }
 }
 
+/// The OpenAPI converter on one fuzz input (a JSON or YAML document). Properties: nothing
+/// panics; a refused document has at least one problem, each with a JSON path starting at
+/// `$`, a message and a help; an accepted one is an API mapping whose emitted YAML parses
+/// back to the same tree (locations aside).
+pub fn check_openapi(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match crate::openapi::convert(text, None) {
+        Err(problems) => {
+            assert!(!problems.is_empty(), "refused without a problem");
+            for p in &problems {
+                assert!(p.json_path.starts_with('$'), "{p}");
+                assert!(!p.message.is_empty(), "{p}");
+            }
+        }
+        Ok(converted) => {
+            assert!(
+                matches!(converted.api.value, crate::yaml::Value::Map(_)),
+                "not a mapping"
+            );
+            let emitted = crate::yaml::emit(&converted.api);
+            let back = crate::yaml::parse(&emitted).unwrap_or_else(|e| {
+                panic!("emitted YAML does not parse: {}\n{emitted}", e.message)
+            });
+            assert_eq!(bare(&back), bare(&converted.api), "{emitted}");
+        }
+    }
+}
+
+/// A tree without locations.
+fn bare(node: &crate::yaml::Node) -> serde_json::Value {
+    use crate::yaml::Value;
+    match &node.value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => (*b).into(),
+        Value::Int(i) => (*i).into(),
+        Value::Float(f) => serde_json::json!(f.to_string()),
+        Value::Str(s) => s.clone().into(),
+        Value::Seq(items) => items.iter().map(bare).collect(),
+        Value::Map(entries) => serde_json::Value::Array(
+            entries
+                .iter()
+                .map(|(k, v)| serde_json::json!([k.name, bare(v)]))
+                .collect(),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,8 +130,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn openapi_fixtures() {
+        // The import's test documents are a ready-made corpus of good and bad documents.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/openapi");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json" || e == "yaml") {
+                check_openapi(&std::fs::read(&path).unwrap());
+                n += 1;
+            }
+        }
+        assert!(n > 0);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn openapi_random_documents(text in "(openapi: 3.0.1\n|info: \\{title: t, version: '1'\\}\n|paths:\n|  /a:\n|  /\\{p\\}:\n|    get:\n|    x-amazon-apigateway-any-method:\n|      security: \\[\\]\n|      x-amazon-apigateway-integration:\n|        type: (mock|http_proxy|aws_proxy|http|aws)\n|        uri: (http://x/\\{p\\}|arn:aws:lambda:f)\n|        httpMethod: GET\n|x-amazon-apigateway-cors: \\{allowOrigins: \\[\"\\*\"\\]\\}\n|x-amazon-apigateway-unknown: 1\n|\\{|\\}|: |- |\n){0,24}") {
+            check_openapi(text.as_bytes());
+        }
 
         #[test]
         fn config_random_bytes(data in proptest::collection::vec(any::<u8>(), 0..300)) {

@@ -524,6 +524,7 @@ const SINGLE_API_KEYS: &[&str] = &[
     "request_validators",
     "request_validator",
     "binary_media_types",
+    "api_key_source",
 ];
 
 /// Keys of the many-APIs shape besides the shared ones.
@@ -1355,6 +1356,16 @@ fn read_method(
     let authorizer = m.take("authorizer");
     let scopes = m.take("scopes");
     let auth = auth::read_method_auth(cx, authorizer, scopes);
+    if let Some((n, p)) = m.take("api_key_required")
+        && cx.boolean(n, &p) == Some(true)
+    {
+        cx.error(
+            n.loc,
+            &p,
+            "API keys are not checked by this version",
+            "the method would be served without its key, so it is refused: remove `api_key_required` (in OpenAPI, the API key from the operation's `security`), or protect the method with an authorizer",
+        );
+    }
     let validator = m.take("request_validator");
     let params = m.take("request_parameters");
     let models = m.take("request_models");
@@ -1384,6 +1395,7 @@ fn read_method(
 }
 
 const METHOD_KEYS: &[&str] = &[
+    "api_key_required",
     "integration",
     "authorizer",
     "scopes",

@@ -128,6 +128,18 @@ pub struct ApiConfig {
     pub default_route: Option<MethodConfig>,
     /// An HTTP API's CORS configuration.
     pub cors: Option<CorsConfig>,
+    /// Where API keys come from (`api_key_source`, OpenAPI's
+    /// `x-amazon-apigateway-api-key-source`); `None`: the `x-api-key` header.
+    pub api_key_source: Option<ApiKeySource>,
+}
+
+/// Where a request's API key comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeySource {
+    /// The `x-api-key` header.
+    Header,
+    /// A Lambda authorizer's `usageIdentifierKey`.
+    Authorizer,
 }
 
 /// An HTTP API's CORS configuration: the gateway answers preflight requests and adds the

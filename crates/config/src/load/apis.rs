@@ -35,6 +35,8 @@ type Read = (Option<Account>, Option<Vec<ApiConfig>>, Option<Implicit>);
 
 /// Keys of one API under `apis:`.
 const API_KEYS: &[&str] = &[
+    "openapi",
+    "api_key_source",
     "type",
     "stages",
     "execute_api_endpoint",
@@ -241,6 +243,11 @@ fn read_one(
     account: Option<&Account>,
     shared: &Shared<'_>,
 ) -> Option<ApiConfig> {
+    if let Value::Map(entries) = &node.value
+        && let Some((_, file)) = entries.iter().find(|(k, _)| k.name == "openapi")
+    {
+        return from_openapi(cx, id, loc, node, file, path, account, shared);
+    }
     let mut m = cx.map(node, path)?;
     let kind = match m.take("type") {
         Some((n, p)) => match cx.string(n, &p).as_deref() {
@@ -338,6 +345,7 @@ fn read_stages(
 
 /// An API's own sections, read from `m` (the top level, or the API's mapping).
 struct Parts {
+    api_key_source: Option<ApiKeySource>,
     default_route: Option<MethodConfig>,
     cors: Option<CorsConfig>,
     resources: Vec<ResourceConfig>,
@@ -379,6 +387,7 @@ impl Parts {
             binary_media_types: self.binary_media_types,
             default_route: self.default_route,
             cors: self.cors,
+            api_key_source: self.api_key_source,
         }
     }
 }
@@ -464,6 +473,22 @@ fn read_parts(
             validation::read_models(cx, n, &p, api_id)
         }
         None => Some(portcullis_validate::Models::default()),
+    };
+    let api_key_source = match m.take("api_key_source") {
+        Some((n, p)) => cx.string(n, &p).and_then(|v| match v.as_str() {
+            "HEADER" => Some(Some(ApiKeySource::Header)),
+            "AUTHORIZER" => Some(Some(ApiKeySource::Authorizer)),
+            other => {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("`{other}` is not an API key source"),
+                    "the source is `HEADER` (the `x-api-key` header) or `AUTHORIZER` (a Lambda authorizer's `usageIdentifierKey`)",
+                );
+                None
+            }
+        }),
+        None => Some(None),
     };
     let binary_media_types = match m.take("binary_media_types") {
         Some((n, p)) => read_media_types(cx, n, &p),
@@ -592,6 +617,18 @@ fn read_parts(
             }
         }
     }
+    if http && let Some(lambdas) = &lambda_authorizers {
+        for a in lambdas {
+            if a.payload == PayloadFormat::Rest {
+                cx.error(
+                    a.loc,
+                    &join(prefix, &format!("authorizers.{}.payload", a.name)),
+                    "an HTTP API's Lambda authorizer needs `payload: \"1.0\"` or `payload: \"2.0\"`",
+                    "HTTP APIs send their own events (API Gateway requires the payload format version); `2.0` is the current one",
+                );
+            }
+        }
+    }
     if http && let Some(authorizers) = &authorizers {
         for a in authorizers {
             if a.audiences == Audiences::Any && a.issuer != IssuerConfig::Builtin {
@@ -605,6 +642,7 @@ fn read_parts(
         }
     }
     Some(Parts {
+        api_key_source: api_key_source?,
         default_route: default_route?,
         cors: cors?,
         resources: resources?,
@@ -683,16 +721,19 @@ fn valid_host(host: &str) -> bool {
 
 /// API ids and their stage names as the document writes them, so that mappings are checked
 /// even when an API has problems of its own. `None`: they cannot be known.
-pub(super) type Known = Option<Vec<(String, Vec<String>)>>;
+pub(super) type Known = Option<Vec<KnownApi>>;
+
+/// An API id and its stage names (`None`: not known yet, from an OpenAPI document).
+pub(super) type KnownApi = (String, Option<Vec<String>>);
 
 /// The APIs and stages a mapping may name.
 pub(super) fn known(root: &Node, apis: Option<&[ApiConfig]>, many: bool) -> Known {
-    if !many {
+    if !many || apis.is_some() {
         return apis.map(|a| {
             a.iter()
                 .map(|api| {
                     let stages = api.stages.iter().map(|s| s.name.clone()).collect();
-                    (api.api.api_id.clone(), stages)
+                    (api.api.api_id.clone(), Some(stages))
                 })
                 .collect()
         });
@@ -704,9 +745,16 @@ pub(super) fn known(root: &Node, apis: Option<&[ApiConfig]>, many: bool) -> Know
     let Value::Map(apis) = &apis.value else {
         return None;
     };
+    // Stages of an API from an OpenAPI document are known once it loaded: until then,
+    // mappings to it are not checked against them.
     Some(
         apis.iter()
-            .map(|(k, v)| (k.name.clone(), validation::names_in(v, "stages")))
+            .map(|(k, v)| {
+                let stages = validation::names_in(v, "stages");
+                let from_document = stages.is_empty()
+                    && matches!(&v.value, Value::Map(e) if e.iter().any(|(k, _)| k.name == "openapi"));
+                (k.name.clone(), (!from_document).then_some(stages))
+            })
             .collect(),
     )
 }
@@ -758,7 +806,7 @@ fn read_domain(
     loc: Loc,
     node: &Node,
     path: &str,
-    apis: Option<&[(String, Vec<String>)]>,
+    apis: Option<&[KnownApi]>,
 ) -> Option<DomainConfig> {
     let Value::Seq(items) = &node.value else {
         cx.expected(
@@ -809,7 +857,7 @@ fn read_mapping(
     cx: &mut Cx<'_>,
     node: &Node,
     path: &str,
-    apis: Option<&[(String, Vec<String>)]>,
+    apis: Option<&[KnownApi]>,
 ) -> Option<BasePathMapping> {
     let mut m = cx.map(node, path)?;
     let base_path = match m.take("base_path") {
@@ -847,7 +895,7 @@ fn read_mapping(
                 return Some((name, None));
             };
             match apis.iter().find(|(id, _)| *id == name) {
-                Some((_, stages)) => Some((name, Some(stages))),
+                Some((_, stages)) => Some((name, stages.as_ref())),
                 None => {
                     let ids: Vec<&str> = apis.iter().map(|(id, _)| id.as_str()).collect();
                     let help =
@@ -1003,7 +1051,7 @@ pub(super) fn read_http_mapping(
 }
 
 /// Keys of an HTTP API's route.
-const ROUTE_KEYS: &[&str] = &["integration", "authorizer", "scopes"];
+const ROUTE_KEYS: &[&str] = &["integration", "authorizer", "scopes", "api_key_required"];
 
 /// An HTTP API's `routes`: `"GET /pets"`, `"ANY /pets/{id}"`, `$default`. Routes of one path
 /// become one resource; `$default` is returned apart.
@@ -1183,4 +1231,138 @@ fn read_cors(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<CorsConfig> {
         max_age: max_age?,
         allow_credentials: credentials?,
     })
+}
+
+/// Largest OpenAPI document read.
+const OPENAPI_MAX: u64 = 16 * 1024 * 1024;
+
+/// Keys an API with `openapi:` may set in the config; the rest come from the document.
+const OPENAPI_OVERRIDES: &[&str] = &["type", "stages", "execute_api_endpoint"];
+
+/// An API whose sections come from an OpenAPI document (`openapi: FILE`). The document is
+/// converted ([`crate::openapi::convert`]) and read like an API written in the config; its
+/// problems point into the document (line and JSON path). `type`, `stages` and
+/// `execute_api_endpoint` in the config replace the document's.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "read_one's arguments and the file's node"
+)]
+fn from_openapi(
+    cx: &mut Cx<'_>,
+    id: &str,
+    loc: Loc,
+    node: &Node,
+    file: &Node,
+    path: &str,
+    account: Option<&Account>,
+    shared: &Shared<'_>,
+) -> Option<ApiConfig> {
+    let file_path = join(path, "openapi");
+    let Value::Map(entries) = &node.value else {
+        return None;
+    };
+    let mut kind = None;
+    let mut ok = true;
+    for (k, v) in entries {
+        match k.name.as_str() {
+            "openapi" => {}
+            "type" => {
+                kind = match cx.string(v, &join(path, "type")).as_deref() {
+                    Some("REST") => Some(ApiKind::Rest),
+                    Some("HTTP") => Some(ApiKind::Http),
+                    Some(other) => {
+                        cx.error(
+                            v.loc,
+                            &join(path, "type"),
+                            format!("`{other}` is not an API type"),
+                            "the type is `REST` or `HTTP`",
+                        );
+                        ok = false;
+                        None
+                    }
+                    None => None,
+                }
+            }
+            key if OPENAPI_OVERRIDES.contains(&key) => {}
+            key => {
+                cx.error(
+                    k.loc,
+                    &join(path, key),
+                    format!("`{key}` next to `openapi`"),
+                    "the API's routes, authorizers, models and responses come from the OpenAPI document; next to `openapi`, only `type`, `stages` and `execute_api_endpoint` may be set",
+                );
+                ok = false;
+            }
+        }
+    }
+    let written = cx.string(file, &file_path)?;
+    let full = cx.file_path(file, &file_path)?;
+    let text = match super::auth::read_limited(&full, OPENAPI_MAX) {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            cx.error(
+                file.loc,
+                &file_path,
+                format!("`{written}` is over 16 MiB"),
+                "an OpenAPI document this large is not supported",
+            );
+            return None;
+        }
+        Err(e) => {
+            cx.error(
+                file.loc,
+                &file_path,
+                format!("cannot read `{written}`: {e}"),
+                "check the path and that the file is readable",
+            );
+            return None;
+        }
+    };
+    let converted = match crate::openapi::convert(&text, kind) {
+        Ok(c) => c,
+        Err(problems) => {
+            for p in problems {
+                cx.error_in(&written, &text, p.loc, &p.json_path, p.message, p.help);
+            }
+            return None;
+        }
+    };
+    // The document's API, with the config's overrides in place of the document's keys.
+    let Value::Map(mut merged) = converted.api.value else {
+        return None;
+    };
+    for (k, v) in entries {
+        if OPENAPI_OVERRIDES.contains(&k.name.as_str()) {
+            merged.retain(|(mk, _)| mk.name != k.name);
+            merged.push((k.clone(), v.clone()));
+        }
+    }
+    let merged = Node {
+        value: Value::Map(merged),
+        loc: converted.api.loc,
+    };
+    let (diags, warnings) = (cx.diags.len(), cx.warnings.len());
+    let api = read_one(cx, id, loc, &merged, path, account, shared);
+    // What was found in the document's part points into the document.
+    let from_config = |p: &str| {
+        OPENAPI_OVERRIDES
+            .iter()
+            .any(|k| p == join(path, k) || p.starts_with(&format!("{}.", join(path, k))))
+    };
+    let mut moved = false;
+    for d in cx
+        .diags
+        .iter_mut()
+        .skip(diags)
+        .chain(cx.warnings.iter_mut().skip(warnings))
+    {
+        if !from_config(&d.path) {
+            d.file = written.clone();
+            moved = true;
+        }
+    }
+    if moved && !cx.other_sources.iter().any(|(f, _)| *f == written) {
+        cx.other_sources.push((written, text));
+    }
+    api.filter(|_| ok)
 }

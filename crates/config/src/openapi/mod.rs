@@ -35,6 +35,9 @@ mod integration;
 mod models;
 mod paths;
 mod security;
+mod standalone;
+
+pub use standalone::config_for;
 
 use std::collections::HashSet;
 use std::fmt;
