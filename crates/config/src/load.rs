@@ -1640,6 +1640,31 @@ fn integration_timeout(
     }
 }
 
+/// Headers a parameter mapping may not set: they frame the request or name its host, so
+/// a mapped value could split one request into two on the upstream connection.
+pub(crate) const RESERVED_MAPPING_HEADERS: &[&str] = &[
+    "connection",
+    "content-length",
+    "expect",
+    "host",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Why `name` cannot be a mapping target, if it cannot.
+fn reserved_mapping_header(name: &str) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    RESERVED_MAPPING_HEADERS
+        .contains(&lower.as_str())
+        .then(|| format!("`{name}` cannot be mapped: it frames the upstream request"))
+}
+
 fn valid_header_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -1828,7 +1853,15 @@ fn read_parameter_mappings(
     for (key, value) in entries {
         let mpath = join(path, &key.name);
         let target = if let Some(h) = key.name.strip_prefix("integration.request.header.") {
-            if valid_header_name(h) {
+            if let Some(why) = reserved_mapping_header(h) {
+                cx.error(
+                    key.loc,
+                    &mpath,
+                    why,
+                    "the gateway sets Host, Content-Length and the connection headers itself",
+                );
+                None
+            } else if valid_header_name(h) {
                 Some(MappingTarget::Header(h.to_owned()))
             } else {
                 cx.error(

@@ -209,9 +209,24 @@ pub struct SyntaxError {
 
 /// Parses YAML text into a node tree.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
+    parse_with(text, true)
+}
+
+/// Parses YAML text in which aliases (`*name`) are refused: for documents from elsewhere
+/// (OpenAPI exports never use them), where a few nested aliases to a long scalar would copy
+/// it billions of times.
+pub fn parse_without_aliases(text: &str) -> Result<Node, SyntaxError> {
+    parse_with(text, false)
+}
+
+fn parse_with(text: &str, aliases: bool) -> Result<Node, SyntaxError> {
     // Duplicates reach our own visitor, which reports both places.
     let mut options = serde_saphyr::Options::default();
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
+    if !aliases {
+        options.alias_limits.max_total_replayed_events = 0;
+        options.alias_limits.max_alias_expansions_per_anchor = 0;
+    }
     let result: Result<Node, serde_saphyr::Error> =
         serde_saphyr::from_str_with_options(text, options);
     result.map_err(|e| {

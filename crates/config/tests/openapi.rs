@@ -493,3 +493,24 @@ fn http_api_authorizers() {
         "`s` is an API key, and HTTP APIs have none"
     );
 }
+
+/// YAML aliases are refused in documents: a few nested aliases to a long scalar would
+/// otherwise be copied billions of times.
+#[test]
+fn yaml_aliases_are_refused() {
+    let long = "x".repeat(1000);
+    let mut doc = format!("openapi: 3.0.1\ninfo: {{title: t, version: '1'}}\na0: &a0 \"{long}\"\n");
+    for i in 1..6 {
+        let prev = i - 1;
+        writeln!(doc, "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]").unwrap();
+    }
+    doc.push_str("paths: {}\n");
+    let problems = convert(&doc, None).unwrap_err();
+    assert_eq!(problems.len(), 1, "{}", render_problems(&problems));
+    assert_eq!(problems[0].json_path, "$");
+    assert!(
+        problems[0].message.starts_with("invalid JSON or YAML"),
+        "{}",
+        problems[0].message
+    );
+}

@@ -80,6 +80,10 @@ impl Cors {
     pub fn preflight(&self, headers: &HeaderMap) -> Response<ResponseBody> {
         let mut r = Response::new(ResponseBody::empty());
         *r.status_mut() = StatusCode::NO_CONTENT;
+        if !self.any_origin || self.credentials {
+            r.headers_mut()
+                .append(VARY, HeaderValue::from_static("Origin"));
+        }
         let Some(origin) = headers.get(ORIGIN).and_then(|o| self.allow_origin(o)) else {
             return r;
         };
@@ -107,7 +111,6 @@ impl Cors {
                 HeaderValue::from_static("true"),
             );
         }
-        h.append(VARY, HeaderValue::from_static("Origin"));
         r
     }
 
@@ -124,6 +127,11 @@ impl Cors {
         ] {
             out.remove(name);
         }
+        // The answer depends on the Origin whenever origins are listed: say so to caches,
+        // allowed or not, so that a stored answer is not served to another origin.
+        if !self.any_origin || self.credentials {
+            out.append(VARY, HeaderValue::from_static("Origin"));
+        }
         let Some(allowed) = origin.and_then(|o| self.allow_origin(o)) else {
             return;
         };
@@ -137,6 +145,5 @@ impl Cors {
                 HeaderValue::from_static("true"),
             );
         }
-        out.append(VARY, HeaderValue::from_static("Origin"));
     }
 }

@@ -95,8 +95,8 @@ pub fn check_lambda_output(data: &[u8]) {
 
 /// A Lambda proxy integration's answer. Byte 0 picks the format (REST, HTTP 1.0, HTTP 2.0)
 /// and whether the client accepts `image/png` (a binary media type); the rest is the
-/// function's answer. Properties: nothing panics; an accepted answer has a status from 100
-/// to 599; no framing or connection header (`content-length`, `transfer-encoding`,
+/// function's answer. Properties: nothing panics; an accepted answer has a final status
+/// (200 to 599); no framing or connection header (`content-length`, `transfer-encoding`,
 /// `connection`) passes through under its own name; a REST or 1.0 answer is a JSON object;
 /// the body is never larger than the answer (base64 only shrinks).
 pub fn check_proxy_answer(data: &[u8]) {

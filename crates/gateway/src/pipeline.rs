@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use http::header::{CONTENT_LENGTH, HeaderValue};
+use http::header::{CONTENT_LENGTH, HOST, HeaderValue};
 use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -281,9 +281,31 @@ pub struct Admitted<'h> {
 /// here, once, before any stage reads the path.
 pub fn admit<'h>(plan: &Plan, head: &'h Parts) -> Result<Admitted<'h>, GatewayError> {
     crate::head::check(head.version, &head.headers, plan.limits.max_body_size)?;
+    // An absolute-form target (or HTTP/2's `:authority`) and a Host header that name two
+    // hosts: a proxy in front may have routed by one, API selection would use the other.
+    if let (Some(authority), Some(host)) = (head.uri.authority(), head.headers.get(HOST))
+        && !host.to_str().is_ok_and(|h| same_host(h, authority.host()))
+    {
+        return Err(GatewayError::new(
+            ErrorKind::MalformedRequest,
+            "the Host header and the request target name different hosts",
+        ));
+    }
     let path = CanonicalPath::parse(head.uri.path())
         .map_err(|e| GatewayError::new(ErrorKind::MalformedRequest, e.to_string()))?;
     Ok(Admitted { path })
+}
+
+/// Whether the Host header value `host` (maybe with a port) names `name`.
+fn same_host(host: &str, name: &str) -> bool {
+    let bare = if host.starts_with('[') {
+        host.split_once(']')
+            .map_or(host, |(h, _)| h)
+            .trim_start_matches('[')
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    bare.eq_ignore_ascii_case(name.trim_start_matches('[').trim_end_matches(']'))
 }
 
 /// A request the firewall let through.

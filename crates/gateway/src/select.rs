@@ -124,7 +124,9 @@ impl Selector {
         host: Option<&str>,
         path: CanonicalPath<'h>,
     ) -> Result<Selected<'p, 'h>, GatewayError> {
+        // `api.example.com.` (the fully qualified form) is `api.example.com`.
         let host = host.map(host_name).unwrap_or("");
+        let host = host.strip_suffix('.').unwrap_or(host);
         let exact = |d: &&Domain| matches!(&d.host, Host::Exact(h) if h.eq_ignore_ascii_case(host));
         if let Some(d) = self.domains.iter().find(exact) {
             return through_domain(d, apis, path);

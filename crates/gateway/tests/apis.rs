@@ -134,6 +134,11 @@ async fn a_custom_domain_leads_by_the_longest_base_path() {
         call(&gw, "GET", &port_host, "/items").await,
         (200, "shop-items".into())
     );
+    // The fully qualified form with its trailing dot is the same host.
+    assert_eq!(
+        call(&gw, "GET", "api.example.com.", "/items").await,
+        (200, "shop-items".into())
+    );
 }
 
 #[tokio::test]
@@ -368,4 +373,22 @@ domains:
         post("loose.test", "/orders", "not json").await,
         (200, "anything".into())
     );
+}
+
+#[tokio::test]
+async fn a_host_header_that_contradicts_the_request_target_is_refused() {
+    let gw = many_apis().await;
+    // A proxy in front may have routed by the target; selection must not use another host.
+    let (status, _) = raw_request(
+        gw.addr(),
+        "GET http://shop.execute-api.localhost/prod/items HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, body) = raw_request(
+        gw.addr(),
+        "GET http://api.example.com/items HTTP/1.1\r\nHost: API.example.com:8080\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -282,6 +282,8 @@ async fn cors_preflight_is_answered_and_responses_carry_the_headers() {
     assert_eq!(h["access-control-allow-origin"], "https://app.example.com");
     let (_, h, _) = call(&gw, "GET", "web.test", "/items", &[]).await;
     assert!(h.get("access-control-allow-origin").is_none());
+    // Still `Vary: Origin`: a cache must not serve this answer to an allowed origin.
+    assert_eq!(h["vary"], "Origin");
     // An API without CORS does not answer preflights itself.
     let (s, _, _) = call(
         &gw,

@@ -159,6 +159,22 @@ pub(super) fn read_many(cx: &mut Cx<'_>, m: &mut Map<'_>, shared: &Shared<'_>) -
         );
         return (account, None, None);
     }
+    if let Value::Map(entries) = &node.value {
+        for (i, (k, _)) in entries.iter().enumerate() {
+            if let Some((first, _)) = entries
+                .iter()
+                .take(i)
+                .find(|(o, _)| o.name.eq_ignore_ascii_case(&k.name))
+            {
+                cx.error(
+                    k.loc,
+                    &join(&path, &k.name),
+                    format!("API ids `{}` and `{}` differ only in case", first.name, k.name),
+                    "host names ignore case, so `{id}.execute-api` could not tell them apart; rename one",
+                );
+            }
+        }
+    }
     let apis = named(
         cx,
         node,
@@ -973,6 +989,18 @@ pub(super) fn read_http_mapping(
             };
             Some((op, target))
         });
+        if let Some((_, MappingTarget::Header(h))) = &parsed
+            && let Some(why) = super::reserved_mapping_header(h)
+        {
+            cx.error(
+                key.loc,
+                &mpath,
+                why,
+                "the gateway sets Host, Content-Length and the connection headers itself",
+            );
+            ok = false;
+            continue;
+        }
         let Some((op, target)) = parsed else {
             cx.error(
                 key.loc,

@@ -84,7 +84,7 @@ impl fmt::Display for Problem {
 /// `x-amazon-apigateway-cors` or a `jwt` authorizer make an HTTP API, anything else a REST
 /// API. Every problem is reported, in document order.
 pub fn convert(source: &str, kind: Option<ApiKind>) -> Result<Converted, Vec<Problem>> {
-    let root = yaml::parse(source).map_err(|e| {
+    let root = yaml::parse_without_aliases(source).map_err(|e| {
         vec![Problem {
             loc: e.loc,
             json_path: "$".to_owned(),

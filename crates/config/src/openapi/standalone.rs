@@ -82,7 +82,7 @@ pub fn config_for(file: &Path, inline: bool) -> Result<String, Diagnostics> {
             .collect(),
         other_sources: Vec::new(),
     })?;
-    let root = yaml::parse(&source).unwrap_or(Node {
+    let root = yaml::parse_without_aliases(&source).unwrap_or(Node {
         value: Value::Null,
         loc: Loc::default(),
     });

@@ -205,6 +205,12 @@ impl LambdaProxy {
             }
             Ok(Err(crate::lambda::runtime::InvokeError::Function { error_type, .. })) => {
                 // The message may hold anything the function saw: only its type is logged.
+                // Escaped and cut: a function cannot forge log lines with it.
+                let error_type: String = error_type
+                    .chars()
+                    .take(128)
+                    .flat_map(char::escape_default)
+                    .collect();
                 return Err(
                     self.failed(format!("function `{}` failed: {error_type}", self.function))
                 );

@@ -802,9 +802,11 @@ fn status_code(v: &Value) -> Result<StatusCode, Malformed> {
         _ => None,
     };
     code.and_then(|c| u16::try_from(c).ok())
-        .filter(|c| (100..=599).contains(c))
+        // A final status only: an informational one (`101 Switching Protocols`) would tell
+        // the client, and proxies in front, that the connection changes hands.
+        .filter(|c| (200..=599).contains(c))
         .and_then(|c| StatusCode::from_u16(c).ok())
-        .ok_or_else(|| bad("statusCode is not an HTTP status (an integer from 100 to 599)"))
+        .ok_or_else(|| bad("statusCode is not a final HTTP status (an integer from 200 to 599)"))
 }
 
 /// An optional object-valued key; `null` counts as absent.
@@ -1441,7 +1443,11 @@ mod tests {
             ),
             (
                 br#"{"statusCode":"test"}"#,
-                "statusCode is not an HTTP status",
+                "statusCode is not a final HTTP status",
+            ),
+            (
+                br#"{"statusCode":101,"headers":{"Upgrade":"h2c"}}"#,
+                "statusCode is not a final HTTP status",
             ),
             (
                 br#"{"statusCode":200,"headers":"x"}"#,
