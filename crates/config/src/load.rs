@@ -1657,12 +1657,19 @@ pub(crate) const RESERVED_MAPPING_HEADERS: &[&str] = &[
     "upgrade",
 ];
 
-/// Why `name` cannot be a mapping target, if it cannot.
-fn reserved_mapping_header(name: &str) -> Option<String> {
+/// Reports `name` when it cannot be a mapping target; `true` when it was reported.
+fn reserved_mapping_header(cx: &mut Cx<'_>, loc: Loc, path: &str, name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    RESERVED_MAPPING_HEADERS
-        .contains(&lower.as_str())
-        .then(|| format!("`{name}` cannot be mapped: it frames the upstream request"))
+    let reserved = RESERVED_MAPPING_HEADERS.contains(&lower.as_str());
+    if reserved {
+        cx.error(
+            loc,
+            path,
+            format!("`{name}` cannot be mapped: it frames the upstream request"),
+            "the gateway sets Host, Content-Length and the connection headers itself",
+        );
+    }
+    reserved
 }
 
 fn valid_header_name(name: &str) -> bool {
@@ -1853,13 +1860,7 @@ fn read_parameter_mappings(
     for (key, value) in entries {
         let mpath = join(path, &key.name);
         let target = if let Some(h) = key.name.strip_prefix("integration.request.header.") {
-            if let Some(why) = reserved_mapping_header(h) {
-                cx.error(
-                    key.loc,
-                    &mpath,
-                    why,
-                    "the gateway sets Host, Content-Length and the connection headers itself",
-                );
+            if reserved_mapping_header(cx, key.loc, &mpath, h) {
                 None
             } else if valid_header_name(h) {
                 Some(MappingTarget::Header(h.to_owned()))

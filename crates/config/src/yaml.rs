@@ -59,6 +59,33 @@ pub struct Node {
     pub loc: Loc,
 }
 
+impl Node {
+    /// The same tree with every location cleared: what two trees are compared by when
+    /// where they were written does not matter (emitted and read back, converted twice).
+    pub fn without_locations(&self) -> Node {
+        let value = match &self.value {
+            Value::Seq(items) => Value::Seq(items.iter().map(Node::without_locations).collect()),
+            Value::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = Key {
+                            name: k.name.clone(),
+                            loc: Loc::default(),
+                        };
+                        (key, v.without_locations())
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        Node {
+            value,
+            loc: Loc::default(),
+        }
+    }
+}
+
 impl Value {
     /// A short description of the YAML type, for "expected X, found Y" messages.
     pub fn kind(&self) -> &'static str {
@@ -463,28 +490,8 @@ mod tests {
         assert_eq!(top[5].1.value, Value::Null);
     }
 
-    /// The tree without locations, to compare what was written with what was read back.
     fn bare(node: &Node) -> Node {
-        let value = match &node.value {
-            Value::Seq(items) => Value::Seq(items.iter().map(bare).collect()),
-            Value::Map(entries) => Value::Map(
-                entries
-                    .iter()
-                    .map(|(k, v)| {
-                        let key = Key {
-                            name: k.name.clone(),
-                            loc: Loc::default(),
-                        };
-                        (key, bare(v))
-                    })
-                    .collect(),
-            ),
-            other => other.clone(),
-        };
-        Node {
-            value,
-            loc: Loc::default(),
-        }
+        node.without_locations()
     }
 
     fn n(value: Value) -> Node {

@@ -31,7 +31,7 @@ mod generated;
 
 use generated::generated_document;
 use portcullis_config::openapi::{Problem, convert};
-use portcullis_config::yaml::{self, Key, Loc, Node, Value, emit};
+use portcullis_config::yaml::{self, Loc, Node, Value, emit};
 use portcullis_config::{ApiKind, load_str};
 
 fn dir() -> PathBuf {
@@ -58,26 +58,7 @@ fn render_problems(problems: &[Problem]) -> String {
 
 /// The tree without locations.
 fn bare(node: &Node) -> Node {
-    let value = match &node.value {
-        Value::Seq(items) => Value::Seq(items.iter().map(bare).collect()),
-        Value::Map(entries) => Value::Map(
-            entries
-                .iter()
-                .map(|(k, v)| {
-                    let key = Key {
-                        name: k.name.clone(),
-                        loc: Loc::default(),
-                    };
-                    (key, bare(v))
-                })
-                .collect(),
-        ),
-        other => other.clone(),
-    };
-    Node {
-        value,
-        loc: Loc::default(),
-    }
+    node.without_locations()
 }
 
 /// Every node and key of the tree, with its path.

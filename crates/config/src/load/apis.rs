@@ -990,14 +990,8 @@ pub(super) fn read_http_mapping(
             Some((op, target))
         });
         if let Some((_, MappingTarget::Header(h))) = &parsed
-            && let Some(why) = super::reserved_mapping_header(h)
+            && super::reserved_mapping_header(cx, key.loc, &mpath, h)
         {
-            cx.error(
-                key.loc,
-                &mpath,
-                why,
-                "the gateway sets Host, Content-Length and the connection headers itself",
-            );
             ok = false;
             continue;
         }
