@@ -751,54 +751,53 @@ fn check_auth_refs(
 
 fn read_api(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<ApiIdentity> {
     let mut m = cx.map(node, path)?;
-    let field =
-        |cx: &mut Cx<'_>, m: &mut Map<'_>, key: &str, help: &str, check: fn(&str) -> bool| {
-            let (n, p) = m.required(cx, key, help)?;
-            let v = cx.string(n, &p)?;
-            if !check(&v) {
-                cx.error(n.loc, &p, format!("`{v}` is not a valid {key}"), help);
-                return None;
-            }
-            Some(v)
-        };
-    let id = field(
+    let id = checked_field(
         cx,
         &mut m,
         "id",
         "an API id is letters and digits, e.g. `a1b2c3d4e5`",
-        |s| {
-            !s.is_empty()
-                && s.len() <= 64
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        },
+        apis::valid_api_id,
     );
-    let stage = field(
+    let stage = checked_field(
         cx,
         &mut m,
         "stage",
         "a stage name is letters, digits, `-` and `_`, e.g. `prod`",
-        |s| {
-            !s.is_empty()
-                && s.len() <= 128
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        },
+        apis::valid_stage,
     );
-    let region = field(
+    let account = read_account_keys(cx, &mut m);
+    m.finish(cx, &["id", "stage", "region", "account", "partition"]);
+    Some(account?.identity(&id?, &stage?))
+}
+
+/// A required string key of `m` that `check` accepts.
+fn checked_field(
+    cx: &mut Cx<'_>,
+    m: &mut Map<'_>,
+    key: &str,
+    help: &str,
+    check: fn(&str) -> bool,
+) -> Option<String> {
+    let (n, p) = m.required(cx, key, help)?;
+    let v = cx.string(n, &p)?;
+    if !check(&v) {
+        cx.error(n.loc, &p, format!("`{v}` is not a valid {key}"), help);
+        return None;
+    }
+    Some(v)
+}
+
+/// `region`, `account` and `partition` (default `aws`) of `m`: under `api:` in the
+/// single-API shape, under `aws:` with many APIs.
+fn read_account_keys(cx: &mut Cx<'_>, m: &mut Map<'_>) -> Option<Account> {
+    let region = checked_field(cx, m, "region", "a region looks like `us-east-1`", |s| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    });
+    let account = checked_field(
         cx,
-        &mut m,
-        "region",
-        "a region looks like `us-east-1`",
-        |s| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        },
-    );
-    let account = field(
-        cx,
-        &mut m,
+        m,
         "account",
         "an account id is twelve digits, quoted: `\"123456789012\"` (unquoted, YAML reads a number and drops leading zeros)",
         |s| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()),
@@ -819,13 +818,10 @@ fn read_api(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<ApiIdentity> {
         }),
         None => Some("aws".to_owned()),
     };
-    m.finish(cx, &["id", "stage", "region", "account", "partition"]);
-    Some(ApiIdentity {
-        api_id: id?,
-        stage: stage?,
+    Some(Account {
+        partition: partition?,
         region: region?,
         account: account?,
-        partition: partition?,
     })
 }
 

@@ -298,14 +298,8 @@ pub fn admit<'h>(plan: &Plan, head: &'h Parts) -> Result<Admitted<'h>, GatewayEr
 
 /// Whether the Host header value `host` (maybe with a port) names `name`.
 fn same_host(host: &str, name: &str) -> bool {
-    let bare = if host.starts_with('[') {
-        host.split_once(']')
-            .map_or(host, |(h, _)| h)
-            .trim_start_matches('[')
-    } else {
-        host.rsplit_once(':').map_or(host, |(h, _)| h)
-    };
-    bare.eq_ignore_ascii_case(name.trim_start_matches('[').trim_end_matches(']'))
+    crate::select::host_name(host)
+        .eq_ignore_ascii_case(name.trim_start_matches('[').trim_end_matches(']'))
 }
 
 /// A request the firewall let through.

@@ -330,11 +330,6 @@ impl Plan {
         })
     }
 
-    /// The API with id `id`.
-    pub fn api(&self, id: &str) -> Option<&ApiPlan> {
-        self.apis.iter().find(|a| a.id() == id)
-    }
-
     /// The responses and identity that answer a request in `scope` (AWS's defaults and the
     /// account alone when it reached no API).
     pub fn answering(&self, scope: Option<crate::select::Scope>) -> (&Responses, &ApiIdentity) {

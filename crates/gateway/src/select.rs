@@ -161,7 +161,7 @@ impl Selector {
 }
 
 /// The host without its port (and without the brackets' content split for IPv6).
-fn host_name(host: &str) -> &str {
+pub(crate) fn host_name(host: &str) -> &str {
     if host.starts_with('[') {
         return host
             .split_once(']')

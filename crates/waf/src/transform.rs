@@ -228,6 +228,15 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
+/// The value of the first `n` bytes of `input` read as hex digits (`n` at most 8), if
+/// they all are.
+fn hex_run(input: &[u8], n: usize) -> Option<u32> {
+    input
+        .get(..n)?
+        .iter()
+        .try_fold(0u32, |acc, d| Some(acc << 4 | u32::from(hex_value(*d)?)))
+}
+
 /// Pushes `c` as UTF-8, or `?`-free replacement: code points that are not characters
 /// (surrogates, past U+10FFFF) become U+FFFD.
 fn push_char(out: &mut Vec<u8>, code: u32) {
@@ -354,14 +363,9 @@ fn url_decode(input: &[u8], unicode: bool) -> Cow<'_, [u8]> {
                 let hex2 =
                     || Some(hex_value(*input.get(i + 1)?)? << 4 | hex_value(*input.get(i + 2)?)?);
                 let uni = || {
-                    if !matches!(input.get(i + 1), Some(b'u' | b'U')) {
-                        return None;
-                    }
-                    let mut code = 0u32;
-                    for k in 2..6 {
-                        code = code << 4 | u32::from(hex_value(*input.get(i + k)?)?);
-                    }
-                    Some(code)
+                    matches!(input.get(i + 1), Some(b'u' | b'U'))
+                        .then(|| hex_run(input.get(i + 2..)?, 4))
+                        .flatten()
                 };
                 if let (true, Some(code)) = (unicode, uni()) {
                     push_code(&mut out, code);
@@ -505,15 +509,13 @@ fn escape_decode(input: &[u8], kind: Escapes) -> Cow<'_, [u8]> {
             i += 4;
             continue;
         }
-        if kind == Escapes::Js && (e == b'u' || e == b'U') {
-            let code = (2..6).try_fold(0u32, |acc, k| {
-                Some(acc << 4 | u32::from(hex_value(*input.get(i + k)?)?))
-            });
-            if let Some(code) = code {
-                push_code(&mut out, code);
-                i += 6;
-                continue;
-            }
+        if kind == Escapes::Js
+            && (e == b'u' || e == b'U')
+            && let Some(code) = input.get(i + 2..).and_then(|r| hex_run(r, 4))
+        {
+            push_code(&mut out, code);
+            i += 6;
+            continue;
         }
         if (b'0'..=b'7').contains(&e) {
             let len = input
@@ -605,10 +607,7 @@ fn css_decode(input: &[u8]) -> Cow<'_, [u8]> {
             .take(6)
             .take_while(|d| d.is_ascii_hexdigit())
             .count();
-        if len > 0 {
-            let code = rest.get(..len).unwrap_or(&[]).iter().fold(0u32, |acc, d| {
-                acc << 4 | u32::from(hex_value(*d).unwrap_or(0))
-            });
+        if let Some(code) = hex_run(rest, len).filter(|_| len > 0) {
             push_code(&mut out, code);
             i += 1 + len;
             if input.get(i).is_some_and(|w| is_ws(*w)) {

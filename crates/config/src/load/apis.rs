@@ -53,7 +53,7 @@ const API_KEYS: &[&str] = &[
 ];
 
 /// Stage names: API Gateway's rule.
-fn valid_stage(name: &str) -> bool {
+pub(super) fn valid_stage(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
         && name
@@ -62,7 +62,7 @@ fn valid_stage(name: &str) -> bool {
 }
 
 /// API ids: letters, digits, `-` and `_` (they are a label of `{id}.execute-api` hosts).
-fn valid_api_id(id: &str) -> bool {
+pub(super) fn valid_api_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id
@@ -195,59 +195,27 @@ pub(super) fn read_many(cx: &mut Cx<'_>, m: &mut Map<'_>, shared: &Shared<'_>) -
 
 fn read_account(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Account> {
     let mut m = cx.map(node, path)?;
-    let region = m
-        .required(cx, "region", "a region looks like `us-east-1`")
-        .and_then(|(n, p)| {
-            let v = cx.string(n, &p)?;
-            let ok = !v.is_empty()
-                && v.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !ok {
-                cx.error(
-                    n.loc,
-                    &p,
-                    format!("`{v}` is not a valid region"),
-                    "a region looks like `us-east-1`",
-                );
-            }
-            ok.then_some(v)
-        });
-    let account = m
-        .required(cx, "account", "an account id is twelve digits, quoted: `\"123456789012\"`")
-        .and_then(|(n, p)| {
-            let v = cx.string(n, &p)?;
-            let ok = v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit());
-            if !ok {
-                cx.error(
-                    n.loc,
-                    &p,
-                    format!("`{v}` is not a valid account"),
-                    "an account id is twelve digits, quoted: `\"123456789012\"` (unquoted, YAML reads a number and drops leading zeros)",
-                );
-            }
-            ok.then_some(v)
-        });
-    let partition = match m.take("partition") {
-        Some((n, p)) => cx.string(n, &p).and_then(|v| {
-            let ok = !v.is_empty() && v.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
-            if !ok {
-                cx.error(
-                    n.loc,
-                    &p,
-                    format!("`{v}` is not a valid partition"),
-                    "partitions look like `aws`, `aws-cn` or `aws-us-gov`",
-                );
-            }
-            ok.then_some(v)
-        }),
-        None => Some("aws".to_owned()),
-    };
+    let account = super::read_account_keys(cx, &mut m);
     m.finish(cx, &["region", "account", "partition"]);
-    Some(Account {
-        partition: partition?,
-        region: region?,
-        account: account?,
-    })
+    account
+}
+
+/// `type`: `REST` or `HTTP`.
+fn read_kind(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<ApiKind> {
+    match cx.string(node, path).as_deref() {
+        Some("REST") => Some(ApiKind::Rest),
+        Some("HTTP") => Some(ApiKind::Http),
+        Some(other) => {
+            cx.error(
+                node.loc,
+                path,
+                format!("`{other}` is not an API type"),
+                "the type is `REST` or `HTTP`",
+            );
+            None
+        }
+        None => None,
+    }
 }
 
 fn read_one(
@@ -266,20 +234,7 @@ fn read_one(
     }
     let mut m = cx.map(node, path)?;
     let kind = match m.take("type") {
-        Some((n, p)) => match cx.string(n, &p).as_deref() {
-            Some("REST") => Some(ApiKind::Rest),
-            Some("HTTP") => Some(ApiKind::Http),
-            Some(other) => {
-                cx.error(
-                    n.loc,
-                    &p,
-                    format!("`{other}` is not an API type"),
-                    "the type is `REST` or `HTTP`",
-                );
-                None
-            }
-            None => None,
-        },
+        Some((n, p)) => read_kind(cx, n, &p),
         None => Some(ApiKind::Rest),
     };
     let stages = m
@@ -1289,21 +1244,8 @@ fn from_openapi(
         match k.name.as_str() {
             "openapi" => {}
             "type" => {
-                kind = match cx.string(v, &join(path, "type")).as_deref() {
-                    Some("REST") => Some(ApiKind::Rest),
-                    Some("HTTP") => Some(ApiKind::Http),
-                    Some(other) => {
-                        cx.error(
-                            v.loc,
-                            &join(path, "type"),
-                            format!("`{other}` is not an API type"),
-                            "the type is `REST` or `HTTP`",
-                        );
-                        ok = false;
-                        None
-                    }
-                    None => None,
-                }
+                kind = read_kind(cx, v, &join(path, "type"));
+                ok &= kind.is_some();
             }
             key if OPENAPI_OVERRIDES.contains(&key) => {}
             key => {
