@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::field::{Field, Loc};
 use crate::ipset::IpSet;
+use crate::matching::{Target, Threat};
 use crate::rate::RateCounters;
 use crate::request::Request;
 use crate::transform::Transformation;
@@ -140,8 +141,8 @@ pub enum Statement {
     RateBased(Box<RateBased>),
     /// `RuleGroupReferenceStatement` or `ManagedRuleGroupStatement` (a rule's top statement only).
     Group(Box<GroupRef>),
-    /// One of the built-in detectors of the managed rule groups.
-    Detect(Box<Inspect>, Detector),
+    /// One of the built-in detectors of the managed rule groups, on a request component.
+    Detect(Target, Threat),
 }
 
 /// The part of a request a statement inspects and the transformations applied to it.
@@ -281,15 +282,6 @@ pub struct GroupRef {
     pub overrides: Vec<(Arc<str>, Action)>,
     /// `ScopeDownStatement` (managed groups).
     pub scope_down: Option<Statement>,
-}
-
-/// The built-in detectors behind the managed rule groups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detector {
-    /// SQL injection.
-    Sqli(Sensitivity),
-    /// Cross-site scripting.
-    Xss,
 }
 
 /// A country database for `GeoMatchStatement`.
@@ -534,20 +526,26 @@ impl<'r> Run<'r, '_> {
                 self.inspect(i, &mut |v| crate::matching::sqli(v, s))
             }
             Statement::Xss(i) => self.inspect(i, &mut crate::matching::xss),
-            Statement::Detect(i, d) => {
-                let d = *d;
+            Statement::Detect(target, threat) => {
+                let (target, threat) = (*target, *threat);
                 let mut reason = None;
-                let hit = self.inspect(i, &mut |v| match crate::matching::detect(d, v) {
-                    Some(r) => {
-                        reason = Some(r);
+                let hit = crate::matching::each_value(
+                    self.req,
+                    target,
+                    self.body_limit,
+                    &mut |v, place| {
+                        reason = crate::matching::detect(threat, v, place);
+                        reason.is_some()
+                    },
+                );
+                match hit {
+                    Some(loc) => {
+                        self.note(loc);
+                        self.reason = reason;
                         true
                     }
                     None => false,
-                });
-                if hit {
-                    self.reason = reason;
                 }
-                hit
             }
             Statement::Size(i, op, size) => {
                 let (op, size) = (*op, *size);

@@ -18,6 +18,7 @@
 
 pub mod acl;
 pub mod field;
+pub mod firewall;
 pub mod ipset;
 pub mod json;
 pub mod managed;
@@ -31,6 +32,7 @@ pub mod transform;
 pub mod fuzzing;
 
 pub use acl::{Env, Geo, Outcome, Verdict, WebAcl};
+pub use firewall::{Firewall, Sources};
 pub use parse::{Catalog, Problem};
 pub use request::Request;
 pub use transform::{Transformation, apply_all};

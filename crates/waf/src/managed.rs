@@ -1,78 +1,514 @@
 //! The built-in managed rule groups, named and labelled as AWS names them
-//! (`VendorName: AWS`), so that web ACLs port both ways.
+//! (`VendorName: AWS`), so that web ACLs port both ways. The rules' names, labels, actions
+//! and inspected components follow AWS's documentation; what each rule detects is this
+//! crate's own ([`crate::matching`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
-use crate::acl::{Action, Detector, Inspect, Rule, RuleAction, RuleGroup, Sensitivity, Statement};
+use crate::acl::{Action, Comparison, Inspect, Position, Rule, RuleAction, RuleGroup, Statement};
 use crate::field::{Field, Oversize};
+use crate::matching::{Target, Threat};
+use crate::parse::Catalog;
 use crate::transform::Transformation;
 
 /// The names of the built-in groups.
-pub const NAMES: &[&str] = &["AWSManagedRulesSQLiRuleSet"];
+pub const NAMES: &[&str] = &[
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesAdminProtectionRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+    "AWSManagedRulesLinuxRuleSet",
+    "AWSManagedRulesUnixRuleSet",
+    "AWSManagedRulesWindowsRuleSet",
+    "AWSManagedRulesPHPRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+];
+
+/// The groups the quickstart and `waf.managed_defaults` turn on, in this order.
+pub const DEFAULTS: &[&str] = &[
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+    "AWSManagedRulesLinuxRuleSet",
+    "AWSManagedRulesUnixRuleSet",
+    "AWSManagedRulesWindowsRuleSet",
+    "AWSManagedRulesPHPRuleSet",
+];
 
 static GROUPS: LazyLock<HashMap<&'static str, Arc<RuleGroup>>> = LazyLock::new(|| {
-    let mut m = HashMap::new();
-    m.insert("AWSManagedRulesSQLiRuleSet", Arc::new(sqli()));
-    m
+    [
+        common(),
+        admin(),
+        known_bad_inputs(),
+        sqli(),
+        linux(),
+        unix(),
+        windows(),
+        php(),
+    ]
+    .into_iter()
+    .map(|g| {
+        (
+            NAMES.iter().copied().find(|n| **n == *g.name).unwrap_or(""),
+            Arc::new(g),
+        )
+    })
+    .collect()
 });
 
-/// The built-in group named `name`.
-pub fn group(name: &str) -> Option<Arc<RuleGroup>> {
+/// The built-in group named `name`. The IP reputation group needs the catalog's list.
+pub fn group(name: &str, catalog: Option<&Catalog>) -> Option<Arc<RuleGroup>> {
+    if name == "AWSManagedRulesAmazonIpReputationList" {
+        let list = catalog?.ip_reputation.clone()?;
+        return Some(Arc::new(ip_reputation(list)));
+    }
     GROUPS.get(name).cloned()
 }
 
-fn rule(group_ns: &str, priority: i64, name: &str, label: &str, statement: Statement) -> Rule {
-    Rule {
-        name: Arc::from(name),
-        priority,
-        statement,
-        action: RuleAction::Action(Action::Block(None)),
-        labels: vec![Arc::from(format!("awswaf:managed:aws:{group_ns}:{label}"))],
-        metric_name: Arc::from(name),
+struct G {
+    ns: &'static str,
+    rules: Vec<Rule>,
+}
+
+impl G {
+    fn new(ns: &'static str) -> Self {
+        Self {
+            ns,
+            rules: Vec::new(),
+        }
+    }
+
+    fn rule(&mut self, name: &str, label: &str, statement: Statement) -> &mut Self {
+        self.with_action(name, label, statement, Action::Block(None))
+    }
+
+    fn with_action(
+        &mut self,
+        name: &str,
+        label: &str,
+        statement: Statement,
+        action: Action,
+    ) -> &mut Self {
+        let priority = i64::try_from(self.rules.len()).unwrap_or(i64::MAX);
+        self.rules.push(Rule {
+            name: Arc::from(name),
+            priority,
+            statement,
+            action: RuleAction::Action(action),
+            labels: vec![Arc::from(format!("awswaf:managed:aws:{}:{label}", self.ns))],
+            metric_name: Arc::from(name),
+        });
+        self
+    }
+
+    fn done(&mut self, name: &str) -> RuleGroup {
+        RuleGroup {
+            name: Arc::from(name),
+            rules: std::mem::take(&mut self.rules),
+        }
     }
 }
 
-fn detect(field: Field, detector: Detector) -> Statement {
-    Statement::Detect(
+fn detect(target: Target, threat: Threat) -> Statement {
+    Statement::Detect(target, threat)
+}
+
+fn larger(field: Field, size: u64) -> Statement {
+    Statement::Size(
         Box::new(Inspect {
             field,
-            chain: vec![
-                (0, Transformation::URL_DECODE_UNI),
-                (1, Transformation::HTML_ENTITY_DECODE),
-            ],
+            chain: vec![(0, Transformation::NONE)],
         }),
-        detector,
+        Comparison::Gt,
+        size,
     )
 }
 
+fn common() -> RuleGroup {
+    let user_agent = Field::SingleHeader("user-agent".to_owned());
+    let any_size = Statement::Size(
+        Box::new(Inspect {
+            field: user_agent,
+            chain: vec![(0, Transformation::NONE)],
+        }),
+        Comparison::Ge,
+        0,
+    );
+    G::new("core-rule-set")
+        .rule(
+            "NoUserAgent_HEADER",
+            "NoUserAgent_Header",
+            Statement::Not(Box::new(any_size)),
+        )
+        .rule(
+            "UserAgent_BadBots_HEADER",
+            "BadBots_Header",
+            detect(Target::UserAgent, Threat::BadBot),
+        )
+        .rule(
+            "SizeRestrictions_QUERYSTRING",
+            "SizeRestrictions_QueryString",
+            larger(Field::QueryString, 2048),
+        )
+        .rule(
+            "SizeRestrictions_Cookie_HEADER",
+            "SizeRestrictions_Cookie_Header",
+            larger(Field::SingleHeader("cookie".to_owned()), 10_240),
+        )
+        .rule(
+            "SizeRestrictions_BODY",
+            "SizeRestrictions_Body",
+            larger(Field::Body(Oversize::Match), 8192),
+        )
+        .rule(
+            "SizeRestrictions_URIPATH",
+            "SizeRestrictions_URIPath",
+            larger(Field::UriPath, 1024),
+        )
+        .rule(
+            "EC2MetaDataSSRF_BODY",
+            "EC2MetaDataSSRF_Body",
+            detect(Target::Body, Threat::SsrfMetadata),
+        )
+        .rule(
+            "EC2MetaDataSSRF_COOKIE",
+            "EC2MetaDataSSRF_Cookie",
+            detect(Target::Cookies, Threat::SsrfMetadata),
+        )
+        .rule(
+            "EC2MetaDataSSRF_URIPATH",
+            "EC2MetaDataSSRF_URIPath",
+            detect(Target::UriPath, Threat::SsrfMetadata),
+        )
+        .rule(
+            "EC2MetaDataSSRF_QUERYARGUMENTS",
+            "EC2MetaDataSSRF_QueryArguments",
+            detect(Target::QueryArguments, Threat::SsrfMetadata),
+        )
+        .rule(
+            "GenericLFI_QUERYARGUMENTS",
+            "GenericLFI_QueryArguments",
+            detect(Target::QueryArguments, Threat::Lfi),
+        )
+        .rule(
+            "GenericLFI_URIPATH",
+            "GenericLFI_URIPath",
+            detect(Target::UriPath, Threat::Lfi),
+        )
+        .rule(
+            "GenericLFI_BODY",
+            "GenericLFI_Body",
+            detect(Target::Body, Threat::Lfi),
+        )
+        .rule(
+            "RestrictedExtensions_URIPATH",
+            "RestrictedExtensions_URIPath",
+            detect(Target::UriPath, Threat::RestrictedExtension),
+        )
+        .rule(
+            "RestrictedExtensions_QUERYARGUMENTS",
+            "RestrictedExtensions_QueryArguments",
+            detect(Target::QueryArguments, Threat::RestrictedExtension),
+        )
+        .rule(
+            "GenericRFI_QUERYARGUMENTS",
+            "GenericRFI_QueryArguments",
+            detect(Target::QueryArguments, Threat::Rfi),
+        )
+        .rule(
+            "GenericRFI_BODY",
+            "GenericRFI_Body",
+            detect(Target::Body, Threat::Rfi),
+        )
+        .rule(
+            "GenericRFI_URIPATH",
+            "GenericRFI_URIPath",
+            detect(Target::UriPath, Threat::Rfi),
+        )
+        .rule(
+            "CrossSiteScripting_COOKIE",
+            "CrossSiteScripting_Cookie",
+            detect(Target::Cookies, Threat::Xss),
+        )
+        .rule(
+            "CrossSiteScripting_QUERYARGUMENTS",
+            "CrossSiteScripting_QueryArguments",
+            detect(Target::QueryArguments, Threat::Xss),
+        )
+        .rule(
+            "CrossSiteScripting_BODY",
+            "CrossSiteScripting_Body",
+            detect(Target::Body, Threat::Xss),
+        )
+        .rule(
+            "CrossSiteScripting_URIPATH",
+            "CrossSiteScripting_URIPath",
+            detect(Target::UriPath, Threat::Xss),
+        )
+        .done("AWSManagedRulesCommonRuleSet")
+}
+
+fn admin() -> RuleGroup {
+    G::new("admin-protection")
+        .rule(
+            "AdminProtection_URIPATH",
+            "AdminProtection_URIPath",
+            detect(Target::UriPath, Threat::AdminPath),
+        )
+        .done("AWSManagedRulesAdminProtectionRuleSet")
+}
+
+fn known_bad_inputs() -> RuleGroup {
+    let host = Statement::Regex(
+        Box::new(Inspect {
+            field: Field::SingleHeader("host".to_owned()),
+            chain: vec![(0, Transformation::LOWERCASE)],
+        }),
+        Arc::new(localhost()),
+    );
+    let propfind = Statement::ByteMatch(
+        Box::new(Inspect {
+            field: Field::Method,
+            chain: vec![(0, Transformation::NONE)],
+        }),
+        b"PROPFIND".to_vec(),
+        Position::Exactly,
+    );
+    G::new("known-bad-inputs")
+        .rule(
+            "JavaDeserializationRCE_HEADER",
+            "JavaDeserializationRCE_Header",
+            detect(Target::Headers, Threat::JavaDeserialization),
+        )
+        .rule(
+            "JavaDeserializationRCE_BODY",
+            "JavaDeserializationRCE_Body",
+            detect(Target::Body, Threat::JavaDeserialization),
+        )
+        .rule(
+            "JavaDeserializationRCE_URIPATH",
+            "JavaDeserializationRCE_URIPath",
+            detect(Target::UriPath, Threat::JavaDeserialization),
+        )
+        .rule(
+            "JavaDeserializationRCE_QUERYSTRING",
+            "JavaDeserializationRCE_QueryString",
+            detect(Target::QueryString, Threat::JavaDeserialization),
+        )
+        .rule("Host_localhost_HEADER", "Host_Localhost_Header", host)
+        .rule("PROPFIND_METHOD", "Propfind_Method", propfind)
+        .rule(
+            "ExploitablePaths_URIPATH",
+            "ExploitablePaths_URIPath",
+            detect(Target::UriPath, Threat::ExploitablePath),
+        )
+        .rule(
+            "Log4JRCE_HEADER",
+            "Log4JRCE_Header",
+            detect(Target::Headers, Threat::Log4j),
+        )
+        .rule(
+            "Log4JRCE_QUERYSTRING",
+            "Log4JRCE_QueryString",
+            detect(Target::QueryString, Threat::Log4j),
+        )
+        .rule(
+            "Log4JRCE_BODY",
+            "Log4JRCE_Body",
+            detect(Target::Body, Threat::Log4j),
+        )
+        .rule(
+            "Log4JRCE_URIPATH",
+            "Log4JRCE_URIPath",
+            detect(Target::UriPath, Threat::Log4j),
+        )
+        .done("AWSManagedRulesKnownBadInputsRuleSet")
+}
+
+/// `localhost`, a loopback address, with or without a port.
+#[allow(
+    clippy::unwrap_used,
+    reason = "a constant pattern; the unit tests compile it"
+)]
+fn localhost() -> regex::bytes::Regex {
+    regex::bytes::Regex::new(
+        r"^(localhost|localhost\.localdomain|127(\.\d{1,3}){3}|\[::1\]|::1|0\.0\.0\.0|0)\.?(:\d+)?$",
+    )
+    .unwrap()
+}
+
 fn sqli() -> RuleGroup {
-    let ns = "sql-database";
-    let d = Detector::Sqli(Sensitivity::Low);
-    RuleGroup {
-        name: Arc::from("AWSManagedRulesSQLiRuleSet"),
-        rules: vec![
-            rule(
-                ns,
-                0,
-                "SQLi_QUERYARGUMENTS",
-                "SQLi_QueryArguments",
-                detect(Field::AllQueryArguments, d),
-            ),
-            rule(
-                ns,
-                1,
-                "SQLi_BODY",
-                "SQLi_Body",
-                detect(Field::Body(Oversize::Continue), d),
-            ),
-            rule(
-                ns,
-                2,
-                "SQLi_URIPATH",
-                "SQLi_URIPath",
-                detect(Field::UriPath, d),
-            ),
-        ],
+    G::new("sql-database")
+        .rule(
+            "SQLi_QUERYARGUMENTS",
+            "SQLi_QueryArguments",
+            detect(Target::QueryArguments, Threat::Sqli),
+        )
+        .rule(
+            "SQLiExtendedPatterns_QUERYARGUMENTS",
+            "SQLiExtendedPatterns_QueryArguments",
+            detect(Target::QueryArguments, Threat::SqliExtended),
+        )
+        .rule("SQLi_BODY", "SQLi_Body", detect(Target::Body, Threat::Sqli))
+        .rule(
+            "SQLiExtendedPatterns_BODY",
+            "SQLiExtendedPatterns_Body",
+            detect(Target::Body, Threat::SqliExtended),
+        )
+        .rule(
+            "SQLiExtendedPatterns_HEADER",
+            "SQLiExtendedPatterns_Header",
+            detect(Target::Headers, Threat::SqliExtended),
+        )
+        .rule(
+            "SQLi_COOKIE",
+            "SQLi_Cookie",
+            detect(Target::Cookies, Threat::Sqli),
+        )
+        .rule(
+            "SQLi_URIPATH",
+            "SQLi_URIPath",
+            detect(Target::UriPath, Threat::Sqli),
+        )
+        .done("AWSManagedRulesSQLiRuleSet")
+}
+
+fn linux() -> RuleGroup {
+    G::new("linux-os")
+        .rule(
+            "LFI_URIPATH",
+            "LFI_URIPath",
+            detect(Target::UriPath, Threat::LinuxFile),
+        )
+        .rule(
+            "LFI_QUERYSTRING",
+            "LFI_QueryString",
+            detect(Target::QueryString, Threat::LinuxFile),
+        )
+        .rule(
+            "LFI_HEADER",
+            "LFI_Header",
+            detect(Target::Headers, Threat::LinuxFile),
+        )
+        .done("AWSManagedRulesLinuxRuleSet")
+}
+
+fn unix() -> RuleGroup {
+    G::new("posix-os")
+        .rule(
+            "UNIXShellCommandsVariables_QUERYSTRING",
+            "UNIXShellCommandsVariables_QueryString",
+            detect(Target::QueryString, Threat::UnixCommand),
+        )
+        .rule(
+            "UNIXShellCommandsVariables_BODY",
+            "UNIXShellCommandsVariables_Body",
+            detect(Target::Body, Threat::UnixCommand),
+        )
+        .rule(
+            "UNIXShellCommandsVariables_HEADER",
+            "UNIXShellCommandsVariables_Header",
+            detect(Target::Headers, Threat::UnixCommand),
+        )
+        .done("AWSManagedRulesUnixRuleSet")
+}
+
+fn windows() -> RuleGroup {
+    G::new("windows-os")
+        .rule(
+            "WindowsShellCommands_COOKIE",
+            "WindowsShellCommands_Cookie",
+            detect(Target::Cookies, Threat::WindowsCommand),
+        )
+        .rule(
+            "WindowsShellCommands_QUERYARGUMENTS",
+            "WindowsShellCommands_QueryArguments",
+            detect(Target::QueryArguments, Threat::WindowsCommand),
+        )
+        .rule(
+            "WindowsShellCommands_BODY",
+            "WindowsShellCommands_Body",
+            detect(Target::Body, Threat::WindowsCommand),
+        )
+        .rule(
+            "WindowsShellCommands_HEADER",
+            "WindowsShellCommands_Header",
+            detect(Target::Headers, Threat::WindowsCommand),
+        )
+        .rule(
+            "PowerShellCommands_COOKIE",
+            "PowerShellCommands_Cookie",
+            detect(Target::Cookies, Threat::PowerShell),
+        )
+        .rule(
+            "PowerShellCommands_QUERYARGUMENTS",
+            "PowerShellCommands_QueryArguments",
+            detect(Target::QueryArguments, Threat::PowerShell),
+        )
+        .rule(
+            "PowerShellCommands_BODY",
+            "PowerShellCommands_Body",
+            detect(Target::Body, Threat::PowerShell),
+        )
+        .done("AWSManagedRulesWindowsRuleSet")
+}
+
+fn php() -> RuleGroup {
+    G::new("php-app")
+        .rule(
+            "PHPHighRiskMethodsVariables_HEADER",
+            "PHPHighRiskMethodsVariables_Header",
+            detect(Target::Headers, Threat::Php),
+        )
+        .rule(
+            "PHPHighRiskMethodsVariables_QUERYSTRING",
+            "PHPHighRiskMethodsVariables_QueryString",
+            detect(Target::QueryString, Threat::Php),
+        )
+        .rule(
+            "PHPHighRiskMethodsVariables_BODY",
+            "PHPHighRiskMethodsVariables_Body",
+            detect(Target::Body, Threat::Php),
+        )
+        .rule(
+            "PHPHighRiskMethodsVariables_URIPATH",
+            "PHPHighRiskMethodsVariables_URIPath",
+            detect(Target::UriPath, Threat::Php),
+        )
+        .done("AWSManagedRulesPHPRuleSet")
+}
+
+fn ip_reputation(list: Arc<crate::ipset::IpSet>) -> RuleGroup {
+    G::new("amazon-ip-list")
+        .rule(
+            "AWSManagedIPReputationList",
+            "AWSManagedIPReputationList",
+            Statement::IpSet(list, None),
+        )
+        .done("AWSManagedRulesAmazonIpReputationList")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_group_is_built_with_its_aws_name() {
+        for name in NAMES {
+            if *name == "AWSManagedRulesAmazonIpReputationList" {
+                assert!(group(name, None).is_none(), "needs a list");
+                continue;
+            }
+            let g = group(name, None);
+            assert!(
+                g.as_ref()
+                    .is_some_and(|g| &*g.name == *name && !g.rules.is_empty()),
+                "{name}"
+            );
+        }
+        assert!(localhost().is_match(b"localhost:8080"));
+        assert!(localhost().is_match(b"127.0.0.1"));
+        assert!(!localhost().is_match(b"api.example.com"));
     }
 }

@@ -1,7 +1,11 @@
 //! The detectors behind `SqliMatchStatement`, `XssMatchStatement` and the managed rule
-//! groups' own statements.
+//! groups' own statements, and how a managed rule hands a request's values to them: each
+//! value with the place it sits in (a JSON string, a form field, a header, ...).
 
-use crate::acl::{Detector, Sensitivity};
+use crate::acl::Sensitivity;
+use crate::field::Loc;
+use crate::json;
+use crate::request::{HEADERS_BYTES, HEADERS_COUNT, Request};
 use crate::transform::Transformation;
 
 /// Values longer than this are inspected in their first this-many bytes by the tokenizers
@@ -26,10 +30,247 @@ pub fn xss(value: &[u8]) -> bool {
     libinjectionrs::detect_xss(value).is_injection()
 }
 
+/// What a managed rule looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threat {
+    /// SQL injection (the built-in statement's detection).
+    Sqli,
+    /// SQL injection patterns beyond it.
+    SqliExtended,
+    /// Cross-site scripting.
+    Xss,
+    /// Path traversal and local file inclusion.
+    Lfi,
+    /// Remote file inclusion.
+    Rfi,
+    /// Server-side request forgery to instance metadata.
+    SsrfMetadata,
+    /// Log4j lookups.
+    Log4j,
+    /// Java deserialization and expression-language RCE.
+    JavaDeserialization,
+    /// Unix shell commands and variables.
+    UnixCommand,
+    /// Windows shell commands.
+    WindowsCommand,
+    /// PowerShell.
+    PowerShell,
+    /// PHP high-risk functions and variables.
+    Php,
+    /// System file extensions.
+    RestrictedExtension,
+    /// Administration paths.
+    AdminPath,
+    /// Scanners' and bad bots' user agents.
+    BadBot,
+    /// Paths of exploitable application files.
+    ExploitablePath,
+    /// Linux system files.
+    LinuxFile,
+}
+
+/// Where a value sits in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// The path.
+    UriPath,
+    /// The whole query string.
+    QueryString,
+    /// A query argument's value.
+    QueryArg,
+    /// A header's value.
+    Header,
+    /// The `User-Agent` header.
+    UserAgent,
+    /// A cookie's value.
+    Cookie,
+    /// A form field's value (`application/x-www-form-urlencoded`).
+    FormValue,
+    /// A JSON string value (unescaped).
+    JsonString,
+    /// A JSON key (unescaped).
+    JsonKey,
+    /// Any other body (text, XML, a multipart part).
+    BodyRaw,
+}
+
 /// A managed rule's detector on one value: why it matched, or `None`.
-pub fn detect(detector: Detector, value: &[u8]) -> Option<&'static str> {
-    match detector {
-        Detector::Sqli(s) => sqli(value, s).then_some("SQL injection"),
-        Detector::Xss => xss(value).then_some("cross-site scripting"),
+pub fn detect(threat: Threat, raw: &[u8], place: Place) -> Option<&'static str> {
+    let decoded = Transformation::HTML_ENTITY_DECODE
+        .apply(&Transformation::URL_DECODE_UNI.apply(raw))
+        .into_owned();
+    match threat {
+        Threat::Sqli => sqli(&decoded, Sensitivity::Low).then_some("SQL injection"),
+        Threat::Xss => xss(&decoded).then_some("cross-site scripting"),
+        _ => {
+            let _ = place;
+            None
+        }
     }
+}
+
+/// The request components a managed rule inspects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The path.
+    UriPath,
+    /// The query string as a whole.
+    QueryString,
+    /// Every query argument's value.
+    QueryArguments,
+    /// Every cookie's value.
+    Cookies,
+    /// Every header's value.
+    Headers,
+    /// The `User-Agent` header's value.
+    UserAgent,
+    /// The body, read by its content type: JSON values and keys, form values, multipart
+    /// parts, or the text.
+    Body,
+}
+
+/// Hands each value of `target` with its place to `test` until it returns `true`; where
+/// that value sat.
+pub fn each_value<'r>(
+    req: &Request<'r>,
+    target: Target,
+    body_limit: usize,
+    test: &mut dyn FnMut(&[u8], Place) -> bool,
+) -> Option<Loc<'r>> {
+    match target {
+        Target::UriPath => test(req.path.as_bytes(), Place::UriPath).then_some(Loc::Path),
+        Target::QueryString => (!req.query.is_empty()
+            && test(req.query.as_bytes(), Place::QueryString))
+        .then_some(Loc::Query),
+        Target::QueryArguments => req
+            .query_args()
+            .find(|(_, v)| !v.is_empty() && test(v, Place::QueryArg))
+            .map(|(n, _)| Loc::Arg(n)),
+        Target::Cookies => req
+            .cookies()
+            .take(crate::request::COOKIES_COUNT)
+            .find(|(_, v)| !v.is_empty() && test(v, Place::Cookie))
+            .map(|(n, _)| Loc::Cookie(n)),
+        Target::Headers => {
+            let mut bytes = 0usize;
+            for (name, value) in req.headers.iter().take(HEADERS_COUNT) {
+                bytes += name.as_str().len() + value.len();
+                if bytes > HEADERS_BYTES {
+                    break;
+                }
+                let place = if name == http::header::USER_AGENT {
+                    Place::UserAgent
+                } else {
+                    Place::Header
+                };
+                if test(value.as_bytes(), place) {
+                    return Some(Loc::Header(name.as_str().as_bytes()));
+                }
+            }
+            None
+        }
+        Target::UserAgent => req
+            .headers
+            .get_all(http::header::USER_AGENT)
+            .iter()
+            .any(|v| test(v.as_bytes(), Place::UserAgent))
+            .then_some(Loc::Header(b"user-agent")),
+        Target::Body => body_values(req, body_limit, test),
+    }
+}
+
+fn body_values<'r>(
+    req: &Request<'r>,
+    limit: usize,
+    test: &mut dyn FnMut(&[u8], Place) -> bool,
+) -> Option<Loc<'r>> {
+    let body = req.body.get(..limit).unwrap_or(req.body);
+    if body.is_empty() {
+        return None;
+    }
+    let ct = req
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    if essence == "application/json" || essence.ends_with("+json") {
+        let mut hit = None;
+        let end = json::walk(body, &mut |kind, bytes, _| {
+            let (place, loc) = match kind {
+                json::Kind::Key => (Place::JsonKey, Loc::JsonKey),
+                json::Kind::Value => (Place::JsonString, Loc::JsonValue),
+            };
+            if test(bytes, place) {
+                hit = Some(loc);
+                return true;
+            }
+            false
+        });
+        if hit.is_some() || end != json::End::Invalid {
+            return hit;
+        }
+        // Not JSON after all: inspected as text below.
+    } else if essence == "application/x-www-form-urlencoded" {
+        return body
+            .split(|b| *b == b'&')
+            .filter_map(|pair| {
+                let v = match pair.iter().position(|b| *b == b'=') {
+                    Some(i) => pair.get(i + 1..).unwrap_or_default(),
+                    None => pair,
+                };
+                (!v.is_empty()).then_some(v)
+            })
+            .any(|v| test(v, Place::FormValue))
+            .then_some(Loc::Body);
+    } else if essence == "multipart/form-data"
+        && let Some(boundary) = ct
+            .split(';')
+            .filter_map(|p| p.trim().strip_prefix("boundary="))
+            .next()
+    {
+        let boundary = boundary.trim_matches('"');
+        let delim = format!("--{boundary}");
+        // Boundaries are case-sensitive; the lowered header is only used to find the name.
+        let original = req
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.find(boundary).and_then(|i| v.get(i..i + boundary.len())))
+            .map_or(delim.clone(), |b| format!("--{b}"));
+        for part in split_bytes(body, original.as_bytes()) {
+            let content = match find(part, b"\r\n\r\n") {
+                Some(i) => part.get(i + 4..).unwrap_or_default(),
+                None => continue,
+            };
+            let content = content.strip_suffix(b"\r\n").unwrap_or(content);
+            if !content.is_empty() && test(content, Place::BodyRaw) {
+                return Some(Loc::Body);
+            }
+        }
+        return None;
+    }
+    test(body, Place::BodyRaw).then_some(Loc::Body)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn split_bytes<'a>(hay: &'a [u8], delim: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut rest = Some(hay);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match find(r, delim) {
+            Some(i) => {
+                rest = r.get(i + delim.len()..);
+                Some(r.get(..i).unwrap_or_default())
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }

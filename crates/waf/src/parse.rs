@@ -77,6 +77,8 @@ pub struct Catalog {
     pub geo: bool,
     /// Where rate-based rules keep their counters across reloads.
     pub rates: RateRegistry,
+    /// The addresses of the IP reputation managed group, when a list is configured.
+    pub ip_reputation: Option<Arc<IpSet>>,
 }
 
 /// The most transformations in one statement, the longest search string and regex.
@@ -1832,7 +1834,7 @@ impl<'c> Cx<'c> {
                 return None;
             }
             let name = name?;
-            let found = crate::managed::group(name);
+            let found = crate::managed::group(name, self.catalog);
             if found.is_none() {
                 self.problem(
                     &path.key("Name"),
