@@ -20,6 +20,7 @@ mod apis;
 mod auth;
 mod lambda;
 mod validation;
+mod waf;
 
 /// Looks up an environment variable for `${NAME}` substitution.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -510,6 +511,7 @@ const SHARED_KEYS: &[&str] = &[
     "functions",
     "validation",
     "domains",
+    "waf",
 ];
 
 /// Keys of the single-API shape: the API's own sections at the top level.
@@ -569,6 +571,10 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
     };
     let known = apis::known(root, apis.as_deref(), many);
     let domains = apis::read_domains(cx, m.take("domains"), &known, implicit);
+    let waf = match m.take("waf") {
+        Some((n, p)) => waf::read_waf(cx, n, &p, account.as_ref(), &known).map(Some),
+        None => Some(None),
+    };
     let allowed: Vec<&str> = if many {
         SHARED_KEYS.iter().chain(MANY_API_KEYS).copied().collect()
     } else {
@@ -650,6 +656,7 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         apis: apis?,
         domains: domains?,
         validation: validation_limits?,
+        waf: waf?,
         warnings: Vec::new(),
     })
 }

@@ -36,6 +36,8 @@ pub struct Config {
     pub domains: Vec<DomainConfig>,
     /// Limits of body validation.
     pub validation: ValidationConfig,
+    /// Web ACLs and what they guard (`waf:`); `None` when the section is absent.
+    pub waf: Option<WafConfig>,
     /// Problems that do not stop the config from loading (an authorizer that accepts any
     /// audience, ...): shown by `portcullis check` and logged when the config is applied.
     pub warnings: Vec<crate::Diagnostic>,
@@ -931,4 +933,27 @@ mod tests {
         assert!(key_url_problem("ftp://x/").is_some());
         assert!(key_url_problem("https:///keys").is_some());
     }
+}
+
+/// `waf:`: the web ACLs and the objects they use, in AWS WAF's JSON shape, and which web
+/// ACL guards which API and stage.
+#[derive(Debug, Clone)]
+pub struct WafConfig {
+    /// The objects, checked: they compile (`portcullis_waf::Firewall::compile`).
+    pub sources: portcullis_waf::Sources,
+    /// The web ACL of every request no association covers (the user pool's endpoints too).
+    pub web_acl: Option<String>,
+    /// Web ACLs of APIs and stages.
+    pub associations: Vec<WafAssociation>,
+}
+
+/// A web ACL guarding an API (all its stages) or one stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WafAssociation {
+    /// The web ACL's name.
+    pub web_acl: String,
+    /// The API's id.
+    pub api: String,
+    /// The stage (`None`: every stage of the API).
+    pub stage: Option<String>,
 }

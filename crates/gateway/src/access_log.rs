@@ -45,6 +45,9 @@ pub struct AccessRecord<'a> {
     pub user_agent: Option<&'a str>,
     /// False when the response body was cut short.
     pub complete: bool,
+    /// The web ACL's verdict, when a rule matched or it blocked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waf: Option<&'a crate::firewall::WafRecord>,
 }
 
 /// Sends formatted lines to the writer task.

@@ -185,6 +185,27 @@ async fn route(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Res
                 .unwrap_or_default();
             text(StatusCode::OK, body, "text/plain; version=0.0.4")
         }
+        ("/waf/sampled-requests", true) => {
+            if access(shared, &req) == Access::Anonymous {
+                return unauthorized(peer, &path);
+            }
+            let query = req.uri().query().unwrap_or("");
+            let arg = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            };
+            let limit = arg("limit")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(100)
+                .min(crate::firewall::SAMPLES);
+            let plan = shared.plan.load();
+            let list = plan.waf.samples.list(arg("web_acl"), limit);
+            json(
+                StatusCode::OK,
+                &serde_json::json!({"sampled_requests": serde_json::to_value(list).unwrap_or_default()}),
+            )
+        }
         ("/explain", _) if method == Method::POST => {
             if access(shared, &req) == Access::Anonymous {
                 return unauthorized(peer, &path);
@@ -197,7 +218,7 @@ async fn route(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Res
                 .into(),
             "text/plain",
         ),
-        ("/healthz" | "/readyz" | "/metrics", false) => text(
+        ("/healthz" | "/readyz" | "/metrics" | "/waf/sampled-requests", false) => text(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed\n".into(),
             "text/plain",

@@ -130,6 +130,11 @@ pub struct Carry {
     /// Other issuers' keys, by everything that configures them. Kept for the process's
     /// life: a key set is small and its fetcher stops when nothing asks.
     remote_keys: Mutex<HashMap<String, Arc<RemoteKeys>>>,
+    /// Rate-based rules' counters, by web ACL and rule (a reload that keeps a rule keeps
+    /// its counts).
+    pub rates: portcullis_waf::rate::RateRegistry,
+    /// The web ACLs' sampled requests.
+    pub samples: Arc<crate::firewall::Samples>,
 }
 
 impl Carry {

@@ -53,6 +53,10 @@ pub struct RequestCtx {
     pub body_meter: Option<Arc<BodyMeter>>,
     /// Metric handles of the matched route.
     pub metrics: Option<Arc<crate::telemetry::RouteMetrics>>,
+    /// What the web ACL said, when a rule matched or it blocked (for the access log).
+    pub waf: Option<Box<crate::firewall::WafRecord>>,
+    /// Headers the web ACL adds to the request for the upstream (`x-amzn-waf-*`).
+    pub waf_headers: Vec<(http::HeaderName, HeaderValue)>,
 }
 
 impl RequestCtx {
@@ -89,6 +93,8 @@ impl RequestCtx {
             decision: None,
             body_meter: None,
             metrics: None,
+            waf: None,
+            waf_headers: Vec::new(),
         }
     }
 

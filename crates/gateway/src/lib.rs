@@ -23,6 +23,7 @@ pub mod carry;
 pub mod context;
 pub mod cors;
 pub mod explain;
+pub mod firewall;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;

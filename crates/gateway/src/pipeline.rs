@@ -1,17 +1,19 @@
 //! The request pipeline, in API Gateway's order, written once.
 //!
 //! ```text
-//! admit (head, canonical path) -> firewall -> select (API and stage) -> route
+//! admit (head, canonical path) -> select (API and stage) -> firewall (web ACL) -> route
 //!   -> precheck (resource policy: explicit Deny) -> authenticate -> authorize -> throttle
 //!   -> validate -> integrate -> respond
 //! ```
 //! [`chain`] runs every stage up to the integration; [`serve`] runs it and then the
 //! integration, and [`explain`](crate::explain) runs the very same chain on a described
 //! request with a [`Recorder`] that writes the report. Each stage is a function from the
-//! narrowest input to a named output ([`Admitted`], [`Cleared`], [`Selected`], [`Routed`], [`Guard`],
+//! narrowest input to a named output ([`Admitted`], [`Selected`], [`Routed`], [`Guard`],
 //! [`Caller`], [`Permit`], [`Metered`], [`Valid`]) or a [`GatewayError`]; the next stage takes
-//! the previous one's output, so the order is enforced by types. `firewall` and `throttle` pass
-//! every request for now: they are where the web ACL and the limits will go.
+//! the previous one's output, so the order is enforced by types. The web ACL runs once the
+//! API and stage are known (a web ACL is associated with a stage, as in AWS), before the
+//! route is looked up; `throttle` passes every request for now: it is where the limits
+//! will go.
 //!
 //! Errors from any stage go to [`Responses::render`](crate::respond::Responses::render), the
 //! only place that picks a status code. Every response gets `x-amzn-RequestId`, and its body
@@ -153,7 +155,7 @@ async fn run(
     req: Request<Incoming>,
     ctx: &mut RequestCtx,
 ) -> Result<Response<ResponseBody>, GatewayError> {
-    let (head, body) = req.into_parts();
+    let (mut head, body) = req.into_parts();
     let mut body = Inbound::streaming(body);
     let mut decision = DecisionHeader::default();
     let next = chain(
@@ -167,7 +169,13 @@ async fn run(
     .await;
     // The decision is written once, whichever stage ended the chain.
     ctx.decision = decision.text;
-    match next? {
+    let next = next?;
+    // Headers a web ACL rule inserts reach the upstream (after every rule inspected).
+    for (name, value) in std::mem::take(&mut ctx.waf_headers) {
+        head.headers.insert(name, value);
+    }
+    match next {
+        Next::Answer(response) => Ok(*response),
         Next::UserPool(identity, endpoint) => {
             identity
                 .handle(endpoint, Request::from_parts(head, body), ctx.source_ip)
@@ -194,6 +202,8 @@ async fn run(
 /// Where the chain sends a request that passed it.
 #[derive(Debug)]
 pub enum Next<'p> {
+    /// Answered by the web ACL (a custom block response, a CAPTCHA or a challenge).
+    Answer(Box<Response<ResponseBody>>),
     /// One of the user pool's own endpoints (login, tokens, JWKS, discovery).
     UserPool(&'p IdentityEndpoints, Endpoint),
     /// An HTTP API's answer to a CORS preflight request.
@@ -214,6 +224,14 @@ pub trait Recorder {
     /// refusal is always written: it goes to the log).
     fn wants_summary(&self) -> bool {
         false
+    }
+    /// The web ACL ran (`acl`: its name; the record is set when a rule matched).
+    fn firewalled(
+        &mut self,
+        _acl: &str,
+        _record: Option<&crate::firewall::WafRecord>,
+        _result: Result<(), &GatewayError>,
+    ) {
     }
     /// The route matched.
     fn routed(&mut self, _ctx: &RequestCtx, _routed: &Routed<'_, '_>) {}
@@ -242,8 +260,30 @@ pub async fn chain<'p, R: Recorder>(
     rec: &mut R,
 ) -> Result<Next<'p>, GatewayError> {
     let admitted = admit(plan, head)?;
-    let cleared = firewall(plan, &admitted)?;
-    let selected = match select(plan, pool, head, &admitted, cleared, ctx)? {
+    let target = select(plan, pool, head, &admitted, ctx);
+    // The stage's web ACL; the default one for the user pool's endpoints and for requests
+    // that reach no API.
+    let acl = match &target {
+        Ok(Target::Api(s)) => s.stage.web_acl.as_deref(),
+        _ => plan.waf.default.as_deref(),
+    };
+    if let Some(acl) = acl {
+        let judged = crate::firewall::inspect(
+            acl,
+            plan.waf.geo.as_deref(),
+            plan.limits.max_body_size,
+            &plan.waf.samples,
+            head,
+            body,
+            ctx,
+        )
+        .await;
+        rec.firewalled(&acl.name, ctx.waf.as_deref(), judged.as_ref().map(|_| ()));
+        if let crate::firewall::Judged::Answer(r) = judged? {
+            return Ok(Next::Answer(r));
+        }
+    }
+    let selected = match target? {
         Target::UserPool(identity, endpoint) => return Ok(Next::UserPool(identity, endpoint)),
         Target::Api(selected) => selected,
     };
@@ -302,15 +342,6 @@ fn same_host(host: &str, name: &str) -> bool {
         .eq_ignore_ascii_case(name.trim_start_matches('[').trim_end_matches(']'))
 }
 
-/// A request the firewall let through.
-#[derive(Debug)]
-pub struct Cleared(());
-
-/// The web ACL, first as AWS WAF runs before API Gateway. No rules yet: every request passes.
-pub fn firewall(_plan: &Plan, _admitted: &Admitted<'_>) -> Result<Cleared, GatewayError> {
-    Ok(Cleared(()))
-}
-
 /// Where the host and path lead.
 #[derive(Debug)]
 pub enum Target<'p, 'h> {
@@ -328,7 +359,6 @@ pub fn select<'p, 'h>(
     pool: Option<&'p IdentityEndpoints>,
     head: &Parts,
     admitted: &Admitted<'h>,
-    _cleared: Cleared,
     ctx: &mut RequestCtx,
 ) -> Result<Target<'p, 'h>, GatewayError> {
     if let Some(identity) = pool
@@ -724,6 +754,7 @@ impl Completion for Done {
                 bytes_out,
                 user_agent,
                 complete,
+                waf: ctx.waf.as_deref(),
             });
         }
     }

@@ -171,6 +171,8 @@ pub struct Plan {
     pub any_cors: bool,
     /// The config it was compiled from.
     pub config: Config,
+    /// The web ACLs (the stages hold their own) and what they share.
+    pub waf: crate::firewall::WafPlan,
 }
 
 /// Reports one problem found while compiling.
@@ -202,6 +204,23 @@ impl Plan {
         };
         let mut other_sources = Vec::new();
         let mut cedar_diags = Vec::new();
+        // Web ACLs first: stages take theirs as they compile.
+        let firewall = config.waf.as_ref().and_then(|w| {
+            match portcullis_waf::Firewall::compile(&w.sources, &carry.rates) {
+                Ok(f) => Some(f),
+                Err(problems) => {
+                    for p in problems {
+                        problem(
+                            Loc::default(),
+                            format!("waf.{p}"),
+                            "does not compile".into(),
+                            "",
+                        );
+                    }
+                    None
+                }
+            }
+        });
         let mut apis = Vec::with_capacity(config.apis.len());
         for api in &config.apis {
             let cx = ApiCompile {
@@ -212,6 +231,7 @@ impl Plan {
                 carry,
                 pool,
                 problem: &problem,
+                firewall: firewall.as_ref(),
             };
             let plan = cx.compile(&mut other_sources, &mut cedar_diags, || {
                 !diags.borrow().is_empty()
@@ -315,7 +335,17 @@ impl Plan {
             validation_body_size: config.validation.max_body_size,
             validation_depth: config.validation.max_depth,
         };
+        let waf = crate::firewall::WafPlan {
+            default: config
+                .waf
+                .as_ref()
+                .and_then(|w| w.web_acl.as_ref())
+                .and_then(|n| firewall.as_ref().and_then(|f| f.acls.get(n).cloned())),
+            geo: firewall.as_ref().and_then(|f| f.geo.clone()),
+            samples: carry.samples.clone(),
+        };
         Ok(Plan {
+            waf,
             generation,
             any_cors: apis.iter().any(|a| a.cors.is_some()),
             select,
@@ -375,9 +405,27 @@ struct ApiCompile<'a> {
     carry: &'a Carry,
     pool: PoolHandle<'a>,
     problem: Problem<'a>,
+    firewall: Option<&'a portcullis_waf::Firewall>,
 }
 
 impl ApiCompile<'_> {
+    /// The web ACL of a stage: its own association, its API's, or the default.
+    fn web_acl_for(&self, api: &str, stage: &str) -> Option<Arc<portcullis_waf::WebAcl>> {
+        let (waf, firewall) = (self.config.waf.as_ref()?, self.firewall?);
+        let named = waf
+            .associations
+            .iter()
+            .find(|a| a.api == api && a.stage.as_deref() == Some(stage))
+            .or_else(|| {
+                waf.associations
+                    .iter()
+                    .find(|a| a.api == api && a.stage.is_none())
+            })
+            .map(|a| &a.web_acl)
+            .or(waf.web_acl.as_ref())?;
+        firewall.acls.get(named).cloned()
+    }
+
     /// Compiles the API; `failed` says whether any problem was reported so far.
     fn compile(
         &self,
@@ -579,6 +627,7 @@ impl ApiCompile<'_> {
                     arn_prefix: identity.method_arn_prefix(),
                     identity,
                     variables: s.variables.clone(),
+                    web_acl: self.web_acl_for(&api.api.api_id, &s.name),
                 }
             })
             .collect();

@@ -96,6 +96,7 @@ impl<I> Answered<I> {
                 bytes_out: u64::try_from(body.len()).unwrap_or(0),
                 user_agent: None,
                 complete: true,
+                waf: None,
             });
         }
         let mut out = head.into_bytes();

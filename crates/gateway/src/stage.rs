@@ -12,6 +12,8 @@ pub struct Stage {
     pub arn_prefix: String,
     /// Its variables (`stageVariables`).
     pub variables: Vec<(String, String)>,
+    /// The web ACL that guards it (its own, its API's, or the gateway's default).
+    pub web_acl: Option<std::sync::Arc<portcullis_waf::WebAcl>>,
 }
 
 impl Stage {

@@ -145,6 +145,29 @@ pub enum Statement {
     Detect(Target, Threat),
 }
 
+impl Statement {
+    /// Whether evaluating it may read the body (the gateway reads the body only then).
+    pub fn reads_body(&self) -> bool {
+        match self {
+            Statement::ByteMatch(i, ..)
+            | Statement::Regex(i, _)
+            | Statement::RegexSet(i, _)
+            | Statement::Sqli(i, _)
+            | Statement::Xss(i)
+            | Statement::Size(i, ..) => i.field.reads_body(),
+            Statement::Detect(target, _) => *target == Target::Body,
+            Statement::And(all) | Statement::Or(all) => all.iter().any(Statement::reads_body),
+            Statement::Not(inner) => inner.reads_body(),
+            Statement::RateBased(r) => r.scope_down.as_ref().is_some_and(Statement::reads_body),
+            Statement::Group(g) => {
+                g.scope_down.as_ref().is_some_and(Statement::reads_body)
+                    || g.group.rules.iter().any(|r| r.statement.reads_body())
+            }
+            Statement::IpSet(..) | Statement::Geo(_) | Statement::Label(..) => false,
+        }
+    }
+}
+
 /// The part of a request a statement inspects and the transformations applied to it.
 #[derive(Debug)]
 pub struct Inspect {

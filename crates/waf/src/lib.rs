@@ -19,6 +19,7 @@
 pub mod acl;
 pub mod field;
 pub mod firewall;
+pub mod geo;
 pub mod ipset;
 pub mod json;
 pub mod managed;

@@ -200,7 +200,6 @@ struct Owner<'a> {
 struct Cx<'c> {
     catalog: Option<&'c Catalog>,
     problems: Vec<Problem>,
-    reads_body: bool,
 }
 
 impl<'c> Cx<'c> {
@@ -208,7 +207,6 @@ impl<'c> Cx<'c> {
         Self {
             catalog,
             problems: Vec::new(),
-            reads_body: false,
         }
     }
 
@@ -555,13 +553,14 @@ impl<'c> Cx<'c> {
             None => 16 * 1024,
         };
         let metric_name = self.visibility(o, path).unwrap_or_else(|| Arc::from(name));
+        let reads_body = rules.iter().any(|r| r.statement.reads_body());
         Some(WebAcl {
             name: Arc::from(name),
             default_action: default_action?,
             rules,
             body_limit,
             metric_name,
-            reads_body: self.reads_body,
+            reads_body,
         })
     }
 
@@ -1261,9 +1260,6 @@ impl<'c> Cx<'c> {
             }
         };
         let field = field?;
-        if field.reads_body() {
-            self.reads_body = true;
-        }
         Some(Inspect {
             field,
             chain: chain?,

@@ -377,7 +377,12 @@ fn read_model(
 
 /// An inline schema as JSON. YAML's own types map one to one; a float that JSON cannot hold
 /// (`.nan`, `.inf`) is refused.
-fn to_json(cx: &mut Cx<'_>, node: &Node, path: &str, depth: usize) -> Option<serde_json::Value> {
+pub(super) fn to_json(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    depth: usize,
+) -> Option<serde_json::Value> {
     use serde_json::Value as J;
     if depth > SCHEMA_MAX_DEPTH {
         cx.error(
