@@ -132,6 +132,11 @@ enum Command {
         /// The path, e.g. /pets/7.
         path: String,
     },
+    /// Web ACL tools.
+    Waf {
+        #[command(subcommand)]
+        command: WafCommand,
+    },
     /// Convert documents into Portcullis config.
     Import {
         #[command(subcommand)]
@@ -143,6 +148,23 @@ enum Command {
         /// The YAML config files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum WafCommand {
+    /// Judge one raw HTTP/1.1 request, read from stdin, with the web ACL the config runs
+    /// for it: the verdict, every rule that matched (where, and why), the labels.
+    #[command(
+        after_help = "Example:\n  printf 'GET /health?q=%%27%%20OR%%201%%3D1-- HTTP/1.1\\r\\nHost: localhost\\r\\nUser-Agent: curl\\r\\n\\r\\n' |\n    portcullis waf test --config examples/quickstart.yaml\n\nExit status: 0 when the request would pass, 1 when it would be blocked (or challenged),\n2 on usage errors."
+    )]
+    Test {
+        /// The YAML config file.
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+        /// The client's address (IP sets, rate-based rules).
+        #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+        source_ip: std::net::IpAddr,
     },
 }
 
@@ -173,6 +195,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files } => check(&files),
+        Command::Waf {
+            command: WafCommand::Test { config, source_ip },
+        } => waf_test(&config, source_ip),
         Command::Import {
             command: ImportCommand::Openapi { file },
         } => match portcullis_config::openapi::config_for(&file, true) {
@@ -296,6 +321,60 @@ fn check(files: &[PathBuf]) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn waf_test(config: &std::path::Path, source_ip: std::net::IpAddr) -> ExitCode {
+    use std::io::Read as _;
+    portcullis_gateway::install_crypto_provider();
+    let mut raw = Vec::new();
+    if let Err(e) = std::io::stdin()
+        .take(16 * 1024 * 1024)
+        .read_to_end(&mut raw)
+    {
+        eprintln!("error: cannot read the request from stdin: {e}");
+        return ExitCode::from(2);
+    }
+    // Requests typed by hand end lines with `\n`; the wire uses `\r\n`.
+    if !raw.windows(2).any(|w| w == b"\r\n") {
+        let mut fixed = Vec::with_capacity(raw.len() + 64);
+        for &b in &raw {
+            if b == b'\n' {
+                fixed.push(b'\r');
+            }
+            fixed.push(b);
+        }
+        raw = fixed;
+    }
+    let clients = portcullis_gateway::integration::clients::UpstreamClients::default();
+    let plan = match portcullis_config::load_file(config).and_then(|c| {
+        portcullis_gateway::Plan::compile(
+            c,
+            1,
+            &clients,
+            &portcullis_gateway::carry::Carry::default(),
+            portcullis_gateway::PoolHandle::CheckOnly,
+        )
+    }) {
+        Ok(p) => p,
+        Err(d) => {
+            eprint!("{}", d.render());
+            return ExitCode::from(2);
+        }
+    };
+    match portcullis_gateway::firewall::test_raw(&plan, &raw, source_ip) {
+        Ok((passed, report)) => {
+            print!("{report}");
+            if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -88,6 +88,10 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
             _ => return json!({"error": format!("header `{k}` is not valid")}),
         }
     }
+    // As a client sends it: with a User-Agent unless one is given (web ACLs look at it).
+    if !headers.contains_key(http::header::USER_AGENT) {
+        headers.insert(http::header::USER_AGENT, HeaderValue::from_static("portcullis-explain"));
+    }
     if !headers.contains_key(http::header::HOST)
         && let Some(host) = uri.authority().map(|a| a.as_str()).or(Some("localhost"))
         && let Ok(v) = HeaderValue::from_str(host)
@@ -155,6 +159,9 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
         map.insert("route".into(), Value::Null);
     }
     let decision = match result {
+        Ok(pipeline::Next::Answer(r)) => {
+            json!({"result": r.status().as_u16().to_string(), "why": "answered by the web ACL"})
+        }
         Ok(_) => json!({"result": "allow", "summary": report.summary}),
         Err(e) => {
             let (status, message) = plan.answering(ctx.scope).0.status_and_message(&e);
@@ -175,6 +182,31 @@ struct Report {
 impl Recorder for Report {
     fn wants_summary(&self) -> bool {
         true
+    }
+
+    fn firewalled(
+        &mut self,
+        acl: &str,
+        record: Option<&crate::firewall::WafRecord>,
+        result: Result<(), &GatewayError>,
+    ) {
+        let value = match record {
+            Some(r) => json!({
+                "web_acl": acl,
+                "action": r.action,
+                "terminating_rule": r.terminating_rule,
+                "rules": r.rules,
+                "labels": r.labels,
+            }),
+            None => json!({
+                "web_acl": acl,
+                "action": if result.is_ok() { "ALLOW" } else { "BLOCK" },
+                "terminating_rule": null,
+                "rules": [],
+                "labels": [],
+            }),
+        };
+        self.map.insert("waf".into(), value);
     }
 
     fn routed(&mut self, ctx: &RequestCtx, routed: &Routed<'_, '_>) {
@@ -328,6 +360,26 @@ pub fn render(report: &Value) -> String {
         s(at(r, "path")),
         s(at(r, "source_ip"))
     );
+    if let Some(w) = report.get("waf") {
+        let mut line = format!("waf        {} {}", s(at(w, "web_acl")), s(at(w, "action")));
+        if let Some(t) = w.get("terminating_rule").filter(|v| !v.is_null()) {
+            let _ = write!(line, " by {}", s(t));
+        }
+        let _ = writeln!(out, "{line}");
+        for m in at(w, "rules").as_array().into_iter().flatten() {
+            let mut line = format!("  {} {}", s(at(m, "name")), s(at(m, "action")));
+            if let Some(f) = m.get("field").filter(|v| !v.is_null()) {
+                let _ = write!(line, " in {}", s(f));
+            }
+            if let Some(r) = m.get("reason").filter(|v| !v.is_null()) {
+                let _ = write!(line, " ({})", s(r));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+        for l in at(w, "labels").as_array().into_iter().flatten() {
+            let _ = writeln!(out, "  label {}", s(l));
+        }
+    }
     match report.get("route") {
         Some(rt @ Value::Object(_)) => {
             let _ = writeln!(

@@ -299,3 +299,104 @@ pub struct WafPlan {
     /// Sampled requests (kept across reloads).
     pub samples: Arc<Samples>,
 }
+
+/// `portcullis waf test`: judges a raw HTTP/1.1 request (as sent on the wire) with the web
+/// ACL the gateway would run for it. Returns whether it passes and a report: the web ACL,
+/// the verdict, every rule that matched with where and why, and the labels.
+pub fn test_raw(
+    plan: &crate::plan::Plan,
+    raw: &[u8],
+    source_ip: std::net::IpAddr,
+) -> Result<(bool, String), String> {
+    use std::fmt::Write as _;
+    let mut slots = [httparse::EMPTY_HEADER; 200];
+    let mut parsed = httparse::Request::new(&mut slots);
+    let head_len = match parsed.parse(raw) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            return Err("the request head is incomplete (it ends with an empty line)".into());
+        }
+        Err(e) => return Err(format!("not an HTTP/1.1 request: {e}")),
+    };
+    let method = parsed.method.unwrap_or("GET").to_owned();
+    let target = parsed.path.unwrap_or("/").to_owned();
+    let mut headers = http::HeaderMap::new();
+    for h in parsed.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes())
+            .map_err(|_| format!("header `{}` is not valid", h.name))?;
+        let value = HeaderValue::from_bytes(h.value)
+            .map_err(|_| format!("header `{}` has an invalid value", h.name))?;
+        headers.append(name, value);
+    }
+    let uri: http::Uri = target
+        .parse()
+        .map_err(|_| format!("`{target}` is not a request target"))?;
+    let rest = raw.get(head_len..).unwrap_or_default();
+    let body = match headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        Some(n) => rest.get(..n).unwrap_or(rest),
+        None => rest,
+    };
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let path = portcullis_core::CanonicalPath::parse(uri.path())
+        .map_err(|e| format!("the listener refuses this path before any web ACL (400): {e}"))?;
+    let acl = match plan.select.select(&plan.apis, host, path) {
+        Ok(s) => s.stage.web_acl.clone(),
+        Err(_) => plan.waf.default.clone(),
+    };
+    let Some(acl) = acl else {
+        return Ok((true, "no web ACL guards this request\n".into()));
+    };
+    let view = Request {
+        method: &method,
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &headers,
+        client_ip: source_ip,
+        body,
+        body_complete: true,
+    };
+    let v = acl.evaluate(
+        &view,
+        Env {
+            geo: plan.waf.geo.as_deref(),
+            now_ms: 0,
+        },
+    );
+    let mut out = String::new();
+    let _ = writeln!(out, "web ACL    {}", acl.name);
+    let verdict = match &v.outcome {
+        Outcome::Allow => "ALLOW".to_owned(),
+        Outcome::Block(None) => "BLOCK (403 Forbidden)".to_owned(),
+        Outcome::Block(Some(c)) => format!("BLOCK (custom response {})", c.status),
+        Outcome::Captcha => "CAPTCHA (405)".to_owned(),
+        Outcome::Challenge => "CHALLENGE (202)".to_owned(),
+    };
+    match &v.terminating_rule {
+        Some(r) => {
+            let _ = writeln!(out, "verdict    {verdict} by rule {r}");
+        }
+        None => {
+            let _ = writeln!(out, "verdict    {verdict} (default action)");
+        }
+    }
+    for m in &v.matches {
+        let mut line = format!("match      {} {}", m.rule, m.action);
+        if let Some(f) = &m.field {
+            let _ = write!(line, " in {f}");
+        }
+        if let Some(r) = m.reason {
+            let _ = write!(line, " ({r})");
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    for l in &v.labels {
+        let _ = writeln!(out, "label      {l}");
+    }
+    Ok((v.allowed(), out))
+}
