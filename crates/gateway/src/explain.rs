@@ -90,7 +90,10 @@ pub async fn explain(plan: &Plan, q: &Question, now: i64) -> Value {
     }
     // As a client sends it: with a User-Agent unless one is given (web ACLs look at it).
     if !headers.contains_key(http::header::USER_AGENT) {
-        headers.insert(http::header::USER_AGENT, HeaderValue::from_static("portcullis-explain"));
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static("portcullis-explain"),
+        );
     }
     if !headers.contains_key(http::header::HOST)
         && let Some(host) = uri.authority().map(|a| a.as_str()).or(Some("localhost"))

@@ -29,6 +29,8 @@ pub struct WebAcl {
     pub metric_name: Arc<str>,
     /// Whether any statement reads the body.
     pub reads_body: bool,
+    /// The rules' string matches and regexes, scanned for in one pass.
+    pub prefilter: crate::prefilter::Prefilter,
 }
 
 /// A compiled rule group (a custom one, or a built-in managed one).
@@ -401,7 +403,11 @@ impl WebAcl {
             hit: None,
             reason: None,
         };
-        let stop = run.rules(&self.rules, None, false, &[]);
+        let found = self
+            .prefilter
+            .active()
+            .then(|| self.prefilter.scan(req, self.body_limit));
+        let stop = run.top(self, found.as_ref());
         let (outcome, terminating_rule) = match stop {
             Some(s) => (s.outcome, Some(s.rule)),
             None => match &self.default_action {
@@ -436,6 +442,22 @@ impl<'r> Run<'r, '_> {
             self.headers.retain(|(n, _)| *n != name);
             self.headers.push((name, value.clone()));
         }
+    }
+
+    /// Runs the web ACL's rules, skipping those the prefilter's scan rules out.
+    fn top(&mut self, acl: &WebAcl, found: Option<&crate::prefilter::Found>) -> Option<Stop> {
+        let Some(found) = found else {
+            return self.rules(&acl.rules, None, false, &[]);
+        };
+        for (i, rule) in acl.rules.iter().enumerate() {
+            if !acl.prefilter.may_match(i, found) {
+                continue;
+            }
+            if let Some(stop) = self.rules(std::slice::from_ref(rule), None, false, &[]) {
+                return Some(stop);
+            }
+        }
+        None
     }
 
     /// Runs rules in order; `group` names the rule-group rule they sit in, `count_all` is

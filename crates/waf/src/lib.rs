@@ -25,6 +25,7 @@ pub mod json;
 pub mod managed;
 pub mod matching;
 pub mod parse;
+pub mod prefilter;
 pub mod rate;
 pub mod request;
 pub mod transform;

@@ -554,7 +554,9 @@ impl<'c> Cx<'c> {
         };
         let metric_name = self.visibility(o, path).unwrap_or_else(|| Arc::from(name));
         let reads_body = rules.iter().any(|r| r.statement.reads_body());
+        let prefilter = crate::prefilter::Prefilter::build(&rules);
         Some(WebAcl {
+            prefilter,
             name: Arc::from(name),
             default_action: default_action?,
             rules,

@@ -909,3 +909,66 @@ fn ip_sets_and_regex_sets_refuse_bad_entries() {
     let set: IpSet = ok.unwrap();
     assert!(set.contains("2001:db8::1".parse().unwrap()));
 }
+
+#[test]
+fn the_prefilter_never_changes_a_verdict() {
+    // Rules of every shape the prefilter looks at (and some it must leave alone), on
+    // requests that hit and miss them; the verdicts, matches and labels are the same with
+    // and without it.
+    let t = json!([{"Priority": 0, "Type": "URL_DECODE"}, {"Priority": 1, "Type": "LOWERCASE"}]);
+    let mut rules = Vec::new();
+    for (i, needle) in ["admin", "debug", "../", "select", "<script", "evil"]
+        .iter()
+        .enumerate()
+    {
+        for (j, field) in [json!({"UriPath": {}}), json!({"AllQueryArguments": {}}), json!({"Body": {"OversizeHandling": "MATCH"}}),
+                            json!({"JsonBody": {"MatchPattern": {"All": {}}, "MatchScope": "VALUE", "InvalidFallbackBehavior": "MATCH"}}),
+                            json!({"Headers": {"MatchPattern": {"All": {}}, "MatchScope": "ALL", "OversizeHandling": "CONTINUE"}})].iter().enumerate() {
+            let p = i * 10 + j;
+            let leaf = json!({"ByteMatchStatement": {"SearchString": needle, "FieldToMatch": field, "PositionalConstraint": if p % 2 == 0 { "CONTAINS" } else { "STARTS_WITH" }, "TextTransformations": t}});
+            let statement = match p % 4 {
+                0 => leaf,
+                1 => json!({"AndStatement": {"Statements": [leaf, {"NotStatement": {"Statement": {"IPSetReferenceStatement": {"ARN": "office"}}}}]}}),
+                2 => json!({"OrStatement": {"Statements": [leaf, {"RegexMatchStatement": {"RegexString": format!("^/r{p}"), "FieldToMatch": {"UriPath": {}}, "TextTransformations": t}}]}}),
+                _ => json!({"NotStatement": {"Statement": leaf}}),
+            };
+            let action = if p % 3 == 0 { "Count" } else { "Block" };
+            rules.push(json!({"Name": format!("r{p}"), "Priority": p, "Statement": statement, "Action": {action: {}}, "RuleLabels": [{"Name": format!("l{p}")}]}));
+        }
+    }
+    rules.push(json!({"Name": "lab", "Priority": 1000, "Statement": {"LabelMatchStatement": {"Scope": "LABEL", "Key": "l0"}}, "Action": {"Block": {}}}));
+    let with = acl(json!(rules.clone()));
+    let mut without = acl(json!(rules));
+    without.prefilter = portcullis_waf::prefilter::Prefilter::default();
+    assert!(with.prefilter.active());
+    let requests = [
+        req("/admin/x"),
+        req("/r2/x"),
+        req("/ok?q=SELECT%20x"),
+        req("/ok?q=..%2Fetc"),
+        req("/ok").header("x-a", "Evil"),
+        req("/").body("POST", r#"{"a":"<SCRIPT>"}"#),
+        req("/").body("POST", "{broken"),
+        req("/").body("POST", &"x".repeat(20_000)),
+        req("/debug").from("192.0.2.1"),
+        req("/nothing/here"),
+    ];
+    for r in &requests {
+        let (a, b) = (eval(&with, r), eval(&without, r));
+        assert_eq!(
+            format!("{:?}", a.outcome),
+            format!("{:?}", b.outcome),
+            "{}",
+            r.path
+        );
+        assert_eq!(a.terminating_rule, b.terminating_rule, "{}", r.path);
+        let names = |v: &Verdict| {
+            v.matches
+                .iter()
+                .map(|m| (m.rule.clone(), m.action))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&a), names(&b), "{}", r.path);
+        assert_eq!(a.labels, b.labels, "{}", r.path);
+    }
+}
