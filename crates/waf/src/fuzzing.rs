@@ -59,9 +59,99 @@ pub fn check_transform(data: &[u8]) {
     let _ = apply_all(&chain, input);
 }
 
+/// A web ACL and a request: the first line is a web ACL in AWS's JSON shape, the next three
+/// are the path, the query and a header value, the rest is the body. Properties: reading
+/// never panics; an ACL that loads evaluates the request without panicking, and gives the
+/// same verdict, matches and labels with and without its prefilter.
+pub fn check_acl(data: &[u8]) {
+    let mut parts = data.splitn(5, |b| *b == b'\n');
+    let (Some(doc), path, query, header, body) = (
+        parts.next(),
+        parts.next().unwrap_or(b"/"),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    ) else {
+        return;
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(doc) else {
+        return;
+    };
+    let mut catalog = crate::parse::Catalog::default();
+    if let Ok(set) = crate::ipset::IpSet::from_cidrs(["192.0.2.0/24"]) {
+        catalog.ip_sets.insert("s".into(), std::sync::Arc::new(set));
+    }
+    let Ok(acl) = crate::parse::web_acl(&value, "fuzz", &catalog) else {
+        return;
+    };
+    let mut headers = http::HeaderMap::new();
+    if let Ok(v) = http::HeaderValue::from_bytes(header) {
+        headers.insert("x-fuzz", v.clone());
+        headers.insert("cookie", v);
+    }
+    let (Ok(path), Ok(query)) = (std::str::from_utf8(path), std::str::from_utf8(query)) else {
+        return;
+    };
+    let req = crate::Request {
+        method: "POST",
+        path,
+        query,
+        headers: &headers,
+        client_ip: std::net::IpAddr::from([192, 0, 2, 1]),
+        body,
+        body_complete: true,
+    };
+    let env = crate::Env {
+        geo: None,
+        now_ms: 0,
+    };
+    let with = acl.evaluate(&req, env);
+    let mut plain = acl;
+    plain.prefilter = crate::prefilter::Prefilter::default();
+    let without = plain.evaluate(&req, env);
+    assert_eq!(
+        format!("{:?}", with.outcome),
+        format!("{:?}", without.outcome)
+    );
+    assert_eq!(with.terminating_rule, without.terminating_rule);
+    assert_eq!(with.labels, without.labels);
+}
+
+/// The streaming JSON reader: never panics on any bytes; on a document `serde_json` reads
+/// (not too deep), it reads to the end and sees the same keys and scalars.
+pub fn check_json(data: &[u8]) {
+    let mut seen = 0usize;
+    let end = crate::json::walk(data, &mut |_, _, _| {
+        seen += 1;
+        false
+    });
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data)
+        && depth(&v) < 100
+    {
+        assert_eq!(end, crate::json::End::Complete, "serde_json reads it");
+        assert_eq!(seen, tokens(&v), "keys and scalars");
+    }
+}
+
+fn depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn tokens(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => a.iter().map(tokens).sum(),
+        serde_json::Value::Object(o) => o.values().map(|v| 1 + tokens(v)).sum(),
+        _ => 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::check_transform;
+    use super::{check_acl, check_json, check_transform};
     use proptest::prelude::*;
 
     #[test]
@@ -76,8 +166,37 @@ mod tests {
         assert!(n > 0, "empty corpus {}", dir.display());
     }
 
+    #[test]
+    fn acl_and_json_corpora() {
+        for (target, check) in [
+            ("waf_acl", check_acl as fn(&[u8])),
+            ("waf_json", check_json),
+        ] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fuzz/corpus")
+                .join(target);
+            let mut n = 0;
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                check(&std::fs::read(entry.unwrap().path()).unwrap());
+                n += 1;
+            }
+            assert!(n > 0, "empty corpus {}", dir.display());
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn json_documents(v in json_value()) {
+            check_json(v.to_string().as_bytes());
+            check_json(serde_json::to_string_pretty(&v).unwrap().as_bytes());
+        }
+
+        #[test]
+        fn json_bytes(data in proptest::collection::vec(any::<u8>(), 0..120)) {
+            check_json(&data);
+        }
 
         #[test]
         fn random_bytes(data in proptest::collection::vec(any::<u8>(), 0..200)) {
@@ -94,5 +213,21 @@ mod tests {
             data.extend(pieces.concat().into_bytes());
             check_transform(&data);
         }
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "[a-z\"\\\\/\u{0}-\u{1f}é😀]{0,8}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map("[a-z~/]{0,4}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
     }
 }
