@@ -382,7 +382,13 @@ struct Run<'r, 'e> {
     /// Where the last matching leaf statement found its value.
     hit: Option<String>,
     reason: Option<&'static str>,
+    /// What the managed detectors found in each component, scanned once per request on
+    /// first use: every value's threats, found with one decoding of the value.
+    found: [Option<Vec<Finding<'r>>>; crate::matching::TARGETS],
 }
+
+/// A threat found in one value of a component.
+type Finding<'r> = (Loc<'r>, Threat, &'static str);
 
 /// A terminating action and the rule that took it.
 struct Stop {
@@ -402,6 +408,7 @@ impl WebAcl {
             headers: Vec::new(),
             hit: None,
             reason: None,
+            found: Default::default(),
         };
         let found = self
             .prefilter
@@ -553,6 +560,26 @@ impl<'r> Run<'r, '_> {
         }
     }
 
+    /// Every threat in every value of `target`, scanned on first use.
+    fn findings(&mut self, target: Target) -> &[Finding<'r>] {
+        let slot = target as usize;
+        if self.found.get(slot).is_some_and(Option::is_none) {
+            let mut list = Vec::new();
+            let req = self.req;
+            crate::matching::each_value(req, target, self.body_limit, &mut |v, place, loc| {
+                crate::matching::scan(v, place, &mut |threat, why| list.push((loc, threat, why)));
+                false
+            });
+            if let Some(s) = self.found.get_mut(slot) {
+                *s = Some(list);
+            }
+        }
+        self.found
+            .get(slot)
+            .and_then(Option::as_deref)
+            .unwrap_or_default()
+    }
+
     fn note(&mut self, loc: Loc<'_>) {
         let mut s = String::new();
         let _ = write!(s, "{loc}");
@@ -573,20 +600,15 @@ impl<'r> Run<'r, '_> {
             Statement::Xss(i) => self.inspect(i, &mut crate::matching::xss),
             Statement::Detect(target, threat) => {
                 let (target, threat) = (*target, *threat);
-                let mut reason = None;
-                let hit = crate::matching::each_value(
-                    self.req,
-                    target,
-                    self.body_limit,
-                    &mut |v, place| {
-                        reason = crate::matching::detect(threat, v, place);
-                        reason.is_some()
-                    },
-                );
+                let hit = self
+                    .findings(target)
+                    .iter()
+                    .find(|(_, t, _)| *t == threat)
+                    .map(|(loc, _, why)| (*loc, *why));
                 match hit {
-                    Some(loc) => {
+                    Some((loc, why)) => {
                         self.note(loc);
-                        self.reason = reason;
+                        self.reason = Some(why);
                         true
                     }
                     None => false,

@@ -94,6 +94,35 @@ pub enum Place {
     BodyRaw,
 }
 
+/// Every threat in one value, each reported with its reason.
+pub fn scan(raw: &[u8], place: Place, found: &mut dyn FnMut(Threat, &'static str)) {
+    for threat in ALL_THREATS {
+        if let Some(why) = detect(threat, raw, place) {
+            found(threat, why);
+        }
+    }
+}
+
+const ALL_THREATS: [Threat; 17] = [
+    Threat::Sqli,
+    Threat::SqliExtended,
+    Threat::Xss,
+    Threat::Lfi,
+    Threat::Rfi,
+    Threat::SsrfMetadata,
+    Threat::Log4j,
+    Threat::JavaDeserialization,
+    Threat::UnixCommand,
+    Threat::WindowsCommand,
+    Threat::PowerShell,
+    Threat::Php,
+    Threat::RestrictedExtension,
+    Threat::AdminPath,
+    Threat::BadBot,
+    Threat::ExploitablePath,
+    Threat::LinuxFile,
+];
+
 /// A managed rule's detector on one value: why it matched, or `None`.
 pub fn detect(threat: Threat, raw: &[u8], place: Place) -> Option<&'static str> {
     let decoded = Transformation::HTML_ENTITY_DECODE
@@ -108,6 +137,9 @@ pub fn detect(threat: Threat, raw: &[u8], place: Place) -> Option<&'static str> 
         }
     }
 }
+
+/// How many [`Target`]s there are.
+pub const TARGETS: usize = 7;
 
 /// The request components a managed rule inspects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,27 +161,29 @@ pub enum Target {
     Body,
 }
 
-/// Hands each value of `target` with its place to `test` until it returns `true`; where
-/// that value sat.
+/// Hands each value of `target`, with its place and where it sits, to `test` until it
+/// returns `true`; where that value sat.
 pub fn each_value<'r>(
     req: &Request<'r>,
     target: Target,
     body_limit: usize,
-    test: &mut dyn FnMut(&[u8], Place) -> bool,
+    test: &mut dyn FnMut(&[u8], Place, Loc<'r>) -> bool,
 ) -> Option<Loc<'r>> {
     match target {
-        Target::UriPath => test(req.path.as_bytes(), Place::UriPath).then_some(Loc::Path),
+        Target::UriPath => {
+            test(req.path.as_bytes(), Place::UriPath, Loc::Path).then_some(Loc::Path)
+        }
         Target::QueryString => (!req.query.is_empty()
-            && test(req.query.as_bytes(), Place::QueryString))
+            && test(req.query.as_bytes(), Place::QueryString, Loc::Query))
         .then_some(Loc::Query),
         Target::QueryArguments => req
             .query_args()
-            .find(|(_, v)| !v.is_empty() && test(v, Place::QueryArg))
+            .find(|(n, v)| !v.is_empty() && test(v, Place::QueryArg, Loc::Arg(n)))
             .map(|(n, _)| Loc::Arg(n)),
         Target::Cookies => req
             .cookies()
             .take(crate::request::COOKIES_COUNT)
-            .find(|(_, v)| !v.is_empty() && test(v, Place::Cookie))
+            .find(|(n, v)| !v.is_empty() && test(v, Place::Cookie, Loc::Cookie(n)))
             .map(|(n, _)| Loc::Cookie(n)),
         Target::Headers => {
             let mut bytes = 0usize;
@@ -163,18 +197,21 @@ pub fn each_value<'r>(
                 } else {
                     Place::Header
                 };
-                if test(value.as_bytes(), place) {
-                    return Some(Loc::Header(name.as_str().as_bytes()));
+                let loc = Loc::Header(name.as_str().as_bytes());
+                if test(value.as_bytes(), place, loc) {
+                    return Some(loc);
                 }
             }
             None
         }
-        Target::UserAgent => req
-            .headers
-            .get_all(http::header::USER_AGENT)
-            .iter()
-            .any(|v| test(v.as_bytes(), Place::UserAgent))
-            .then_some(Loc::Header(b"user-agent")),
+        Target::UserAgent => {
+            let loc = Loc::Header(b"user-agent");
+            req.headers
+                .get_all(http::header::USER_AGENT)
+                .iter()
+                .any(|v| test(v.as_bytes(), Place::UserAgent, loc))
+                .then_some(loc)
+        }
         Target::Body => body_values(req, body_limit, test),
     }
 }
@@ -182,7 +219,7 @@ pub fn each_value<'r>(
 fn body_values<'r>(
     req: &Request<'r>,
     limit: usize,
-    test: &mut dyn FnMut(&[u8], Place) -> bool,
+    test: &mut dyn FnMut(&[u8], Place, Loc<'r>) -> bool,
 ) -> Option<Loc<'r>> {
     let body = req.body.get(..limit).unwrap_or(req.body);
     if body.is_empty() {
@@ -192,9 +229,9 @@ fn body_values<'r>(
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let essence = ct.split(';').next().unwrap_or("").trim();
+        .unwrap_or("");
+    let lower = ct.to_ascii_lowercase();
+    let essence = lower.split(';').next().unwrap_or("").trim();
     if essence == "application/json" || essence.ends_with("+json") {
         let mut hit = None;
         let end = json::walk(body, &mut |kind, bytes, _| {
@@ -202,7 +239,7 @@ fn body_values<'r>(
                 json::Kind::Key => (Place::JsonKey, Loc::JsonKey),
                 json::Kind::Value => (Place::JsonString, Loc::JsonValue),
             };
-            if test(bytes, place) {
+            if test(bytes, place, loc) {
                 hit = Some(loc);
                 return true;
             }
@@ -222,36 +259,33 @@ fn body_values<'r>(
                 };
                 (!v.is_empty()).then_some(v)
             })
-            .any(|v| test(v, Place::FormValue))
+            .any(|v| test(v, Place::FormValue, Loc::Body))
             .then_some(Loc::Body);
     } else if essence == "multipart/form-data"
         && let Some(boundary) = ct
             .split(';')
-            .filter_map(|p| p.trim().strip_prefix("boundary="))
+            .filter_map(|p| {
+                let p = p.trim();
+                p.get(..9)
+                    .filter(|k| k.eq_ignore_ascii_case("boundary="))
+                    .and_then(|_| p.get(9..))
+            })
             .next()
     {
-        let boundary = boundary.trim_matches('"');
-        let delim = format!("--{boundary}");
-        // Boundaries are case-sensitive; the lowered header is only used to find the name.
-        let original = req
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.find(boundary).and_then(|i| v.get(i..i + boundary.len())))
-            .map_or(delim.clone(), |b| format!("--{b}"));
-        for part in split_bytes(body, original.as_bytes()) {
+        let delim = format!("--{}", boundary.trim_matches('"'));
+        for part in split_bytes(body, delim.as_bytes()) {
             let content = match find(part, b"\r\n\r\n") {
                 Some(i) => part.get(i + 4..).unwrap_or_default(),
                 None => continue,
             };
             let content = content.strip_suffix(b"\r\n").unwrap_or(content);
-            if !content.is_empty() && test(content, Place::BodyRaw) {
+            if !content.is_empty() && test(content, Place::BodyRaw, Loc::Body) {
                 return Some(Loc::Body);
             }
         }
         return None;
     }
-    test(body, Place::BodyRaw).then_some(Loc::Body)
+    test(body, Place::BodyRaw, Loc::Body).then_some(Loc::Body)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
