@@ -419,3 +419,81 @@ waf:
     );
     assert!(text.contains("`NEARBY` is not one of"), "{text}");
 }
+
+#[tokio::test]
+async fn geo_match_reads_the_configured_database() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("countries.mmdb"),
+        portcullis_waf::geo::test_database(&[("192.0.2.0/24", "NZ"), ("198.51.100.0/24", "DE")]),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bad-ips.txt"),
+        "# reputation\n203.0.113.66\n",
+    )
+    .unwrap();
+    let yaml = r#"
+listener: {address: 127.0.0.1:0}
+api: {id: shop, stage: prod, region: us-east-1, account: "123456789012"}
+resources:
+  /{proxy+}:
+    ANY:
+      integration: {type: mock, body: passed}
+waf:
+  web_acl: geo
+  geo_database: countries.mmdb
+  ip_reputation_list: bad-ips.txt
+  web_acls:
+    geo:
+      DefaultAction: {Allow: {}}
+      Rules:
+        - Name: reputation
+          Priority: 0
+          Statement: {ManagedRuleGroupStatement: {VendorName: AWS, Name: AWSManagedRulesAmazonIpReputationList}}
+          OverrideAction: {None: {}}
+        - Name: not-from-nz
+          Priority: 1
+          Statement: {GeoMatchStatement: {CountryCodes: [NZ], ForwardedIPConfig: {HeaderName: X-Forwarded-For, FallbackBehavior: NO_MATCH}}}
+          Action: {Block: {}}
+        - Name: reputation-forwarded
+          Priority: 2
+          Statement: {IPSetReferenceStatement: {ARN: bad, IPSetForwardedIPConfig: {HeaderName: X-Forwarded-For, FallbackBehavior: NO_MATCH, Position: ANY}}}
+          Action: {Block: {}}
+  ip_sets:
+    bad: {IPAddressVersion: IPV4, Addresses: [203.0.113.66/32]}
+"#;
+    let gw = gateway_in(yaml, dir.path()).await;
+    let (s, _, _) = call(&gw, "GET", "/x", &[("x-forwarded-for", "192.0.2.10")], "").await;
+    assert_eq!(s, 403, "an address in NZ");
+    let (s, _, b) = call(
+        &gw,
+        "GET",
+        "/x",
+        &[("x-forwarded-for", "198.51.100.10")],
+        "",
+    )
+    .await;
+    assert_eq!((s, b.as_str()), (200, "passed"));
+    let (s, _, _) = call(
+        &gw,
+        "GET",
+        "/x",
+        &[("x-forwarded-for", "198.51.100.10, 203.0.113.66")],
+        "",
+    )
+    .await;
+    assert_eq!(s, 403, "a bad address anywhere in the chain");
+    let (s, _, _) = call(&gw, "GET", "/x", &[], "").await;
+    assert_eq!(s, 200, "no header: NO_MATCH");
+    // A database that is not one is a load error at its line.
+    std::fs::write(dir.path().join("countries.mmdb"), b"garbage").unwrap();
+    let env = |_: &str| None;
+    let err = portcullis_config::load_str("gw.yaml", yaml, dir.path(), &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("gw.yaml:10:") && err.contains("not a MaxMind-format database"),
+        "{err}"
+    );
+}

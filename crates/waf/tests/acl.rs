@@ -972,3 +972,72 @@ fn the_prefilter_never_changes_a_verdict() {
         assert_eq!(a.labels, b.labels, "{}", r.path);
     }
 }
+
+#[test]
+fn geo_match_with_the_client_or_a_forwarded_address() {
+    let db = portcullis_waf::geo::MmdbGeo::from_bytes(portcullis_waf::geo::test_database(&[
+        ("192.0.2.0/24", "NZ"),
+        ("198.51.100.0/24", "DE"),
+    ]))
+    .unwrap();
+    let mut c = catalog();
+    c.geo = true;
+    let a = acl_with(
+        &c,
+        json!([
+            rule(
+                "nz",
+                0,
+                json!({"GeoMatchStatement": {"CountryCodes": ["NZ", "AU"]}}),
+                "Block"
+            ),
+            rule(
+                "fwd",
+                1,
+                json!({"GeoMatchStatement": {"CountryCodes": ["DE"], "ForwardedIPConfig": {"HeaderName": "X-Forwarded-For", "FallbackBehavior": "MATCH"}}}),
+                "Count"
+            ),
+            rule(
+                "de-label",
+                2,
+                json!({"LabelMatchStatement": {"Scope": "LABEL", "Key": "awswaf:forwardedip:geo:country:DE"}}),
+                "Challenge"
+            ),
+        ]),
+    );
+    let run = |r: &Req| {
+        a.evaluate(
+            &r.view(),
+            Env {
+                geo: Some(&db),
+                now_ms: 0,
+            },
+        )
+    };
+    let v = run(&req("/").from("192.0.2.9"));
+    assert!(matches!(v.outcome, Outcome::Block(_)));
+    assert_eq!(
+        &*v.labels[0], "awswaf:clientip:geo:country:NZ",
+        "geo match always labels"
+    );
+    let v = run(&req("/")
+        .from("203.0.113.1")
+        .header("x-forwarded-for", "198.51.100.4, 10.0.0.1"));
+    assert!(matches!(v.outcome, Outcome::Challenge), "{v:?}");
+    assert!(
+        v.labels
+            .iter()
+            .any(|l| &**l == "awswaf:clientip:geo:country:XX"),
+        "unknown country: {:?}",
+        v.labels
+    );
+    let v = run(&req("/").from("203.0.113.1"));
+    assert_eq!(
+        v.matches
+            .iter()
+            .map(|m| m.rule.as_str())
+            .collect::<Vec<_>>(),
+        ["fwd"],
+        "no header: the fallback matches"
+    );
+}
