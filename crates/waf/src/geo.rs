@@ -139,6 +139,7 @@ fn string(out: &mut Vec<u8>, s: &str) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic, reason = "tests")]
     use super::*;
 
     #[test]
