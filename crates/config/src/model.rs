@@ -945,6 +945,9 @@ pub struct WafConfig {
     pub web_acl: Option<String>,
     /// Web ACLs of APIs and stages.
     pub associations: Vec<WafAssociation>,
+    /// The files the objects were read from (JSON objects, the country database, the
+    /// reputation list), canonical: a change to one reloads the config.
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// A web ACL guarding an API (all its stages) or one stage.

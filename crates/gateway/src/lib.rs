@@ -460,35 +460,59 @@ fn warn_restart_only(old: &Config, new: &Config) {
 
 fn watch_file(shared: Arc<Shared>, path: &Path) -> Result<(), String> {
     use notify::{RecursiveMode, Watcher};
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let name = path.file_name().map(|n| n.to_os_string());
+    // The config file and the files it reads (web ACL objects, the country database, the
+    // reputation list), by canonical path; their directories are watched.
+    let config = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let files_of = move |shared: &Shared| -> Vec<PathBuf> {
+        let mut files = vec![config.clone()];
+        if let Some(w) = &shared.plan.load().config.waf {
+            files.extend(w.files.iter().cloned());
+        }
+        files
+    };
+    let watched = Arc::new(std::sync::Mutex::new(files_of(&shared)));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
+    let interest = watched.clone();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(event) = res {
-            let ours = event
-                .paths
-                .iter()
-                .any(|p| p.file_name().map(|n| n.to_os_string()) == name);
+            let files = interest.lock().map(|f| f.clone()).unwrap_or_default();
+            let ours = event.paths.iter().any(|p| files.iter().any(|f| f == p));
             if ours && !event.kind.is_access() {
                 let _ = tx.try_send(());
             }
         }
     })
-    .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
-    watcher
-        .watch(&dir, RecursiveMode::NonRecursive)
-        .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    .map_err(|e| format!("cannot watch {}: {e}", path.display()))?;
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut watch_dirs =
+        move |watcher: &mut notify::RecommendedWatcher, files: &[PathBuf]| -> Result<(), String> {
+            for dir in files.iter().filter_map(|f| f.parent()) {
+                if !dirs.iter().any(|d| d == dir) {
+                    watcher
+                        .watch(dir, RecursiveMode::NonRecursive)
+                        .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+                    dirs.push(dir.to_path_buf());
+                }
+            }
+            Ok(())
+        };
+    let initial = watched.lock().map(|f| f.clone()).unwrap_or_default();
+    watch_dirs(&mut watcher, &initial)?;
     tokio::spawn(async move {
-        let _watcher = watcher;
         while rx.recv().await.is_some() {
             // Editors write in several steps: wait for the file to settle.
             tokio::time::sleep(Duration::from_millis(150)).await;
             while rx.try_recv().is_ok() {}
             tracing::info!("config file changed: reloading");
             let _ = reload(&shared).await;
+            // The new config may read other files.
+            let files = files_of(&shared);
+            if let Err(e) = watch_dirs(&mut watcher, &files) {
+                tracing::warn!("{e}");
+            }
+            if let Ok(mut w) = watched.lock() {
+                *w = files;
+            }
         }
     });
     Ok(())

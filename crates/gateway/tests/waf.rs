@@ -497,3 +497,57 @@ waf:
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn an_ip_set_file_that_changes_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let sets = dir.path().join("sets");
+    std::fs::create_dir(&sets).unwrap();
+    let ipset = |addr: &str| {
+        format!(
+            r#"{{"IPSet": {{"Name": "blocked", "IPAddressVersion": "IPV4", "Addresses": ["{addr}"]}}, "LockToken": "x"}}"#
+        )
+    };
+    std::fs::write(sets.join("blocked.json"), ipset("192.0.2.1/32")).unwrap();
+    let file = dir.path().join("gw.yaml");
+    std::fs::write(
+        &file,
+        r#"
+listener: {address: 127.0.0.1:0}
+api: {id: shop, stage: prod, region: us-east-1, account: "123456789012"}
+resources:
+  /x:
+    GET:
+      integration: {type: mock, body: passed}
+waf:
+  web_acl: edge
+  ip_sets:
+    blocked: {file: sets/blocked.json}
+  web_acls:
+    edge:
+      DefaultAction: {Allow: {}}
+      Rules:
+        - Name: blocked
+          Priority: 0
+          Statement: {IPSetReferenceStatement: {ARN: "arn:aws:wafv2:us-east-1:123456789012:regional/ipset/blocked/0f1e"}}
+          Action: {Block: {}}
+"#,
+    )
+    .unwrap();
+    let gw = gateway_from_file(&file).await;
+    gw.watch_config().unwrap();
+    assert_eq!(call(&gw, "GET", "/x", &[], "").await.0, 200);
+    std::fs::write(sets.join("blocked.json"), ipset("127.0.0.0/8")).unwrap();
+    let mut status = 0;
+    for _ in 0..100 {
+        status = call(&gw, "GET", "/x", &[], "").await.0;
+        if status == 403 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        status, 403,
+        "the new IP set is live without touching the config file"
+    );
+}

@@ -57,6 +57,7 @@ pub(super) fn read_waf(
         ..Sources::default()
     };
     let mut ok = true;
+    let mut files = Vec::new();
     for (kind, list) in [
         (Kind::IpSet, &mut sources.ip_sets),
         (Kind::RegexPatternSet, &mut sources.regex_pattern_sets),
@@ -83,7 +84,8 @@ pub(super) fn read_waf(
         );
         match read {
             Some(objects) => {
-                for (origin, json) in objects {
+                for (origin, json, file) in objects {
+                    files.extend(file);
                     list.push((origin.name.clone(), json));
                     origins.push(origin);
                 }
@@ -92,12 +94,14 @@ pub(super) fn read_waf(
         }
     }
     if let Some((n, p)) = m.take("geo_database") {
+        files.extend(canonical(cx, n));
         match read_geo(cx, n, &p) {
             Some(db) => sources.geo = Some(db),
             None => ok = false,
         }
     }
     if let Some((n, p)) = m.take("ip_reputation_list") {
+        files.extend(canonical(cx, n));
         match read_reputation(cx, n, &p) {
             Some(list) => sources.ip_reputation = Some(Arc::new(list)),
             None => ok = false,
@@ -128,7 +132,16 @@ pub(super) fn read_waf(
         sources,
         web_acl,
         associations: associations?,
+        files,
     })
+}
+
+/// The canonical path of a file the config names (for the reload watcher).
+fn canonical(cx: &Cx<'_>, node: &Node) -> Option<std::path::PathBuf> {
+    match &node.value {
+        Value::Str(s) => std::fs::canonicalize(cx.base.join(s)).ok(),
+        _ => None,
+    }
 }
 
 fn valid_name(name: &str) -> bool {
@@ -160,7 +173,7 @@ fn read_object(
     name: &str,
     node: &Node,
     path: &str,
-) -> Option<(Origin, serde_json::Value)> {
+) -> Option<(Origin, serde_json::Value, Option<std::path::PathBuf>)> {
     if let Value::Map(entries) = &node.value
         && entries.len() == 1
         && let Some((k, file_node)) = entries.first()
@@ -213,6 +226,7 @@ fn read_object(
         };
         // The same text as a tree with lines, so that problems point into the file.
         let tree = yaml::parse(&text).ok();
+        let canonical = std::fs::canonicalize(&full).ok();
         return Some((
             Origin {
                 kind,
@@ -222,6 +236,7 @@ fn read_object(
                 file: Some((written, text, tree)),
             },
             json,
+            canonical,
         ));
     }
     let json = super::validation::to_json(cx, node, path, 0)?;
@@ -234,6 +249,7 @@ fn read_object(
             file: None,
         },
         json,
+        None,
     ))
 }
 
