@@ -1041,3 +1041,51 @@ fn geo_match_with_the_client_or_a_forwarded_address() {
         "no header: the fallback matches"
     );
 }
+
+#[test]
+fn web_acls_from_aws_documentation_load_unchanged() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/aws-docs");
+    let mut c = catalog();
+    c.ip_sets.insert(
+        "bad".into(),
+        Arc::new(IpSet::from_cidrs(["192.0.2.0/24"]).unwrap()),
+    );
+    for (file, name) in [
+        ("rate-based-header-key.json", "dogs"),
+        ("api-acl.json", "api-acl"),
+    ] {
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
+        let a = parse::web_acl(&doc, name, &c).unwrap_or_else(|p| panic!("{file}: {p:?}"));
+        assert!(!a.rules.is_empty());
+    }
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("api-acl.json")).unwrap()).unwrap();
+    let a = parse::web_acl(&doc, "api-acl", &c).unwrap();
+    let v = eval(&a, &req("/login").header("x-forwarded-for", "192.0.2.8"));
+    let Outcome::Block(Some(resp)) = &v.outcome else {
+        panic!("{v:?}")
+    };
+    assert_eq!(
+        (resp.status, v.terminating_rule.as_deref()),
+        (403, Some("block-bad-ips"))
+    );
+    let v = eval(
+        &a,
+        &req("/orders")
+            .header("x-forwarded-for", "198.51.100.1")
+            .body("POST", "id=1' OR '1'='1"),
+    );
+    assert_eq!(
+        v.terminating_rule.as_deref(),
+        Some("block-labelled"),
+        "{v:?}"
+    );
+    assert!(
+        v.labels
+            .iter()
+            .any(|l| &**l == "awswaf:111122223333:webacl:api-acl:suspicious:sqli"),
+        "{:?}",
+        v.labels
+    );
+}
