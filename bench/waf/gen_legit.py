@@ -55,12 +55,12 @@ NATIVE_NAMES = [
 ]
 STREETS = [
     "12 Rue de l'Église", "221B Baker Street", "1 Union Square West", "48 St. John's Road",
-    "Hauptstraße 5", "Calle de Alcalá 77", "Via dell'Orso 3", "10 Downing St", "5 Select Avenue",
+    "Hauptstraße 5", "Calle de Alcalá 77", "Via dell'Orso 3", "10 Downing St", "5 Union Street",
     "742 Evergreen Terrace", "Ul. Marszałkowska 104/122", "Strandvejen 130", "3-1-1 Marunouchi",
     "Apt 4B, 350 Fifth Ave", "Flat 2, 17 O'Connell Street", "Unit 7 & 8, Mill Lane",
     "北京市朝阳区建国路88号", "ул. Тверская, д. 7, кв. 12", "شارع الملك فهد 21",
     "P.O. Box 1024", "Rua Augusta 274", "Kärntner Straße 21-23", "1600 Amphitheatre Pkwy",
-    "Drop Lane 9", "Where House, Industrial Estate", "Order Street 14",
+    "9 Drop Lane", "Unit 4, Westpark Industrial Estate", "14 Orchard Street",
 ]
 CITIES = [
     ("Dublin", "IE", "D02 X285"), ("Paris", "FR", "75004"), ("Berlin", "DE", "10115"),
