@@ -313,7 +313,8 @@ build_portcullis() {
             UNAVAILABLE+=("portcullis=cargo build --release -p portcullis failed")
             return 1
         fi
-        PORTCULLIS_EXE="$REPO_ROOT/target/release/portcullis"
+        PORTCULLIS_EXE="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/portcullis"
+        [[ $PORTCULLIS_EXE == /* ]] || PORTCULLIS_EXE="$REPO_ROOT/$PORTCULLIS_EXE"
     fi
     if [[ ! -x $PORTCULLIS_EXE ]]; then
         UNAVAILABLE+=("portcullis=binary not found: $PORTCULLIS_EXE")
