@@ -10,6 +10,11 @@
 #   BENCH_WARMUP     unmeasured warm-up run per target (default 2s, 0 = none)
 #   BENCH_TARGETS    space-separated subset of: nginx-direct nginx-proxy portcullis
 #                    (default: all three)
+#   BENCH_WRK_HEADERS  extra wrk arguments for every target, e.g.
+#                    "-H 'User-Agent: wrk' -H 'Host: api.example.com'" (a web ACL's
+#                    managed rules refuse requests without a User-Agent)
+#   BENCH_PORTCULLIS_CONFIG  Portcullis's config (default bench/portcullis.yaml;
+#                    bench/portcullis-waf.yaml adds the default web ACL)
 #
 # All traffic goes to 127.0.0.1. Results are printed and written to
 # bench/out/results.md; raw wrk output goes to bench/out/wrk/.
@@ -281,8 +286,9 @@ start_nginx() {
 
 start_portcullis() {
     local logf="$WORK/portcullis.log"
-    log "starting portcullis on 127.0.0.1:$PORTCULLIS_PORT (CPU $SERVER_CPU): $BIN serve --config bench/portcullis.yaml"
-    RUST_LOG=warn taskset -c "$SERVER_CPU" "$BIN" serve --config bench/portcullis.yaml >"$logf" 2>&1 &
+    local config=${BENCH_PORTCULLIS_CONFIG:-bench/portcullis.yaml}
+    log "starting portcullis on 127.0.0.1:$PORTCULLIS_PORT (CPU $SERVER_CPU): $BIN serve --config $config"
+    RUST_LOG=warn taskset -c "$SERVER_CPU" "$BIN" serve --config "$config" >"$logf" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
     SERVER_PID[portcullis]=$pid
@@ -315,11 +321,15 @@ median() {
 # wrk runs in the background and is waited for, so that a signal to this
 # script is handled at once (the EXIT trap then stops wrk too).
 WRK_PID=""
+WRK_EXTRA=()
+if [[ -n ${BENCH_WRK_HEADERS:-} ]]; then
+    eval "WRK_EXTRA=($BENCH_WRK_HEADERS)"
+fi
 run_wrk() {
     local port=$1 dur=$2 secs=$3 out=$4 status=0
     timeout --signal=KILL $(( secs + 30 )) \
         taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$dur" --latency \
-        "http://127.0.0.1:$port$BENCH_PATH" >"$out" 2>&1 &
+        "${WRK_EXTRA[@]}" "http://127.0.0.1:$port$BENCH_PATH" >"$out" 2>&1 &
     WRK_PID=$!
     wait "$WRK_PID" || status=$?
     WRK_PID=""
