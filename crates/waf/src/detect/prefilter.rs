@@ -1,0 +1,577 @@
+//! One Aho-Corasick pass over a decoded value tells which detectors have anything to
+//! look at. The automaton is built once; its cost does not grow with the number of
+//! patterns.
+
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::bytes::{Regex, RegexSet};
+
+use super::{Place, Threat};
+
+const fn bit(t: Threat) -> u32 {
+    1u32 << (t as u32)
+}
+
+const SQL: u32 = bit(Threat::Sqli) | bit(Threat::SqliExtended);
+const XSS: u32 = bit(Threat::Xss);
+const LFI: u32 = bit(Threat::Lfi);
+const RFI: u32 = bit(Threat::Rfi);
+const SSRF: u32 = bit(Threat::SsrfMetadata);
+const LOG4J: u32 = bit(Threat::Log4j);
+const JAVA: u32 = bit(Threat::JavaDeserialization);
+const UNIX: u32 = bit(Threat::UnixCommand);
+const WIN: u32 = bit(Threat::WindowsCommand);
+const PS: u32 = bit(Threat::PowerShell);
+const PHP: u32 = bit(Threat::Php);
+const ADMIN: u32 = bit(Threat::AdminPath);
+const BOT: u32 = bit(Threat::BadBot);
+const SSTI: u32 = bit(Threat::Ssti);
+const NOSQL: u32 = bit(Threat::NoSqli);
+const LDAP: u32 = bit(Threat::Ldap);
+const PROTO: u32 = bit(Threat::PrototypePollution);
+const REDIR: u32 = bit(Threat::OpenRedirect);
+const CRLF: u32 = bit(Threat::Crlf);
+const XXE: u32 = bit(Threat::Xxe);
+const SHELL: u32 = UNIX | WIN | PS;
+
+/// Literal triggers (matched ASCII case-insensitively) and the detectors they wake.
+const PATTERNS: &[(&str, u32)] = &[
+    // Quotes, comments, statement separators: SQL, shells, NoSQL.
+    ("'", SQL | UNIX | NOSQL | XSS),
+    ("\"", SQL | UNIX | NOSQL | XSS),
+    ("`", SQL | UNIX | XSS),
+    ("--", SQL),
+    ("#", SQL | SSTI),
+    ("/*", SQL),
+    (";", SQL | SHELL | NOSQL | XSS),
+    ("=", SQL | XSS | LDAP | NOSQL),
+    ("(", SQL | XSS | LDAP | PHP | SSTI | SHELL),
+    ("|", SQL | SHELL | LDAP | NOSQL),
+    ("&", SHELL | LDAP | NOSQL),
+    ("\n", UNIX | CRLF),
+    ("\r", CRLF),
+    ("<", SQL | XSS | PHP | SSTI | XXE | UNIX),
+    (">", SQL | UNIX),
+    ("@@", SQL),
+    ("0x", SQL | SSRF),
+    // SQL keywords.
+    ("union", SQL),
+    ("select", SQL),
+    ("insert", SQL),
+    ("update", SQL),
+    ("delete", SQL),
+    ("drop", SQL),
+    ("create", SQL),
+    ("alter", SQL),
+    ("truncate", SQL),
+    ("exec", SQL | PHP),
+    ("declare", SQL),
+    ("sleep", SQL | UNIX | NOSQL),
+    ("benchmark", SQL),
+    ("waitfor", SQL),
+    ("order by", SQL),
+    ("group by", SQL),
+    ("having", SQL),
+    ("xor", SQL),
+    (" or ", SQL),
+    (" and ", SQL),
+    ("information_schema", SQL),
+    ("xp_", SQL),
+    ("utl_", SQL),
+    ("dbms_", SQL),
+    ("pg_", SQL),
+    ("load_file", SQL),
+    ("outfile", SQL),
+    // Markup and script.
+    ("script", XSS),
+    ("javascript", XSS | REDIR),
+    ("vbscript", XSS),
+    ("alert", XSS),
+    ("prompt", XSS),
+    ("confirm", XSS),
+    ("eval", XSS | PHP),
+    ("expression", XSS),
+    ("document.", XSS),
+    ("window.", XSS),
+    ("fromcharcode", XSS),
+    ("fscommand", XSS),
+    ("seeksegmenttime", XSS),
+    ("onabort", XSS),
+    ("onactivate", XSS),
+    ("onafter", XSS),
+    ("onanimation", XSS),
+    ("onbefore", XSS),
+    ("onbegin", XSS),
+    ("onblur", XSS),
+    ("onbounce", XSS),
+    ("oncellchange", XSS),
+    ("onchange", XSS),
+    ("onclick", XSS),
+    ("oncontext", XSS),
+    ("oncontrolselect", XSS),
+    ("oncopy", XSS),
+    ("oncut", XSS),
+    ("ondata", XSS),
+    ("ondblclick", XSS),
+    ("ondeactivate", XSS),
+    ("ondrag", XSS),
+    ("ondrop", XSS),
+    ("onend", XSS),
+    ("onerror", XSS),
+    ("onfilterchange", XSS),
+    ("onfinish", XSS),
+    ("onfocus", XSS),
+    ("onhashchange", XSS),
+    ("onhelp", XSS),
+    ("oninput", XSS),
+    ("onkey", XSS),
+    ("onlayoutcomplete", XSS),
+    ("onload", XSS),
+    ("onlosecapture", XSS),
+    ("onmedia", XSS),
+    ("onmessage", XSS),
+    ("onmouse", XSS),
+    ("onmove", XSS),
+    ("onoffline", XSS),
+    ("ononline", XSS),
+    ("onoutofsync", XSS),
+    ("onpaste", XSS),
+    ("onpause", XSS),
+    ("onplay", XSS),
+    ("onpointer", XSS),
+    ("onpopstate", XSS),
+    ("onprogress", XSS),
+    ("onpropertychange", XSS),
+    ("onreadystatechange", XSS),
+    ("onredo", XSS),
+    ("onrepeat", XSS),
+    ("onreset", XSS),
+    ("onresize", XSS),
+    ("onresume", XSS),
+    ("onreverse", XSS),
+    ("onrow", XSS),
+    ("onscroll", XSS),
+    ("onsearch", XSS),
+    ("onseek", XSS),
+    ("onselect", XSS),
+    ("onstart", XSS),
+    ("onstop", XSS),
+    ("onstorage", XSS),
+    ("onsubmit", XSS),
+    ("onsync", XSS),
+    ("ontimeerror", XSS),
+    ("ontoggle", XSS),
+    ("ontouch", XSS),
+    ("ontrackchange", XSS),
+    ("ontransition", XSS),
+    ("onundo", XSS),
+    ("onunload", XSS),
+    ("onurlflip", XSS),
+    ("onwheel", XSS),
+    // Paths and files.
+    ("..", LFI | REDIR),
+    ("./", LFI),
+    ("/etc", LFI | UNIX),
+    ("etc/", LFI | UNIX),
+    ("/proc/", LFI),
+    ("/var/", LFI),
+    ("/usr/", LFI | UNIX),
+    ("/root", LFI),
+    ("/home/", LFI),
+    ("/opt/", LFI),
+    ("/bin/", LFI | UNIX),
+    ("/dev/", LFI | UNIX),
+    ("/tmp", LFI | UNIX),
+    ("/srv/", LFI),
+    ("/apache", LFI),
+    ("/xampp", LFI),
+    ("/nginx", LFI),
+    ("passwd", LFI | UNIX),
+    ("shadow", LFI),
+    ("win.ini", LFI),
+    ("boot.ini", LFI),
+    ("system32", LFI | WIN),
+    ("system.ini", LFI),
+    (":\\", LFI | WIN),
+    (":/", LFI | RFI | SSRF | REDIR),
+    ("\\", LFI | WIN | REDIR | UNIX | XSS),
+    ("windows", LFI | WIN),
+    ("winnt", LFI | WIN),
+    (".ht", LFI),
+    ("web.config", LFI),
+    ("wp-config", LFI),
+    ("id_rsa", LFI),
+    ("id_dsa", LFI),
+    (".ssh", LFI),
+    ("_history", LFI),
+    ("php://", LFI | PHP),
+    ("phar://", LFI | PHP),
+    ("zip://", LFI),
+    ("expect://", LFI | PHP),
+    ("data://", LFI),
+    ("glob://", LFI),
+    ("file:", LFI),
+    ("convert.", LFI),
+    ("string.", LFI),
+    ("zlib.", LFI),
+    ("resource=", LFI),
+    // Commands.
+    ("$(", UNIX),
+    ("${", UNIX | LOG4J | SSTI | PHP),
+    ("$ifs", UNIX),
+    ("() {", UNIX),
+    ("whoami", UNIX | WIN),
+    ("uname", UNIX),
+    ("ifconfig", UNIX),
+    ("netstat", UNIX | WIN),
+    ("nslookup", UNIX | WIN),
+    ("wget", UNIX),
+    ("curl", UNIX),
+    ("nc ", UNIX),
+    ("ncat", UNIX),
+    ("netcat", UNIX),
+    ("bash", UNIX),
+    ("python", UNIX),
+    ("perl", UNIX),
+    ("ruby", UNIX),
+    ("cat ", UNIX),
+    ("ls ", UNIX),
+    ("ping", UNIX | WIN),
+    ("which ", UNIX),
+    ("echo", UNIX | WIN),
+    ("chmod", UNIX),
+    ("telnet", UNIX),
+    ("sh ", UNIX),
+    ("/sh", UNIX),
+    ("cmd", WIN),
+    ("%systemroot%", WIN),
+    ("%windir%", WIN),
+    ("%comspec%", WIN),
+    ("ipconfig", WIN),
+    ("systeminfo", WIN),
+    ("tasklist", WIN),
+    ("taskkill", WIN),
+    ("certutil", WIN),
+    ("bitsadmin", WIN),
+    ("wmic", WIN),
+    ("rundll32", WIN),
+    ("regsvr32", WIN),
+    ("mshta", WIN),
+    ("cscript", WIN),
+    ("wscript", WIN),
+    ("schtasks", WIN),
+    ("net user", WIN),
+    ("net localgroup", WIN),
+    ("type ", WIN),
+    ("dir", WIN),
+    ("powershell", PS | WIN),
+    ("pwsh", PS),
+    ("iex", PS),
+    ("invoke-", PS),
+    ("new-object", PS),
+    ("download", PS),
+    ("frombase64string", PS),
+    ("start-process", PS),
+    ("-enc", PS),
+    ("-nop", PS),
+    ("bypass", PS),
+    ("hidden", PS),
+    ("$env:", PS),
+    ("get-", PS),
+    ("set-", PS),
+    ("mppreference", PS),
+    // PHP.
+    ("<?", PHP),
+    ("$_", PHP),
+    ("$globals", PHP),
+    ("system", PHP | JAVA),
+    ("passthru", PHP),
+    ("popen", PHP),
+    ("proc_open", PHP),
+    ("assert", PHP),
+    ("base64_decode", PHP),
+    ("phpinfo", PHP),
+    ("file_get_contents", PHP),
+    ("file_put_contents", PHP),
+    ("fopen", PHP),
+    ("fwrite", PHP),
+    ("include", PHP),
+    ("require", PHP),
+    ("create_function", PHP),
+    ("call_user_func", PHP),
+    ("preg_replace", PHP),
+    ("unserialize", PHP),
+    ("gzinflate", PHP),
+    ("str_rot13", PHP),
+    ("fsockopen", PHP),
+    ("pcntl_exec", PHP),
+    ("show_source", PHP),
+    ("highlight_file", PHP),
+    ("mail(", PHP),
+    ("{php}", PHP | SSTI),
+    // Cloud metadata, URLs.
+    ("169.254", SSRF),
+    ("a9fe", SSRF),
+    ("0251", SSRF),
+    ("2852039166", SSRF),
+    ("169.", SSRF),
+    ("metadata", SSRF),
+    ("meta-data", SSRF),
+    ("user-data", SSRF),
+    ("instance-data", SSRF),
+    ("100.100.100.200", SSRF),
+    ("fd00:ec2", SSRF),
+    ("//", RFI | SSRF | REDIR),
+    ("@", REDIR | SSRF),
+    ("http", RFI | REDIR),
+    ("ftp", RFI),
+    // Log4Shell.
+    ("jndi", LOG4J),
+    // Java.
+    ("ro0ab", JAVA),
+    ("aced0005", JAVA),
+    ("java.", JAVA),
+    ("javax.", JAVA),
+    ("com.sun.", JAVA),
+    ("org.apache.commons", JAVA),
+    ("invokertransformer", JAVA),
+    ("ysoserial", JAVA),
+    ("templatesimpl", JAVA),
+    ("jdbcrowsetimpl", JAVA),
+    ("@type", JAVA),
+    ("xmldecoder", JAVA),
+    ("bsh.", JAVA),
+    ("groovy.", JAVA),
+    ("processbuilder", JAVA),
+    ("getruntime", JAVA | SSTI),
+    // Templates.
+    ("{{", SSTI),
+    ("{%", SSTI),
+    ("#{", SSTI),
+    ("<%", SSTI),
+    ("*{", SSTI),
+    ("@(", SSTI),
+    ("[[", SSTI),
+    ("{$", SSTI),
+    ("<#", SSTI),
+    ("[#", SSTI),
+    ("__class__", SSTI | PROTO),
+    ("__globals__", SSTI),
+    ("__init__", SSTI),
+    ("getclass", SSTI),
+    ("t(java", SSTI),
+    // NoSQL, LDAP, prototype pollution.
+    ("$where", NOSQL),
+    ("$ne", NOSQL),
+    ("$gt", NOSQL),
+    ("$lt", NOSQL),
+    ("$regex", NOSQL),
+    ("$or", NOSQL),
+    ("$and", NOSQL),
+    ("$nin", NOSQL),
+    ("$in", NOSQL),
+    ("$exists", NOSQL),
+    ("&exists", NOSQL),
+    ("$expr", NOSQL),
+    ("$function", NOSQL),
+    ("$accumulator", NOSQL),
+    ("$elemmatch", NOSQL),
+    ("$not", NOSQL),
+    ("$nor", NOSQL),
+    ("$comment", NOSQL),
+    ("db.", NOSQL),
+    ("this.", NOSQL),
+    ("return", NOSQL),
+    ("==", NOSQL),
+    ("*)", LDAP),
+    (")(", LDAP),
+    ("(|", LDAP),
+    ("(&", LDAP),
+    ("(!", LDAP),
+    ("*(", LDAP),
+    ("=*", LDAP),
+    ("__proto__", PROTO),
+    ("prototype", PROTO),
+    ("constructor", PROTO | XSS),
+    // XML.
+    ("<!entity", XXE),
+    ("<!doctype", XXE),
+    ("xinclude", XXE),
+    // Administration paths.
+    ("admin", ADMIN),
+    ("manager/html", ADMIN),
+    ("actuator", ADMIN),
+    ("-console", ADMIN),
+    ("server-status", ADMIN),
+    ("server-info", ADMIN),
+    ("cpanel", ADMIN),
+    ("wp-login", ADMIN),
+    // Scanners and attack tools.
+    ("sqlmap", BOT),
+    ("nikto", BOT),
+    ("nmap", BOT),
+    ("masscan", BOT),
+    ("zgrab", BOT),
+    ("nessus", BOT),
+    ("openvas", BOT),
+    ("acunetix", BOT),
+    ("netsparker", BOT),
+    ("w3af", BOT),
+    ("dirbuster", BOT),
+    ("dirb", BOT),
+    ("gobuster", BOT),
+    ("feroxbuster", BOT),
+    ("ffuf", BOT),
+    ("wfuzz", BOT),
+    ("wpscan", BOT),
+    ("nuclei", BOT),
+    ("havij", BOT),
+    ("fimap", BOT),
+    ("arachni", BOT),
+    ("skipfish", BOT),
+    ("whatweb", BOT),
+    ("zmeu", BOT),
+    ("morfeus", BOT),
+    ("jaeles", BOT),
+    ("xsstrike", BOT),
+    ("commix", BOT),
+    ("appscan", BOT),
+    ("webinspect", BOT),
+    ("burp", BOT),
+    ("qualys", BOT),
+    ("paros", BOT),
+    ("zap/", BOT),
+    ("owasp", BOT),
+    ("hydra", BOT),
+    ("medusa", BOT),
+    ("brutus", BOT),
+    ("httrack", BOT),
+    ("harvest", BOT),
+    ("libwww-perl", BOT),
+    ("webshag", BOT),
+    ("grabber", BOT),
+    ("sqlninja", BOT),
+    ("pangolin", BOT),
+    ("bsqlbf", BOT),
+    ("interactsh", BOT),
+    ("projectdiscovery", BOT),
+    ("censys", BOT),
+    ("shodan", BOT),
+    ("zoomeye", BOT),
+    ("l9explore", BOT),
+    ("l9tcpid", BOT),
+    ("dotdotpwn", BOT),
+    ("cgichk", BOT),
+    ("vega/", BOT),
+    ("sf/", BOT),
+    ("scanner", BOT),
+];
+
+static AUTOMATON: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(PATTERNS.iter().map(|(p, _)| p.as_bytes()))
+        .ok()
+});
+
+/// The detectors that have something to look at in `value`, as a bit set.
+pub fn scan(value: &[u8]) -> u32 {
+    let Some(ac) = AUTOMATON.as_ref() else {
+        // Unreachable (the patterns are fixed and tested); fail open to every detector.
+        return u32::MAX;
+    };
+    let mut hits = 0u32;
+    for m in ac.find_overlapping_iter(value) {
+        hits |= PATTERNS.get(m.pattern().as_usize()).map_or(0, |(_, bits)| *bits);
+    }
+    hits
+}
+
+/// What only the raw form of a value shows: encoded separators and NULs.
+pub fn scan_raw(raw: &[u8]) -> u32 {
+    let mut hits = 0;
+    let has = |n: &[u8]| raw.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+    if raw.contains(&0) || has(b"%00") {
+        hits |= LFI | RFI;
+    }
+    if has(b"%2f") || has(b"%5c") {
+        hits |= LFI | REDIR;
+    }
+    if has(b"%0d") || has(b"%0a") {
+        hits |= CRLF | UNIX;
+    }
+    if has(b"\xac\xed") {
+        hits |= JAVA;
+    }
+    hits
+}
+
+/// Detectors that run whatever the prefilter saw (they are cheap, or look at the value's
+/// shape rather than at any literal).
+pub fn always(threat: Threat, place: Place) -> bool {
+    match threat {
+        Threat::RestrictedExtension => matches!(place, Place::UriPath | Place::QueryArg | Place::QueryString),
+        _ => false,
+    }
+}
+
+/// A named set of regular expressions (byte-oriented, ASCII, matched on lower-cased
+/// input), compiled once.
+pub struct Rules {
+    set: RegexSet,
+    each: Vec<Regex>,
+    names: Vec<&'static str>,
+}
+
+impl Rules {
+    /// Compiles `rules` (name, pattern). A pattern that does not compile is left out
+    /// (the unit tests check that none is).
+    pub fn new(rules: &[(&'static str, &str)]) -> Self {
+        let mut names = Vec::new();
+        let mut patterns = Vec::new();
+        let mut each = Vec::new();
+        for (name, p) in rules {
+            let p = format!("(?s-u){p}");
+            if let Ok(r) = Regex::new(&p) {
+                names.push(*name);
+                patterns.push(p);
+                each.push(r);
+            }
+        }
+        let set = RegexSet::new(&patterns).unwrap_or_else(|_| RegexSet::empty());
+        Rules { set, each, names }
+    }
+
+    /// The name of the first rule that matches `hay`.
+    pub fn first(&self, hay: &[u8]) -> Option<&'static str> {
+        let m = self.set.matches(hay);
+        m.iter().next().and_then(|i| self.names.get(i).copied())
+    }
+
+    /// The compiled rule named `name` (for rules that need their captures).
+    pub fn get(&self, name: &str) -> Option<&Regex> {
+        self.names.iter().position(|n| *n == name).and_then(|i| self.each.get(i))
+    }
+
+    /// How many rules compiled.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn automaton_builds_and_scans() {
+        assert!(AUTOMATON.is_some());
+        assert_eq!(scan(b"hello world") & SQL, 0);
+        assert_ne!(scan(b"1 UNION SELECT") & SQL, 0);
+        assert_ne!(scan(b"${jndi:ldap://x}") & LOG4J, 0);
+    }
+}

@@ -1,0 +1,289 @@
+//! SQL injection: libinjection's tokenizer, confirmed by the structure an injection needs,
+//! and patterns for what the tokenizer does not see (UNION and stacked queries, time-based
+//! probes, database-specific functions and catalogs).
+
+use std::sync::LazyLock;
+
+use libinjectionrs::{SqliFlags, SqliState};
+
+use super::prefilter::Rules;
+use super::{Finding, Form, Place, Sensitivity, Subject, Threat, decode};
+
+/// How many start positions in one value libinjection is run from (it only reads the
+/// first few tokens of its input, so an injection after free text needs its own start).
+const MAX_STARTS: usize = 12;
+/// How many bytes from a start libinjection reads.
+const WINDOW: usize = 1024;
+
+/// libinjection's verdict on `input` and the fingerprint it matched.
+fn libinjection_fp(input: &[u8]) -> Option<[u8; 8]> {
+    if input.is_empty() {
+        return None;
+    }
+    let input = input.get(..WINDOW).unwrap_or(input);
+    let mut state = SqliState::new(input, SqliFlags::FLAG_NONE);
+    state.detect().then_some(state.fingerprint)
+}
+
+fn fp_str(fp: &[u8; 8]) -> &[u8] {
+    let len = fp.iter().position(|b| *b == 0).unwrap_or(8);
+    fp.get(..len).unwrap_or(&[])
+}
+
+/// Whether a libinjection fingerprint shows the structure of an injection rather than of
+/// text that happens to tokenize like one: a keyword, UNION, a function call, a
+/// comparison or logic operator working on values, a statement separator or a comment
+/// after a string.
+fn confirmed(fp: &[u8], text: &[u8]) -> bool {
+    let has = |c: u8| fp.contains(&c);
+    if has(b'U') || has(b'E') || has(b'T') || has(b'B') || has(b'k') || has(b'f') || has(b'v') {
+        return true;
+    }
+    // A logic operator (`or`, `and`, `||`) followed by a value and an operator or value.
+    if let Some(i) = fp.iter().position(|c| *c == b'&') {
+        let after = fp.get(i + 1..).unwrap_or(&[]);
+        if after.iter().any(|c| matches!(c, b'1' | b's' | b'o' | b'(' | b'v' | b'f')) {
+            // Text such as "rock 'n' roll and blues" tokenizes as strings, words and a
+            // logic word; an injection compares or comments something out.
+            return has(b'o') || has(b'c') || has(b'1') || text_has_operator(text);
+        }
+        return false;
+    }
+    // A string followed by a comment or statement separator: `admin' --`, `x';`.
+    if has(b'c') || has(b';') {
+        return has(b's') && sql_comment_or_separator(text);
+    }
+    // A string, an operator, a value: `'=''`, `1'='1`.
+    has(b'o') && text_has_operator(text)
+}
+
+fn text_has_operator(text: &[u8]) -> bool {
+    text.iter().any(|b| matches!(b, b'=' | b'<' | b'>' | b'|' | b'&' | b'^' | b'*' | b'+' | b'-'))
+}
+
+fn sql_comment_or_separator(text: &[u8]) -> bool {
+    text.windows(2).any(|w| w == b"--" || w == b"/*") || text.contains(&b'#') || text.contains(&b';')
+}
+
+/// Start positions for libinjection: the value's start, after each quote, and at SQL
+/// keywords that may begin an injection after free text.
+fn starts(text: &[u8]) -> Vec<usize> {
+    let mut out = vec![0];
+    let lower_at = |i: usize, w: &[u8]| {
+        text.get(i..i + w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w))
+            && text.get(i + w.len()).is_none_or(|c| !c.is_ascii_alphanumeric())
+            && (i == 0 || text.get(i - 1).is_some_and(|c| !c.is_ascii_alphanumeric()))
+    };
+    for (i, b) in text.iter().enumerate() {
+        if out.len() >= MAX_STARTS {
+            break;
+        }
+        match b {
+            b'\'' | b'"' | b'`' => {
+                // From the quote itself: libinjection also tries it as the end of a string.
+                if i > 0 {
+                    out.push(i);
+                }
+            }
+            b'u' | b'U' if lower_at(i, b"union") => out.push(i),
+            b'o' | b'O' if lower_at(i, b"or") => out.push(i),
+            b'a' | b'A' if lower_at(i, b"and") => out.push(i),
+            b';' if i > 0 => out.push(i),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// libinjection over the value from each start; the first confirmed (LOW) or any (HIGH)
+/// verdict.
+fn scan(text: &[u8], sensitivity: Sensitivity) -> Option<[u8; 8]> {
+    let mut unconfirmed = None;
+    for s in starts(text) {
+        let part = text.get(s..).unwrap_or(&[]);
+        if let Some(fp) = libinjection_fp(part) {
+            if confirmed(fp_str(&fp), part) {
+                return Some(fp);
+            }
+            unconfirmed.get_or_insert(fp);
+        }
+    }
+    match sensitivity {
+        Sensitivity::High => unconfirmed,
+        Sensitivity::Low => None,
+    }
+}
+
+/// Values that are one token of an obviously non-SQL shape (a UUID, a number, an e-mail
+/// address, a JWT, a base64 blob) are not tokenized.
+fn plain_token(text: &[u8]) -> bool {
+    !text.is_empty()
+        && text
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b'+' | b'/' | b':' | b','))
+}
+
+/// The `SQLi_*` detector: libinjection, confirmed.
+pub fn libinjection(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
+    let mut forms: Vec<(&[u8], Form)> = vec![(s.canon(), Form::Decoded)];
+    let segments;
+    if s.place() == Place::UriPath {
+        segments = super::path::decoded_segments(s.raw());
+        forms.extend(segments.iter().map(|v| (v.as_slice(), Form::PathSegment)));
+    }
+    for (text, form) in forms {
+        if plain_token(text) && !has_sql_word(text) {
+            continue;
+        }
+        if let Some(fp) = scan(text, sensitivity) {
+            let mut f = Finding::new(Threat::Sqli, "libinjection", form, "libinjection SQL injection fingerprint");
+            f.fingerprint = fp;
+            return Some(f);
+        }
+        // MySQL executes `/*! ... */`; libinjection reads it as a comment.
+        if text.windows(3).any(|w| w == b"/*!") {
+            let opened = decode::sql_form(text);
+            if let Some(fp) = scan(&opened, sensitivity) {
+                let mut f = Finding::new(Threat::Sqli, "libinjection", form, "libinjection SQL injection fingerprint (MySQL comment opened)");
+                f.fingerprint = fp;
+                return Some(f);
+            }
+        }
+    }
+    None
+}
+
+fn has_sql_word(text: &[u8]) -> bool {
+    let lower = text.to_ascii_lowercase();
+    [&b"union"[..], b"select", b"sleep", b"benchmark"].iter().any(|w| lower.windows(w.len()).any(|x| x == *w))
+}
+
+/// Patterns on the SQL normal form (comments removed, whitespace compressed, lower case).
+static EXTENDED: LazyLock<Rules> = LazyLock::new(|| {
+    Rules::new(&[
+        ("union-select", r"\bunion(\s+(all|distinct))?[\s(]*select\b"),
+        ("time-probe", r"\b(sleep|pg_sleep|benchmark)\s*\(\s*['(]*\d"),
+        ("time-probe", r"\bwaitfor\s+(delay|time)\s+'"),
+        ("time-probe", r"\b(dbms_pipe\.receive_message|dbms_lock\.sleep|randomblob\s*\(\s*\d{6})"),
+        (
+            "catalog",
+            r"@@(version|datadir|hostname|servername|basedir|tmpdir|language|spid)\b|\binformation_schema\b|\bsys\.(all_tables|all_users|user_tables|user_objects|objects|columns|tables|databases|sysobjects|login_user|database_name)\b|\bsys(objects|columns|users|databases)\b|\bpg_(shadow|user|group|database|catalog|tables|namespace|authid)\b|\bmysql\.(user|db)\b|\bv\$(version|instance|database)\b|\ball_tab_columns\b|\bdba_(role_privs|users|tables)\b|\bmaster\.\.|\bsqlite_master\b",
+        ),
+        (
+            "dangerous-function",
+            r"\b(xp_cmdshell|xp_regread|xp_dirtree|sp_addlogin|sp_addsrvrolemember|sp_executesql|sp_oacreate|sp_configure|sp_password|utl_http\.request|utl_inaddr\.get_host_\w+|dbms_\w+\.\w+|load_file\s*\(|into\s+(out|dump)file|extractvalue\s*\(|updatexml\s*\(|current_setting\s*\(|name_const\s*\(|procedure\s+analyse\s*\(|make_set\s*\(|elt\s*\(\s*\d)",
+        ),
+        ("info-function", r"\bselect\s+(@@\w+|version\s*\(|user\s*\(|current_user|session_user|system_user|database\s*\(|current_database\s*\(|current_setting|banner\b|\*\s+from\b|null\s*,|\d+\s*,\s*\d+|count\s*\(|distinct\b|concat|char\s*\(|\(\s*select|\w+\s*\(\s*\)\s*(;|$|--|#)|[\w.$]+\s+from\s+[\w.$]+)"),
+        ("concat-chars", r"\b(char|chr|nchar)\s*\(\s*\d+\s*\)\s*(\+|\|\||,)\s*(char|chr|nchar)\s*\("),
+        ("string-concat-call", r"['`]\s*(\|\||\+)\s*[\w.]+\s*\("),
+        ("subquery", r"(\(|\b(and|or|xor|not|=)\s*\(?)\s*select\b.{0,200}\bfrom\b"),
+        ("subquery", r"\b(and|or|xor|not)\s*\(+\s*select\b"),
+        (
+            "stacked-query",
+            r";\s*(drop\s+(table|database|user|view|procedure|function|schema|index)\b|truncate\s+table\b|(shutdown|commit|rollback)\s*(;|--|#|$)|insert\s+into\s+[\w.`]+|delete\s+from\s+[\w.`]+|update\s+[\w.`]+\s+set\b|select\b.{0,200}\bfrom\b|select\s+[\w@*(]|exec(ute)?\s+[\w.]+|declare\s+@|waitfor\s+|copy\s+\w+\s+(from|to)\b|create\s+(table|user|database|function|procedure|login)\b|alter\s+(table|user|database|login)\b|grant\s+\w+|set\s+@|call\s+\w+\s*\()",
+        ),
+        ("ddl", r"^\s*(drop\s+(table|database)\s+[\w.`]+\s*(;|--|#|$)|create\s+user\s+\S+\s+identified\s+by\b|create\s+table\s+\w+\s*\(|grant\s+(all|connect|resource|dba|select|insert)\b.{0,80}\bto\b|insert\s+into\s+[\w.`]+\s*(\(|values\b|select\b)|copy\s+\w+\s+(from|to)\s|exec(ute)?\s+(master|xp_|sp_)|declare\s+@\w+)"),
+        ("order-by-probe", r"(^|['\x22)\s])(order|group)\s+by\s+\d+\s*(,|--|#|;|/\*|\)|$)"),
+        ("having-tautology", r"\bhaving\s+\d+\s*=\s*\d+"),
+        ("quote-comment", r"^[\w@.\-]*['\x22`]\s*\)*\s*(--|#|;|/\*|\x00)"),
+        ("quote-logic", r"['\x22`]\s*\)*\s*(or|and|xor|\|\||&&)\s*[\s(]*['\x22`\d(@]"),
+        ("quote-logic", r"['\x22`]\s*\)*\s*(or|and|xor|\|\||&&)\s+(true|false|not|null|sleep|benchmark|pg_sleep|if|case|exists|select|x=|[a-z]\s*=\s*[a-z]\b)"),
+        ("convert-cast", r"\b(convert|cast)\s*\(\s*(int|varchar|nvarchar|char)\s*,\s*\(|\bcast\s*\(.{0,100}\bas\s+(int|varchar|nvarchar|numeric|signed|char)\b"),
+        ("if-function", r"\b(if|iif|ifnull)\s*\(.{0,100}\b(sleep|benchmark|pg_sleep|select|substr(ing)?|ascii|length|version)\b"),
+        ("substring-probe", r"\b(substr(ing)?|mid|ascii|ord|length|len|hex|unhex|lower|upper)\s*\(\s*\(?\s*(@@|select\b|version\s*\(|user\s*\(|database\s*\()"),
+        ("like-probe", r"['\x22]\s*\)*\s*(or|and)\s+[\w'\x22]+\s+(like|rlike|regexp|sounds\s+like|between)\s+"),
+        ("as-injectx", r"\bas\s+\w+\s+where\s+\d+\s*=\s*\d+"),
+        ("where-tautology", r"^\s*where\s+\d+\s*=\s*\d+"),
+    ])
+});
+
+/// `(or|and|xor|&&|||) lhs op rhs` where the comparison is a tautology or a contradiction
+/// (`1=1`, `'a'='a'`, `x=x`, `2>1`, `7506=9091`): what a boolean probe looks like and
+/// what text rarely does.
+fn boolean_probe(form: &[u8]) -> bool {
+    static PROBE: LazyLock<Rules> = LazyLock::new(|| {
+        Rules::new(&[(
+            "probe",
+            r"(?:^|[\s'\x22`)\d])(?:or|and|xor|\|\||&&)[\s(]*(['\x22`]?)([\w.@$]*)['\x22`]?[\s)]*(=|<>|!=|<=>|<=|>=|<|>|\blike\b|\bis\b)[\s(]*['\x22`]?([\w.@$]*)",
+        )])
+    });
+    let Some(re) = PROBE.get("probe") else {
+        return false;
+    };
+    for c in re.captures_iter(form) {
+        let quoted = c.get(1).is_some_and(|m| !m.is_empty());
+        let lhs = c.get(2).map_or(&b""[..], |m| m.as_bytes());
+        let op = c.get(3).map_or(&b""[..], |m| m.as_bytes());
+        let rhs = c.get(4).map_or(&b""[..], |m| m.as_bytes());
+        let numeric = |v: &[u8]| !v.is_empty() && v.iter().all(|b| b.is_ascii_digit() || *b == b'.');
+        let both_numeric = numeric(lhs) && numeric(rhs);
+        let same = lhs == rhs && (quoted || !lhs.is_empty());
+        if both_numeric || same || (op == b"is" && rhs == b"null") {
+            return true;
+        }
+        // `or x=y`, single letters compared: the classic probes.
+        if lhs.len() == 1 && rhs.len() == 1 && op == b"=" {
+            return true;
+        }
+    }
+    false
+}
+
+fn extended_scan(form: &[u8], sensitivity: Sensitivity) -> Option<&'static str> {
+    if let Some(rule) = EXTENDED.first(form) {
+        return Some(rule);
+    }
+    if boolean_probe(form) {
+        return Some("boolean-probe");
+    }
+    if sensitivity == Sensitivity::High {
+        static HIGH: LazyLock<Rules> = LazyLock::new(|| {
+            Rules::new(&[
+                ("keyword-pair", r"\b(select|insert|update|delete|drop|union|exec)\b.{0,100}\b(from|into|set|table|select|where)\b"),
+                ("quote-operator", r"['\x22`]\s*(or|and|\|\||&&|=|<|>|;)"),
+                ("sql-comment", r"(--|#)\s*$"),
+            ])
+        });
+        return HIGH.first(form);
+    }
+    None
+}
+
+/// The `SQLiExtendedPatterns_*` detector.
+pub fn extended(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
+    let form = decode::sql_form(s.canon());
+    if let Some(rule) = extended_scan(&form, sensitivity) {
+        return Some(Finding::new(Threat::SqliExtended, rule, Form::Decoded, "SQL injection pattern"));
+    }
+    if s.place() == Place::UriPath {
+        for seg in super::path::decoded_segments(s.raw()) {
+            let form = decode::sql_form(&seg);
+            if let Some(rule) = extended_scan(&form, sensitivity) {
+                return Some(Finding::new(Threat::SqliExtended, rule, Form::PathSegment, "SQL injection pattern"));
+            }
+        }
+    }
+    None
+}
+
+/// `SqliMatchStatement` on an already transformed value.
+pub fn match_statement(input: &[u8], sensitivity: Sensitivity) -> bool {
+    if scan(input, sensitivity).is_some() {
+        return true;
+    }
+    let form = decode::sql_form(input);
+    match sensitivity {
+        Sensitivity::Low => EXTENDED.first(&form).is_some() || boolean_probe(&form),
+        Sensitivity::High => extended_scan(&form, sensitivity).is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_compile() {
+        assert_eq!(EXTENDED.len(), 25);
+    }
+}
