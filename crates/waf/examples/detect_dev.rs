@@ -8,7 +8,13 @@
 //! `tests/data/waf`). Payloads and requests of the held-out split (`fnv1a64 % 3 == 0`) are
 //! skipped before anything reads them. Prints detection per class and place, false
 //! positives per place with the values that caused them, and the per-value cost.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::print_stdout, reason = "development tool")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    reason = "development tool"
+)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -60,7 +66,11 @@ fn threats_of(class: &str) -> &'static [Threat] {
     match class {
         "sqli" => &[Threat::Sqli, Threat::SqliExtended],
         "xss" => &[Threat::Xss],
-        "cmdi" => &[Threat::UnixCommand, Threat::WindowsCommand, Threat::PowerShell],
+        "cmdi" => &[
+            Threat::UnixCommand,
+            Threat::WindowsCommand,
+            Threat::PowerShell,
+        ],
         "lfi" => &[Threat::Lfi],
         "ldapi" => &[Threat::Ldap],
         "nosqli" => &[Threat::NoSqli],
@@ -125,11 +135,19 @@ fn placements(p: &[u8], class: &str) -> Vec<(&'static str, Place, Vec<u8>)> {
         ("query-plain", Place::QueryArg, plain.clone().into_bytes()),
         ("query-url", Place::QueryArg, full.clone().into_bytes()),
         ("query-2url", Place::QueryArg, double.into_bytes()),
-        ("path-url", Place::UriPath, format!("/api/v1/items/{full}").into_bytes()),
+        (
+            "path-url",
+            Place::UriPath,
+            format!("/api/v1/items/{full}").into_bytes(),
+        ),
         ("form-url", Place::FormValue, full.into_bytes()),
         ("json", Place::JsonString, p.to_vec()),
         ("header", Place::Header, p.to_vec()),
-        ("cookie", Place::Cookie, pct(p, b"!#$&'()*+-./:<=>?@[]^_`{|}~").into_bytes()),
+        (
+            "cookie",
+            Place::Cookie,
+            pct(p, b"!#$&'()*+-./:<=>?@[]^_`{|}~").into_bytes(),
+        ),
         ("body", Place::BodyRaw, p.to_vec()),
     ]
 }
@@ -155,7 +173,10 @@ fn json_values(v: &serde_json::Value, out: &mut Vec<(Place, Vec<u8>)>) {
 
 fn legit_values(line: &serde_json::Value) -> Vec<(Place, Vec<u8>)> {
     let mut out = Vec::new();
-    out.push((Place::UriPath, line["path"].as_str().unwrap_or("").as_bytes().to_vec()));
+    out.push((
+        Place::UriPath,
+        line["path"].as_str().unwrap_or("").as_bytes().to_vec(),
+    ));
     let query = line["query"].as_str().unwrap_or("");
     if !query.is_empty() {
         out.push((Place::QueryString, query.as_bytes().to_vec()));
@@ -218,10 +239,26 @@ fn show(v: &[u8]) -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = args.iter().find(|a| !a.starts_with("--") && Path::new(a).is_dir()).map_or_else(|| PathBuf::from("tests/data/waf"), PathBuf::from);
-    let show_n: usize = args.iter().position(|a| a == "--show").and_then(|i| args.get(i + 1)).and_then(|n| n.parse().ok()).unwrap_or(15);
-    let only_class = args.iter().position(|a| a == "--class").and_then(|i| args.get(i + 1)).cloned();
-    let sens = if args.iter().any(|a| a == "--high") { Sensitivity::High } else { Sensitivity::Low };
+    let dir = args
+        .iter()
+        .find(|a| !a.starts_with("--") && Path::new(a).is_dir())
+        .map_or_else(|| PathBuf::from("tests/data/waf"), PathBuf::from);
+    let show_n: usize = args
+        .iter()
+        .position(|a| a == "--show")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(15);
+    let only_class = args
+        .iter()
+        .position(|a| a == "--class")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let sens = if args.iter().any(|a| a == "--high") {
+        Sensitivity::High
+    } else {
+        Sensitivity::Low
+    };
 
     // Attacks, development split.
     let mut seen = std::collections::HashSet::new();
@@ -229,7 +266,13 @@ fn main() {
     let mut per_class_place: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
     let mut misses: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for sub in ["attacks", "attacks-own"] {
-        let mut files: Vec<_> = std::fs::read_dir(dir.join(sub)).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect();
+        let mut files: Vec<_> = std::fs::read_dir(dir.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+            .collect();
         files.sort();
         for f in files {
             let name = f.file_name().unwrap().to_string_lossy().into_owned();
@@ -259,7 +302,11 @@ fn main() {
                     }
                 }
                 if !all {
-                    misses.entry(class).or_default().push(format!("[{}] {}", missed_at.join(","), show(line)));
+                    misses.entry(class).or_default().push(format!(
+                        "[{}] {}",
+                        missed_at.join(","),
+                        show(line)
+                    ));
                 }
             }
         }
@@ -271,7 +318,11 @@ fn main() {
         hit += h;
         tot += t;
     }
-    println!("{:16} {:6.3}  ({hit}/{tot})", "ALL", hit as f64 / tot.max(1) as f64);
+    println!(
+        "{:16} {:6.3}  ({hit}/{tot})",
+        "ALL",
+        hit as f64 / tot.max(1) as f64
+    );
     println!("== detection per class and place");
     for ((c, p), (h, t)) in &per_class_place {
         if h < t {
@@ -311,13 +362,16 @@ fn main() {
                 e.0 += 1;
                 flagged = true;
                 *fp_by_threat.entry(f.threat.name()).or_default() += 1;
-                fp_list.push(format!("{id} {kind} {place:?} {} {}: {}", f.threat.name(), f.rule, show(&raw)));
+                fp_list.push(format!("{id} {kind} {place:?} [{f}] {}", show(&raw)));
             }
             values.push((place, raw, kind.clone()));
         }
         fp_requests += usize::from(flagged);
     }
-    println!("== false positives: {fp_requests}/{requests} requests = {:.4}", fp_requests as f64 / requests.max(1) as f64);
+    println!(
+        "== false positives: {fp_requests}/{requests} requests = {:.4}",
+        fp_requests as f64 / requests.max(1) as f64
+    );
     for (p, (f, t)) in &fp_by_place {
         println!("{p:14} {f:5}/{t:6} values = {:.4}", *f as f64 / *t as f64);
     }
@@ -352,6 +406,27 @@ fn main() {
         el.as_nanos() as f64 / 1000.0 / (rounds * requests) as f64,
         n / rounds
     );
+    let mut by_threat: Vec<(u128, &str)> = Vec::new();
+    let subjects: Vec<Subject<'_>> = values.iter().map(|(p, r, _)| Subject::new(r, *p)).collect();
+    let t0 = Instant::now();
+    for (place, raw, _) in &values {
+        std::hint::black_box(Subject::new(raw, *place));
+    }
+    by_threat.push((t0.elapsed().as_nanos(), "decode+prefilter"));
+    for t in DEFAULT {
+        let t0 = Instant::now();
+        for s in &subjects {
+            std::hint::black_box(s.detect(*t, sens));
+        }
+        by_threat.push((t0.elapsed().as_nanos(), t.name()));
+    }
+    by_threat.sort();
+    for (ns, name) in by_threat.iter().rev() {
+        println!(
+            "   {name:22} {:7.0} ns/value",
+            *ns as f64 / values.len() as f64
+        );
+    }
     let mut by_kind: BTreeMap<String, (u128, usize, usize)> = BTreeMap::new();
     for (place, raw, kind) in &values {
         let t = Instant::now();
@@ -365,6 +440,10 @@ fn main() {
         e.2 += raw.len();
     }
     for (k, (ns, cnt, b)) in by_kind {
-        println!("   {k:10} {:7.0} ns/value  avg {:5} B", ns as f64 / cnt as f64, b / cnt);
+        println!(
+            "   {k:10} {:7.0} ns/value  avg {:5} B",
+            ns as f64 / cnt as f64,
+            b / cnt
+        );
     }
 }

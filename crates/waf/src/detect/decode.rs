@@ -73,7 +73,8 @@ fn percent_round(input: &[u8], plus: bool) -> Option<Vec<u8>> {
             if matches!(input.get(i + 1), Some(b'u' | b'U'))
                 && let (Some(a), Some(b2), Some(c), Some(d)) = (at(2), at(3), at(4), at(5))
             {
-                let code = u32::from(a) << 12 | u32::from(b2) << 8 | u32::from(c) << 4 | u32::from(d);
+                let code =
+                    u32::from(a) << 12 | u32::from(b2) << 8 | u32::from(c) << 4 | u32::from(d);
                 push_char(&mut out, code);
                 changed = true;
                 i += 6;
@@ -152,18 +153,33 @@ fn entity_round(input: &[u8]) -> Option<Vec<u8>> {
         let rest = input.get(i + 1..).unwrap_or(&[]);
         if let Some(num) = rest.strip_prefix(b"#") {
             let is_hex = matches!(num.first(), Some(b'x' | b'X'));
-            let digits = if is_hex { num.get(1..).unwrap_or(&[]) } else { num };
+            let digits = if is_hex {
+                num.get(1..).unwrap_or(&[])
+            } else {
+                num
+            };
             let zeros = digits.iter().take(16).take_while(|d| **d == b'0').count();
             let sig = digits.get(zeros..).unwrap_or(&[]);
             let len = sig
                 .iter()
                 .take(7)
-                .take_while(|d| if is_hex { d.is_ascii_hexdigit() } else { d.is_ascii_digit() })
+                .take_while(|d| {
+                    if is_hex {
+                        d.is_ascii_hexdigit()
+                    } else {
+                        d.is_ascii_digit()
+                    }
+                })
                 .count();
             if zeros + len > 0 {
                 let code = sig.get(..len).unwrap_or(&[]).iter().fold(0u32, |acc, d| {
-                    let v = if is_hex { hex(*d).map_or(0, u32::from) } else { u32::from(d - b'0') };
-                    acc.saturating_mul(if is_hex { 16 } else { 10 }).saturating_add(v)
+                    let v = if is_hex {
+                        hex(*d).map_or(0, u32::from)
+                    } else {
+                        u32::from(d - b'0')
+                    };
+                    acc.saturating_mul(if is_hex { 16 } else { 10 })
+                        .saturating_add(v)
                 });
                 push_char(&mut out, code);
                 let after = 1 + 1 + usize::from(is_hex) + zeros + len;
@@ -173,7 +189,8 @@ fn entity_round(input: &[u8]) -> Option<Vec<u8>> {
             }
         }
         let named = ENTITIES.iter().find(|(name, _)| {
-            rest.get(..name.len()).is_some_and(|n| n.eq_ignore_ascii_case(name))
+            rest.get(..name.len())
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
                 && rest.get(name.len()) == Some(&b';')
         });
         if let Some((name, c)) = named {
@@ -230,7 +247,8 @@ fn fold_round(input: &[u8]) -> Option<Vec<u8>> {
             (0xe2 | 0xe3 | 0xee | 0xef, Some(c), Some(d))
                 if (0x80..0xc0).contains(&c) && (0x80..0xc0).contains(&d) =>
             {
-                let code = u32::from(b & 0x0f) << 12 | u32::from(c & 0x3f) << 6 | u32::from(d & 0x3f);
+                let code =
+                    u32::from(b & 0x0f) << 12 | u32::from(c & 0x3f) << 6 | u32::from(d & 0x3f);
                 match fold_char(code) {
                     Some(a) => {
                         out.push(a);
@@ -330,7 +348,11 @@ pub fn sql_form(input: &[u8]) -> Vec<u8> {
             i += 2;
             continue;
         }
-        let c = if b.is_ascii_whitespace() || b == 0x0b { b' ' } else { b.to_ascii_lowercase() };
+        let c = if b.is_ascii_whitespace() || b == 0x0b {
+            b' '
+        } else {
+            b.to_ascii_lowercase()
+        };
         if !(c == b' ' && out.last() == Some(&b' ')) {
             out.push(c);
         }
@@ -357,7 +379,13 @@ mod tests {
         assert_eq!(c("%c0%ae%c0%ae%c0%af", Wire::Percent), "../");
         assert_eq!(c("%c0%2e%c0%2e", Wire::Percent), "..");
         assert_eq!(c("%uff0e%uff0e%u2216", Wire::Percent), "..\\");
-        assert_eq!(c("&lt;svg&#x20;onload&equals;alert&lpar;1&rpar;&gt;", Wire::Percent), "<svg onload=alert(1)>");
+        assert_eq!(
+            c(
+                "&lt;svg&#x20;onload&equals;alert&lpar;1&rpar;&gt;",
+                Wire::Percent
+            ),
+            "<svg onload=alert(1)>"
+        );
         assert_eq!(c("&#0000060;", Wire::Percent), "<");
         assert_eq!(c("a\0b", Wire::Percent), "ab");
         assert_eq!(c("Crème brûlée 50%", Wire::Percent), "Crème brûlée 50%");
@@ -366,6 +394,9 @@ mod tests {
 
     #[test]
     fn sql_normal_form() {
-        assert_eq!(sql_form(b"UNION/**/SELECT/*!50000password*/\t\tFROM"), b"union select password from");
+        assert_eq!(
+            sql_form(b"UNION/**/SELECT/*!50000password*/\t\tFROM"),
+            b"union select password from"
+        );
     }
 }

@@ -24,18 +24,23 @@ pub fn parse_ipv4_loose(s: &[u8]) -> Option<u32> {
         if parts.len() == 4 {
             return None;
         }
-        let (digits, radix) = if let Some(h) = p.strip_prefix(b"0x").or_else(|| p.strip_prefix(b"0X")) {
-            (h, 16)
-        } else if p.len() > 1 && p.first() == Some(&b'0') {
-            (p.get(1..).unwrap_or(&[]), 8)
-        } else {
-            (p, 10)
-        };
+        let (digits, radix) =
+            if let Some(h) = p.strip_prefix(b"0x").or_else(|| p.strip_prefix(b"0X")) {
+                (h, 16)
+            } else if p.len() > 1 && p.first() == Some(&b'0') {
+                (p.get(1..).unwrap_or(&[]), 8)
+            } else {
+                (p, 10)
+            };
         if digits.is_empty() && radix != 16 {
             return None;
         }
         let text = std::str::from_utf8(digits).ok()?;
-        let v = if digits.is_empty() { 0 } else { u64::from_str_radix(text, radix).ok()? };
+        let v = if digits.is_empty() {
+            0
+        } else {
+            u64::from_str_radix(text, radix).ok()?
+        };
         parts.push(v);
     }
     let (last, init) = parts.split_last()?;
@@ -56,7 +61,13 @@ pub fn parse_ipv4_loose(s: &[u8]) -> Option<u32> {
 /// Whether a dotted-decimal `a.b.c.d` (the usual notation) was written.
 fn plain_dotted(s: &[u8]) -> bool {
     let parts: Vec<&[u8]> = s.split(|b| *b == b'.').collect();
-    parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.iter().all(u8::is_ascii_digit) && (p.len() == 1 || p.first() != Some(&b'0')))
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 3
+                && p.iter().all(u8::is_ascii_digit)
+                && (p.len() == 1 || p.first() != Some(&b'0'))
+        })
 }
 
 const METADATA_V4: [u32; 4] = [
@@ -78,7 +89,10 @@ fn metadata_v6(a: &Ipv6Addr) -> bool {
 /// notation) is written with.
 fn host_tokens(lower: &[u8]) -> impl Iterator<Item = &[u8]> {
     lower
-        .split(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'-' | b'[' | b']' | b'%' | b'_')))
+        .split(|b| {
+            !(b.is_ascii_alphanumeric()
+                || matches!(b, b'.' | b':' | b'-' | b'[' | b']' | b'%' | b'_'))
+        })
         .filter(|t| !t.is_empty() && t.len() <= 80)
         .take(64)
 }
@@ -89,7 +103,14 @@ fn is_metadata_host(token: &[u8], url_context: bool) -> bool {
     let to = token.iter().rposition(|b| !edge(b)).map_or(from, |p| p + 1);
     let t = token.get(from..to).unwrap_or(&[]);
     let t = t.split(|b| *b == b'%').next().unwrap_or(&[]);
-    if matches!(t, b"metadata.google.internal" | b"metadata.goog" | b"instance-data" | b"instance-data.ec2.internal" | b"metadata.azure.internal") {
+    if matches!(
+        t,
+        b"metadata.google.internal"
+            | b"metadata.goog"
+            | b"instance-data"
+            | b"instance-data.ec2.internal"
+            | b"metadata.azure.internal"
+    ) {
         return true;
     }
     if t.contains(&b':')
@@ -100,7 +121,10 @@ fn is_metadata_host(token: &[u8], url_context: bool) -> bool {
     }
     // `169.254.169.254.nip.io` and friends: the address is the token's start.
     let numeric_prefix: &[u8] = {
-        let n = t.iter().take_while(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x')).count();
+        let n = t
+            .iter()
+            .take_while(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x'))
+            .count();
         t.get(..n).unwrap_or(&[])
     };
     let candidates: [&[u8]; 2] = [t, numeric_prefix];
@@ -135,10 +159,16 @@ pub fn ssrf(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     if SSRF_PATHS.first(lower).is_some() {
         return found(Threat::SsrfMetadata, "metadata-path", "cloud metadata path");
     }
-    let url_context = lower.windows(2).any(|w| w == b"//") || lower.contains(&b'@') || !lower.iter().any(|b| b.is_ascii_whitespace());
+    let url_context = lower.windows(2).any(|w| w == b"//")
+        || lower.contains(&b'@')
+        || !lower.iter().any(|b| b.is_ascii_whitespace());
     for t in host_tokens(lower) {
         if is_metadata_host(t, url_context) {
-            return found(Threat::SsrfMetadata, "metadata-address", "cloud metadata address");
+            return found(
+                Threat::SsrfMetadata,
+                "metadata-address",
+                "cloud metadata address",
+            );
         }
     }
     None
@@ -148,10 +178,16 @@ pub fn ssrf(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
 fn url_hosts(lower: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut i = 0;
-    while let Some(p) = lower.get(i..).and_then(|r| r.windows(3).position(|w| w == b"://")) {
+    while let Some(p) = lower
+        .get(i..)
+        .and_then(|r| r.windows(3).position(|w| w == b"://"))
+    {
         let start = i + p + 3;
         let rest = lower.get(start..).unwrap_or(&[]);
-        let end = rest.iter().position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\' | b' ' | b'"' | b'\'')).unwrap_or(rest.len());
+        let end = rest
+            .iter()
+            .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\' | b' ' | b'"' | b'\''))
+            .unwrap_or(rest.len());
         let authority = rest.get(..end).unwrap_or(&[]);
         let host_port = authority.rsplit(|b| *b == b'@').next().unwrap_or(&[]);
         let host = if host_port.first() == Some(&b'[') {
@@ -185,7 +221,9 @@ pub fn rfi(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     let high = sensitivity == Sensitivity::High;
     for host in url_hosts(lower) {
         if host.contains(&b'.')
-            && host.iter().all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x'))
+            && host
+                .iter()
+                .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x'))
             && let Some(v) = parse_ipv4_loose(host)
             && (high || !private_v4(v))
         {
@@ -193,12 +231,19 @@ pub fn rfi(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
         }
     }
     static CUT: LazyLock<Rules> = LazyLock::new(|| {
-        Rules::new(&[("cut-off-url", r"^\s*(https?|ftps?)://[^\s?#]+\.(txt|php\d?|gif|jpg|png|inc|phtml|sh|pl|py|jsp|asp)\?+\s*$")])
+        Rules::new(&[(
+            "cut-off-url",
+            r"^\s*(https?|ftps?)://[^\s?#]+\.(txt|php\d?|gif|jpg|png|inc|phtml|sh|pl|py|jsp|asp)\?+\s*$",
+        )])
     });
     let raw = s.raw();
     let nul = raw.contains(&0) || raw.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"));
     if CUT.first(lower).is_some() || (nul && lower.starts_with(b"http")) {
-        return found(Threat::Rfi, "cut-off-url", "remote file URL cut off with ? or NUL");
+        return found(
+            Threat::Rfi,
+            "cut-off-url",
+            "remote file URL cut off with ? or NUL",
+        );
     }
     None
 }
@@ -238,7 +283,10 @@ fn log4j_lookup(inner: &[u8]) -> Vec<u8> {
     if let Some(p) = lower.windows(2).position(|w| w == b":-") {
         return inner.get(p + 2..).unwrap_or(&[]).to_vec();
     }
-    if let Some(rest) = lower.strip_prefix(b"lower:").or_else(|| lower.strip_prefix(b"upper:")) {
+    if let Some(rest) = lower
+        .strip_prefix(b"lower:")
+        .or_else(|| lower.strip_prefix(b"upper:"))
+    {
         return rest.to_vec();
     }
     if let Some(rest) = lower.strip_prefix(b"date:") {
@@ -261,12 +309,19 @@ pub fn log4j(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     let mut resolved = Vec::new();
     log4j_resolve(text, 0, &mut resolved);
     let lower = resolved.to_ascii_lowercase();
-    let squeezed: Vec<u8> = lower.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let squeezed: Vec<u8> = lower
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     if squeezed.windows(7).any(|w| w == b"${jndi:") {
         return found(Threat::Log4j, "jndi-lookup", "Log4j JNDI lookup");
     }
     static LOOKUPS: LazyLock<Rules> = LazyLock::new(|| {
-        Rules::new(&[("leaking-lookup", r"\$\{(env|sys|java|ctx|main|bundle|k8s|docker|spring|log4j|web|jvmrunargs|sd|marker|event|base64):[^}]*\}")])
+        Rules::new(&[(
+            "leaking-lookup",
+            r"\$\{(env|sys|java|ctx|main|bundle|k8s|docker|spring|log4j|web|jvmrunargs|sd|marker|event|base64):[^}]*\}",
+        )])
     });
     let nested = text.windows(3).any(|w| w == b"${$") || lower != text.to_ascii_lowercase();
     if (sensitivity == Sensitivity::High || nested) && LOOKUPS.first(&squeezed).is_some() {
@@ -283,8 +338,14 @@ static JAVA: LazyLock<Rules> = LazyLock::new(|| {
             "gadget-class",
             r"\b(org\.apache\.commons\.collections\d?\.(functors|keyvalue|map)\.|org\.apache\.xalan|com\.sun\.org\.apache\.xalan\.internal\.xsltc\.trax\.templatesimpl|com\.sun\.rowset\.jdbcrowsetimpl|java\.lang\.(runtime|processbuilder|reflect\.proxy)|javax\.management\.badattributevalueexpexception|java\.rmi\.|javax\.naming\.|java\.beans\.xmldecoder|org\.springframework\.(beans\.factory\.objectfactory|core\.serializabletypewrapper|context\.support\.classpathxmlapplicationcontext)|bsh\.interpreter|groovy\.util\.expando|org\.codehaus\.groovy\.runtime|com\.mchange\.v2\.c3p0|ysoserial|invokertransformer|chainedtransformer|constanttransformer|lazymap|org\.hibernate\.(tuple|engine)\.|com\.sun\.jndi\.|sun\.reflect\.annotation)",
         ),
-        ("fastjson-type", r"[\x22']@type[\x22']\s*:\s*[\x22'](com\.sun|org\.apache|java\.|javax\.|com\.mchange|org\.springframework|ch\.qos\.logback|br\.com|com\.alibaba|org\.hibernate|bsh\.)"),
-        ("xmldecoder", r"<\s*java\b[^>]*class\s*=\s*[\x22']java\.beans\.xmldecoder|<\s*object\s+class\s*=\s*[\x22']java\.lang\.(processbuilder|runtime)"),
+        (
+            "fastjson-type",
+            r"[\x22']@type[\x22']\s*:\s*[\x22'](com\.sun|org\.apache|java\.|javax\.|com\.mchange|org\.springframework|ch\.qos\.logback|br\.com|com\.alibaba|org\.hibernate|bsh\.)",
+        ),
+        (
+            "xmldecoder",
+            r"<\s*java\b[^>]*class\s*=\s*[\x22']java\.beans\.xmldecoder|<\s*object\s+class\s*=\s*[\x22']java\.lang\.(processbuilder|runtime)",
+        ),
     ])
 });
 
@@ -292,43 +353,122 @@ static JAVA: LazyLock<Rules> = LazyLock::new(|| {
 /// hex) or a known gadget class.
 pub fn java(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     if s.raw().windows(4).any(|w| w == [0xac, 0xed, 0x00, 0x05]) {
-        return Some(Finding::new(Threat::JavaDeserialization, "serialized-stream", Form::Raw, "Java serialization stream"));
+        return Some(Finding::new(
+            Threat::JavaDeserialization,
+            "serialized-stream",
+            Form::Raw,
+            "Java serialization stream",
+        ));
     }
-    JAVA.first(s.lower()).and_then(|rule| found(Threat::JavaDeserialization, rule, "Java deserialization"))
+    JAVA.first(s.lower())
+        .and_then(|rule| found(Threat::JavaDeserialization, rule, "Java deserialization"))
 }
 
 static PHP: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
         ("php-tag", r"<\?(php|=)|<\?\s+\w+|<\?\s*\$"),
-        ("superglobal", r"\$(_(get|post|request|cookie|server|files|env|session)|globals|http_raw_post_data|http_(get|post)_vars)\b"),
+        (
+            "superglobal",
+            r"\$(_(get|post|request|cookie|server|files|env|session)|globals|http_raw_post_data|http_(get|post)_vars)\b",
+        ),
         (
             "high-risk-function",
             r"\b(shell_exec|passthru|popen|proc_open|pcntl_exec|base64_decode|phpinfo|file_get_contents|file_put_contents|fputs|readfile|create_function|call_user_func(_array)?|preg_replace|unserialize|gzinflate|gzuncompress|str_rot13|fsockopen|pfsockopen|show_source|highlight_file|move_uploaded_file|escapeshellcmd|escapeshellarg|ini_set|posix_\w+|assert_options|stream_socket_client|curl_exec|simplexml_load_string|php_uname|getenv|symlink|chmod|chown)\s*\(",
         ),
-        ("code-function", r"(^|[^\w.$])@?(system|exec|eval|assert|include|include_once|require|require_once|mail|putenv|fopen|fwrite|array_map|usort|print_r|var_dump|die|print)\s*\(\s*(['\x22`$]|\)|\w+\s*\(|\$_)"),
-        ("complex-syntax", r"\$\{\s*@?(print|system|eval|exec|phpinfo|passthru|\$?_)"),
-        ("include-statement", r"(^|[;{}>]\s*)(include|require)(_once)?\s+['\x22$(]|(^|[;{}>]\s*)(echo|print)\s+['\x22$].*;\s*\??>?"),
-        ("wrapper", r"\b(php://(input|filter|stdin|fd)|expect://|data://text/plain)"),
+        (
+            "code-function",
+            r"(^|[^\w.$])@?(system|exec|eval|assert|include|include_once|require|require_once|mail|putenv|fopen|fwrite|array_map|usort|print_r|var_dump|die|print)\s*\(\s*(['\x22`$]|\)|\w+\s*\(|\$_)",
+        ),
+        (
+            "complex-syntax",
+            r"\$\{\s*@?(print|system|eval|exec|phpinfo|passthru|\$?_)",
+        ),
+        (
+            "include-statement",
+            r"(^|[;{}>]\s*)(include|require)(_once)?\s+['\x22$(]|(^|[;{}>]\s*)(echo|print)\s+['\x22$].*;\s*\??>?",
+        ),
+        (
+            "wrapper",
+            r"\b(php://(input|filter|stdin|fd)|expect://|data://text/plain)",
+        ),
         ("serialized-object", r"\bo:\d+:\x22[\w\\]+\x22:\d+:\{"),
-        ("backtick-exec", r"`\s*(id|whoami|ls|cat|uname|pwd|wget|curl)\b[^`]*`\s*;"),
+        (
+            "backtick-exec",
+            r"`\s*(id|whoami|ls|cat|uname|pwd|wget|curl)\b[^`]*`\s*;",
+        ),
     ])
 });
 
 /// The `PHPHighRiskMethodsVariables_*` detector.
 pub fn php(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     let form = super::decode::sql_form(s.canon());
-    PHP.first(&form).and_then(|rule| found(Threat::Php, rule, "PHP code injection"))
+    PHP.first(&form)
+        .and_then(|rule| found(Threat::Php, rule, "PHP code injection"))
 }
 
 /// Scanner and attack-tool names, as they appear in their User-Agent strings.
 const BOTS: &[&[u8]] = &[
-    b"sqlmap", b"nikto", b"nmap", b"masscan", b"zgrab", b"nessus", b"openvas", b"acunetix", b"netsparker", b"w3af",
-    b"dirbuster", b"dirb", b"gobuster", b"feroxbuster", b"ffuf", b"wfuzz", b"wpscan", b"nuclei", b"havij", b"fimap",
-    b"arachni", b"skipfish", b"whatweb", b"zmeu", b"morfeus", b"jaeles", b"xsstrike", b"commix", b"appscan",
-    b"webinspect", b"burpsuite", b"burpcollaborator", b"qualys", b"paros", b"hydra", b"brutus", b"httrack",
-    b"libwww-perl", b"webshag", b"grabber", b"sqlninja", b"pangolin", b"bsqlbf", b"interactsh", b"projectdiscovery",
-    b"l9explore", b"l9tcpid", b"dotdotpwn", b"cgichk", b"zap", b"owasp zap", b"censysinspect", b"netsystemsresearch",
-    b"sf", b"vega", b"blackwidow", b"nsauditor", b"webvulnscan", b"jorgee", b"muieblackcat", b"fuzz faster u fool",
+    b"sqlmap",
+    b"nikto",
+    b"nmap",
+    b"masscan",
+    b"zgrab",
+    b"nessus",
+    b"openvas",
+    b"acunetix",
+    b"netsparker",
+    b"w3af",
+    b"dirbuster",
+    b"dirb",
+    b"gobuster",
+    b"feroxbuster",
+    b"ffuf",
+    b"wfuzz",
+    b"wpscan",
+    b"nuclei",
+    b"havij",
+    b"fimap",
+    b"arachni",
+    b"skipfish",
+    b"whatweb",
+    b"zmeu",
+    b"morfeus",
+    b"jaeles",
+    b"xsstrike",
+    b"commix",
+    b"appscan",
+    b"webinspect",
+    b"burpsuite",
+    b"burpcollaborator",
+    b"qualys",
+    b"paros",
+    b"hydra",
+    b"brutus",
+    b"httrack",
+    b"libwww-perl",
+    b"webshag",
+    b"grabber",
+    b"sqlninja",
+    b"pangolin",
+    b"bsqlbf",
+    b"interactsh",
+    b"projectdiscovery",
+    b"l9explore",
+    b"l9tcpid",
+    b"dotdotpwn",
+    b"cgichk",
+    b"zap",
+    b"owasp zap",
+    b"censysinspect",
+    b"netsystemsresearch",
+    b"sf",
+    b"vega",
+    b"blackwidow",
+    b"nsauditor",
+    b"webvulnscan",
+    b"jorgee",
+    b"muieblackcat",
+    b"fuzz faster u fool",
 ];
 
 /// The `UserAgent_BadBots_HEADER` detector: a scanner's or attack tool's name as a word of
@@ -344,30 +484,56 @@ pub fn bad_bot(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
         if BOTS.contains(&w) && !w.is_empty() {
             // `sf`, `zap`, `vega` only as a product token (`SF/2.10b`, `ZAP/2.12`).
             if matches!(w, b"sf" | b"zap" | b"vega") {
-                let pos = lower.windows(w.len() + 1).position(|x| x.get(..w.len()) == Some(w) && x.last() == Some(&b'/'));
-                if pos.is_none_or(|p| p != 0 && lower.get(p - 1).is_some_and(|c| c.is_ascii_alphanumeric())) {
+                let pos = lower
+                    .windows(w.len() + 1)
+                    .position(|x| x.get(..w.len()) == Some(w) && x.last() == Some(&b'/'));
+                if pos.is_none_or(|p| {
+                    p != 0 && lower.get(p - 1).is_some_and(|c| c.is_ascii_alphanumeric())
+                }) {
                     continue;
                 }
             }
-            return found(Threat::BadBot, "scanner-user-agent", "scanner or attack tool User-Agent");
+            return found(
+                Threat::BadBot,
+                "scanner-user-agent",
+                "scanner or attack tool User-Agent",
+            );
         }
     }
-    if lower.windows(12).any(|w| w == b"fuzz faster ") || lower.windows(9).any(|w| w == b"owasp zap") {
-        return found(Threat::BadBot, "scanner-user-agent", "scanner or attack tool User-Agent");
+    if lower.windows(12).any(|w| w == b"fuzz faster ")
+        || lower.windows(9).any(|w| w == b"owasp zap")
+    {
+        return found(
+            Threat::BadBot,
+            "scanner-user-agent",
+            "scanner or attack tool User-Agent",
+        );
     }
     None
 }
 
 static SSTI: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
-        ("arithmetic-probe", r"(\{\{|\$\{|#\{|\[\[|@\(|\*\{|\{=|<%=?)\s*\{?\s*['\x22]?\d+['\x22]?\s*[*+/%-]\s*['\x22]?\d+['\x22]?\s*\}?\s*(\}\}|\}|\]\]|\)|%>)"),
-        ("dunder", r"(\{\{|\{%|\$\{|#\{).{0,400}(__(class|mro|subclasses|globals|builtins|import|init|getitem|base|bases|dict)__|\\x5f\\x5f|\[\x22_\x22\s*\*\s*2|\|attr\s*\()"),
+        (
+            "arithmetic-probe",
+            r"(\{\{|\$\{|#\{|\[\[|@\(|\*\{|\{=|<%=?)\s*\{?\s*['\x22]?\d+['\x22]?\s*[*+/%-]\s*['\x22]?\d+['\x22]?\s*\}?\s*(\}\}|\}|\]\]|\)|%>)",
+        ),
+        (
+            "dunder",
+            r"(\{\{|\{%|\$\{|#\{)[^}]{0,400}(__(class|mro|subclasses|globals|builtins|import|init|getitem|base|bases|dict)__|\\x5f\\x5f|\[\x22_\x22\s*\*\s*2|\|attr\s*\()",
+        ),
         (
             "object-walk",
-            r"(\{\{|\{%|\$\{|#\{|\*\{|<%=?|\{\$).{0,400}(\.(getclass|forname|getruntime|getmethod|newinstance|getenginebyname|classloader|mro|subclasses|popen|system|exec)\s*\(?|\bt\s*\(\s*java\.|\bself\.(module|template|context|attr|_templatereference)|\b(cycler|joiner|lipsum|namespace|config|request|self|application|_self|url_for|get_flashed_messages)\b|\|\s*(filter|map|attr|join|e|raw)\b|freemarker|\?new\s*\(|\.items\s*\(|\(\s*\)\s*\.|\w+\s*\(\s*['\x22]|\.to\w+case\s*\()",
+            r"(\{\{|\{%|\$\{|#\{|\*\{|<%=?|\{\$)[^}%]{0,400}(\.(getclass|forname|getruntime|getmethod|newinstance|getenginebyname|classloader|mro|subclasses|popen|system|exec)\s*\(?|\bt\s*\(\s*java\.|\bself\.(module|template|context|attr|_templatereference)|\b(cycler|joiner|lipsum|namespace|config|request|self|application|_self|url_for|get_flashed_messages)\b|\|\s*(filter|map|attr|join|e|raw)\b|freemarker|\?new\s*\(|\.items\s*\(|\(\s*\)\s*\.|\w+\s*\(\s*['\x22]|\.to\w+case\s*\()",
         ),
-        ("template-directive", r"<#\s*(assign|include|import)\b|\[#\s*(assign|include)\b|\{\$smarty\b|\{php\}|\{/php\}|#set\s*\(\s*\$|\$class\.inspect|freemarker\.template\.utility|\{%\s*(import|include|load|debug|raw)\b|<%\s*(require|system|`|file\.|io\.|%x|exec)"),
-        ("erb", r"<%=?\s*[^%]{0,200}(\bfile\.(open|read)|\bsystem\s*\(|`|\bio\.popen|%x\(|\beval\s*\(|\bexec\s*\()"),
+        (
+            "template-directive",
+            r"<#\s*(assign|include|import)\b|\[#\s*(assign|include)\b|\{\$smarty\b|\{php\}|\{/php\}|#set\s*\(\s*\$|\$class\.inspect|freemarker\.template\.utility|\{%\s*(import|include|load|debug|raw)\b|<%\s*(require|system|`|file\.|io\.|%x|exec)",
+        ),
+        (
+            "erb",
+            r"<%=?\s*[^%]{0,200}(\bfile\.(open|read)|\bsystem\s*\(|`|\bio\.popen|%x\(|\beval\s*\(|\bexec\s*\()",
+        ),
     ])
 });
 
@@ -381,24 +547,70 @@ pub fn ssti(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     if let Some(u) = s.unescaped()
         && let Some(rule) = SSTI.first(&u.to_ascii_lowercase())
     {
-        return Some(Finding::new(Threat::Ssti, rule, Form::Unescaped, "server-side template injection"));
+        return Some(Finding::new(
+            Threat::Ssti,
+            rule,
+            Form::Unescaped,
+            "server-side template injection",
+        ));
     }
     None
 }
 
 const MONGO_OPS: &[&[u8]] = &[
-    b"where", b"ne", b"eq", b"gt", b"gte", b"lt", b"lte", b"regex", b"or", b"and", b"nin", b"in", b"exists", b"expr",
-    b"function", b"accumulator", b"elemmatch", b"not", b"nor", b"comment", b"size", b"type", b"all", b"mod", b"text",
+    b"where",
+    b"ne",
+    b"eq",
+    b"gt",
+    b"gte",
+    b"lt",
+    b"lte",
+    b"regex",
+    b"or",
+    b"and",
+    b"nin",
+    b"in",
+    b"exists",
+    b"expr",
+    b"function",
+    b"accumulator",
+    b"elemmatch",
+    b"not",
+    b"nor",
+    b"comment",
+    b"size",
+    b"type",
+    b"all",
+    b"mod",
+    b"text",
 ];
 
 static NOSQL: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
-        ("operator", r"\[\s*\$(where|ne|eq|gt|gte|lt|lte|regex|or|and|nin|in|exists|expr|function|accumulator|elemmatch|not|nor|size|type|all|mod)\s*\]"),
-        ("operator", r"[{,]\s*['\x22]?[$&](where|ne|eq|gt|gte|lt|lte|regex|or|and|nin|in|exists|expr|function|accumulator|elemmatch|not|nor|comment)['\x22]?\s*:"),
-        ("operator", r"(^|['\x22,\s])\s*\$(where|or|and|nor|ne|gt|regex|comment|expr|function)\s*:"),
-        ("js-injection", r"['\x22]\s*;\s*(return\b|sleep\s*\(|while\s*\(|db\.|this\.|var\s)|['\x22]\s*\)\s*;\s*(return|sleep)|^\s*\d*\s*;\s*return\s+(true|false|1|0|this|db)\b|;\s*return\s*\(?\s*(true|1)\s*\)?\s*;\s*var\b"),
-        ("js-injection", r"\|\|\s*['\x22]?\w*['\x22]?\s*===?\s*['\x22]?\w*['\x22]?|&&\s*['\x22]{2}\s*===?\s*['\x22]|['\x22]\s*===?\s*['\x22]\w*['\x22]\s*&&"),
-        ("db-call", r"\bdb\.\w+\.(find|findone|insert|update|remove|drop|aggregate|mapreduce|deletemany|updatemany)\w*\s*\(|\bthis\.\w+\.match\s*\(|\bdb\.(getcollectionnames|dropdatabase|eval)\s*\("),
+        (
+            "operator",
+            r"\[\s*\$(where|ne|eq|gt|gte|lt|lte|regex|or|and|nin|in|exists|expr|function|accumulator|elemmatch|not|nor|size|type|all|mod)\s*\]",
+        ),
+        (
+            "operator",
+            r"[{,]\s*['\x22]?[$&](where|ne|eq|gt|gte|lt|lte|regex|or|and|nin|in|exists|expr|function|accumulator|elemmatch|not|nor|comment)['\x22]?\s*:",
+        ),
+        (
+            "operator",
+            r"(^|['\x22,\s])\s*\$(where|or|and|nor|ne|gt|regex|comment|expr|function)\s*:",
+        ),
+        (
+            "js-injection",
+            r"['\x22]\s*;\s*(return\b|sleep\s*\(|while\s*\(|db\.|this\.|var\s)|['\x22]\s*\)\s*;\s*(return|sleep)|^\s*\d*\s*;\s*return\s+(true|false|1|0|this|db)\b|;\s*return\s*\(?\s*(true|1)\s*\)?\s*;\s*var\b",
+        ),
+        (
+            "js-injection",
+            r"\|\|\s*['\x22]?\w*['\x22]?\s*===?\s*['\x22]?\w*['\x22]?|&&\s*['\x22]{2}\s*===?\s*['\x22]|['\x22]\s*===?\s*['\x22]\w*['\x22]\s*&&",
+        ),
+        (
+            "db-call",
+            r"\bdb\.\w+\.(find|findone|insert|update|remove|drop|aggregate|mapreduce|deletemany|updatemany)\w*\s*\(|\bthis\.\w+\.match\s*\(|\bdb\.(getcollectionnames|dropdatabase|eval)\s*\(",
+        ),
     ])
 });
 
@@ -412,14 +624,25 @@ pub fn nosqli(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     {
         return found(Threat::NoSqli, "operator-key", "MongoDB operator as a key");
     }
-    NOSQL.first(lower).and_then(|rule| found(Threat::NoSqli, rule, "NoSQL injection"))
+    NOSQL
+        .first(lower)
+        .and_then(|rule| found(Threat::NoSqli, rule, "NoSQL injection"))
 }
 
 static LDAP: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
-        ("filter-breakout", r"\*\s*\)+\s*\(|\)\s*\(\s*[|&!]\s*\(?|\*\s*\(\s*[|&!]\s*\("),
-        ("filter-injection", r"\(\s*[|&!]\s*\(\s*[\w-]+\s*[~<>]?=|\(\s*(objectclass|uid|cn|mail|sn|ou|dc|userpassword|samaccountname|givenname|memberof|description|name|displayname)\s*=\s*\*?\s*\)"),
-        ("filter-close", r"^[\w.@-]*\*?\s*\)+\s*(\(|\x00|$)|\)\s*\(\s*\w+\s*=\s*\)"),
+        (
+            "filter-breakout",
+            r"\*\s*\)+\s*\(|\)\s*\(\s*[|&!]\s*\(?|\*\s*\(\s*[|&!]\s*\(",
+        ),
+        (
+            "filter-injection",
+            r"\(\s*[|&!]\s*\(\s*[\w-]+\s*[~<>]?=|\(\s*(objectclass|uid|cn|mail|sn|ou|dc|userpassword|samaccountname|givenname|memberof|description|name|displayname)\s*=\s*\*?\s*\)",
+        ),
+        (
+            "filter-close",
+            r"^[\w.@-]*\*?\s*\)+\s*(\(|\x00|$)|\)\s*\(\s*\w+\s*=\s*\)",
+        ),
     ])
 });
 
@@ -440,7 +663,10 @@ pub fn ldap(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
 static PROTO: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
         ("proto", r"__proto__"),
-        ("constructor-prototype", r"constructor\s*(\.|\[\s*['\x22]?|\]\s*\[\s*['\x22]?|['\x22]\s*\]\s*\[\s*['\x22])\s*prototype\b|constructor['\x22]?\s*\]?\s*\[\s*['\x22]?prototype"),
+        (
+            "constructor-prototype",
+            r"constructor\s*(\.|\[\s*['\x22]?|\]\s*\[\s*['\x22]?|['\x22]\s*\]\s*\[\s*['\x22])\s*prototype\b|constructor['\x22]?\s*\]?\s*\[\s*['\x22]?prototype",
+        ),
     ])
 });
 
@@ -451,8 +677,15 @@ pub fn prototype(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     if let Some(rule) = PROTO.first(lower) {
         return found(Threat::PrototypePollution, rule, "prototype pollution");
     }
-    if s.place().is_key() && sensitivity == Sensitivity::High && (lower == b"prototype" || lower == b"constructor") {
-        return found(Threat::PrototypePollution, "prototype-key", "prototype pollution");
+    if s.place().is_key()
+        && sensitivity == Sensitivity::High
+        && (lower == b"prototype" || lower == b"constructor")
+    {
+        return found(
+            Threat::PrototypePollution,
+            "prototype-key",
+            "prototype pollution",
+        );
     }
     None
 }
@@ -461,21 +694,42 @@ static REDIRECT: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
         ("slashes", r"^\s*(<>)?(/{3,}|[/\\]*\\[/\\]*)[^/\\\s]"),
         ("path-url", r"^\s*/+\s*(https?|ftp)\s*:"),
-        ("scheme-confusion", r"^\s*(https?|ftp)\s*:\s*(/?\\|/{3,}|[^/\s])"),
-        ("userinfo-spoof", r"^\s*((https?|ftp)\s*:)?[/\\]{2,}[^/\\?#\s]*\.[^/\\?#\s]*@|^\s*((https?|ftp)\s*:)?[/\\]{2,}[^/\\?#\s]*[\\]"),
+        (
+            "scheme-confusion",
+            r"^\s*(https?|ftp)\s*:\s*(/?\\|/{3,}|[^/\s])",
+        ),
+        (
+            "userinfo-spoof",
+            r"^\s*((https?|ftp)\s*:)?[/\\]{2,}[^/\\?#\s]*\.[^/\\?#\s]*@|^\s*((https?|ftp)\s*:)?[/\\]{2,}[^/\\?#\s]*[\\]",
+        ),
         ("fragment-spoof", r"^\s*((https?|ftp)\s*:)?//[^/?#\s]+[#?]@"),
-        ("url-climb", r"^\s*((https?|ftp)\s*:)?//[^/\s]+/.*(/\.\.|\.\./)"),
+        (
+            "url-climb",
+            r"^\s*((https?|ftp)\s*:)?//[^/\s]+/.*(/\.\.|\.\./)",
+        ),
         ("script-scheme", r"^\s*(javascript|vbscript|data)\s*:"),
     ])
 });
 
 fn odd_host(lower: &[u8]) -> bool {
     // A numeric host not in dotted-decimal (`http://3627734734`, `0xd8.072.54990`).
-    url_hosts(lower).into_iter().chain(lower.strip_prefix(b"//").map(|r| r.split(|b| matches!(b, b'/' | b'?' | b'#')).next().unwrap_or(&[]))).any(|h| {
-        let h = h.rsplit(|b| *b == b'@').next().unwrap_or(&[]);
-        let h = h.split(|b| *b == b':').next().unwrap_or(&[]);
-        !h.is_empty() && h.iter().all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x')) && !plain_dotted(h) && parse_ipv4_loose(h).is_some() && h.iter().any(u8::is_ascii_digit)
-    })
+    url_hosts(lower)
+        .into_iter()
+        .chain(lower.strip_prefix(b"//").map(|r| {
+            r.split(|b| matches!(b, b'/' | b'?' | b'#'))
+                .next()
+                .unwrap_or(&[])
+        }))
+        .any(|h| {
+            let h = h.rsplit(|b| *b == b'@').next().unwrap_or(&[]);
+            let h = h.split(|b| *b == b':').next().unwrap_or(&[]);
+            !h.is_empty()
+                && h.iter()
+                    .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x'))
+                && !plain_dotted(h)
+                && parse_ipv4_loose(h).is_some()
+                && h.iter().any(u8::is_ascii_digit)
+        })
 }
 
 /// Open redirect targets that only an attack writes: scheme-relative URLs with extra or
@@ -483,16 +737,32 @@ fn odd_host(lower: &[u8]) -> bool {
 /// before an `@`, numeric hosts in odd notations, a URL climbing back out of its path. A
 /// plain absolute or scheme-relative URL is not flagged (at HIGH a leading `//` is).
 pub fn open_redirect(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
-    let lower: Vec<u8> = s.lower().iter().copied().filter(|b| !matches!(b, b'\t' | b'\n' | b'\r')).collect();
+    let lower: Vec<u8> = s
+        .lower()
+        .iter()
+        .copied()
+        .filter(|b| !matches!(b, b'\t' | b'\n' | b'\r'))
+        .collect();
     if let Some(rule) = REDIRECT.first(&lower) {
         return found(Threat::OpenRedirect, rule, "obfuscated redirect target");
     }
-    let (http_context, at) = (lower.starts_with(b"http") || lower.starts_with(b"//"), lower.contains(&b'@'));
+    let (http_context, at) = (
+        lower.starts_with(b"http") || lower.starts_with(b"//"),
+        lower.contains(&b'@'),
+    );
     if (http_context || at) && odd_host(&lower) {
-        return found(Threat::OpenRedirect, "numeric-host", "redirect to a numeric host");
+        return found(
+            Threat::OpenRedirect,
+            "numeric-host",
+            "redirect to a numeric host",
+        );
     }
     if sensitivity == Sensitivity::High && lower.starts_with(b"//") {
-        return found(Threat::OpenRedirect, "scheme-relative", "scheme-relative redirect target");
+        return found(
+            Threat::OpenRedirect,
+            "scheme-relative",
+            "scheme-relative redirect target",
+        );
     }
     None
 }
@@ -503,11 +773,19 @@ pub fn open_redirect(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Findin
 pub fn crlf(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     static HEADER: LazyLock<Rules> = LazyLock::new(|| {
         Rules::new(&[
-            ("header-injection", r"[\r\n]\s*(set-cookie|location|content-type|content-length|refresh|x-xss-protection|access-control-allow-\w+|content-security-policy|transfer-encoding|link|x-forwarded-\w+|host)\s*:"),
+            (
+                "header-injection",
+                r"[\r\n]\s*(set-cookie|location|content-type|content-length|refresh|x-xss-protection|access-control-allow-\w+|content-security-policy|transfer-encoding|link|x-forwarded-\w+|host)\s*:",
+            ),
             ("response-splitting", r"[\r\n]\s*http/\d"),
         ])
     });
-    static ANY: LazyLock<Rules> = LazyLock::new(|| Rules::new(&[("header-injection", r"\r?\n\s*[a-z][\w-]{1,40}\s*:\s*\S|\r?\n\s*\r?\n\s*<")]));
+    static ANY: LazyLock<Rules> = LazyLock::new(|| {
+        Rules::new(&[(
+            "header-injection",
+            r"\r?\n\s*[a-z][\w-]{1,40}\s*:\s*\S|\r?\n\s*\r?\n\s*<",
+        )])
+    });
     let lower = s.lower();
     if let Some(rule) = HEADER.first(lower) {
         return found(Threat::Crlf, rule, "CR/LF injection");
@@ -524,13 +802,23 @@ pub fn crlf(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
 pub fn xxe(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     static XXE: LazyLock<Rules> = LazyLock::new(|| {
         Rules::new(&[
-            ("external-entity", r"<!entity\s+(%\s*)?[\w.-]+\s+(system|public)\b"),
-            ("parameter-entity", r"<!entity\s+%\s*[\w.-]+\s|%[\w.-]+;\s*\]>"),
-            ("xinclude", r"<\w*:?include\b[^>]*xmlns(:\w+)?\s*=\s*['\x22]http://www\.w3\.org/2001/xinclude|xmlns:xi\s*=.*<xi:include"),
+            (
+                "external-entity",
+                r"<!entity\s+(%\s*)?[\w.-]+\s+(system|public)\b",
+            ),
+            (
+                "parameter-entity",
+                r"<!entity\s+%\s*[\w.-]+\s|%[\w.-]+;\s*\]>",
+            ),
+            (
+                "xinclude",
+                r"<\w*:?include\b[^>]*xmlns(:\w+)?\s*=\s*['\x22]http://www\.w3\.org/2001/xinclude|xmlns:xi\s*=.*<xi:include",
+            ),
             ("doctype-entity", r"<!doctype\s+\w+\s*\[[^\]]*<!entity"),
         ])
     });
-    XXE.first(s.lower()).and_then(|rule| found(Threat::Xxe, rule, "XML external entity"))
+    XXE.first(s.lower())
+        .and_then(|rule| found(Threat::Xxe, rule, "XML external entity"))
 }
 
 #[cfg(test)]

@@ -274,6 +274,7 @@ pub struct Subject<'a> {
     hits: u32,
     lower: OnceCell<Vec<u8>>,
     unescaped: OnceCell<Option<Vec<u8>>>,
+    document: bool,
 }
 
 impl<'a> Subject<'a> {
@@ -286,6 +287,7 @@ impl<'a> Subject<'a> {
             // What only the raw form shows (an encoded slash in a path, `%00`).
             hits |= prefilter::scan_raw(raw);
         }
+        let document = place.is_text() && is_document(&canon);
         Subject {
             place,
             raw,
@@ -293,6 +295,7 @@ impl<'a> Subject<'a> {
             hits,
             lower: OnceCell::new(),
             unescaped: OnceCell::new(),
+            document,
         }
     }
 
@@ -343,6 +346,14 @@ impl<'a> Subject<'a> {
         self.place
     }
 
+    /// Whether the value is a document: several lines, or long prose, in a free-text place.
+    /// A document may quote SQL or shell (a forum post with a code block); what makes it an
+    /// injection is breaking out of the context the application puts it in, so detectors
+    /// ask for breakout shapes there rather than for statements.
+    fn document(&self) -> bool {
+        self.document
+    }
+
     fn raw(&self) -> &[u8] {
         self.raw
     }
@@ -365,12 +376,23 @@ impl<'a> Subject<'a> {
     }
 }
 
+fn is_document(text: &[u8]) -> bool {
+    let lines = text.iter().filter(|b| **b == b'\n').count();
+    let spaces = text.iter().filter(|b| **b == b' ').count();
+    lines >= 2 || (text.len() > 160 && spaces * 12 > text.len())
+}
+
 /// Looks for `threat` in `raw`, a value exactly as it sits in `place` of the request (a
 /// query argument value not yet percent-decoded, a path not decoded, a JSON string value
 /// after JSON unescaping, a form value not decoded). The detector does all decoding.
 ///
 /// To ask about several threats, [`Subject`] decodes the value once.
-pub fn detect(threat: Threat, raw: &[u8], place: Place, sensitivity: Sensitivity) -> Option<Finding> {
+pub fn detect(
+    threat: Threat,
+    raw: &[u8],
+    place: Place,
+    sensitivity: Sensitivity,
+) -> Option<Finding> {
     Subject::new(raw, place).detect(threat, sensitivity)
 }
 

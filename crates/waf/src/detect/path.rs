@@ -11,7 +11,10 @@ use super::{Finding, Form, Place, Sensitivity, Subject, Threat};
 /// smuggled into one segment (`/items/%27%20OR%201%3D1--`) is inspected on its own.
 pub fn decoded_segments(raw: &[u8]) -> Vec<Vec<u8>> {
     raw.split(|b| *b == b'/')
-        .filter(|seg| seg.iter().any(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))))
+        .filter(|seg| {
+            seg.iter()
+                .any(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')))
+        })
         .take(32)
         .map(|seg| decode::canonical(seg, Wire::Percent).into_owned())
         .collect()
@@ -23,7 +26,10 @@ static LFI: LazyLock<Rules> = LazyLock::new(|| {
             "php-wrapper",
             r"\b(php|phar|zip|expect|glob|compress\.zlib|compress\.bzip2|ogg|ssh2\.\w+|rar|zlib)://|\bdata://|\bphp://(filter|input|stdin|memory|temp|fd)",
         ),
-        ("php-filter", r"\bconvert\.(iconv|base64-(en|de)code|quoted-printable-(en|de)code)\b|\bstring\.(rot13|toupper|tolower|strip_tags)\b|\bzlib\.(de|in)flate\b|\bresource\s*=\s*[\w./]+"),
+        (
+            "php-filter",
+            r"\bconvert\.(iconv|base64-(en|de)code|quoted-printable-(en|de)code)\b|\bstring\.(rot13|toupper|tolower|strip_tags)\b|\bzlib\.(de|in)flate\b|\bresource\s*=\s*[\w./]+",
+        ),
         (
             "sensitive-file",
             r"(^|[/\\])(etc[/\\](passwd|shadow|group|gshadow|hosts|issue|motd|crontab|sudoers|fstab|mtab|inittab|resolv\.conf|profile|bashrc|httpd|apache2?|nginx|mysql|php\d?|ssh|ftpchroot|ftpusers|master\.passwd|security|mail|network|rpc|sysconfig|init\.d|xinetd|syslog|logrotate|redhat-release|lsb-release|os-release|hostname|aliases|exports|ld\.so|modules|pam\.d|netconfig|pureftpd|vsftpd|proftpd|samba|squid|tomcat|webmin|cron|dbus|default|environment|environ|machine-id|passwd-|shadow-|mailman|sysctl|smb\.conf|my\.cnf|krb5|ldap|postfix|dovecot|openldap|x11)|proc[/\\](self|\d+|version|cmdline|mounts|net|sched_debug|cpuinfo|meminfo|partitions|stat|config)|(windows|winnt)[/\\](win\.ini|system\.ini|system32|repair|php\.ini|panther|debug|iis\d*\.log|inf)|boot\.ini|win\.ini|system32[/\\]|repair[/\\](sam|system|software|security)|inetpub[/\\]|\.ssh[/\\]|id_(rsa|dsa|ecdsa|ed25519)\b|authorized_keys|known_hosts|\.(bash|zsh|mysql|psql|php|sh|lesshst|viminfo)_?history|\.htpasswd|\.htaccess|web\.config|wp-config\.php|php\.ini|httpd\.conf|httpd-vhosts\.conf|apache2?\.conf|nginx\.conf|my\.cnf|\.env\b|config\.inc\.php|localsettings\.php|configuration\.php|settings\.php|access[_.]log|error[_.]log)",
@@ -32,7 +38,10 @@ static LFI: LazyLock<Rules> = LazyLock::new(|| {
             "system-path",
             r"^\s*(file:/+|/+)(etc|proc|var/(log|www|lib|spool|adm|mail|run|cache|apache2?|db|lp|cron|tmp|backups|opt|nm2|local|named|qmail|lighttpd|cpanel|webmin|empty|yp|ftp|httpd|nginx|pureftpd|mysql|postgres)|usr/(local|pkg|pkgsrc|lib|share|bin|sbin|include|src|apache2?|etc|ports|home|spool|adm|tmp)|root|opt/|bin/|sbin/|dev/|sys/|boot|srv/|apache2?/|xampp|nginx|lib/|tmp/|home/[^/]+/\.)",
         ),
-        ("windows-path", r"^\s*(file:/+)?[a-z]:[/\\]+(windows|winnt|boot\.ini|users|documents and settings|inetpub|program files|programdata|system32|xampp|apache|php|wamp|autoexec|config\.sys|\$recycle)"),
+        (
+            "windows-path",
+            r"^\s*(file:/+)?[a-z]:[/\\]+(windows|winnt|boot\.ini|users|documents and settings|inetpub|program files|programdata|system32|xampp|apache|php|wamp|autoexec|config\.sys|\$recycle)",
+        ),
         ("unc-path", r"^\s*\\\\[\w.-]+\\[\w$]"),
     ])
 });
@@ -46,7 +55,13 @@ fn traversals(t: &[u8]) -> usize {
         if rest.is_empty() {
             break;
         }
-        if rest.starts_with(b"..") && (i == 0 || matches!(t.get(i - 1), Some(b'/' | b'\\' | b'.' | b'=' | b' ' | b'"' | b'\'' | b':' | b'f' | b'c'))) {
+        if rest.starts_with(b"..")
+            && (i == 0
+                || matches!(
+                    t.get(i - 1),
+                    Some(b'/' | b'\\' | b'.' | b'=' | b' ' | b'"' | b'\'' | b':' | b'f' | b'c')
+                ))
+        {
             let dots = rest.iter().take_while(|b| **b == b'.').count();
             let after = rest.get(dots..).unwrap_or(&[]);
             let step = after.is_empty()
@@ -64,7 +79,12 @@ fn traversals(t: &[u8]) -> usize {
     n
 }
 
-fn lfi_check(lower: &[u8], place: Place, nul: bool, sensitivity: Sensitivity) -> Option<&'static str> {
+fn lfi_check(
+    lower: &[u8],
+    place: Place,
+    nul: bool,
+    sensitivity: Sensitivity,
+) -> Option<&'static str> {
     let steps = traversals(lower);
     let high = sensitivity == Sensitivity::High;
     // A path that climbs twice, or once where no legitimate value does (a request path,
@@ -82,7 +102,8 @@ fn lfi_check(lower: &[u8], place: Place, nul: bool, sensitivity: Sensitivity) ->
     }
     if steps == 1 {
         // `../x` on its own is a relative link, but not next to an absolute start.
-        let starts_odd = lower.starts_with(b"/..") || lower.starts_with(b"\\..") || lower.starts_with(b"..\\");
+        let starts_odd =
+            lower.starts_with(b"/..") || lower.starts_with(b"\\..") || lower.starts_with(b"..\\");
         if starts_odd {
             return Some("traversal");
         }
@@ -94,7 +115,14 @@ fn lfi_check(lower: &[u8], place: Place, nul: bool, sensitivity: Sensitivity) ->
 pub fn lfi(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     let raw = s.raw();
     let nul = raw.contains(&0) || raw.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"));
-    let mk = |rule, form| Some(Finding::new(Threat::Lfi, rule, form, "path traversal or local file inclusion"));
+    let mk = |rule, form| {
+        Some(Finding::new(
+            Threat::Lfi,
+            rule,
+            form,
+            "path traversal or local file inclusion",
+        ))
+    };
     if let Some(rule) = lfi_check(s.lower(), s.place(), nul, sensitivity) {
         return mk(rule, Form::Decoded);
     }
@@ -106,7 +134,9 @@ pub fn lfi(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     }
     if s.place() == Place::UriPath {
         for seg in decoded_segments(raw) {
-            if let Some(rule) = lfi_check(&seg.to_ascii_lowercase(), Place::QueryArg, nul, sensitivity) {
+            if let Some(rule) =
+                lfi_check(&seg.to_ascii_lowercase(), Place::QueryArg, nul, sensitivity)
+            {
                 return mk(rule, Form::PathSegment);
             }
         }
@@ -117,15 +147,65 @@ pub fn lfi(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
 /// Extensions of files a site should never serve: backups, logs, configuration, keys,
 /// databases, scripts for the server's shell.
 const RESTRICTED: &[&[u8]] = &[
-    b"bak", b"backup", b"old", b"orig", b"save", b"sav", b"swp", b"swo", b"tmp", b"temp", b"log", b"ini", b"conf",
-    b"config", b"cfg", b"sql", b"sqlite", b"sqlite3", b"db", b"mdb", b"dump", b"env", b"htaccess", b"htpasswd", b"git",
-    b"svn", b"hg", b"ds_store", b"pem", b"key", b"p12", b"pfx", b"jks", b"keystore", b"inc", b"asa", b"cdx", b"htr",
-    b"idq", b"ida", b"printer", b"bat", b"cmd", b"ps1", b"vbs", b"exe", b"dll", b"reg", b"pwd", b"passwd",
-    b"tfstate", b"npmrc", b"dockerenv",
+    b"bak",
+    b"backup",
+    b"old",
+    b"orig",
+    b"save",
+    b"sav",
+    b"swp",
+    b"swo",
+    b"tmp",
+    b"temp",
+    b"log",
+    b"ini",
+    b"conf",
+    b"config",
+    b"cfg",
+    b"sql",
+    b"sqlite",
+    b"sqlite3",
+    b"db",
+    b"mdb",
+    b"dump",
+    b"env",
+    b"htaccess",
+    b"htpasswd",
+    b"git",
+    b"svn",
+    b"hg",
+    b"ds_store",
+    b"pem",
+    b"key",
+    b"p12",
+    b"pfx",
+    b"jks",
+    b"keystore",
+    b"inc",
+    b"asa",
+    b"cdx",
+    b"htr",
+    b"idq",
+    b"ida",
+    b"printer",
+    b"bat",
+    b"cmd",
+    b"ps1",
+    b"vbs",
+    b"exe",
+    b"dll",
+    b"reg",
+    b"pwd",
+    b"passwd",
+    b"tfstate",
+    b"npmrc",
+    b"dockerenv",
 ];
 
 /// Of those, the ones that are also top-level domains or common words: only in a path.
-const PATH_ONLY: &[&[u8]] = &[b"sav", b"save", b"old", b"key", b"inc", b"log", b"cmd", b"temp"];
+const PATH_ONLY: &[&[u8]] = &[
+    b"sav", b"save", b"old", b"key", b"inc", b"log", b"cmd", b"temp",
+];
 
 fn restricted_ext(name: &[u8], in_path: bool) -> Option<&'static [u8]> {
     let name = name.trim_ascii_end();
@@ -142,11 +222,21 @@ fn restricted_ext(name: &[u8], in_path: bool) -> Option<&'static [u8]> {
 /// The `RestrictedExtensions_*` detector: the last segment of a path (or a file name in a
 /// query argument) ends in a restricted extension.
 pub fn restricted_extension(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
-    let mk = || Some(Finding::new(Threat::RestrictedExtension, "restricted-extension", Form::Decoded, "restricted file extension"));
+    let mk = || {
+        Some(Finding::new(
+            Threat::RestrictedExtension,
+            "restricted-extension",
+            Form::Decoded,
+            "restricted file extension",
+        ))
+    };
     let text = s.canon();
     match s.place() {
         Place::UriPath => {
-            let path = text.split(|b| *b == b'?' || *b == b'#').next().unwrap_or(&[]);
+            let path = text
+                .split(|b| *b == b'?' || *b == b'#')
+                .next()
+                .unwrap_or(&[]);
             let path = path.split(|b| *b == b';').next().unwrap_or(&[]);
             let last = path.rsplit(|b| *b == b'/').next().unwrap_or(&[]);
             restricted_ext(last, true).and_then(|_| mk())
@@ -154,7 +244,9 @@ pub fn restricted_extension(s: &Subject<'_>, _sensitivity: Sensitivity) -> Optio
         Place::QueryArg | Place::QueryString => {
             // A file name: no spaces, not a URL, not an e-mail address.
             let values: Vec<&[u8]> = if s.place() == Place::QueryString {
-                text.split(|b| *b == b'&').filter_map(|kv| kv.splitn(2, |b| *b == b'=').nth(1)).collect()
+                text.split(|b| *b == b'&')
+                    .filter_map(|kv| kv.splitn(2, |b| *b == b'=').nth(1))
+                    .collect()
             } else {
                 vec![text]
             };
@@ -163,9 +255,15 @@ pub fn restricted_extension(s: &Subject<'_>, _sensitivity: Sensitivity) -> Optio
                     && !v.contains(&b' ')
                     && !v.contains(&b'@')
                     && !v.windows(3).any(|w| w == b"://")
-                    && (v.contains(&b'/') || v.contains(&b'\\') || v.first() == Some(&b'.') || v.iter().filter(|b| **b == b'.').count() == 1);
+                    && (v.contains(&b'/')
+                        || v.contains(&b'\\')
+                        || v.first() == Some(&b'.')
+                        || v.iter().filter(|b| **b == b'.').count() == 1);
                 if looks_like_file {
-                    let last = v.rsplit(|b| *b == b'/' || *b == b'\\').next().unwrap_or(&[]);
+                    let last = v
+                        .rsplit(|b| *b == b'/' || *b == b'\\')
+                        .next()
+                        .unwrap_or(&[]);
                     if restricted_ext(last, false).is_some() {
                         return mk();
                     }
@@ -179,29 +277,81 @@ pub fn restricted_extension(s: &Subject<'_>, _sensitivity: Sensitivity) -> Optio
 
 /// Path segments that are administration consoles.
 const ADMIN_SEGMENTS: &[&[u8]] = &[
-    b"admin", b"administrator", b"administration", b"wp-admin", b"wp-login.php", b"phpmyadmin", b"pma", b"myadmin",
-    b"admin.php", b"adminer.php", b"adminer", b"admin.asp", b"admin.aspx", b"admin.jsp", b"admin.html", b"admincp",
-    b"admin-console", b"jmx-console", b"web-console", b"server-status", b"server-info", b"actuator", b"_admin",
-    b"cpanel", b"webadmin", b"siteadmin", b"sysadmin", b"admin_area", b"adminpanel", b"admin-panel", b"backoffice",
-    b"_profiler", b"_wdt", b"solr", b"manager", b"jenkins", b"phpinfo.php", b"_ignition",
+    b"admin",
+    b"administrator",
+    b"administration",
+    b"wp-admin",
+    b"wp-login.php",
+    b"phpmyadmin",
+    b"pma",
+    b"myadmin",
+    b"admin.php",
+    b"adminer.php",
+    b"adminer",
+    b"admin.asp",
+    b"admin.aspx",
+    b"admin.jsp",
+    b"admin.html",
+    b"admincp",
+    b"admin-console",
+    b"jmx-console",
+    b"web-console",
+    b"server-status",
+    b"server-info",
+    b"actuator",
+    b"_admin",
+    b"cpanel",
+    b"webadmin",
+    b"siteadmin",
+    b"sysadmin",
+    b"admin_area",
+    b"adminpanel",
+    b"admin-panel",
+    b"backoffice",
+    b"_profiler",
+    b"_wdt",
+    b"solr",
+    b"manager",
+    b"jenkins",
+    b"phpinfo.php",
+    b"_ignition",
 ];
 
 /// The `AdminProtection_URIPATH` detector: a path segment names an administration console
 /// (any segment, as AWS WAF's rule matches them anywhere in the path; sites with their own
 /// `/admin` API exclude the rule, as with AWS).
 pub fn admin(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
-    let mk = || Some(Finding::new(Threat::AdminPath, "admin-path", Form::Decoded, "administration path"));
+    let mk = || {
+        Some(Finding::new(
+            Threat::AdminPath,
+            "admin-path",
+            Form::Decoded,
+            "administration path",
+        ))
+    };
     let path = match s.place() {
         Place::UriPath => s.lower(),
-        Place::QueryArg if sensitivity == Sensitivity::High && s.lower().first() == Some(&b'/') => s.lower(),
+        Place::QueryArg if sensitivity == Sensitivity::High && s.lower().first() == Some(&b'/') => {
+            s.lower()
+        }
         _ => return None,
     };
-    let path = path.split(|b| *b == b'?' || *b == b'#' || *b == b';').next().unwrap_or(&[]);
-    let segs: Vec<&[u8]> = path.split(|b| *b == b'/').filter(|s| !s.is_empty()).collect();
+    let path = path
+        .split(|b| *b == b'?' || *b == b'#' || *b == b';')
+        .next()
+        .unwrap_or(&[]);
+    let segs: Vec<&[u8]> = path
+        .split(|b| *b == b'/')
+        .filter(|s| !s.is_empty())
+        .collect();
     for (i, seg) in segs.iter().enumerate() {
         if ADMIN_SEGMENTS.contains(seg) {
             // `manager` only as Tomcat's `/manager/html`.
-            if *seg == b"manager" && segs.get(i + 1).is_none_or(|n| *n != b"html" && *n != b"text") {
+            if *seg == b"manager"
+                && segs
+                    .get(i + 1)
+                    .is_none_or(|n| *n != b"html" && *n != b"text")
+            {
                 continue;
             }
             return mk();

@@ -38,21 +38,20 @@ const SHELL: u32 = UNIX | WIN | PS;
 /// Literal triggers (matched ASCII case-insensitively) and the detectors they wake.
 const PATTERNS: &[(&str, u32)] = &[
     // Quotes, comments, statement separators: SQL, shells, NoSQL.
-    ("'", SQL | UNIX | NOSQL | XSS),
-    ("\"", SQL | UNIX | NOSQL | XSS),
-    ("`", SQL | UNIX | XSS),
-    ("--", SQL),
-    ("#", SQL | SSTI),
-    ("/*", SQL),
-    (";", SQL | SHELL | NOSQL | XSS),
-    ("=", SQL | XSS | LDAP | NOSQL),
-    ("(", SQL | XSS | LDAP | PHP | SSTI | SHELL),
-    ("|", SQL | SHELL | LDAP | NOSQL),
+    ("'", SQL | UNIX | NOSQL),
+    ("\"", SQL | UNIX | NOSQL),
+    ("`", SQL | UNIX),
+    ("/**/", SQL),
+    ("/*!", SQL),
+    (";", SHELL | NOSQL),
+    ("=", LDAP | NOSQL),
+    ("(", LDAP | PHP | SSTI | WIN | PS),
+    ("|", SHELL | LDAP | NOSQL),
     ("&", SHELL | LDAP | NOSQL),
     ("\n", UNIX | CRLF),
     ("\r", CRLF),
-    ("<", SQL | XSS | PHP | SSTI | XXE | UNIX),
-    (">", SQL | UNIX),
+    ("<", XSS | PHP | SSTI | XXE | UNIX),
+    (">", UNIX),
     ("@@", SQL),
     ("0x", SQL | SSRF),
     // SQL keywords.
@@ -76,6 +75,45 @@ const PATTERNS: &[(&str, u32)] = &[
     ("xor", SQL),
     (" or ", SQL),
     (" and ", SQL),
+    ("\tor", SQL),
+    ("\nor", SQL),
+    ("\x0bor", SQL),
+    ("\x0cor", SQL),
+    ("\ror", SQL),
+    (")or", SQL),
+    ("\tand", SQL),
+    ("\nand", SQL),
+    ("\rand", SQL),
+    (")and", SQL),
+    ("||", SQL),
+    ("&&", SQL),
+    ("where", SQL),
+    ("procedure", SQL),
+    ("convert(", SQL),
+    ("cast(", SQL),
+    ("char(", SQL),
+    ("chr(", SQL),
+    ("concat", SQL),
+    ("version(", SQL),
+    ("user(", SQL),
+    ("database(", SQL),
+    ("current_", SQL),
+    ("substr", SQL),
+    ("ascii(", SQL),
+    ("if(", SQL),
+    ("iif(", SQL),
+    ("sys.", SQL),
+    ("sysobjects", SQL),
+    ("master..", SQL),
+    ("v$", SQL),
+    ("all_", SQL),
+    ("dba_", SQL),
+    ("mysql.", SQL),
+    ("extractvalue", SQL),
+    ("updatexml", SQL),
+    ("randomblob", SQL),
+    ("copy ", SQL),
+    ("grant ", SQL),
     ("information_schema", SQL),
     ("xp_", SQL),
     ("utl_", SQL),
@@ -95,6 +133,31 @@ const PATTERNS: &[(&str, u32)] = &[
     ("document.", XSS),
     ("window.", XSS),
     ("fromcharcode", XSS),
+    ("settimeout", XSS),
+    ("setinterval", XSS),
+    ("execscript", XSS),
+    ("function", XSS),
+    ("atob", XSS),
+    ("unescape", XSS),
+    ("decodeuri", XSS),
+    ("print", XSS),
+    ("write", XSS),
+    ("location", XSS),
+    ("innerhtml", XSS),
+    ("top[", XSS),
+    ("self[", XSS),
+    ("parent[", XSS),
+    ("this[", XSS),
+    ("frames[", XSS),
+    ("globalthis", XSS),
+    ("binding", XSS),
+    ("behavior", XSS),
+    ("@import", XSS),
+    ("url(", XSS),
+    ("data:", XSS),
+    ("livescript", XSS),
+    ("srcdoc", XSS),
+    ("formaction", XSS),
     ("fscommand", XSS),
     ("seeksegmenttime", XSS),
     ("onabort", XSS),
@@ -228,7 +291,7 @@ const PATTERNS: &[(&str, u32)] = &[
     ("nslookup", UNIX | WIN),
     ("wget", UNIX),
     ("curl", UNIX),
-    ("nc ", UNIX),
+    ("nc -", UNIX),
     ("ncat", UNIX),
     ("netcat", UNIX),
     ("bash", UNIX),
@@ -236,13 +299,14 @@ const PATTERNS: &[(&str, u32)] = &[
     ("perl", UNIX),
     ("ruby", UNIX),
     ("cat ", UNIX),
-    ("ls ", UNIX),
+    (" ls ", UNIX),
+    ("\tls ", UNIX),
     ("ping", UNIX | WIN),
     ("which ", UNIX),
     ("echo", UNIX | WIN),
     ("chmod", UNIX),
     ("telnet", UNIX),
-    ("sh ", UNIX),
+    (" sh ", UNIX),
     ("/sh", UNIX),
     ("cmd", WIN),
     ("%systemroot%", WIN),
@@ -468,24 +532,45 @@ const PATTERNS: &[(&str, u32)] = &[
     ("scanner", BOT),
 ];
 
-static AUTOMATON: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
-    AhoCorasick::builder()
+/// The multi-byte patterns, in one automaton, and their bits.
+static AUTOMATON: LazyLock<Option<(AhoCorasick, Vec<u32>)>> = LazyLock::new(|| {
+    let multi: Vec<&(&str, u32)> = PATTERNS.iter().filter(|(p, _)| p.len() > 1).collect();
+    let ac = AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
         .kind(Some(AhoCorasickKind::DFA))
-        .build(PATTERNS.iter().map(|(p, _)| p.as_bytes()))
-        .ok()
+        .build(multi.iter().map(|(p, _)| p.as_bytes()))
+        .ok()?;
+    Some((ac, multi.iter().map(|(_, b)| *b).collect()))
+});
+
+/// The one-byte patterns, as a table.
+static BYTES: LazyLock<[u32; 256]> = LazyLock::new(|| {
+    let mut t = [0u32; 256];
+    for (p, bits) in PATTERNS {
+        if let [b] = p.as_bytes() {
+            for c in [b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
+                if let Some(slot) = t.get_mut(usize::from(c)) {
+                    *slot |= bits;
+                }
+            }
+        }
+    }
+    t
 });
 
 /// The detectors that have something to look at in `value`, as a bit set.
 pub fn scan(value: &[u8]) -> u32 {
-    let Some(ac) = AUTOMATON.as_ref() else {
+    let table = &*BYTES;
+    let mut hits = value.iter().fold(0u32, |acc, b| {
+        acc | table.get(usize::from(*b)).copied().unwrap_or(0)
+    });
+    let Some((ac, bits)) = AUTOMATON.as_ref() else {
         // Unreachable (the patterns are fixed and tested); fail open to every detector.
         return u32::MAX;
     };
-    let mut hits = 0u32;
     for m in ac.find_overlapping_iter(value) {
-        hits |= PATTERNS.get(m.pattern().as_usize()).map_or(0, |(_, bits)| *bits);
+        hits |= bits.get(m.pattern().as_usize()).copied().unwrap_or(0);
     }
     hits
 }
@@ -513,7 +598,9 @@ pub fn scan_raw(raw: &[u8]) -> u32 {
 /// shape rather than at any literal).
 pub fn always(threat: Threat, place: Place) -> bool {
     match threat {
-        Threat::RestrictedExtension => matches!(place, Place::UriPath | Place::QueryArg | Place::QueryString),
+        Threat::RestrictedExtension => {
+            matches!(place, Place::UriPath | Place::QueryArg | Place::QueryString)
+        }
         _ => false,
     }
 }
@@ -553,7 +640,10 @@ impl Rules {
 
     /// The compiled rule named `name` (for rules that need their captures).
     pub fn get(&self, name: &str) -> Option<&Regex> {
-        self.names.iter().position(|n| *n == name).and_then(|i| self.each.get(i))
+        self.names
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|i| self.each.get(i))
     }
 
     /// How many rules compiled.

@@ -13,26 +13,150 @@ use super::{Finding, Form, Sensitivity, Subject, Threat};
 
 /// Programs that are rarely an English word: at a command position they need no argument.
 const STRONG: &[&[u8]] = &[
-    b"whoami", b"uname", b"ifconfig", b"ipconfig", b"netstat", b"nslookup", b"wget", b"curl", b"nc", b"ncat",
-    b"netcat", b"bash", b"sh", b"zsh", b"ksh", b"csh", b"tcsh", b"dash", b"busybox", b"python", b"python2",
-    b"python3", b"perl", b"ruby", b"php", b"lua", b"telnet", b"chmod", b"chown", b"useradd", b"usermod", b"crontab",
-    b"base64", b"xxd", b"nohup", b"sudo", b"id", b"pwd", b"env", b"printenv", b"mkfifo", b"mknod", b"tftp", b"scp",
-    b"gcc", b"pkill", b"killall", b"uptime", b"hostname", b"traceroute", b"lsof", b"ps", b"systemctl", b"iptables",
-    b"socat", b"nmap", b"getent", b"sysctl", b"dmesg", b"lsb_release", b"whereis", b"ls", b"systeminfo", b"tasklist",
-    b"powershell", b"cmd", b"certutil", b"bitsadmin", b"wmic", b"net", b"ping",
+    b"whoami",
+    b"uname",
+    b"ifconfig",
+    b"ipconfig",
+    b"netstat",
+    b"nslookup",
+    b"wget",
+    b"curl",
+    b"nc",
+    b"ncat",
+    b"netcat",
+    b"bash",
+    b"sh",
+    b"zsh",
+    b"ksh",
+    b"csh",
+    b"tcsh",
+    b"dash",
+    b"busybox",
+    b"python",
+    b"python2",
+    b"python3",
+    b"perl",
+    b"ruby",
+    b"php",
+    b"lua",
+    b"telnet",
+    b"chmod",
+    b"chown",
+    b"useradd",
+    b"usermod",
+    b"crontab",
+    b"base64",
+    b"xxd",
+    b"nohup",
+    b"sudo",
+    b"id",
+    b"pwd",
+    b"env",
+    b"printenv",
+    b"mkfifo",
+    b"mknod",
+    b"tftp",
+    b"scp",
+    b"gcc",
+    b"pkill",
+    b"killall",
+    b"uptime",
+    b"hostname",
+    b"traceroute",
+    b"lsof",
+    b"ps",
+    b"systemctl",
+    b"iptables",
+    b"socat",
+    b"nmap",
+    b"getent",
+    b"sysctl",
+    b"dmesg",
+    b"lsb_release",
+    b"whereis",
+    b"ls",
+    b"systeminfo",
+    b"tasklist",
+    b"powershell",
+    b"cmd",
+    b"certutil",
+    b"bitsadmin",
+    b"wmic",
+    b"net",
+    b"ping",
 ];
 
 /// Programs that are also words: at a command position they need shell-shaped arguments.
 const WORDY: &[&[u8]] = &[
-    b"cat", b"echo", b"sleep", b"kill", b"head", b"tail", b"more", b"less", b"find", b"grep", b"awk", b"sed", b"cp",
-    b"mv", b"rm", b"touch", b"mkdir", b"tar", b"unzip", b"cd", b"dir", b"type", b"which", b"exec", b"eval", b"source",
-    b"wc", b"file", b"stat", b"du", b"df", b"su", b"ssh", b"ftp", b"who", b"w", b"last", b"history", b"set", b"export",
-    b"exit", b"host", b"dig", b"openssl", b"od", b"strings", b"xargs", b"timeout", b"time", b"read", b"nl", b"tee",
-    b"chgrp", b"ln", b"passwd", b"shutdown", b"reboot", b"service", b"mount", b"date", b"uniq", b"sort", b"diff",
+    b"cat",
+    b"echo",
+    b"sleep",
+    b"kill",
+    b"head",
+    b"tail",
+    b"more",
+    b"less",
+    b"find",
+    b"grep",
+    b"awk",
+    b"sed",
+    b"cp",
+    b"mv",
+    b"rm",
+    b"touch",
+    b"mkdir",
+    b"tar",
+    b"unzip",
+    b"cd",
+    b"dir",
+    b"type",
+    b"which",
+    b"exec",
+    b"eval",
+    b"source",
+    b"wc",
+    b"file",
+    b"stat",
+    b"du",
+    b"df",
+    b"su",
+    b"ssh",
+    b"ftp",
+    b"who",
+    b"w",
+    b"last",
+    b"history",
+    b"set",
+    b"export",
+    b"exit",
+    b"host",
+    b"dig",
+    b"openssl",
+    b"od",
+    b"strings",
+    b"xargs",
+    b"timeout",
+    b"time",
+    b"read",
+    b"nl",
+    b"tee",
+    b"chgrp",
+    b"ln",
+    b"passwd",
+    b"shutdown",
+    b"reboot",
+    b"service",
+    b"mount",
+    b"date",
+    b"uniq",
+    b"sort",
+    b"diff",
 ];
 
-fn is_sep(b: u8) -> bool {
-    matches!(b, b';' | b'|' | b'&' | b'\n' | b'`' | b'\r')
+/// Command separators. In a document, line breaks and backticks (Markdown code spans)
+/// are text.
+fn is_sep(b: u8, document: bool) -> bool {
+    matches!(b, b';' | b'|' | b'&') || (!document && matches!(b, b'\n' | b'`' | b'\r'))
 }
 
 /// The Unix normal form: quotes and escapes that split a word removed (`w'h'o'am'i`,
@@ -42,7 +166,11 @@ fn unix_form(lower: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while let Some(&b) = lower.get(i) {
         let rest = lower.get(i..).unwrap_or(&[]);
-        if let Some(n) = [&b"${ifs}"[..], b"$ifs$9", b"${ifs%??}", b"$ifs"].iter().find(|p| rest.starts_with(p)).map(|p| p.len()) {
+        if let Some(n) = [&b"${ifs}"[..], b"$ifs$9", b"${ifs%??}", b"$ifs"]
+            .iter()
+            .find(|p| rest.starts_with(p))
+            .map(|p| p.len())
+        {
             out.push(b' ');
             i += n;
             continue;
@@ -57,7 +185,9 @@ fn unix_form(lower: &[u8]) -> Vec<u8> {
                 Some(c) if c.is_ascii_alphanumeric() || *c == b'/' => {}
                 _ => out.push(b),
             },
-            b'$' if matches!(lower.get(i + 1), Some(b'@' | b'*' | b'0'..=b'9')) && lower.get(i + 1) != Some(&b'(') => {
+            b'$' if matches!(lower.get(i + 1), Some(b'@' | b'*' | b'0'..=b'9'))
+                && lower.get(i + 1) != Some(&b'(') =>
+            {
                 i += 1;
             }
             b'\t' | 0x0b | 0x0c => out.push(b' '),
@@ -82,17 +212,43 @@ fn shell_args(word: &[u8], args: &[u8]) -> bool {
         Some(b'%') => second.is_some_and(|c| c.is_ascii_alphabetic()),
         Some(b'.') => a.starts_with(b"./") || a.starts_with(b"../"),
         Some(c) if c.is_ascii_digit() => {
-            matches!(word, b"sleep" | b"ping" | b"kill" | b"timeout" | b"nc" | b"ncat" | b"telnet" | b"exit")
-                && a.split(|b| b.is_ascii_whitespace()).next().is_some_and(|t| t.iter().all(|c| c.is_ascii_digit() || *c == b'.'))
+            matches!(
+                word,
+                b"sleep" | b"ping" | b"kill" | b"timeout" | b"nc" | b"ncat" | b"telnet" | b"exit"
+            ) && a
+                .split(|b| b.is_ascii_whitespace())
+                .next()
+                .is_some_and(|t| t.iter().all(|c| c.is_ascii_digit() || *c == b'.'))
         }
-        _ => a.starts_with(b"http:") || a.starts_with(b"https:") || a.get(1..3) == Some(b":\\") || a.get(1..3) == Some(b":/"),
+        _ => {
+            a.starts_with(b"http:")
+                || a.starts_with(b"https:")
+                || a.get(1..3) == Some(b":\\")
+                || a.get(1..3) == Some(b":/")
+        }
     }
 }
 
 /// Programs that, alone between separators, are a probe (`;id;`, `|whoami`).
 const BARE: &[&[u8]] = &[
-    b"id", b"whoami", b"uname", b"ifconfig", b"ipconfig", b"netstat", b"pwd", b"ls", b"dir", b"ps", b"env", b"printenv",
-    b"systeminfo", b"tasklist", b"hostname", b"uptime", b"dmesg", b"lsb_release",
+    b"id",
+    b"whoami",
+    b"uname",
+    b"ifconfig",
+    b"ipconfig",
+    b"netstat",
+    b"pwd",
+    b"ls",
+    b"dir",
+    b"ps",
+    b"env",
+    b"printenv",
+    b"systeminfo",
+    b"tasklist",
+    b"hostname",
+    b"uptime",
+    b"dmesg",
+    b"lsb_release",
 ];
 
 /// Whether `word` at a command position, followed by `args` (up to the next separator),
@@ -109,7 +265,11 @@ fn is_command(word: &[u8], path: bool, args: &[u8], after_sep: bool) -> bool {
         return true;
     }
     if word == b"which" {
-        let next = args.trim_ascii().split(|b| *b == b' ').next().unwrap_or(&[]);
+        let next = args
+            .trim_ascii()
+            .split(|b| *b == b' ')
+            .next()
+            .unwrap_or(&[]);
         return STRONG.contains(&next) || matches!(next, b"gcc" | b"cc" | b"make");
     }
     if word == b"echo" {
@@ -119,11 +279,22 @@ fn is_command(word: &[u8], path: bool, args: &[u8], after_sep: bool) -> bool {
     if after_sep {
         return shell_args(word, args) || (bare && BARE.contains(&word));
     }
-    shell_args(word, args) || (bare && matches!(word, b"whoami" | b"ifconfig" | b"ipconfig" | b"uname" | b"netstat" | b"systeminfo" | b"tasklist"))
+    shell_args(word, args)
+        || (bare
+            && matches!(
+                word,
+                b"whoami"
+                    | b"ifconfig"
+                    | b"ipconfig"
+                    | b"uname"
+                    | b"netstat"
+                    | b"systeminfo"
+                    | b"tasklist"
+            ))
 }
 
 /// Scans the command positions of a Unix-normalised value.
-fn commands(form: &[u8], sensitivity: Sensitivity) -> bool {
+fn commands(form: &[u8], sensitivity: Sensitivity, document: bool) -> bool {
     let mut i = 0;
     let mut after_sep = false;
     let len = form.len();
@@ -132,18 +303,28 @@ fn commands(form: &[u8], sensitivity: Sensitivity) -> bool {
         // Skip to the start of a word.
         let mut j = i;
         while let Some(&c) = form.get(j) {
-            if matches!(c, b' ' | b'(' | b'{' | b'!') || (c == b'$' && form.get(j + 1) == Some(&b'(')) {
+            if matches!(c, b' ' | b'(' | b'{' | b'!')
+                || (c == b'$' && form.get(j + 1) == Some(&b'('))
+            {
                 j += 1;
             } else {
                 break;
             }
         }
         let start = j;
-        while form.get(j).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'-')) {
+        while form
+            .get(j)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'-'))
+        {
             j += 1;
         }
         let token = form.get(start..j).unwrap_or(&[]);
-        let end = form.get(j..).unwrap_or(&[]).iter().position(|c| is_sep(*c) || *c == b')').map_or(len, |p| p + j);
+        let end = form
+            .get(j..)
+            .unwrap_or(&[])
+            .iter()
+            .position(|c| is_sep(*c, document) || *c == b')')
+            .map_or(len, |p| p + j);
         let args = form.get(j..end).unwrap_or(&[]);
         if !token.is_empty() {
             positions += 1;
@@ -151,17 +332,35 @@ fn commands(form: &[u8], sensitivity: Sensitivity) -> bool {
             let word = token.rsplit(|b| *b == b'/').next().unwrap_or(&[]);
             let word = word.strip_suffix(b".exe").unwrap_or(word);
             let prog_path = path
-                && (token.starts_with(b"/bin/") || token.starts_with(b"/usr/") || token.starts_with(b"/sbin/") || token.starts_with(b"usr/bin/") || token.starts_with(b"./"));
-            if is_command(word, prog_path, args, after_sep || sensitivity == Sensitivity::High) {
+                && (token.starts_with(b"/bin/")
+                    || token.starts_with(b"/usr/")
+                    || token.starts_with(b"/sbin/")
+                    || token.starts_with(b"usr/bin/")
+                    || token.starts_with(b"./"));
+            let bare = args.trim_ascii().is_empty();
+            if !(document && bare)
+                && is_command(
+                    word,
+                    prog_path,
+                    args,
+                    after_sep || sensitivity == Sensitivity::High,
+                )
+            {
                 return true;
             }
         }
         // Next command position: after the next separator.
-        let Some(next) = form.get(j..).unwrap_or(&[]).iter().position(|c| is_sep(*c)).map(|p| p + j) else {
+        let Some(next) = form
+            .get(j..)
+            .unwrap_or(&[])
+            .iter()
+            .position(|c| is_sep(*c, document))
+            .map(|p| p + j)
+        else {
             break;
         };
         i = next + 1;
-        while form.get(i).is_some_and(|c| is_sep(*c)) {
+        while form.get(i).is_some_and(|c| is_sep(*c, document)) {
             i += 1;
         }
         after_sep = true;
@@ -172,36 +371,69 @@ fn commands(form: &[u8], sensitivity: Sensitivity) -> bool {
 static UNIX: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
         ("ifs", r"\$\{?ifs\b"),
-        ("shell-path", r"/bin/(ba|z|da|k|c|tc)?sh\b|/dev/(tcp|udp)/|/usr/bin/(env|perl|python\d?|id|whoami|wget|curl)\b"),
+        (
+            "shell-path",
+            r"/bin/(ba|z|da|k|c|tc)?sh\b|/dev/(tcp|udp)/|/usr/bin/(env|perl|python\d?|id|whoami|wget|curl)\b",
+        ),
         ("shellshock", r"\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;"),
-        ("command-substitution", r"\$\(\s*`?\s*[a-z/]|`\s*(/[a-z/]+/)?(id|whoami|uname|ls|cat|pwd|wget|curl|sleep|ping|nc|bash|sh|echo|env|ifconfig|netstat|perl|python)\b[^`]*`"),
-        ("redirect", r"(>|>>)\s*/(tmp|dev|var|etc)/|2\s*>\s*&\s*1|\|\s*(ba)?sh\b|\bnc(at)?\s+(-\w+\s+)*-[elc]\s|\s-e\s+/bin/"),
+        (
+            "command-substitution",
+            r"\$\(\s*`?\s*[a-z/]|`\s*(/[a-z/]+/)?(id|whoami|uname|ls|cat|pwd|wget|curl|sleep|ping|nc|bash|sh|echo|env|ifconfig|netstat|perl|python)\b[^`]*`",
+        ),
+        (
+            "redirect",
+            r"(>|>>)\s*/(tmp|dev|var|etc)/|2\s*>\s*&\s*1|\|\s*(ba)?sh\b|\bnc(at)?\s+(-\w+\s+)*-[elc]\s|\s-e\s+/bin/",
+        ),
         ("ssi-exec", r"<!--\s*#\s*(exec|include|echo|config)\b"),
-        ("brace-expansion", r"\{\s*(cat|ls|id|wget|curl|nc|bash|sh|echo|ping),"),
+        (
+            "brace-expansion",
+            r"\{\s*(cat|ls|id|wget|curl|nc|bash|sh|echo|ping),",
+        ),
     ])
 });
 
 /// The `UNIXShellCommandsVariables_*` detector.
 pub fn unix(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     let form = unix_form(s.lower());
-    if let Some(rule) = UNIX.first(&form) {
-        return Some(Finding::new(Threat::UnixCommand, rule, Form::Decoded, "Unix shell command injection"));
+    if let Some(rule) = UNIX.first(&form)
+        && !(s.document() && rule == "command-substitution" && !form.windows(2).any(|w| w == b"$("))
+    {
+        return Some(Finding::new(
+            Threat::UnixCommand,
+            rule,
+            Form::Decoded,
+            "Unix shell command injection",
+        ));
     }
-    if commands(&form, sensitivity) {
-        return Some(Finding::new(Threat::UnixCommand, "command", Form::Decoded, "Unix shell command injection"));
+    if commands(&form, sensitivity, s.document()) {
+        return Some(Finding::new(
+            Threat::UnixCommand,
+            "command",
+            Form::Decoded,
+            "Unix shell command injection",
+        ));
     }
     None
 }
 
 static WINDOWS: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
-        ("cmd", r"\bcmd(\.exe)?\s*/[ckr]\b|\bcmd\.exe\b|\bcommand\.com\b"),
+        (
+            "cmd",
+            r"\bcmd(\.exe)?\s*/[ckr]\b|\bcmd\.exe\b|\bcommand\.com\b",
+        ),
         (
             "env-var",
             r"%(systemroot|windir|comspec|userprofile|appdata|temp|tmp|programfiles|allusersprofile|homepath|homedrive|computername|username|systemdrive|public|localappdata|programdata)%",
         ),
-        ("file-command", r"(^|[&|;]\s*)(type|dir|copy|del|more|move|attrib|icacls|cacls|xcopy|tree|rd|rmdir)\s+(/\w\s+)*([a-z]:[\\/]|\\\\|%\w+%|\.\.\\)"),
-        ("net-command", r"\bnet1?(\.exe)?\s+(user|localgroup|view|share|use|group|start|stop|accounts|session|config)\b"),
+        (
+            "file-command",
+            r"(^|[&|;]\s*)(type|dir|copy|del|more|move|attrib|icacls|cacls|xcopy|tree|rd|rmdir)\s+(/\w\s+)*([a-z]:[\\/]|\\\\|%\w+%|\.\.\\)",
+        ),
+        (
+            "net-command",
+            r"\bnet1?(\.exe)?\s+(user|localgroup|view|share|use|group|start|stop|accounts|session|config)\b",
+        ),
         (
             "lolbin",
             r"\bcertutil(\.exe)?\s+.*-(urlcache|decode|encode|verifyctl)|\bbitsadmin(\.exe)?\s+/(transfer|create|addfile)|\bwmic(\.exe)?\s+(process|os|useraccount|shadowcopy|/node)|\brundll32(\.exe)?\s+\S+,|\bregsvr32(\.exe)?\s+/|\bmshta(\.exe)?\s+(http|javascript|vbscript)|\b[cw]script(\.exe)?\s+(//|\S+\.(vbs|js|wsf))|\breg(\.exe)?\s+(add|query|delete|save|export)\s+hk|\bschtasks(\.exe)?\s+/|\bvssadmin\s+(delete|list)|\bbcdedit\b|\bwevtutil\s+cl",
@@ -211,35 +443,77 @@ static WINDOWS: LazyLock<Rules> = LazyLock::new(|| {
             r"(^|[&|;]\s*)(ipconfig|systeminfo|tasklist|whoami|netstat|hostname|ver|qwinsta|quser|set)(\.exe)?\s*(/\w+\s*)*(&|\||;|$)",
         ),
         ("ping", r"(^|[&|;]\s*)ping(\.exe)?\s+-[nlw]\s+\d+"),
-        ("system32", r"\\(windows|winnt)\\system32\\\w+\.exe|\bsystem32\\(cmd|calc|powershell|net|certutil)\b"),
+        (
+            "system32",
+            r"\\(windows|winnt)\\system32\\\w+\.exe|\bsystem32\\(cmd|calc|powershell|net|certutil)\b",
+        ),
     ])
 });
 
 /// The `WindowsShellCommands_*` detector.
 pub fn windows(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
-    let form: Vec<u8> = s.lower().iter().copied().filter(|b| !matches!(b, b'^' | b'"')).collect();
-    WINDOWS.first(&form).map(|rule| Finding::new(Threat::WindowsCommand, rule, Form::Decoded, "Windows command injection"))
+    let form: Vec<u8> = s
+        .lower()
+        .iter()
+        .copied()
+        .filter(|b| !matches!(b, b'^' | b'"'))
+        .collect();
+    WINDOWS.first(&form).map(|rule| {
+        Finding::new(
+            Threat::WindowsCommand,
+            rule,
+            Form::Decoded,
+            "Windows command injection",
+        )
+    })
 }
 
 static POWERSHELL: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
-        ("powershell", r"\b(powershell|pwsh)(\.exe)?\b\s*(-|/|\s\S|$)"),
+        (
+            "powershell",
+            r"\b(powershell|pwsh)(\.exe)?\b\s*(-|/|\s\S|$)",
+        ),
         ("iex", r"\b(iex|invoke-expression)\b\s*[(\s$]|\|\s*iex\b"),
         (
             "cmdlet",
             r"\binvoke-(webrequest|restmethod|command|item|wmimethod|mimikatz|shellcode|obfuscation|reflectivepeinjection)\b|\bstart-(process|bitstransfer)\b|\b(set|add)-mppreference\b|\bnew-object\s+(-typename\s+)?(system\.)?(net\.webclient|io\.memorystream|net\.sockets)|\bget-(wmiobject|ciminstance|credential|localuser|content\s+\S)|\bremove-item\s+.*-recurse|\bset-executionpolicy\b",
         ),
-        ("download", r"\.download(string|file|data)\s*\(|\bnet\.webclient\b"),
-        ("encoded", r"\s-(e|en|enc|enco|encod|encode|encoded|encodedc|encodedcommand)\s+[a-z0-9+/=]{16,}|\[(system\.)?convert\]\s*::\s*frombase64string|\[system\.text\.encoding\]::"),
-        ("flags", r"\s-(nop|noprofile|noni|noninteractive|w(indowstyle)?\s+hidden|ep\s+bypass|exec(utionpolicy)?\s+bypass)\b"),
-        ("env", r"\$env:(comspec|temp|appdata|userprofile|windir|systemroot|computername|username|path)\b"),
+        (
+            "download",
+            r"\.download(string|file|data)\s*\(|\bnet\.webclient\b",
+        ),
+        (
+            "encoded",
+            r"\s-(e|en|enc|enco|encod|encode|encoded|encodedc|encodedcommand)\s+[a-z0-9+/=]{16,}|\[(system\.)?convert\]\s*::\s*frombase64string|\[system\.text\.encoding\]::",
+        ),
+        (
+            "flags",
+            r"\s-(nop|noprofile|noni|noninteractive|w(indowstyle)?\s+hidden|ep\s+bypass|exec(utionpolicy)?\s+bypass)\b",
+        ),
+        (
+            "env",
+            r"\$env:(comspec|temp|appdata|userprofile|windir|systemroot|computername|username|path)\b",
+        ),
     ])
 });
 
 /// The `PowerShellCommands_*` detector.
 pub fn powershell(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
-    let form: Vec<u8> = s.lower().iter().copied().filter(|b| !matches!(b, b'`' | b'^')).collect();
-    POWERSHELL.first(&form).map(|rule| Finding::new(Threat::PowerShell, rule, Form::Decoded, "PowerShell command injection"))
+    let form: Vec<u8> = s
+        .lower()
+        .iter()
+        .copied()
+        .filter(|b| !matches!(b, b'`' | b'^'))
+        .collect();
+    POWERSHELL.first(&form).map(|rule| {
+        Finding::new(
+            Threat::PowerShell,
+            rule,
+            Form::Decoded,
+            "PowerShell command injection",
+        )
+    })
 }
 
 #[cfg(test)]
@@ -255,7 +529,7 @@ mod tests {
 
     #[test]
     fn command_positions() {
-        let f = |s: &str| commands(&unix_form(s.as_bytes()), Sensitivity::Low);
+        let f = |s: &str| commands(&unix_form(s.as_bytes()), Sensitivity::Low, false);
         assert!(f(";id"));
         assert!(f("a|id|"));
         assert!(f("ls -l /tmp"));

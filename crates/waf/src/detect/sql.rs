@@ -33,16 +33,32 @@ fn fp_str(fp: &[u8; 8]) -> &[u8] {
 /// Whether a libinjection fingerprint shows the structure of an injection rather than of
 /// text that happens to tokenize like one: a keyword, UNION, a function call, a
 /// comparison or logic operator working on values, a statement separator or a comment
-/// after a string.
-fn confirmed(fp: &[u8], text: &[u8]) -> bool {
+/// after a string. In a document only a breakout counts: a string or number closed, then
+/// an operator, a logic word, UNION, a separator or a comment.
+fn confirmed(fp: &[u8], text: &[u8], document: bool) -> bool {
     let has = |c: u8| fp.contains(&c);
-    if has(b'U') || has(b'E') || has(b'T') || has(b'B') || has(b'k') || has(b'f') || has(b'v') {
+    if document {
+        let mut it = fp.iter().copied().skip_while(|c| *c == b'(');
+        let first = it.next();
+        let next = it.find(|c| *c != b')');
+        let breakout = matches!(first, Some(b's' | b'1'))
+            && matches!(next, Some(b'&' | b'o' | b'U' | b';' | b'c'));
+        return breakout
+            && (has(b'&') || has(b'U') || has(b'c') || has(b';'))
+            && text_has_operator(text);
+    }
+    // `@name` is a variable to libinjection, and an e-mail address to everyone else.
+    let variable = has(b'v') && text.windows(2).any(|w| w == b"@@");
+    if has(b'U') || has(b'E') || has(b'T') || has(b'B') || has(b'k') || has(b'f') || variable {
         return true;
     }
     // A logic operator (`or`, `and`, `||`) followed by a value and an operator or value.
     if let Some(i) = fp.iter().position(|c| *c == b'&') {
         let after = fp.get(i + 1..).unwrap_or(&[]);
-        if after.iter().any(|c| matches!(c, b'1' | b's' | b'o' | b'(' | b'v' | b'f')) {
+        if after
+            .iter()
+            .any(|c| matches!(c, b'1' | b's' | b'o' | b'(' | b'v' | b'f'))
+        {
             // Text such as "rock 'n' roll and blues" tokenizes as strings, words and a
             // logic word; an injection compares or comments something out.
             return has(b'o') || has(b'c') || has(b'1') || text_has_operator(text);
@@ -58,20 +74,93 @@ fn confirmed(fp: &[u8], text: &[u8]) -> bool {
 }
 
 fn text_has_operator(text: &[u8]) -> bool {
-    text.iter().any(|b| matches!(b, b'=' | b'<' | b'>' | b'|' | b'&' | b'^' | b'*' | b'+' | b'-'))
+    text.iter().any(|b| {
+        matches!(
+            b,
+            b'=' | b'<' | b'>' | b'|' | b'&' | b'^' | b'*' | b'+' | b'-'
+        )
+    })
 }
 
 fn sql_comment_or_separator(text: &[u8]) -> bool {
-    text.windows(2).any(|w| w == b"--" || w == b"/*") || text.contains(&b'#') || text.contains(&b';')
+    text.windows(2).any(|w| w == b"--" || w == b"/*")
+        || text.contains(&b'#')
+        || text.contains(&b';')
 }
 
-/// Start positions for libinjection: the value's start, after each quote, and at SQL
-/// keywords that may begin an injection after free text.
+/// Whether SQL follows position `i` (just after a quote): an operator, a separator, a
+/// comment, or a logic or query keyword, after optional spaces and parentheses.
+fn sql_follows(text: &[u8], i: usize) -> bool {
+    let rest = text.get(i..).unwrap_or(&[]);
+    let skip = rest
+        .iter()
+        .take_while(|c| c.is_ascii_whitespace() || **c == b')')
+        .count();
+    let rest = rest.get(skip..).unwrap_or(&[]);
+    match rest.first() {
+        None => skip > 0 || i >= text.len(),
+        Some(
+            b'=' | b'<' | b'>' | b'!' | b'|' | b'&' | b'+' | b'-' | b'^' | b'*' | b'/' | b'%'
+            | b';' | b'#' | b',' | b'\'' | b'"' | b'`',
+        ) => true,
+        Some(c) if c.is_ascii_alphabetic() => {
+            let word: Vec<u8> = rest
+                .iter()
+                .take(8)
+                .take_while(|c| c.is_ascii_alphabetic() || **c == b'_')
+                .map(u8::to_ascii_lowercase)
+                .collect();
+            matches!(
+                word.as_slice(),
+                b"or"
+                    | b"and"
+                    | b"xor"
+                    | b"union"
+                    | b"select"
+                    | b"having"
+                    | b"order"
+                    | b"group"
+                    | b"like"
+                    | b"rlike"
+                    | b"regexp"
+                    | b"between"
+                    | b"is"
+                    | b"in"
+                    | b"waitfor"
+                    | b"into"
+                    | b"from"
+                    | b"where"
+                    | b"limit"
+                    | b"procedur"
+                    | b"exec"
+                    | b"execute"
+                    | b"div"
+                    | b"mod"
+                    | b"not"
+                    | b"as"
+                    | b"sleep"
+                    | b"benchmar"
+                    | b"drop"
+                    | b"insert"
+                    | b"update"
+                    | b"delete"
+                    | b"declare"
+            )
+        }
+        Some(_) => false,
+    }
+}
+
+/// Start positions for libinjection: the value's start, at each quote that SQL follows,
+/// and at SQL keywords that may begin an injection after free text.
 fn starts(text: &[u8]) -> Vec<usize> {
     let mut out = vec![0];
-    let lower_at = |i: usize, w: &[u8]| {
-        text.get(i..i + w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w))
-            && text.get(i + w.len()).is_none_or(|c| !c.is_ascii_alphanumeric())
+    let word_at = |i: usize, w: &[u8]| {
+        text.get(i..i + w.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(w))
+            && text
+                .get(i + w.len())
+                .is_none_or(|c| !c.is_ascii_alphanumeric())
             && (i == 0 || text.get(i - 1).is_some_and(|c| !c.is_ascii_alphanumeric()))
     };
     for (i, b) in text.iter().enumerate() {
@@ -79,16 +168,8 @@ fn starts(text: &[u8]) -> Vec<usize> {
             break;
         }
         match b {
-            b'\'' | b'"' | b'`' => {
-                // From the quote itself: libinjection also tries it as the end of a string.
-                if i > 0 {
-                    out.push(i);
-                }
-            }
-            b'u' | b'U' if lower_at(i, b"union") => out.push(i),
-            b'o' | b'O' if lower_at(i, b"or") => out.push(i),
-            b'a' | b'A' if lower_at(i, b"and") => out.push(i),
-            b';' if i > 0 => out.push(i),
+            b'\'' | b'"' | b'`' if i > 0 && sql_follows(text, i + 1) => out.push(i),
+            b'u' | b'U' if i > 0 && word_at(i, b"union") => out.push(i),
             _ => {}
         }
     }
@@ -97,12 +178,12 @@ fn starts(text: &[u8]) -> Vec<usize> {
 
 /// libinjection over the value from each start; the first confirmed (LOW) or any (HIGH)
 /// verdict.
-fn scan(text: &[u8], sensitivity: Sensitivity) -> Option<[u8; 8]> {
+fn scan(text: &[u8], sensitivity: Sensitivity, document: bool) -> Option<[u8; 8]> {
     let mut unconfirmed = None;
     for s in starts(text) {
         let part = text.get(s..).unwrap_or(&[]);
         if let Some(fp) = libinjection_fp(part) {
-            if confirmed(fp_str(&fp), part) {
+            if confirmed(fp_str(&fp), part, document) {
                 return Some(fp);
             }
             unconfirmed.get_or_insert(fp);
@@ -118,14 +199,22 @@ fn scan(text: &[u8], sensitivity: Sensitivity) -> Option<[u8; 8]> {
 /// address, a JWT, a base64 blob) are not tokenized.
 fn plain_token(text: &[u8]) -> bool {
     !text.is_empty()
-        && text
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b'+' | b'/' | b':' | b','))
+        && text.iter().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'-' | b'_' | b'.' | b'@' | b'+' | b'/' | b':' | b',')
+        })
 }
 
 /// The `SQLi_*` detector: libinjection, confirmed.
 pub fn libinjection(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
-    let mut forms: Vec<(&[u8], Form)> = vec![(s.canon(), Form::Decoded)];
+    let document = s.document();
+    let stripped = if s.place().is_text() {
+        strip_tags(s.canon())
+    } else {
+        None
+    };
+    let mut forms: Vec<(&[u8], Form)> =
+        vec![(stripped.as_deref().unwrap_or(s.canon()), Form::Decoded)];
     let segments;
     if s.place() == Place::UriPath {
         segments = super::path::decoded_segments(s.raw());
@@ -135,16 +224,26 @@ pub fn libinjection(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding
         if plain_token(text) && !has_sql_word(text) {
             continue;
         }
-        if let Some(fp) = scan(text, sensitivity) {
-            let mut f = Finding::new(Threat::Sqli, "libinjection", form, "libinjection SQL injection fingerprint");
+        if let Some(fp) = scan(text, sensitivity, document) {
+            let mut f = Finding::new(
+                Threat::Sqli,
+                "libinjection",
+                form,
+                "libinjection SQL injection fingerprint",
+            );
             f.fingerprint = fp;
             return Some(f);
         }
         // MySQL executes `/*! ... */`; libinjection reads it as a comment.
         if text.windows(3).any(|w| w == b"/*!") {
             let opened = decode::sql_form(text);
-            if let Some(fp) = scan(&opened, sensitivity) {
-                let mut f = Finding::new(Threat::Sqli, "libinjection", form, "libinjection SQL injection fingerprint (MySQL comment opened)");
+            if let Some(fp) = scan(&opened, sensitivity, document) {
+                let mut f = Finding::new(
+                    Threat::Sqli,
+                    "libinjection",
+                    form,
+                    "libinjection SQL injection fingerprint (MySQL comment opened)",
+                );
                 f.fingerprint = fp;
                 return Some(f);
             }
@@ -153,45 +252,136 @@ pub fn libinjection(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding
     None
 }
 
-fn has_sql_word(text: &[u8]) -> bool {
-    let lower = text.to_ascii_lowercase();
-    [&b"union"[..], b"select", b"sleep", b"benchmark"].iter().any(|w| lower.windows(w.len()).any(|x| x == *w))
+/// Markup tags replaced by a space (`<` and `>` are SQL operators, and rich text is full
+/// of them). `None` when there are none.
+fn strip_tags(text: &[u8]) -> Option<Vec<u8>> {
+    let tag_start = |i: usize| {
+        text.get(i + 1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'/' || *c == b'!')
+    };
+    if !text
+        .iter()
+        .enumerate()
+        .any(|(i, b)| *b == b'<' && tag_start(i))
+    {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        if b == b'<' && tag_start(i) {
+            let rest = text.get(i..).unwrap_or(&[]);
+            if let Some(end) = rest.iter().position(|c| *c == b'>') {
+                out.push(b' ');
+                i += end + 1;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    Some(out)
 }
 
-/// Patterns on the SQL normal form (comments removed, whitespace compressed, lower case).
-static EXTENDED: LazyLock<Rules> = LazyLock::new(|| {
+fn has_sql_word(text: &[u8]) -> bool {
+    let lower = text.to_ascii_lowercase();
+    [&b"union"[..], b"select", b"sleep", b"benchmark"]
+        .iter()
+        .any(|w| lower.windows(w.len()).any(|x| x == *w))
+}
+
+/// Breakout patterns on the SQL normal form (comments removed, whitespace compressed,
+/// lower case): an injection leaving the string or number the application put it in.
+static BREAKOUT: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
-        ("union-select", r"\bunion(\s+(all|distinct))?[\s(]*select\b"),
-        ("time-probe", r"\b(sleep|pg_sleep|benchmark)\s*\(\s*['(]*\d"),
-        ("time-probe", r"\bwaitfor\s+(delay|time)\s+'"),
-        ("time-probe", r"\b(dbms_pipe\.receive_message|dbms_lock\.sleep|randomblob\s*\(\s*\d{6})"),
         (
-            "catalog",
-            r"@@(version|datadir|hostname|servername|basedir|tmpdir|language|spid)\b|\binformation_schema\b|\bsys\.(all_tables|all_users|user_tables|user_objects|objects|columns|tables|databases|sysobjects|login_user|database_name)\b|\bsys(objects|columns|users|databases)\b|\bpg_(shadow|user|group|database|catalog|tables|namespace|authid)\b|\bmysql\.(user|db)\b|\bv\$(version|instance|database)\b|\ball_tab_columns\b|\bdba_(role_privs|users|tables)\b|\bmaster\.\.|\bsqlite_master\b",
+            "union-select",
+            r"(^|['\x22`\d)])\s*\)*\s*union(\s+(all|distinct))?[\s(]*select\b",
+        ),
+        (
+            "time-probe",
+            r"(^|[^\w.])(sleep|pg_sleep|benchmark)\s*\(\s*['(]*\d",
+        ),
+        ("time-probe", r"\bwaitfor\s+(delay|time)\s+'"),
+        (
+            "time-probe",
+            r"\b(dbms_pipe\.receive_message|dbms_lock\.sleep|randomblob\s*\(\s*\d{6})",
         ),
         (
             "dangerous-function",
             r"\b(xp_cmdshell|xp_regread|xp_dirtree|sp_addlogin|sp_addsrvrolemember|sp_executesql|sp_oacreate|sp_configure|sp_password|utl_http\.request|utl_inaddr\.get_host_\w+|dbms_\w+\.\w+|load_file\s*\(|into\s+(out|dump)file|extractvalue\s*\(|updatexml\s*\(|current_setting\s*\(|name_const\s*\(|procedure\s+analyse\s*\(|make_set\s*\(|elt\s*\(\s*\d)",
         ),
-        ("info-function", r"\bselect\s+(@@\w+|version\s*\(|user\s*\(|current_user|session_user|system_user|database\s*\(|current_database\s*\(|current_setting|banner\b|\*\s+from\b|null\s*,|\d+\s*,\s*\d+|count\s*\(|distinct\b|concat|char\s*\(|\(\s*select|\w+\s*\(\s*\)\s*(;|$|--|#)|[\w.$]+\s+from\s+[\w.$]+)"),
-        ("concat-chars", r"\b(char|chr|nchar)\s*\(\s*\d+\s*\)\s*(\+|\|\||,)\s*(char|chr|nchar)\s*\("),
         ("string-concat-call", r"['`]\s*(\|\||\+)\s*[\w.]+\s*\("),
-        ("subquery", r"(\(|\b(and|or|xor|not|=)\s*\(?)\s*select\b.{0,200}\bfrom\b"),
+        (
+            "quote-comment",
+            r"^[\w@.\-]*['\x22`]\s*\)*\s*(--|#|;|/\*|\x00)",
+        ),
+        (
+            "quote-logic",
+            r"['\x22`]\s*\)*\s*(or|and|xor|\|\||&&)\s*[\s(]*['\x22`\d(@]",
+        ),
+        (
+            "quote-logic",
+            r"['\x22`]\s*\)*\s*(or|and|xor|\|\||&&)\s+(true|false|not|null|sleep|benchmark|pg_sleep|if|case|exists|select|x=|[a-z]\s*=\s*[a-z]\b)",
+        ),
+        (
+            "quote-stacked",
+            r"['\x22`\d]\s*\)*\s*;\s*(drop|truncate|shutdown|insert|delete|update|select|exec|execute|declare|waitfor|create|alter|grant|copy)\b",
+        ),
+        (
+            "convert-cast",
+            r"\b(convert|cast)\s*\(\s*(int|varchar|nvarchar|char)\s*,\s*\(|\bcast\s*\(.{0,100}\bas\s+(int|varchar|nvarchar|numeric|signed|char)\b",
+        ),
+        (
+            "if-function",
+            r"\b(if|iif|ifnull)\s*\(.{0,100}\b(sleep|benchmark|pg_sleep|select|substr(ing)?|ascii|length|version)\b",
+        ),
+        (
+            "substring-probe",
+            r"\b(substr(ing)?|mid|ascii|ord|length|len|hex|unhex|lower|upper)\s*\(\s*\(?\s*(@@|select\b|version\s*\(|user\s*\(|database\s*\()",
+        ),
+        (
+            "like-probe",
+            r"['\x22]\s*\)*\s*(or|and)\s+[\w'\x22]+\s+(like|rlike|regexp|sounds\s+like|between)\s+",
+        ),
+        ("having-tautology", r"\bhaving\s+\d+\s*=\s*\d+"),
+    ])
+});
+
+/// Statement patterns: SQL that does something on its own (a UNION anywhere, catalog
+/// reads, DDL, stacked queries). Not looked for in documents, which may quote SQL.
+static STATEMENT: LazyLock<Rules> = LazyLock::new(|| {
+    Rules::new(&[
+        ("union-select", r"\bunion(\s+(all|distinct))?[\s(]*select\b"),
+        (
+            "catalog",
+            r"@@(version|datadir|hostname|servername|basedir|tmpdir|language|spid)\b|\binformation_schema\b|\bsys\.(all_tables|all_users|user_tables|user_objects|objects|columns|tables|databases|sysobjects|login_user|database_name)\b|\bsys(objects|columns|users|databases)\b|\bpg_(shadow|user|group|database|catalog|tables|namespace|authid)\b|\bmysql\.(user|db)\b|\bv\$(version|instance|database)\b|\ball_tab_columns\b|\bdba_(role_privs|users|tables)\b|\bmaster\.\.|\bsqlite_master\b",
+        ),
+        (
+            "info-function",
+            r"\bselect\s+(@@\w+|version\s*\(|user\s*\(|current_user|session_user|system_user|database\s*\(|current_database\s*\(|current_setting|banner\b|\*\s+from\b|null\s*,|\d+\s*,\s*\d+|count\s*\(|distinct\b|concat|char\s*\(|\(\s*select|\w+\s*\(\s*\)\s*(;|$|--|#)|[\w.$]+\s+from\s+[\w.$]+)",
+        ),
+        (
+            "concat-chars",
+            r"\b(char|chr|nchar)\s*\(\s*\d+\s*\)\s*(\+|\|\||,)\s*(char|chr|nchar)\s*\(",
+        ),
+        (
+            "subquery",
+            r"(\(|\b(and|or|xor|not|=)\s*\(?)\s*select\b.{0,200}\bfrom\b",
+        ),
         ("subquery", r"\b(and|or|xor|not)\s*\(+\s*select\b"),
         (
             "stacked-query",
             r";\s*(drop\s+(table|database|user|view|procedure|function|schema|index)\b|truncate\s+table\b|(shutdown|commit|rollback)\s*(;|--|#|$)|insert\s+into\s+[\w.`]+|delete\s+from\s+[\w.`]+|update\s+[\w.`]+\s+set\b|select\b.{0,200}\bfrom\b|select\s+[\w@*(]|exec(ute)?\s+[\w.]+|declare\s+@|waitfor\s+|copy\s+\w+\s+(from|to)\b|create\s+(table|user|database|function|procedure|login)\b|alter\s+(table|user|database|login)\b|grant\s+\w+|set\s+@|call\s+\w+\s*\()",
         ),
-        ("ddl", r"^\s*(drop\s+(table|database)\s+[\w.`]+\s*(;|--|#|$)|create\s+user\s+\S+\s+identified\s+by\b|create\s+table\s+\w+\s*\(|grant\s+(all|connect|resource|dba|select|insert)\b.{0,80}\bto\b|insert\s+into\s+[\w.`]+\s*(\(|values\b|select\b)|copy\s+\w+\s+(from|to)\s|exec(ute)?\s+(master|xp_|sp_)|declare\s+@\w+)"),
-        ("order-by-probe", r"(^|['\x22)\s])(order|group)\s+by\s+\d+\s*(,|--|#|;|/\*|\)|$)"),
-        ("having-tautology", r"\bhaving\s+\d+\s*=\s*\d+"),
-        ("quote-comment", r"^[\w@.\-]*['\x22`]\s*\)*\s*(--|#|;|/\*|\x00)"),
-        ("quote-logic", r"['\x22`]\s*\)*\s*(or|and|xor|\|\||&&)\s*[\s(]*['\x22`\d(@]"),
-        ("quote-logic", r"['\x22`]\s*\)*\s*(or|and|xor|\|\||&&)\s+(true|false|not|null|sleep|benchmark|pg_sleep|if|case|exists|select|x=|[a-z]\s*=\s*[a-z]\b)"),
-        ("convert-cast", r"\b(convert|cast)\s*\(\s*(int|varchar|nvarchar|char)\s*,\s*\(|\bcast\s*\(.{0,100}\bas\s+(int|varchar|nvarchar|numeric|signed|char)\b"),
-        ("if-function", r"\b(if|iif|ifnull)\s*\(.{0,100}\b(sleep|benchmark|pg_sleep|select|substr(ing)?|ascii|length|version)\b"),
-        ("substring-probe", r"\b(substr(ing)?|mid|ascii|ord|length|len|hex|unhex|lower|upper)\s*\(\s*\(?\s*(@@|select\b|version\s*\(|user\s*\(|database\s*\()"),
-        ("like-probe", r"['\x22]\s*\)*\s*(or|and)\s+[\w'\x22]+\s+(like|rlike|regexp|sounds\s+like|between)\s+"),
+        (
+            "ddl",
+            r"^\s*(drop\s+(table|database)\s+[\w.`]+\s*(;|--|#|$)|create\s+user\s+\S+\s+identified\s+by\b|create\s+table\s+\w+\s*\(|grant\s+(all|connect|resource|dba|select|insert)\b.{0,80}\bto\b|insert\s+into\s+[\w.`]+\s*(\(|values\b|select\b)|copy\s+\w+\s+(from|to)\s|exec(ute)?\s+(master|xp_|sp_)|declare\s+@\w+)",
+        ),
+        (
+            "order-by-probe",
+            r"(^|['\x22)\s])(order|group)\s+by\s+\d+\s*(,|--|#|;|/\*|\)|$)",
+        ),
         ("as-injectx", r"\bas\s+\w+\s+where\s+\d+\s*=\s*\d+"),
         ("where-tautology", r"^\s*where\s+\d+\s*=\s*\d+"),
     ])
@@ -200,7 +390,7 @@ static EXTENDED: LazyLock<Rules> = LazyLock::new(|| {
 /// `(or|and|xor|&&|||) lhs op rhs` where the comparison is a tautology or a contradiction
 /// (`1=1`, `'a'='a'`, `x=x`, `2>1`, `7506=9091`): what a boolean probe looks like and
 /// what text rarely does.
-fn boolean_probe(form: &[u8]) -> bool {
+fn boolean_probe(form: &[u8], document: bool) -> bool {
     static PROBE: LazyLock<Rules> = LazyLock::new(|| {
         Rules::new(&[(
             "probe",
@@ -211,11 +401,21 @@ fn boolean_probe(form: &[u8]) -> bool {
         return false;
     };
     for c in re.captures_iter(form) {
+        // In a document only right after a closed string or number.
+        if document
+            && c.get(0).is_some_and(|m| {
+                let lead = m.as_bytes().first().copied();
+                !matches!(lead, Some(b'\'' | b'"' | b'`' | b')' | b'0'..=b'9'))
+            })
+        {
+            continue;
+        }
         let quoted = c.get(1).is_some_and(|m| !m.is_empty());
         let lhs = c.get(2).map_or(&b""[..], |m| m.as_bytes());
         let op = c.get(3).map_or(&b""[..], |m| m.as_bytes());
         let rhs = c.get(4).map_or(&b""[..], |m| m.as_bytes());
-        let numeric = |v: &[u8]| !v.is_empty() && v.iter().all(|b| b.is_ascii_digit() || *b == b'.');
+        let numeric =
+            |v: &[u8]| !v.is_empty() && v.iter().all(|b| b.is_ascii_digit() || *b == b'.');
         let both_numeric = numeric(lhs) && numeric(rhs);
         let same = lhs == rhs && (quoted || !lhs.is_empty());
         if both_numeric || same || (op == b"is" && rhs == b"null") {
@@ -229,17 +429,23 @@ fn boolean_probe(form: &[u8]) -> bool {
     false
 }
 
-fn extended_scan(form: &[u8], sensitivity: Sensitivity) -> Option<&'static str> {
-    if let Some(rule) = EXTENDED.first(form) {
+fn extended_scan(form: &[u8], sensitivity: Sensitivity, document: bool) -> Option<&'static str> {
+    if let Some(rule) = BREAKOUT.first(form) {
         return Some(rule);
     }
-    if boolean_probe(form) {
+    if !document && let Some(rule) = STATEMENT.first(form) {
+        return Some(rule);
+    }
+    if boolean_probe(form, document) {
         return Some("boolean-probe");
     }
     if sensitivity == Sensitivity::High {
         static HIGH: LazyLock<Rules> = LazyLock::new(|| {
             Rules::new(&[
-                ("keyword-pair", r"\b(select|insert|update|delete|drop|union|exec)\b.{0,100}\b(from|into|set|table|select|where)\b"),
+                (
+                    "keyword-pair",
+                    r"\b(select|insert|update|delete|drop|union|exec)\b.{0,100}\b(from|into|set|table|select|where)\b",
+                ),
                 ("quote-operator", r"['\x22`]\s*(or|and|\|\||&&|=|<|>|;)"),
                 ("sql-comment", r"(--|#)\s*$"),
             ])
@@ -252,14 +458,24 @@ fn extended_scan(form: &[u8], sensitivity: Sensitivity) -> Option<&'static str> 
 /// The `SQLiExtendedPatterns_*` detector.
 pub fn extended(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     let form = decode::sql_form(s.canon());
-    if let Some(rule) = extended_scan(&form, sensitivity) {
-        return Some(Finding::new(Threat::SqliExtended, rule, Form::Decoded, "SQL injection pattern"));
+    if let Some(rule) = extended_scan(&form, sensitivity, s.document()) {
+        return Some(Finding::new(
+            Threat::SqliExtended,
+            rule,
+            Form::Decoded,
+            "SQL injection pattern",
+        ));
     }
     if s.place() == Place::UriPath {
         for seg in super::path::decoded_segments(s.raw()) {
             let form = decode::sql_form(&seg);
-            if let Some(rule) = extended_scan(&form, sensitivity) {
-                return Some(Finding::new(Threat::SqliExtended, rule, Form::PathSegment, "SQL injection pattern"));
+            if let Some(rule) = extended_scan(&form, sensitivity, false) {
+                return Some(Finding::new(
+                    Threat::SqliExtended,
+                    rule,
+                    Form::PathSegment,
+                    "SQL injection pattern",
+                ));
             }
         }
     }
@@ -268,14 +484,11 @@ pub fn extended(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
 
 /// `SqliMatchStatement` on an already transformed value.
 pub fn match_statement(input: &[u8], sensitivity: Sensitivity) -> bool {
-    if scan(input, sensitivity).is_some() {
+    if scan(input, sensitivity, false).is_some() {
         return true;
     }
     let form = decode::sql_form(input);
-    match sensitivity {
-        Sensitivity::Low => EXTENDED.first(&form).is_some() || boolean_probe(&form),
-        Sensitivity::High => extended_scan(&form, sensitivity).is_some(),
-    }
+    extended_scan(&form, sensitivity, false).is_some()
 }
 
 #[cfg(test)]
@@ -284,6 +497,7 @@ mod tests {
 
     #[test]
     fn rules_compile() {
-        assert_eq!(EXTENDED.len(), 25);
+        assert_eq!(BREAKOUT.len(), 15);
+        assert_eq!(STATEMENT.len(), 11);
     }
 }
