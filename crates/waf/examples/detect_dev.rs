@@ -76,7 +76,7 @@ fn threats_of(class: &str) -> &'static [Threat] {
         "nosqli" => &[Threat::NoSqli],
         "ssti" => &[Threat::Ssti],
         "open-redirect" => &[Threat::OpenRedirect],
-        "ssrf" => &[Threat::SsrfMetadata, Threat::Rfi],
+        "ssrf" => &[Threat::SsrfMetadata, Threat::Ssrf, Threat::Rfi],
         "log4j" => &[Threat::Log4j],
         "java" => &[Threat::JavaDeserialization],
         "protopollution" => &[Threat::PrototypePollution],
@@ -95,6 +95,7 @@ const DEFAULT: &[Threat] = &[
     Threat::Lfi,
     Threat::Rfi,
     Threat::SsrfMetadata,
+    Threat::Ssrf,
     Threat::Log4j,
     Threat::JavaDeserialization,
     Threat::UnixCommand,
@@ -254,6 +255,7 @@ fn main() {
         .position(|a| a == "--class")
         .and_then(|i| args.get(i + 1))
         .cloned();
+    let strict = args.iter().any(|a| a == "--strict");
     let sens = if args.iter().any(|a| a == "--high") {
         Sensitivity::High
     } else {
@@ -289,7 +291,15 @@ fn main() {
                 let mut all = true;
                 let mut missed_at = Vec::new();
                 for (pname, place, raw) in placements(line, class) {
-                    let hit = detected(&raw, place, threats_of(class), sens);
+                    // A request is stopped when any rule of the default set (or, for open
+                    // redirects, the open-redirect detector) matches; `--strict` counts only
+                    // the class's own detectors.
+                    let own = threats_of(class);
+                    let hit = if strict {
+                        detected(&raw, place, own, sens)
+                    } else {
+                        detected(&raw, place, DEFAULT, sens) || detected(&raw, place, own, sens)
+                    };
                     let e = per_class_place.entry((class, pname)).or_default();
                     e.0 += usize::from(hit);
                     e.1 += 1;

@@ -47,6 +47,9 @@ fn fold_char(code: u32) -> Option<u8> {
         0x2216 | 0x29f9 | 0xfe68 => Some(b'\\'),
         // Vertical kana repeat marks, read as slashes by some URL parsers.
         0x3031 | 0x3035 => Some(b'/'),
+        // Characters whose low byte is CR or LF, which some servers truncate to it.
+        0x560a | 0x010a => Some(b'\n'),
+        0x560d | 0x010d => Some(b'\r'),
         // One dot leader, ideographic full stop, halfwidth ideographic full stop.
         0x2024 | 0x3002 | 0xff61 => Some(b'.'),
         _ => None,
@@ -209,9 +212,12 @@ fn entity_round(input: &[u8]) -> Option<Vec<u8>> {
 /// a stray `C0`/`C1` before an ASCII byte (`%c0%2e`), full-width and other look-alike
 /// characters of `. / \` and ASCII, and NUL bytes (removed).
 fn fold_round(input: &[u8]) -> Option<Vec<u8>> {
-    let suspicious = input
-        .iter()
-        .any(|b| matches!(b, 0 | 0xc0 | 0xc1 | 0xe0 | 0xe2 | 0xe3 | 0xee | 0xef));
+    let suspicious = input.iter().any(|b| {
+        matches!(
+            b,
+            0 | 0xc0 | 0xc1 | 0xc4 | 0xe0 | 0xe2 | 0xe3 | 0xe5 | 0xee | 0xef
+        )
+    });
     if !suspicious {
         return None;
     }
@@ -244,7 +250,12 @@ fn fold_round(input: &[u8]) -> Option<Vec<u8>> {
                 changed = true;
                 i += 3;
             }
-            (0xe2 | 0xe3 | 0xee | 0xef, Some(c), Some(d))
+            (0xc4, Some(c @ (0x8a | 0x8d)), _) => {
+                out.push(if c == 0x8a { b'\n' } else { b'\r' });
+                changed = true;
+                i += 2;
+            }
+            (0xe2 | 0xe3 | 0xe5 | 0xee | 0xef, Some(c), Some(d))
                 if (0x80..0xc0).contains(&c) && (0x80..0xc0).contains(&d) =>
             {
                 let code =
@@ -302,15 +313,73 @@ pub fn canonical(raw: &[u8], wire: Wire) -> Cow<'_, [u8]> {
     value
 }
 
+/// A value that is one base64 token (standard or URL alphabet, at least 12 characters),
+/// decoded, when what it decodes to is printable ASCII text: an attacker's way to slip a
+/// payload past matching. Tokens, hashes and binary blobs decode to bytes and are left.
+pub fn base64_text(value: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let v = value.trim_ascii();
+    if v.len() < 12
+        || v.len() > MAX_INSPECT
+        || !v
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+    {
+        return None;
+    }
+    // Words and identifiers are not base64 values: a real one mixes cases and digits.
+    let (upper, lower, digit) = v.iter().fold((0, 0, 0), |(u, l, d), b| {
+        (
+            u + usize::from(b.is_ascii_uppercase()),
+            l + usize::from(b.is_ascii_lowercase()),
+            d + usize::from(b.is_ascii_digit()),
+        )
+    });
+    if upper == 0 || lower == 0 || upper + lower + digit < v.len() * 3 / 4 {
+        return None;
+    }
+    let body: Vec<u8> = v
+        .iter()
+        .copied()
+        .filter(|b| *b != b'=')
+        .map(|b| match b {
+            b'-' => b'+',
+            b'_' => b'/',
+            b => b,
+        })
+        .collect();
+    let usable = body.len() - body.len() % 4 * usize::from(body.len() % 4 == 1);
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let out = engine.decode(body.get(..usable)?).ok()?;
+    let printable = out
+        .iter()
+        .filter(|b| (0x20..0x7f).contains(*b) || matches!(b, b'\t' | b'\n' | b'\r'))
+        .count();
+    (out.len() >= 6 && printable * 20 >= out.len() * 19).then_some(out)
+}
+
 /// Backslash escapes decoded as JavaScript and CSS read them (`\u0061`, `\x61`, `\141`,
 /// `\61 `), then the canonical form again (escapes may hide percent escapes).
 pub fn unescape_js(input: &[u8]) -> Option<Vec<u8>> {
     if !input.contains(&b'\\') {
         return None;
     }
-    let js = Transformation::JS_DECODE.apply(input);
-    let css = Transformation::CSS_DECODE.apply(&js);
-    let again = canonical(&css, Wire::Percent);
+    // JavaScript escapes (`\u0061`, `\x61`) or CSS ones (`\61 `, `\000061`): they read the
+    // same digits differently, so one of the two.
+    let js_like = input
+        .windows(2)
+        .any(|w| matches!(w, [b'\\', b'u' | b'x' | b'U']));
+    let decoded = if js_like {
+        Transformation::JS_DECODE.apply(input)
+    } else {
+        Transformation::CSS_DECODE.apply(input)
+    };
+    let again = canonical(&decoded, Wire::Percent);
     (again.as_ref() != input).then(|| again.into_owned())
 }
 

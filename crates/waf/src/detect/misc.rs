@@ -174,6 +174,64 @@ pub fn ssrf(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     None
 }
 
+/// Ports of services that listen on loopback and should never be a URL's target.
+const INTERNAL_PORTS: &[&[u8]] = &[
+    b"2375", b"2376", b"2379", b"2380", b"8500", b"8200", b"10250", b"10255", b"6379", b"11211",
+    b"9200", b"5984", b"27017", b"8001", b"6443", b"4001", b"9000", b"15672", b"8086", b"5000",
+    b"9090", b"25", b"22",
+];
+
+/// The `Ssrf` detector.
+pub fn ssrf_internal(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
+    static SCHEMES: LazyLock<Rules> = LazyLock::new(|| {
+        Rules::new(&[
+            (
+                "internal-scheme",
+                r"^\s*(gopher|dict|netdoc|tftp|jar:https?|jar:file|ldaps?|sftp|expect|phar)\s*:",
+            ),
+            ("file-url", r"^\s*file\s*:\s*//"),
+            (
+                "rebinding-name",
+                r"\b(localtest\.me|lvh\.me|vcap\.me|localhost\.direct|(127|10|0|192\.168)\.[\d.]*\.?(nip|xip|sslip)\.io)\b",
+            ),
+        ])
+    });
+    let lower = s.lower();
+    if let Some(rule) = SCHEMES.first(lower) {
+        return found(Threat::Ssrf, rule, "request to an internal service");
+    }
+    for (host, port) in url_hosts_ports(lower) {
+        let h = host
+            .strip_prefix(b"[")
+            .and_then(|h| h.strip_suffix(b"]"))
+            .unwrap_or(host);
+        let loopback = if h == b"localhost" || h.ends_with(b".localhost") {
+            Some(true)
+        } else if h.contains(&b':') {
+            std::str::from_utf8(h)
+                .ok()
+                .and_then(|t| t.parse::<Ipv6Addr>().ok())
+                .map(|a| a.is_loopback() || a.is_unspecified())
+        } else if h
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x'))
+            && !h.is_empty()
+        {
+            parse_ipv4_loose(h).map(|v| v >> 24 == 127 || v == 0)
+        } else {
+            None
+        };
+        let Some(true) = loopback else { continue };
+        // Loopback in an odd notation, or a loopback port of an internal service.
+        let odd = !(h == b"localhost" || plain_dotted(h) || h == b"::1");
+        let service = port.is_some_and(|p| INTERNAL_PORTS.contains(&p));
+        if odd || service || sensitivity == Sensitivity::High {
+            return found(Threat::Ssrf, "loopback-url", "request to the server itself");
+        }
+    }
+    None
+}
+
 /// `scheme://host` pairs in a value (host lower-cased, userinfo skipped).
 fn url_hosts(lower: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
@@ -196,6 +254,43 @@ fn url_hosts(lower: &[u8]) -> Vec<&[u8]> {
             host_port.split(|b| *b == b':').next().unwrap_or(&[])
         };
         out.push(host);
+        i = start;
+        if out.len() > 16 {
+            break;
+        }
+    }
+    out
+}
+
+/// Hosts and ports of the URLs in a value.
+fn url_hosts_ports(lower: &[u8]) -> Vec<(&[u8], Option<&[u8]>)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(p) = lower
+        .get(i..)
+        .and_then(|r| r.windows(3).position(|w| w == b"://"))
+    {
+        let start = i + p + 3;
+        let rest = lower.get(start..).unwrap_or(&[]);
+        let end = rest
+            .iter()
+            .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\' | b' ' | b'"' | b'\''))
+            .unwrap_or(rest.len());
+        let authority = rest.get(..end).unwrap_or(&[]);
+        let host_port = authority.rsplit(|b| *b == b'@').next().unwrap_or(&[]);
+        let (host, port) = if host_port.first() == Some(&b'[') {
+            match host_port.iter().position(|b| *b == b']') {
+                Some(e) => (
+                    host_port.get(..=e).unwrap_or(&[]),
+                    host_port.get(e + 2..).filter(|p| !p.is_empty()),
+                ),
+                None => (host_port, None),
+            }
+        } else {
+            let mut it = host_port.splitn(2, |b| *b == b':');
+            (it.next().unwrap_or(&[]), it.next())
+        };
+        out.push((host, port));
         i = start;
         if out.len() > 16 {
             break;
@@ -332,11 +427,11 @@ pub fn log4j(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
 
 static JAVA: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
-        ("serialized-base64", r"(^|[^a-z0-9+/])ro0ab[a-z0-9+/]{4}"),
+        ("serialized-base64", r"(^|[^a-z0-9+])ro0ab([a-z0-9+/]{4}|$)"),
         ("serialized-hex", r"\baced0005[0-9a-f]{4}"),
         (
             "gadget-class",
-            r"\b(org\.apache\.commons\.collections\d?\.(functors|keyvalue|map)\.|org\.apache\.xalan|com\.sun\.org\.apache\.xalan\.internal\.xsltc\.trax\.templatesimpl|com\.sun\.rowset\.jdbcrowsetimpl|java\.lang\.(runtime|processbuilder|reflect\.proxy)|javax\.management\.badattributevalueexpexception|java\.rmi\.|javax\.naming\.|java\.beans\.xmldecoder|org\.springframework\.(beans\.factory\.objectfactory|core\.serializabletypewrapper|context\.support\.classpathxmlapplicationcontext)|bsh\.interpreter|groovy\.util\.expando|org\.codehaus\.groovy\.runtime|com\.mchange\.v2\.c3p0|ysoserial|invokertransformer|chainedtransformer|constanttransformer|lazymap|org\.hibernate\.(tuple|engine)\.|com\.sun\.jndi\.|sun\.reflect\.annotation)",
+            r"\b(org\.apache\.commons\.collections\d?\.(functors|keyvalue|map)\.|org\.apache\.xalan|com\.sun\.org\.apache\.xalan\.internal\.xsltc\.trax\.templatesimpl|com\.sun\.rowset\.jdbcrowsetimpl|java\.lang\.(runtime|processbuilder|reflect\.proxy)|javax\.management\.badattributevalueexpexception|java\.rmi\.|javax\.naming\.|java\.beans\.xmldecoder|org\.springframework\.(beans\.factory\.objectfactory|core\.serializabletypewrapper|context\.support\.classpathxmlapplicationcontext)|bsh\.interpreter|groovy\.util\.expando|org\.codehaus\.groovy\.runtime|com\.mchange\.v2\.c3p0|ysoserial|invokertransformer|chainedtransformer|constanttransformer|lazymap|org\.hibernate\.(tuple|engine)\.|com\.sun\.jndi\.|sun\.reflect\.annotation|ch\.qos\.logback\.core\.db\.|com\.zaxxer\.hikari|org\.apache\.tomcat\.dbcp|org\.apache\.xbean|oracle\.jdbc\.|com\.mysql\.cj\.jdbc|javax\.script\.scriptenginemanager|java\.net\.urlclassloader)",
         ),
         (
             "fastjson-type",
@@ -392,6 +487,14 @@ static PHP: LazyLock<Rules> = LazyLock::new(|| {
             r"\b(php://(input|filter|stdin|fd)|expect://|data://text/plain)",
         ),
         ("serialized-object", r"\bo:\d+:\x22[\w\\]+\x22:\d+:\{"),
+        (
+            "ini-override",
+            r"\b(allow_url_include|allow_url_fopen|auto_prepend_file|auto_append_file|disable_functions|open_basedir|safe_mode)\s*=",
+        ),
+        (
+            "variable-call",
+            r"\$[a-z_]\w*\s*\(\s*['\x22$]|\(\s*['\x22]?(system|exec|passthru|shell_exec|assert|eval)['\x22]?\s*\)\s*\(|['\x22]\s*\.\s*['\x22]\w*['\x22]\s*;\s*\$\w+\s*\(",
+        ),
         (
             "backtick-exec",
             r"`\s*(id|whoami|ls|cat|uname|pwd|wget|curl)\b[^`]*`\s*;",
@@ -479,7 +582,7 @@ pub fn bad_bot(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     }
     let lower = s.lower();
     let words = lower.split(|b| !(b.is_ascii_alphanumeric() || *b == b'-'));
-    for w in words {
+    for w in words.flat_map(|w| [w, w.split(|b| *b == b'-').next().unwrap_or(&[])]) {
         let w = w.strip_suffix(b"-ng").unwrap_or(w);
         if BOTS.contains(&w) && !w.is_empty() {
             // `sf`, `zap`, `vega` only as a product token (`SF/2.10b`, `ZAP/2.12`).
@@ -707,7 +810,11 @@ static REDIRECT: LazyLock<Rules> = LazyLock::new(|| {
             "url-climb",
             r"^\s*((https?|ftp)\s*:)?//[^/\s]+/.*(/\.\.|\.\./)",
         ),
-        ("script-scheme", r"^\s*(javascript|vbscript|data)\s*:"),
+        ("script-scheme", r"^[\s/\\]*(javascript|vbscript|data)\s*:"),
+        (
+            "bogus-host",
+            r"^\s*((https?|ftp)\s*:)?//([^/?#\s]*@)?\d+(\.\d+){3}([/:?#]|$)",
+        ),
     ])
 });
 
@@ -828,13 +935,13 @@ mod tests {
     #[test]
     fn rules_compile() {
         assert_eq!(SSRF_PATHS.len(), 1);
-        assert_eq!(JAVA.len(), 5);
-        assert_eq!(PHP.len(), 9);
+        assert_eq!(JAVA.len(), 8);
+        assert_eq!(PHP.len(), 11);
         assert_eq!(SSTI.len(), 5);
         assert_eq!(NOSQL.len(), 6);
         assert_eq!(LDAP.len(), 3);
         assert_eq!(PROTO.len(), 2);
-        assert_eq!(REDIRECT.len(), 7);
+        assert_eq!(REDIRECT.len(), 8);
     }
 
     #[test]

@@ -49,6 +49,12 @@ pub enum Threat {
     /// Server-side request forgery to cloud metadata services, in any IP notation
     /// (AWS `EC2MetaDataSSRF_*`).
     SsrfMetadata,
+    /// Server-side request forgery to the server itself or its network: URL schemes that
+    /// only reach internal services (`gopher:`, `dict:`, `file:`, `jar:`, `netdoc:`),
+    /// loopback written in odd notations (`0`, `127.1`, `2130706433`, `[::]`, names that
+    /// resolve to it), loopback ports of internal services (Docker, etcd, Consul, kubelet,
+    /// Redis, ...). `http://localhost:3000/callback` alone is not flagged.
+    Ssrf,
     /// Log4Shell-style JNDI lookups, obfuscated or not (AWS `Log4JRCE_*`).
     Log4j,
     /// Java serialized objects and gadget classes (AWS `JavaDeserializationRCE_*`).
@@ -89,13 +95,14 @@ pub enum Threat {
 
 impl Threat {
     /// Every threat.
-    pub const ALL: [Threat; 22] = [
+    pub const ALL: [Threat; 23] = [
         Self::Sqli,
         Self::SqliExtended,
         Self::Xss,
         Self::Lfi,
         Self::Rfi,
         Self::SsrfMetadata,
+        Self::Ssrf,
         Self::Log4j,
         Self::JavaDeserialization,
         Self::UnixCommand,
@@ -123,6 +130,7 @@ impl Threat {
             Self::Lfi => "lfi",
             Self::Rfi => "rfi",
             Self::SsrfMetadata => "ssrf-metadata",
+            Self::Ssrf => "ssrf",
             Self::Log4j => "log4j",
             Self::JavaDeserialization => "java-deserialization",
             Self::UnixCommand => "unix-command",
@@ -269,23 +277,33 @@ impl std::fmt::Display for Finding {
 /// One value of a request, decoded once, to ask about any number of threats.
 pub struct Subject<'a> {
     place: Place,
-    raw: &'a [u8],
+    raw: Cow<'a, [u8]>,
     canon: Cow<'a, [u8]>,
     hits: u32,
     lower: OnceCell<Vec<u8>>,
     unescaped: OnceCell<Option<Vec<u8>>>,
     document: bool,
+    /// Values hidden inside this one (an encoded path segment, a base64 value), decoded.
+    inner: OnceCell<Vec<(Form, Subject<'static>)>>,
+    nested: bool,
 }
 
 impl<'a> Subject<'a> {
     /// Decodes `raw` (as it sits in `place`) and runs the prefilter.
     pub fn new(raw: &'a [u8], place: Place) -> Self {
         let raw = raw.get(..MAX_INSPECT).unwrap_or(raw);
-        let canon = decode::canonical(raw, place.wire());
+        Self::build(Cow::Borrowed(raw), place, false)
+    }
+
+    fn build(raw: Cow<'a, [u8]>, place: Place, nested: bool) -> Self {
+        let canon = match &raw {
+            Cow::Borrowed(r) => decode::canonical(r, place.wire()),
+            Cow::Owned(r) => Cow::Owned(decode::canonical(r, place.wire()).into_owned()),
+        };
         let mut hits = prefilter::scan(&canon);
-        if canon.as_ref() != raw {
+        if canon.as_ref() != raw.as_ref() {
             // What only the raw form shows (an encoded slash in a path, `%00`).
-            hits |= prefilter::scan_raw(raw);
+            hits |= prefilter::scan_raw(&raw);
         }
         let document = place.is_text() && is_document(&canon);
         Subject {
@@ -296,7 +314,43 @@ impl<'a> Subject<'a> {
             lower: OnceCell::new(),
             unescaped: OnceCell::new(),
             document,
+            inner: OnceCell::new(),
+            nested,
         }
+    }
+
+    /// The decoded path segments that carried encodings, and a base64 value decoded when
+    /// it decodes to text: each inspected as a value of its own.
+    fn inner(&self) -> &[(Form, Subject<'static>)] {
+        self.inner.get_or_init(|| {
+            let mut out = Vec::new();
+            if self.nested {
+                return out;
+            }
+            if self.place == Place::UriPath {
+                for seg in self
+                    .raw
+                    .split(|b| *b == b'/')
+                    .filter(|s| s.contains(&b'%'))
+                    .take(8)
+                {
+                    let decoded = decode::canonical(seg, Wire::Percent).into_owned();
+                    out.push((
+                        Form::PathSegment,
+                        Subject::build(Cow::Owned(decoded), Place::QueryArg, true),
+                    ));
+                }
+            }
+            if let Some(text) = decode::base64_text(&self.canon) {
+                let place = if self.place == Place::UriPath {
+                    Place::QueryArg
+                } else {
+                    self.place
+                };
+                out.push((Form::Base64, Subject::build(Cow::Owned(text), place, true)));
+            }
+            out
+        })
     }
 
     /// Whether the prefilter saw anything that `threat`'s detector looks at.
@@ -306,6 +360,24 @@ impl<'a> Subject<'a> {
 
     /// Looks for `threat` in the value.
     pub fn detect(&self, threat: Threat, sensitivity: Sensitivity) -> Option<Finding> {
+        if let Some(f) = self.detect_here(threat, sensitivity) {
+            return Some(f);
+        }
+        if matches!(
+            threat,
+            Threat::AdminPath | Threat::RestrictedExtension | Threat::BadBot
+        ) {
+            return None;
+        }
+        self.inner().iter().find_map(|(form, sub)| {
+            sub.detect_here(threat, sensitivity).map(|mut f| {
+                f.form = *form;
+                f
+            })
+        })
+    }
+
+    fn detect_here(&self, threat: Threat, sensitivity: Sensitivity) -> Option<Finding> {
         if !self.suspicious(threat) {
             return None;
         }
@@ -322,6 +394,7 @@ impl<'a> Subject<'a> {
             Threat::PowerShell => shell::powershell(self, s),
             Threat::Rfi => misc::rfi(self, s),
             Threat::SsrfMetadata => misc::ssrf(self, s),
+            Threat::Ssrf => misc::ssrf_internal(self, s),
             Threat::Log4j => misc::log4j(self, s),
             Threat::JavaDeserialization => misc::java(self, s),
             Threat::Php => misc::php(self, s),
@@ -355,7 +428,7 @@ impl<'a> Subject<'a> {
     }
 
     fn raw(&self) -> &[u8] {
-        self.raw
+        &self.raw
     }
 
     /// Percent escapes, entities, look-alikes decoded; NULs removed.

@@ -32,11 +32,11 @@ static LFI: LazyLock<Rules> = LazyLock::new(|| {
         ),
         (
             "sensitive-file",
-            r"(^|[/\\])(etc[/\\](passwd|shadow|group|gshadow|hosts|issue|motd|crontab|sudoers|fstab|mtab|inittab|resolv\.conf|profile|bashrc|httpd|apache2?|nginx|mysql|php\d?|ssh|ftpchroot|ftpusers|master\.passwd|security|mail|network|rpc|sysconfig|init\.d|xinetd|syslog|logrotate|redhat-release|lsb-release|os-release|hostname|aliases|exports|ld\.so|modules|pam\.d|netconfig|pureftpd|vsftpd|proftpd|samba|squid|tomcat|webmin|cron|dbus|default|environment|environ|machine-id|passwd-|shadow-|mailman|sysctl|smb\.conf|my\.cnf|krb5|ldap|postfix|dovecot|openldap|x11)|proc[/\\](self|\d+|version|cmdline|mounts|net|sched_debug|cpuinfo|meminfo|partitions|stat|config)|(windows|winnt)[/\\](win\.ini|system\.ini|system32|repair|php\.ini|panther|debug|iis\d*\.log|inf)|boot\.ini|win\.ini|system32[/\\]|repair[/\\](sam|system|software|security)|inetpub[/\\]|\.ssh[/\\]|id_(rsa|dsa|ecdsa|ed25519)\b|authorized_keys|known_hosts|\.(bash|zsh|mysql|psql|php|sh|lesshst|viminfo)_?history|\.htpasswd|\.htaccess|web\.config|wp-config\.php|php\.ini|httpd\.conf|httpd-vhosts\.conf|apache2?\.conf|nginx\.conf|my\.cnf|\.env\b|config\.inc\.php|localsettings\.php|configuration\.php|settings\.php|access[_.]log|error[_.]log)",
+            r"(^|[/\\])(etc[/\\](passwd|shadow|group|gshadow|hosts|issue|motd|crontab|sudoers|fstab|mtab|inittab|resolv\.conf|profile|bashrc|httpd|apache2?|nginx|mysql|php\d?|ssh|ftpchroot|ftpusers|master\.passwd|security|mail|network|rpc|sysconfig|init\.d|xinetd|syslog|logrotate|redhat-release|lsb-release|os-release|hostname|aliases|exports|ld\.so|modules|pam\.d|netconfig|pureftpd|vsftpd|proftpd|samba|squid|tomcat|webmin|cron|dbus|default|environment|environ|machine-id|passwd-|shadow-|mailman|sysctl|smb\.conf|my\.cnf|krb5|ldap|postfix|dovecot|openldap|x11)|proc[/\\](self|\d+|version|cmdline|mounts|net|sched_debug|cpuinfo|meminfo|partitions|stat|config)|(windows|winnt)[/\\](win\.ini|system\.ini|system32|repair|php\.ini|panther|debug|iis\d*\.log|inf)|boot\.ini|win\.ini|system32[/\\]|repair[/\\](sam|system|software|security)|inetpub[/\\]|\.ssh[/\\]|id_(rsa|dsa|ecdsa|ed25519)\b|authorized_keys|known_hosts|\.(bash|zsh|mysql|psql|php|sh|lesshst|viminfo)_?history|\.htpasswd|\.htaccess|web\.config|wp-config\.php|php\.ini|httpd\.conf|httpd-vhosts\.conf|apache2?\.conf|nginx\.conf|my\.cnf|\.env\b|config\.inc\.php|localsettings\.php|configuration\.php|settings\.php|access[_.]?log|error[_.]?log|pure-ftpd\.log|proftpd\.\w+\.log|\.(bashrc|bash_profile|bash_logout|profile|netrc|forward|shosts|rhosts|xauthority|logout|pass|passwd|pgpass|git/config|aws/credentials|docker/config\.json|s3cfg|npmrc|viminfo|mysql_history)\b|grub\.conf|boot/grub)",
         ),
         (
             "system-path",
-            r"^\s*(file:/+|/+)(etc|proc|var/(log|www|lib|spool|adm|mail|run|cache|apache2?|db|lp|cron|tmp|backups|opt|nm2|local|named|qmail|lighttpd|cpanel|webmin|empty|yp|ftp|httpd|nginx|pureftpd|mysql|postgres)|usr/(local|pkg|pkgsrc|lib|share|bin|sbin|include|src|apache2?|etc|ports|home|spool|adm|tmp)|root|opt/|bin/|sbin/|dev/|sys/|boot|srv/|apache2?/|xampp|nginx|lib/|tmp/|home/[^/]+/\.)",
+            r"^\s*(file:/+|/+)(etc|proc|var/\w|usr/(local|pkg|pkgsrc|lib|share|bin|sbin|include|src|apache2?|etc|ports|home|spool|adm|tmp)|root|opt/|bin/|sbin/|dev/|sys/|boot|srv/|apache2?/|xampp|nginx|lib/|tmp/|home/[^/]+/\.)",
         ),
         (
             "windows-path",
@@ -65,7 +65,7 @@ fn traversals(t: &[u8]) -> usize {
             let dots = rest.iter().take_while(|b| **b == b'.').count();
             let after = rest.get(dots..).unwrap_or(&[]);
             let step = after.is_empty()
-                || matches!(after.first(), Some(b'/' | b'\\' | b';' | b'?'))
+                || matches!(after.first(), Some(b'/' | b'\\' | b';' | b'?' | b'%'))
                 || after.starts_with(b"2f")
                 || after.starts_with(b"5c");
             if step && dots <= 4 {
@@ -125,6 +125,27 @@ pub fn lfi(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     };
     if let Some(rule) = lfi_check(s.lower(), s.place(), nul, sensitivity) {
         return mk(rule, Form::Decoded);
+    }
+    // `0x2e0x2e0x2f`: hex notation for `../`.
+    if s.lower().windows(8).any(|w| w == b"0x2e0x2e") {
+        let mut v = s.lower().to_vec();
+        for (from, to) in [(&b"0x2e"[..], b'.'), (b"0x2f", b'/'), (b"0x5c", b'\\')] {
+            let mut out = Vec::with_capacity(v.len());
+            let mut i = 0;
+            while let Some(&b) = v.get(i) {
+                if v.get(i..i + 4) == Some(from) {
+                    out.push(to);
+                    i += 4;
+                } else {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+            v = out;
+        }
+        if let Some(rule) = lfi_check(&v, s.place(), nul, sensitivity) {
+            return mk(rule, Form::Decoded);
+        }
     }
     if let Some(u) = s.unescaped()
         && let Some(rule) = lfi_check(&u.to_ascii_lowercase(), s.place(), nul, sensitivity)
@@ -366,7 +387,7 @@ mod tests {
 
     #[test]
     fn rules_compile() {
-        assert_eq!(LFI.len(), 6);
+        assert_eq!(LFI.len(), 9);
     }
 
     #[test]

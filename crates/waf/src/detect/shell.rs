@@ -444,6 +444,10 @@ static WINDOWS: LazyLock<Rules> = LazyLock::new(|| {
         ),
         ("ping", r"(^|[&|;]\s*)ping(\.exe)?\s+-[nlw]\s+\d+"),
         (
+            "netsh",
+            r"\bnetsh(\.exe)?\s+(firewall|advfirewall|interface|wlan|http|winhttp)\b|\bfindstr(\.exe)?\s+/\w+\s+\w+|\bnet1?\s+view\b",
+        ),
+        (
             "system32",
             r"\\(windows|winnt)\\system32\\\w+\.exe|\bsystem32\\(cmd|calc|powershell|net|certutil)\b",
         ),
@@ -477,7 +481,7 @@ static POWERSHELL: LazyLock<Rules> = LazyLock::new(|| {
         ("iex", r"\b(iex|invoke-expression)\b\s*[(\s$]|\|\s*iex\b"),
         (
             "cmdlet",
-            r"\binvoke-(webrequest|restmethod|command|item|wmimethod|mimikatz|shellcode|obfuscation|reflectivepeinjection)\b|\bstart-(process|bitstransfer)\b|\b(set|add)-mppreference\b|\bnew-object\s+(-typename\s+)?(system\.)?(net\.webclient|io\.memorystream|net\.sockets)|\bget-(wmiobject|ciminstance|credential|localuser|content\s+\S)|\bremove-item\s+.*-recurse|\bset-executionpolicy\b",
+            r"\binvoke-(webrequest|restmethod|command|item|wmimethod|mimikatz|shellcode|obfuscation|reflectivepeinjection)\b|\bstart-(process|bitstransfer)\b|\b(set|add)-mppreference\b|\bnew-object\s+(-typename\s+)?(system\.)?(net\.webclient|io\.memorystream|net\.sockets)|\bget-(wmiobject|ciminstance|credential|localuser|content\s+\S)|\bremove-item\s+.*-recurse|\bset-executionpolicy\b|\bget-childitem\b.*\s-(recurse|include|force)\b",
         ),
         (
             "download",
@@ -523,7 +527,7 @@ mod tests {
     #[test]
     fn rules_compile() {
         assert_eq!(UNIX.len(), 7);
-        assert_eq!(WINDOWS.len(), 8);
+        assert_eq!(WINDOWS.len(), 9);
         assert_eq!(POWERSHELL.len(), 7);
     }
 

@@ -92,6 +92,40 @@ fn bare_event_handler(lower: &[u8]) -> bool {
         || t == b"seeksegmenttime"
 }
 
+/// A value that is nothing but an encoded `<`: a probe for whether the application decodes
+/// and reflects it. At LOW only in the encodings nobody types (an entity with padding
+/// zeros or without its `;`, `\x3c`, `\u003c`, `%u003c`); at HIGH in any encoding.
+fn lone_angle_probe(raw: &[u8], canon: &[u8], sensitivity: Sensitivity) -> bool {
+    let raw = raw.trim_ascii();
+    if canon.trim_ascii() != b"<" && decoded_escape(raw) != Some(b'<') {
+        return false;
+    }
+    if raw == b"<" {
+        return false;
+    }
+    if sensitivity == Sensitivity::High {
+        return true;
+    }
+    let lower = raw.to_ascii_lowercase();
+    let odd_entity = lower.starts_with(b"&#")
+        && (!lower.ends_with(b";")
+            || lower
+                .get(2..)
+                .is_some_and(|d| d.starts_with(b"0") || d.starts_with(b"x0")));
+    let no_semicolon_named = lower == b"&lt";
+    let escape = lower.starts_with(b"\\") || lower.starts_with(b"%u");
+    odd_entity || no_semicolon_named || escape
+}
+
+/// `\x3c`, `\u003c`: the byte a lone JavaScript escape stands for.
+fn decoded_escape(raw: &[u8]) -> Option<u8> {
+    let v = crate::transform::Transformation::JS_DECODE.apply(raw);
+    match v.as_ref() {
+        [b] if raw.len() > 1 => Some(*b),
+        _ => None,
+    }
+}
+
 fn lower_owned(v: &[u8]) -> Vec<u8> {
     v.to_ascii_lowercase()
 }
@@ -207,8 +241,11 @@ pub fn detect(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
             }
         }
     }
-    if sensitivity == Sensitivity::High && bare_event_handler(s.lower()) {
+    if !s.place().is_key() && bare_event_handler(s.lower()) {
         return mk("event-handler-name", Form::Decoded);
+    }
+    if lone_angle_probe(s.raw(), s.canon(), sensitivity) {
+        return mk("encoded-angle-probe", Form::Decoded);
     }
     None
 }
@@ -224,6 +261,6 @@ mod tests {
 
     #[test]
     fn rules_compile() {
-        assert_eq!(RULES.len(), 17);
+        assert_eq!(RULES.len(), 20);
     }
 }
