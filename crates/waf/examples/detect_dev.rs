@@ -32,7 +32,7 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 fn held_out(bytes: &[u8]) -> bool {
-    fnv1a64(bytes) % 3 == 0
+    fnv1a64(bytes).is_multiple_of(3)
 }
 
 fn class_of(file: &str) -> &'static str {
@@ -431,6 +431,30 @@ fn main() {
         by_threat.push((t0.elapsed().as_nanos(), t.name()));
     }
     by_threat.sort();
+    if let Some(name) = args
+        .iter()
+        .position(|a| a == "--slow")
+        .and_then(|i| args.get(i + 1))
+    {
+        let t = *DEFAULT.iter().find(|t| t.name() == name).unwrap();
+        let mut slow: Vec<(u128, usize)> = subjects
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let t0 = Instant::now();
+                for _ in 0..5 {
+                    std::hint::black_box(s.detect(t, sens));
+                }
+                (t0.elapsed().as_nanos() / 5, i)
+            })
+            .collect();
+        slow.sort();
+        let total: u128 = slow.iter().map(|x| x.0).sum();
+        println!("== slowest values for {name} (total {} us)", total / 1000);
+        for (ns, i) in slow.iter().rev().take(25) {
+            println!("   {ns:8} ns {:?} {}", values[*i].0, show(&values[*i].1));
+        }
+    }
     for (ns, name) in by_threat.iter().rev() {
         println!(
             "   {name:22} {:7.0} ns/value",

@@ -623,11 +623,11 @@ static SSTI: LazyLock<Rules> = LazyLock::new(|| {
         ),
         (
             "dunder",
-            r"(\{\{|\{%|\$\{|#\{)[^}]{0,400}(__(class|mro|subclasses|globals|builtins|import|init|getitem|base|bases|dict)__|\\x5f\\x5f|\[\x22_\x22\s*\*\s*2|\|attr\s*\()",
+            r"(\{\{|\{%|\$\{|#\{)[^}]*(__(class|mro|subclasses|globals|builtins|import|init|getitem|base|bases|dict)__|\\x5f\\x5f|\[\x22_\x22\s*\*\s*2|\|attr\s*\()",
         ),
         (
             "object-walk",
-            r"(\{\{|\{%|\$\{|#\{|\*\{|<%=?|\{\$)[^}%]{0,400}(\.(getclass|forname|getruntime|getmethod|newinstance|getenginebyname|classloader|mro|subclasses|popen|system|exec)\s*\(?|\bt\s*\(\s*java\.|\bself\.(module|template|context|attr|_templatereference)|\b(cycler|joiner|lipsum|namespace|config|request|self|application|_self|url_for|get_flashed_messages)\b|\|\s*(filter|map|attr|join|e|raw)\b|freemarker|\?new\s*\(|\.items\s*\(|\(\s*\)\s*\.|\w+\s*\(\s*['\x22]|\.to\w+case\s*\()",
+            r"(\{\{|\{%|\$\{|#\{|\*\{|<%=?|\{\$)[^}%]*(\.(getclass|forname|getruntime|getmethod|newinstance|getenginebyname|classloader|mro|subclasses|popen|system|exec)\s*\(?|\bt\s*\(\s*java\.|\bself\.(module|template|context|attr|_templatereference)|\b(cycler|joiner|lipsum|namespace|config|request|self|application|_self|url_for|get_flashed_messages)\b|\|\s*(filter|map|attr|join|e|raw)\b|freemarker|\?new\s*\(|\.items\s*\(|\(\s*\)\s*\.|\w+\s*\(\s*['\x22]|\.to\w+case\s*\()",
         ),
         (
             "template-directive",
@@ -635,7 +635,7 @@ static SSTI: LazyLock<Rules> = LazyLock::new(|| {
         ),
         (
             "erb",
-            r"<%=?\s*[^%]{0,200}(\bfile\.(open|read)|\bsystem\s*\(|`|\bio\.popen|%x\(|\beval\s*\(|\bexec\s*\()",
+            r"<%=?\s*[^%]*(\bfile\.(open|read)|\bsystem\s*\(|`|\bio\.popen|%x\(|\beval\s*\(|\bexec\s*\()",
         ),
     ])
 });
@@ -890,7 +890,7 @@ pub fn crlf(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     static ANY: LazyLock<Rules> = LazyLock::new(|| {
         Rules::new(&[(
             "header-injection",
-            r"\r?\n\s*[a-z][\w-]{1,40}\s*:\s*\S|\r?\n\s*\r?\n\s*<",
+            r"\r?\n\s*[a-z][\w-]+\s*:\s*\S|\r?\n\s*\r?\n\s*<",
         )])
     });
     let lower = s.lower();
@@ -934,14 +934,18 @@ mod tests {
 
     #[test]
     fn rules_compile() {
-        assert_eq!(SSRF_PATHS.len(), 1);
-        assert_eq!(JAVA.len(), 8);
-        assert_eq!(PHP.len(), 11);
-        assert_eq!(SSTI.len(), 5);
-        assert_eq!(NOSQL.len(), 6);
-        assert_eq!(LDAP.len(), 3);
-        assert_eq!(PROTO.len(), 2);
-        assert_eq!(REDIRECT.len(), 8);
+        assert!(
+            SSRF_PATHS.rejected().is_empty(),
+            "{:?}",
+            SSRF_PATHS.rejected()
+        );
+        assert!(JAVA.rejected().is_empty(), "{:?}", JAVA.rejected());
+        assert!(PHP.rejected().is_empty(), "{:?}", PHP.rejected());
+        assert!(SSTI.rejected().is_empty(), "{:?}", SSTI.rejected());
+        assert!(NOSQL.rejected().is_empty(), "{:?}", NOSQL.rejected());
+        assert!(LDAP.rejected().is_empty(), "{:?}", LDAP.rejected());
+        assert!(PROTO.rejected().is_empty(), "{:?}", PROTO.rejected());
+        assert!(REDIRECT.rejected().is_empty(), "{:?}", REDIRECT.rejected());
     }
 
     #[test]

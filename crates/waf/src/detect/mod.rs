@@ -22,6 +22,8 @@ mod path;
 mod prefilter;
 mod shell;
 mod sql;
+#[cfg(test)]
+mod tests;
 mod xss;
 
 use std::borrow::Cow;

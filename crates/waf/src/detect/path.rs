@@ -3,22 +3,8 @@
 
 use std::sync::LazyLock;
 
-use super::decode::{self, Wire};
 use super::prefilter::Rules;
 use super::{Finding, Form, Place, Sensitivity, Subject, Threat};
-
-/// The segments of a raw path that carry encodings or punctuation, each decoded: a value
-/// smuggled into one segment (`/items/%27%20OR%201%3D1--`) is inspected on its own.
-pub fn decoded_segments(raw: &[u8]) -> Vec<Vec<u8>> {
-    raw.split(|b| *b == b'/')
-        .filter(|seg| {
-            seg.iter()
-                .any(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')))
-        })
-        .take(32)
-        .map(|seg| decode::canonical(seg, Wire::Percent).into_owned())
-        .collect()
-}
 
 static LFI: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
@@ -152,15 +138,6 @@ pub fn lfi(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
         && rule != "traversal"
     {
         return mk(rule, Form::Unescaped);
-    }
-    if s.place() == Place::UriPath {
-        for seg in decoded_segments(raw) {
-            if let Some(rule) =
-                lfi_check(&seg.to_ascii_lowercase(), Place::QueryArg, nul, sensitivity)
-            {
-                return mk(rule, Form::PathSegment);
-            }
-        }
     }
     None
 }
@@ -387,7 +364,7 @@ mod tests {
 
     #[test]
     fn rules_compile() {
-        assert_eq!(LFI.len(), 9);
+        assert!(LFI.rejected().is_empty(), "{:?}", LFI.rejected());
     }
 
     #[test]

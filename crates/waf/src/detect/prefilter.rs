@@ -677,6 +677,8 @@ pub struct Rules {
     set: RegexSet,
     each: Vec<Regex>,
     names: Vec<&'static str>,
+    #[cfg(test)]
+    rejected: Vec<&'static str>,
 }
 
 impl Rules {
@@ -686,20 +688,37 @@ impl Rules {
         let mut names = Vec::new();
         let mut patterns = Vec::new();
         let mut each = Vec::new();
+        let mut rejected = Vec::new();
         for (name, p) in rules {
             let p = format!("(?s-u){p}");
-            if let Ok(r) = Regex::new(&p) {
-                names.push(*name);
-                patterns.push(p);
-                each.push(r);
+            match Regex::new(&p) {
+                Ok(r) => {
+                    names.push(*name);
+                    patterns.push(p);
+                    each.push(r);
+                }
+                Err(_) => rejected.push(*name),
             }
         }
+        debug_assert!(
+            rejected.is_empty(),
+            "rules that do not compile: {rejected:?}"
+        );
         let set = RegexSet::new(&patterns).unwrap_or_else(|_| RegexSet::empty());
-        Rules { set, each, names }
+        Rules {
+            set,
+            each,
+            names,
+            #[cfg(test)]
+            rejected,
+        }
     }
 
     /// The name of the first rule that matches `hay`.
     pub fn first(&self, hay: &[u8]) -> Option<&'static str> {
+        if !self.set.is_match(hay) {
+            return None;
+        }
         let m = self.set.matches(hay);
         m.iter().next().and_then(|i| self.names.get(i).copied())
     }
@@ -712,10 +731,10 @@ impl Rules {
             .and_then(|i| self.each.get(i))
     }
 
-    /// How many rules compiled.
+    /// The names of the rules that did not compile (none: the tests check).
     #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.names.len()
+    pub fn rejected(&self) -> &[&'static str] {
+        &self.rejected
     }
 }
 

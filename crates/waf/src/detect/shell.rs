@@ -297,6 +297,9 @@ fn is_command(word: &[u8], path: bool, args: &[u8], after_sep: bool) -> bool {
 fn commands(form: &[u8], sensitivity: Sensitivity, document: bool) -> bool {
     let mut i = 0;
     let mut after_sep = false;
+    // A line break before an indented line is layout (GraphQL, YAML, code), not a
+    // separator a probe would use.
+    let mut indented_line = false;
     let len = form.len();
     let mut positions = 0;
     while i <= len && positions < 64 {
@@ -338,7 +341,7 @@ fn commands(form: &[u8], sensitivity: Sensitivity, document: bool) -> bool {
                     || token.starts_with(b"usr/bin/")
                     || token.starts_with(b"./"));
             let bare = args.trim_ascii().is_empty();
-            if !(document && bare)
+            if !((document || indented_line) && bare)
                 && is_command(
                     word,
                     prog_path,
@@ -363,6 +366,8 @@ fn commands(form: &[u8], sensitivity: Sensitivity, document: bool) -> bool {
         while form.get(i).is_some_and(|c| is_sep(*c, document)) {
             i += 1;
         }
+        indented_line =
+            form.get(i - 1) == Some(&b'\n') && matches!(form.get(i), Some(b' ' | b'\t'));
         after_sep = true;
     }
     false
@@ -526,9 +531,13 @@ mod tests {
 
     #[test]
     fn rules_compile() {
-        assert_eq!(UNIX.len(), 7);
-        assert_eq!(WINDOWS.len(), 9);
-        assert_eq!(POWERSHELL.len(), 7);
+        assert!(UNIX.rejected().is_empty(), "{:?}", UNIX.rejected());
+        assert!(WINDOWS.rejected().is_empty(), "{:?}", WINDOWS.rejected());
+        assert!(
+            POWERSHELL.rejected().is_empty(),
+            "{:?}",
+            POWERSHELL.rejected()
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use libinjectionrs::{SqliFlags, SqliState};
 
 use super::prefilter::Rules;
-use super::{Finding, Form, Place, Sensitivity, Subject, Threat, decode};
+use super::{Finding, Form, Sensitivity, Subject, Threat, decode};
 
 /// How many start positions in one value libinjection is run from (it only reads the
 /// first few tokens of its input, so an injection after free text needs its own start).
@@ -151,10 +151,81 @@ fn sql_follows(text: &[u8], i: usize) -> bool {
     }
 }
 
-/// Start positions for libinjection: the value's start, at each quote that SQL follows,
-/// and at SQL keywords that may begin an injection after free text.
+/// SQL words an injection may start with.
+fn sql_word(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"or"
+            | b"and"
+            | b"xor"
+            | b"not"
+            | b"union"
+            | b"select"
+            | b"insert"
+            | b"update"
+            | b"delete"
+            | b"drop"
+            | b"create"
+            | b"alter"
+            | b"truncate"
+            | b"exec"
+            | b"execute"
+            | b"declare"
+            | b"waitfor"
+            | b"sleep"
+            | b"benchmark"
+            | b"pg_sleep"
+            | b"having"
+            | b"order"
+            | b"group"
+            | b"where"
+            | b"procedure"
+            | b"shutdown"
+            | b"copy"
+            | b"grant"
+            | b"if"
+            | b"case"
+            | b"like"
+            | b"limit"
+            | b"as"
+            | b"with"
+            | b"call"
+            | b"load_file"
+            | b"into"
+    )
+}
+
+/// Start positions for libinjection (each run costs about a microsecond, so only where
+/// an injection can begin): the value's start when it begins like one (a quote, a number,
+/// a parenthesis, an SQL word), each quote that SQL follows, and `union`/`;` further in.
 fn starts(text: &[u8]) -> Vec<usize> {
-    let mut out = vec![0];
+    let mut out = Vec::new();
+    let lead = text
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(text.len());
+    let first_word: Vec<u8> = text
+        .get(lead..)
+        .unwrap_or(&[])
+        .iter()
+        .take(12)
+        .take_while(|c| c.is_ascii_alphabetic() || **c == b'_')
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    let begins_like_sql = match text.get(lead) {
+        Some(b'\'' | b'"' | b'`' | b'(' | b')' | b'-' | b'@' | b';' | b'|' | b'&') => true,
+        Some(c) if c.is_ascii_digit() => true,
+        Some(_) => {
+            sql_word(&first_word)
+                && text
+                    .get(lead + first_word.len())
+                    .is_none_or(|c| !c.is_ascii_alphanumeric())
+        }
+        None => false,
+    };
+    if begins_like_sql {
+        out.push(0);
+    }
     let word_at = |i: usize, w: &[u8]| {
         text.get(i..i + w.len())
             .is_some_and(|s| s.eq_ignore_ascii_case(w))
@@ -170,6 +241,16 @@ fn starts(text: &[u8]) -> Vec<usize> {
         match b {
             b'\'' | b'"' | b'`' if i > 0 && sql_follows(text, i + 1) => out.push(i),
             b'u' | b'U' if i > 0 && word_at(i, b"union") => out.push(i),
+            b';' if i > 0
+                && sql_follows(text, i + 1)
+                && text.get(i + 1..).is_some_and(|r| {
+                    r.trim_ascii_start()
+                        .first()
+                        .is_some_and(u8::is_ascii_alphabetic)
+                }) =>
+            {
+                out.push(i)
+            }
             _ => {}
         }
     }
@@ -195,16 +276,6 @@ fn scan(text: &[u8], sensitivity: Sensitivity, document: bool) -> Option<[u8; 8]
     }
 }
 
-/// Values that are one token of an obviously non-SQL shape (a UUID, a number, an e-mail
-/// address, a JWT, a base64 blob) are not tokenized.
-fn plain_token(text: &[u8]) -> bool {
-    !text.is_empty()
-        && text.iter().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(b, b'-' | b'_' | b'.' | b'@' | b'+' | b'/' | b':' | b',')
-        })
-}
-
 /// The `SQLi_*` detector: libinjection, confirmed.
 pub fn libinjection(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     let document = s.document();
@@ -213,17 +284,8 @@ pub fn libinjection(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding
     } else {
         None
     };
-    let mut forms: Vec<(&[u8], Form)> =
-        vec![(stripped.as_deref().unwrap_or(s.canon()), Form::Decoded)];
-    let segments;
-    if s.place() == Place::UriPath {
-        segments = super::path::decoded_segments(s.raw());
-        forms.extend(segments.iter().map(|v| (v.as_slice(), Form::PathSegment)));
-    }
+    let forms: [(&[u8], Form); 1] = [(stripped.as_deref().unwrap_or(s.canon()), Form::Decoded)];
     for (text, form) in forms {
-        if plain_token(text) && !has_sql_word(text) {
-            continue;
-        }
         if let Some(fp) = scan(text, sensitivity, document) {
             let mut f = Finding::new(
                 Threat::Sqli,
@@ -283,13 +345,6 @@ fn strip_tags(text: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn has_sql_word(text: &[u8]) -> bool {
-    let lower = text.to_ascii_lowercase();
-    [&b"union"[..], b"select", b"sleep", b"benchmark"]
-        .iter()
-        .any(|w| lower.windows(w.len()).any(|x| x == *w))
-}
-
 /// Breakout patterns on the SQL normal form (comments removed, whitespace compressed,
 /// lower case): an injection leaving the string or number the application put it in.
 static BREAKOUT: LazyLock<Rules> = LazyLock::new(|| {
@@ -326,15 +381,11 @@ static BREAKOUT: LazyLock<Rules> = LazyLock::new(|| {
         ),
         (
             "quote-stacked",
-            r"['\x22`\d]\s*\)*\s*;\s*(drop|truncate|shutdown|insert|delete|update|select|exec|execute|declare|waitfor|create|alter|grant|copy)\b",
+            r"['\x22`]\s*\)*\s*;\s*(drop|truncate|shutdown|insert|delete|update|select|exec|execute|declare|waitfor|create|alter|grant|copy)\b",
         ),
         (
             "convert-cast",
-            r"\b(convert|cast)\s*\(\s*(int|varchar|nvarchar|char)\s*,\s*\(|\bcast\s*\(.{0,100}\bas\s+(int|varchar|nvarchar|numeric|signed|char)\b",
-        ),
-        (
-            "if-function",
-            r"\b(if|iif|ifnull)\s*\(.{0,100}\b(sleep|benchmark|pg_sleep|select|substr(ing)?|ascii|length|version)\b",
+            r"\b(convert|cast)\s*\(\s*(int|varchar|nvarchar|char)\s*,\s*\(|\bcast\s*\(.*\bas\s+(int|varchar|nvarchar|numeric|signed|char)\b",
         ),
         (
             "substring-probe",
@@ -352,6 +403,14 @@ static BREAKOUT: LazyLock<Rules> = LazyLock::new(|| {
 /// reads, DDL, stacked queries). Not looked for in documents, which may quote SQL.
 static STATEMENT: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
+        (
+            "number-stacked",
+            r"\d\s*\)*\s*;\s*(drop|truncate|shutdown|insert|delete|update|select|exec|execute|declare|waitfor|create|alter|grant|copy)\b",
+        ),
+        (
+            "if-function",
+            r"\b(if|iif|ifnull)\s*\(.*\b(sleep|benchmark|pg_sleep|select|substr(ing)?|ascii|length|version)\b",
+        ),
         ("union-select", r"\bunion(\s+(all|distinct))?[\s(]*select\b"),
         (
             "catalog",
@@ -367,16 +426,16 @@ static STATEMENT: LazyLock<Rules> = LazyLock::new(|| {
         ),
         (
             "subquery",
-            r"(\(|\b(and|or|xor|not|=)\s*\(?)\s*select\b.{0,200}\bfrom\b",
+            r"(\(|\b(and|or|xor|not|=)\s*\(?)\s*select\b.*\bfrom\b",
         ),
         ("subquery", r"\b(and|or|xor|not)\s*\(+\s*select\b"),
         (
             "stacked-query",
-            r";\s*(drop\s+(table|database|user|view|procedure|function|schema|index)\b|truncate\s+table\b|(shutdown|commit|rollback)\s*(;|--|#|$)|insert\s+into\s+[\w.`]+|delete\s+from\s+[\w.`]+|update\s+[\w.`]+\s+set\b|select\b.{0,200}\bfrom\b|select\s+[\w@*(]|exec(ute)?\s+[\w.]+|declare\s+@|waitfor\s+|copy\s+\w+\s+(from|to)\b|create\s+(table|user|database|function|procedure|login)\b|alter\s+(table|user|database|login)\b|grant\s+\w+|set\s+@|call\s+\w+\s*\()",
+            r";\s*(drop\s+(table|database|user|view|procedure|function|schema|index)\b|truncate\s+table\b|(shutdown|commit|rollback)\s*(;|--|#|$)|insert\s+into\s+[\w.`]+|delete\s+from\s+[\w.`]+|update\s+[\w.`]+\s+set\b|select\b.*\bfrom\b|select\s+[\w@*(]|exec(ute)?\s+[\w.]+|declare\s+@|waitfor\s+|copy\s+\w+\s+(from|to)\b|create\s+(table|user|database|function|procedure|login)\b|alter\s+(table|user|database|login)\b|grant\s+\w+|set\s+@|call\s+\w+\s*\()",
         ),
         (
             "ddl",
-            r"^\s*(drop\s+(table|database)\s+[\w.`]+\s*(;|--|#|$)|create\s+user\s+\S+\s+identified\s+by\b|create\s+table\s+\w+\s*\(|grant\s+(all|connect|resource|dba|select|insert)\b.{0,80}\bto\b|insert\s+into\s+[\w.`]+\s*(\(|values\b|select\b)|copy\s+\w+\s+(from|to)\s|exec(ute)?\s+(master|xp_|sp_)|declare\s+@\w+)",
+            r"^\s*(drop\s+(table|database)\s+[\w.`]+\s*(;|--|#|$)|create\s+user\s+\S+\s+identified\s+by\b|create\s+table\s+\w+\s*\(|grant\s+(all|connect|resource|dba|select|insert)\b.*\bto\b|insert\s+into\s+[\w.`]+\s*(\(|values\b|select\b)|copy\s+\w+\s+(from|to)\s|exec(ute)?\s+(master|xp_|sp_)|declare\s+@\w+)",
         ),
         (
             "order-by-probe",
@@ -400,6 +459,9 @@ fn boolean_probe(form: &[u8], document: bool) -> bool {
     let Some(re) = PROBE.get("probe") else {
         return false;
     };
+    if !re.is_match(form) {
+        return false;
+    }
     for c in re.captures_iter(form) {
         // In a document only right after a closed string or number.
         if document
@@ -444,7 +506,7 @@ fn extended_scan(form: &[u8], sensitivity: Sensitivity, document: bool) -> Optio
             Rules::new(&[
                 (
                     "keyword-pair",
-                    r"\b(select|insert|update|delete|drop|union|exec)\b.{0,100}\b(from|into|set|table|select|where)\b",
+                    r"\b(select|insert|update|delete|drop|union|exec)\b.*\b(from|into|set|table|select|where)\b",
                 ),
                 ("quote-operator", r"['\x22`]\s*(or|and|\|\||&&|=|<|>|;)"),
                 ("sql-comment", r"(--|#)\s*$"),
@@ -466,19 +528,6 @@ pub fn extended(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
             "SQL injection pattern",
         ));
     }
-    if s.place() == Place::UriPath {
-        for seg in super::path::decoded_segments(s.raw()) {
-            let form = decode::sql_form(&seg);
-            if let Some(rule) = extended_scan(&form, sensitivity, false) {
-                return Some(Finding::new(
-                    Threat::SqliExtended,
-                    rule,
-                    Form::PathSegment,
-                    "SQL injection pattern",
-                ));
-            }
-        }
-    }
     None
 }
 
@@ -497,7 +546,11 @@ mod tests {
 
     #[test]
     fn rules_compile() {
-        assert_eq!(BREAKOUT.len(), 15);
-        assert_eq!(STATEMENT.len(), 11);
+        assert!(BREAKOUT.rejected().is_empty(), "{:?}", BREAKOUT.rejected());
+        assert!(
+            STATEMENT.rejected().is_empty(),
+            "{:?}",
+            STATEMENT.rejected()
+        );
     }
 }
