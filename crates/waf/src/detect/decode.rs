@@ -191,14 +191,26 @@ fn entity_round(input: &[u8]) -> Option<Vec<u8>> {
                 continue;
             }
         }
-        let named = ENTITIES.iter().find(|(name, _)| {
-            rest.get(..name.len())
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                && rest.get(name.len()) == Some(&b';')
+        // Browsers also read the legacy `&lt`, `&gt`, `&amp`, `&quot` without their `;`.
+        let named = ENTITIES.iter().find_map(|(name, c)| {
+            let matches = rest
+                .get(..name.len())
+                .is_some_and(|n| n.eq_ignore_ascii_case(name));
+            let after = rest.get(name.len());
+            if matches && after == Some(&b';') {
+                Some((name.len() + 1, *c))
+            } else if matches
+                && matches!(*name, b"lt" | b"gt" | b"amp" | b"quot")
+                && after.is_none_or(|a| !a.is_ascii_alphanumeric())
+            {
+                Some((name.len(), *c))
+            } else {
+                None
+            }
         });
-        if let Some((name, c)) = named {
-            out.push(*c);
-            i += 2 + name.len();
+        if let Some((len, c)) = named {
+            out.push(c);
+            i += 1 + len;
             changed = true;
             continue;
         }

@@ -438,6 +438,18 @@ static JAVA: LazyLock<Rules> = LazyLock::new(|| {
             r"[\x22']@type[\x22']\s*:\s*[\x22'](com\.sun|org\.apache|java\.|javax\.|com\.mchange|org\.springframework|ch\.qos\.logback|br\.com|com\.alibaba|org\.hibernate|bsh\.)",
         ),
         (
+            "xstream",
+            r"<\s*(java\.util\.priorityqueue|dynamic-proxy|sorted-set|java\.beans\.eventhandler|jdk\.nashorn)\b|\bserialization\s*=\s*[\x22']custom",
+        ),
+        (
+            "snakeyaml",
+            r"!!\s*(javax?|com\.sun|org\.(apache|springframework))\.",
+        ),
+        (
+            "spring4shell",
+            r"\bclass\.(module\.)?classloader\b|\bclass\.classloader\.urls",
+        ),
+        (
             "xmldecoder",
             r"<\s*java\b[^>]*class\s*=\s*[\x22']java\.beans\.xmldecoder|<\s*object\s+class\s*=\s*[\x22']java\.lang\.(processbuilder|runtime)",
         ),
@@ -571,7 +583,8 @@ const BOTS: &[&[u8]] = &[
     b"webvulnscan",
     b"jorgee",
     b"muieblackcat",
-    b"fuzz faster u fool",
+    b"zollard",
+    b"dirsearch",
 ];
 
 /// The `UserAgent_BadBots_HEADER` detector: a scanner's or attack tool's name as a word of
@@ -844,14 +857,44 @@ fn odd_host(lower: &[u8]) -> bool {
 /// before an `@`, numeric hosts in odd notations, a URL climbing back out of its path. A
 /// plain absolute or scheme-relative URL is not flagged (at HIGH a leading `//` is).
 pub fn open_redirect(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
-    let lower: Vec<u8> = s
-        .lower()
+    let original = s.lower();
+    let lower: Vec<u8> = original
         .iter()
         .copied()
         .filter(|b| !matches!(b, b'\t' | b'\n' | b'\r'))
         .collect();
     if let Some(rule) = REDIRECT.first(&lower) {
-        return found(Threat::OpenRedirect, rule, "obfuscated redirect target");
+        // A valid dotted quad is a plain URL (RFI's business); an impossible one is a trick.
+        let valid_quad = rule == "bogus-host"
+            && url_hosts(&lower).iter().any(|h| {
+                let h = h.rsplit(|b| *b == b'@').next().unwrap_or(&[]);
+                plain_dotted(h)
+                    && h.split(|b| *b == b'.').all(|p| {
+                        std::str::from_utf8(p)
+                            .ok()
+                            .and_then(|t| t.parse::<u16>().ok())
+                            .is_some_and(|n| n < 256)
+                    })
+            });
+        if !valid_quad {
+            return found(Threat::OpenRedirect, rule, "obfuscated redirect target");
+        }
+    }
+    // Control characters among a target's leading slashes (`/%09/evil.com`).
+    let lead = original
+        .iter()
+        .take_while(|b| matches!(b, b'/' | b'\\' | b'\t' | b'\n' | b'\r' | b' '))
+        .count();
+    if lead >= 2
+        && original
+            .get(..lead)
+            .is_some_and(|l| l.iter().any(|b| matches!(b, b'\t' | b'\n' | b'\r')))
+    {
+        return found(
+            Threat::OpenRedirect,
+            "control-in-slashes",
+            "obfuscated redirect target",
+        );
     }
     let (http_context, at) = (
         lower.starts_with(b"http") || lower.starts_with(b"//"),
@@ -893,14 +936,25 @@ pub fn crlf(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
             r"\r?\n\s*[a-z][\w-]+\s*:\s*\S|\r?\n\s*\r?\n\s*<",
         )])
     });
+    static LEADING: LazyLock<Rules> = LazyLock::new(|| {
+        Rules::new(&[(
+            "header-injection",
+            r"^[ \t]*[\r\n]+[ \t]*([a-z][\w-]+\s*:\s*\S|<)",
+        )])
+    });
     let lower = s.lower();
-    if let Some(rule) = HEADER.first(lower) {
-        return found(Threat::Crlf, rule, "CR/LF injection");
-    }
-    if !s.place().is_text()
-        && let Some(rule) = ANY.first(lower)
-    {
-        return found(Threat::Crlf, rule, "CR/LF injection");
+    let unescaped = s.unescaped().map(<[u8]>::to_ascii_lowercase);
+    for form in [Some(lower), unescaped.as_deref()].into_iter().flatten() {
+        if !form.iter().any(|b| matches!(b, b'\r' | b'\n')) {
+            continue;
+        }
+        if let Some(rule) = HEADER.first(form) {
+            return found(Threat::Crlf, rule, "CR/LF injection");
+        }
+        let rules: &Rules = if s.place().is_text() { &LEADING } else { &ANY };
+        if let Some(rule) = rules.first(form) {
+            return found(Threat::Crlf, rule, "CR/LF injection");
+        }
     }
     None
 }

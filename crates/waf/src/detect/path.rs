@@ -25,8 +25,17 @@ static LFI: LazyLock<Rules> = LazyLock::new(|| {
             r"^\s*(file:/+|/+)(etc|proc|var/\w|usr/(local|pkg|pkgsrc|lib|share|bin|sbin|include|src|apache2?|etc|ports|home|spool|adm|tmp)|root|opt/|bin/|sbin/|dev/|sys/|boot|srv/|apache2?/|xampp|nginx|lib/|tmp/|home/[^/]+/\.)",
         ),
         (
+            "config-file",
+            r"^\s*(\.\./|/)*_?(config|configuration|database|db|settings|wp-config|local_settings|users\.db|install|setup|pass|data)\.(php|asp|aspx|jsp|inc|js|dat|ini|php\.bak)\s*$",
+        ),
+        (
+            "log-path",
+            r"^\s*(\.\./|/)*(\w+/)?logs?/([\w-]+/)?[\w.-]*(access|error|auth|secure|messages|syslog|proftpd|pure-ftpd)[\w.-]*$",
+        ),
+        ("dot-segments", r"^[/\\]?(\.[/\\]){4,}"),
+        (
             "windows-path",
-            r"^\s*(file:/+)?[a-z]:[/\\]+(windows|winnt|boot\.ini|users|documents and settings|inetpub|program files|programdata|system32|xampp|apache|php|wamp|autoexec|config\.sys|\$recycle)",
+            r"^\s*(file:/+|/)?[a-z]:[/\\]+(windows|winnt|boot\.ini|users|documents and settings|inetpub|program files|programdata|system32|xampp|apache|php|wamp|autoexec|config\.sys|\$recycle)",
         ),
         ("unc-path", r"^\s*\\\\[\w.-]+\\[\w$]"),
     ])

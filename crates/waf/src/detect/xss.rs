@@ -9,6 +9,7 @@ use super::{Finding, Form, Sensitivity, Subject, Threat};
 
 static RULES: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
+        ("js-call", r"(^|[^\w.$])(alert|prompt|confirm|eval)\("),
         (
             "script-tag",
             r"<\s*/?\s*(script|iframe|frame|frameset|object|embed|applet|base|xss|vmlframe|import|isindex|bgsound|layer|ilayer|xml|blink|meta\s[^>]*http-equiv|link\s[^>]*rel\s*=\s*['\x22]?import)\b",
@@ -21,6 +22,11 @@ static RULES: LazyLock<Rules> = LazyLock::new(|| {
             "tag-event-handler",
             r"<\s*[a-z!?/][^<>]*[\s/\x22'`;]on[a-z]{3,}\s*=",
         ),
+        (
+            "tag-event-handler",
+            r"<\s*[a-z][\w:-]*[\s/].*?[\s/\x22'`]on[a-z]{3,}\s*=",
+        ),
+        ("legacy-import", r"<\?\s*(import|xml:namespace)\b"),
         (
             "script-url",
             r"(href|src|action|formaction|data|xlink:href|background|dynsrc|lowsrc|poster|srcdoc|from|to|values|by|code|codebase|content|style)\s*=\s*['\x22`]?\s*(javascript|vbscript|livescript|data\s*:\s*text/html|data\s*:\s*image/svg)",
@@ -63,7 +69,7 @@ static RULES: LazyLock<Rules> = LazyLock::new(|| {
         ),
         (
             "js-reference",
-            r"[(\[,=:!&|]\s*(alert|prompt|confirm|eval)\s*[)\],]|\(\s*(alert|prompt|confirm)\s*\)\s*\(|\b(top|self|parent|window|this|frames|globalthis)\s*\[\s*['\x22`]",
+            r"[(\[,=:!&|]\s*(alert|prompt|confirm|eval)\s*[)\],]|\(\s*(alert|prompt|confirm)\s*\)\s*\(|\b(top|self|parent|window|this|frames|globalthis)\s*\[\s*['\x22`]|\b(top|self|parent|window|frames|globalthis)\s*\[[^\]]+\]\s*\(",
         ),
         (
             "js-breakout",
@@ -97,7 +103,7 @@ fn bare_event_handler(lower: &[u8]) -> bool {
 /// zeros or without its `;`, `\x3c`, `\u003c`, `%u003c`); at HIGH in any encoding.
 fn lone_angle_probe(raw: &[u8], canon: &[u8], sensitivity: Sensitivity) -> bool {
     let raw = raw.trim_ascii();
-    if canon.trim_ascii() != b"<" && decoded_escape(raw) != Some(b'<') {
+    if canon.trim_ascii() != b"<" && decoded_escape(canon.trim_ascii()) != Some(b'<') {
         return false;
     }
     if raw == b"<" {
@@ -112,8 +118,12 @@ fn lone_angle_probe(raw: &[u8], canon: &[u8], sensitivity: Sensitivity) -> bool 
             || lower
                 .get(2..)
                 .is_some_and(|d| d.starts_with(b"0") || d.starts_with(b"x0")));
-    let no_semicolon_named = lower == b"&lt";
-    let escape = lower.starts_with(b"\\") || lower.starts_with(b"%u");
+    let no_semicolon_named = lower == b"&lt" || raw.starts_with(b"&LT") || raw.starts_with(b"&Lt");
+    let canon_lower = canon.trim_ascii().to_ascii_lowercase();
+    let escape = lower.starts_with(b"\\")
+        || lower.starts_with(b"%u")
+        || lower.starts_with(b"%5c")
+        || canon_lower.starts_with(b"\\");
     odd_entity || no_semicolon_named || escape
 }
 
