@@ -325,6 +325,14 @@ pub fn canonical(raw: &[u8], wire: Wire) -> Cow<'_, [u8]> {
     value
 }
 
+/// One round of percent-decoding only: how a value looked before its URL encoding.
+pub fn percent_once(raw: &[u8]) -> Cow<'_, [u8]> {
+    match percent_round(raw, false) {
+        Some(v) => Cow::Owned(v),
+        None => Cow::Borrowed(raw),
+    }
+}
+
 /// A value that is one base64 token (standard or URL alphabet, at least 12 characters),
 /// decoded, when what it decodes to is printable ASCII text: an attacker's way to slip a
 /// payload past matching. Tokens, hashes and binary blobs decode to bytes and are left.

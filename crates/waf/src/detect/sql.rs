@@ -13,7 +13,7 @@ use super::{Finding, Form, Sensitivity, Subject, Threat, decode};
 /// first few tokens of its input, so an injection after free text needs its own start).
 const MAX_STARTS: usize = 12;
 /// How many bytes from a start libinjection reads.
-const WINDOW: usize = 1024;
+const WINDOW: usize = 512;
 
 /// libinjection's verdict on `input` and the fingerprint it matched.
 fn libinjection_fp(input: &[u8]) -> Option<[u8; 8]> {
@@ -101,8 +101,19 @@ fn sql_follows(text: &[u8], i: usize) -> bool {
         None => skip > 0 || i >= text.len(),
         Some(
             b'=' | b'<' | b'>' | b'!' | b'|' | b'&' | b'+' | b'-' | b'^' | b'*' | b'/' | b'%'
-            | b';' | b'#' | b',' | b'\'' | b'"' | b'`',
+            | b'#',
         ) => true,
+        // A statement after `;` (`'; drop table x`), not `";v="1"`.
+        Some(b';') => {
+            let next = rest.get(1..).unwrap_or(&[]).trim_ascii_start();
+            let word: Vec<u8> = next
+                .iter()
+                .take(10)
+                .take_while(|c| c.is_ascii_alphabetic() || **c == b'_')
+                .map(u8::to_ascii_lowercase)
+                .collect();
+            next.starts_with(b"--") || next.starts_with(b"#") || next.is_empty() || sql_word(&word)
+        }
         Some(c) if c.is_ascii_alphabetic() => {
             let word: Vec<u8> = rest
                 .iter()

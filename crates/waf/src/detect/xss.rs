@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use super::prefilter::Rules;
-use super::{Finding, Form, Sensitivity, Subject, Threat};
+use super::{Finding, Form, Place, Sensitivity, Subject, Threat};
 
 static RULES: LazyLock<Rules> = LazyLock::new(|| {
     Rules::new(&[
@@ -102,7 +102,8 @@ fn bare_event_handler(lower: &[u8]) -> bool {
 /// and reflects it. At LOW only in the encodings nobody types (an entity with padding
 /// zeros or without its `;`, `\x3c`, `\u003c`, `%u003c`); at HIGH in any encoding.
 fn lone_angle_probe(raw: &[u8], canon: &[u8], sensitivity: Sensitivity) -> bool {
-    let raw = raw.trim_ascii();
+    let unwrapped = super::decode::percent_once(raw.trim_ascii());
+    let raw = unwrapped.as_ref();
     if canon.trim_ascii() != b"<" && decoded_escape(canon.trim_ascii()) != Some(b'<') {
         return false;
     }
@@ -244,7 +245,11 @@ pub fn detect(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     {
         return mk(rule, Form::Unescaped);
     }
-    if !s.place().is_key() && bare_event_handler(s.lower()) {
+    let last_segment = match s.place() {
+        Place::UriPath => s.lower().rsplit(|b| *b == b'/').next().unwrap_or(&[]),
+        _ => s.lower(),
+    };
+    if !s.place().is_key() && bare_event_handler(last_segment) {
         return mk("event-handler-name", Form::Decoded);
     }
     if lone_angle_probe(s.raw(), s.canon(), sensitivity) {
