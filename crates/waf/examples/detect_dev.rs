@@ -232,6 +232,24 @@ fn legit_values(line: &serde_json::Value) -> Vec<(Place, Vec<u8>)> {
     out
 }
 
+/// CPU time this thread has used, in nanoseconds (`/proc`, 10 ms resolution): the machine
+/// may be shared, and wall-clock time would count other processes' turns.
+fn cpu_ns() -> u128 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
+    let ticks: u128 = fields
+        .get(11)
+        .and_then(|f| f.parse::<u128>().ok())
+        .unwrap_or(0)
+        + fields
+            .get(12)
+            .and_then(|f| f.parse::<u128>().ok())
+            .unwrap_or(0);
+    ticks * 10_000_000
+}
+
 fn show(v: &[u8]) -> String {
     let s = String::from_utf8_lossy(v);
     let s: String = s.chars().take(160).collect();
@@ -391,20 +409,38 @@ fn main() {
     }
 
     // Cost: every value of the legitimate requests through the default set.
-    if values.is_empty() {
+    if values.is_empty() || args.iter().any(|a| a == "--no-timing") {
         return;
     }
     let bytes: usize = values.iter().map(|(_, v, _)| v.len()).sum();
-    let rounds = 5;
+    let rounds: usize = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
+    let cpu0 = cpu_ns();
     let start = Instant::now();
     let mut n = 0usize;
-    for _ in 0..rounds {
+    for round in 0..rounds {
+        let c0 = cpu_ns();
         for (place, raw, _) in &values {
             let subj = Subject::new(raw, *place);
             n += usize::from(DEFAULT.iter().any(|t| subj.detect(*t, sens).is_some()));
         }
+        println!(
+            "   round {round}: CPU {:.0} ns/value",
+            (cpu_ns() - c0) as f64 / values.len() as f64
+        );
     }
     let el = start.elapsed();
+    let cpu = cpu_ns() - cpu0;
+    println!(
+        "== CPU time: {:.0} ns/value, {:.1} us/request (wall {:.0} ns/value)",
+        cpu as f64 / (rounds * values.len()) as f64,
+        cpu as f64 / 1000.0 / (rounds * requests) as f64,
+        el.as_nanos() as f64 / (rounds * values.len()) as f64
+    );
     let per_value = el.as_nanos() as f64 / (rounds * values.len()) as f64;
     println!(
         "== cost: {} values ({} bytes, avg {} B), {:.0} ns/value, {:.1} ns/byte, {:.1} us/request (flagged {})",
@@ -416,6 +452,9 @@ fn main() {
         el.as_nanos() as f64 / 1000.0 / (rounds * requests) as f64,
         n / rounds
     );
+    if args.iter().any(|a| a == "--rounds-only") {
+        return;
+    }
     let mut by_threat: Vec<(u128, &str)> = Vec::new();
     let subjects: Vec<Subject<'_>> = values.iter().map(|(p, r, _)| Subject::new(r, *p)).collect();
     let t0 = Instant::now();

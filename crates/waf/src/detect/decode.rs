@@ -303,6 +303,13 @@ pub enum Wire {
 /// fixpoint (at most [`MAX_ROUNDS`] rounds), NULs removed. Borrowed when nothing changed.
 pub fn canonical(raw: &[u8], wire: Wire) -> Cow<'_, [u8]> {
     let raw = raw.get(..MAX_INSPECT).unwrap_or(raw);
+    let plus = wire == Wire::Form;
+    if !raw
+        .iter()
+        .any(|b| matches!(b, b'%' | b'&' | 0 | 0xc0..) || (plus && *b == b'+'))
+    {
+        return Cow::Borrowed(raw);
+    }
     let mut value: Cow<'_, [u8]> = Cow::Borrowed(raw);
     for round in 0..MAX_ROUNDS {
         let mut changed = false;
@@ -333,11 +340,23 @@ pub fn percent_once(raw: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
+/// The cheap half of [`base64_text`]: one token of the base64 alphabets, 12 bytes or more.
+pub fn base64_shaped(value: &[u8]) -> bool {
+    let v = value.trim_ascii();
+    v.len() >= 12
+        && v.len() <= MAX_INSPECT
+        && v.iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+}
+
 /// A value that is one base64 token (standard or URL alphabet, at least 12 characters),
 /// decoded, when what it decodes to is printable ASCII text: an attacker's way to slip a
 /// payload past matching. Tokens, hashes and binary blobs decode to bytes and are left.
 pub fn base64_text(value: &[u8]) -> Option<Vec<u8>> {
     use base64::Engine as _;
+    if !base64_shaped(value) {
+        return None;
+    }
     let v = value.trim_ascii();
     if v.len() < 12
         || v.len() > MAX_INSPECT

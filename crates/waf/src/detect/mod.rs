@@ -288,6 +288,8 @@ pub struct Subject<'a> {
     /// Values hidden inside this one (an encoded path segment, a base64 value), decoded.
     inner: OnceCell<Vec<(Form, Subject<'static>)>>,
     nested: bool,
+    /// Whether there can be values inside this one (see [`Subject::inner`]).
+    may_nest: bool,
 }
 
 impl<'a> Subject<'a> {
@@ -308,6 +310,8 @@ impl<'a> Subject<'a> {
             hits |= prefilter::scan_raw(&raw);
         }
         let document = place.is_text() && is_document(&canon);
+        let may_nest = !nested
+            && ((place == Place::UriPath && raw.contains(&b'%')) || decode::base64_shaped(&canon));
         Subject {
             place,
             raw,
@@ -317,6 +321,7 @@ impl<'a> Subject<'a> {
             unescaped: OnceCell::new(),
             document,
             inner: OnceCell::new(),
+            may_nest,
             nested,
         }
     }
@@ -365,10 +370,12 @@ impl<'a> Subject<'a> {
         if let Some(f) = self.detect_here(threat, sensitivity) {
             return Some(f);
         }
-        if matches!(
-            threat,
-            Threat::AdminPath | Threat::RestrictedExtension | Threat::BadBot
-        ) {
+        if !self.may_nest
+            || matches!(
+                threat,
+                Threat::AdminPath | Threat::RestrictedExtension | Threat::BadBot
+            )
+        {
             return None;
         }
         self.inner().iter().find_map(|(form, sub)| {

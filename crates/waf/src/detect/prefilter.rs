@@ -5,7 +5,10 @@
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use regex::bytes::{Regex, RegexSet};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+
+/// The lazy DFA cache of each rule set.
+const DFA_CACHE: usize = 8 << 20;
 
 use super::{Place, Threat};
 
@@ -38,8 +41,8 @@ const SHELL: u32 = UNIX | WIN | PS;
 /// Literal triggers (matched ASCII case-insensitively) and the detectors they wake.
 const PATTERNS: &[(&str, u32)] = &[
     // Quotes, comments, statement separators: SQL, shells, NoSQL.
-    ("'", SQL | UNIX),
-    ("\"", SQL | UNIX),
+    ("'", SQL),
+    ("\"", SQL),
     ("`", SQL | UNIX),
     ("/**/", SQL),
     ("/*!", SQL),
@@ -751,7 +754,7 @@ impl Rules {
         let mut rejected = Vec::new();
         for (name, p) in rules {
             let p = format!("(?s-u){p}");
-            match Regex::new(&p) {
+            match RegexBuilder::new(&p).dfa_size_limit(DFA_CACHE).build() {
                 Ok(r) => {
                     names.push(*name);
                     patterns.push(p);
@@ -764,7 +767,12 @@ impl Rules {
             rejected.is_empty(),
             "rules that do not compile: {rejected:?}"
         );
-        let set = RegexSet::new(&patterns).unwrap_or_else(|_| RegexSet::empty());
+        // A roomier lazy DFA cache than the default: the sets are large, and a cache that
+        // fills is cleared and rebuilt while matching.
+        let set = RegexSetBuilder::new(&patterns)
+            .dfa_size_limit(DFA_CACHE)
+            .build()
+            .unwrap_or_else(|_| RegexSet::empty());
         Rules {
             set,
             each,

@@ -6,6 +6,7 @@
 //! English word that is also a command name (`cat`, `sleep`, `find`) needs arguments of
 //! that shape; at the start of a value, without a separator before it, every command does.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use super::prefilter::Rules;
@@ -161,15 +162,25 @@ fn is_sep(b: u8, document: bool) -> bool {
 
 /// The Unix normal form: quotes and escapes that split a word removed (`w'h'o'am'i`,
 /// `c\at`), `$IFS`-style spaces made spaces, literal `\n` made a newline, lower case.
-fn unix_form(lower: &[u8]) -> Vec<u8> {
+fn unix_form(lower: &[u8]) -> Cow<'_, [u8]> {
+    if !lower
+        .iter()
+        .any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'$' | b'\t' | 0x0b | 0x0c))
+    {
+        return Cow::Borrowed(lower);
+    }
     let mut out = Vec::with_capacity(lower.len());
     let mut i = 0;
     while let Some(&b) = lower.get(i) {
         let rest = lower.get(i..).unwrap_or(&[]);
-        if let Some(n) = [&b"${ifs}"[..], b"$ifs$9", b"${ifs%??}", b"$ifs"]
-            .iter()
-            .find(|p| rest.starts_with(p))
-            .map(|p| p.len())
+        if let Some(n) = (b == b'$')
+            .then(|| {
+                [&b"${ifs}"[..], b"$ifs$9", b"${ifs%??}", b"$ifs"]
+                    .iter()
+                    .find(|p| rest.starts_with(p))
+                    .map(|p| p.len())
+            })
+            .flatten()
         {
             out.push(b' ');
             i += n;
@@ -195,7 +206,17 @@ fn unix_form(lower: &[u8]) -> Vec<u8> {
         }
         i += 1;
     }
-    out
+    Cow::Owned(out)
+}
+
+/// `text` without the bytes `drop` picks (what a shell ignores), borrowed when there are
+/// none.
+fn without(text: &[u8], drop: impl Fn(u8) -> bool) -> Cow<'_, [u8]> {
+    if text.iter().any(|b| drop(*b)) {
+        Cow::Owned(text.iter().copied().filter(|b| !drop(*b)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// Whether the argument text after `word` looks like shell arguments: a flag (`-l`), a
@@ -461,12 +482,7 @@ static WINDOWS: LazyLock<Rules> = LazyLock::new(|| {
 
 /// The `WindowsShellCommands_*` detector.
 pub fn windows(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
-    let form: Vec<u8> = s
-        .lower()
-        .iter()
-        .copied()
-        .filter(|b| !matches!(b, b'^' | b'"'))
-        .collect();
+    let form = without(s.lower(), |b| matches!(b, b'^' | b'"'));
     WINDOWS.first(&form).map(|rule| {
         Finding::new(
             Threat::WindowsCommand,
@@ -509,12 +525,7 @@ static POWERSHELL: LazyLock<Rules> = LazyLock::new(|| {
 
 /// The `PowerShellCommands_*` detector.
 pub fn powershell(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
-    let form: Vec<u8> = s
-        .lower()
-        .iter()
-        .copied()
-        .filter(|b| !matches!(b, b'`' | b'^'))
-        .collect();
+    let form = without(s.lower(), |b| matches!(b, b'`' | b'^'));
     POWERSHELL.first(&form).map(|rule| {
         Finding::new(
             Threat::PowerShell,

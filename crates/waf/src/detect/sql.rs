@@ -98,7 +98,7 @@ fn sql_follows(text: &[u8], i: usize) -> bool {
         .count();
     let rest = rest.get(skip..).unwrap_or(&[]);
     match rest.first() {
-        None => skip > 0 || i >= text.len(),
+        None => false,
         Some(
             b'=' | b'<' | b'>' | b'!' | b'|' | b'&' | b'+' | b'-' | b'^' | b'*' | b'/' | b'%'
             | b'#',
@@ -206,6 +206,47 @@ fn sql_word(word: &[u8]) -> bool {
     )
 }
 
+/// Whether a value has some SQL structure besides a word: an operator, a comment, a
+/// separator, a call, or a second query keyword (`drop leaf table`).
+fn sql_shape(text: &[u8]) -> bool {
+    if text.iter().any(|b| {
+        matches!(
+            b,
+            b'=' | b'<' | b'>' | b'(' | b';' | b'#' | b'\'' | b'"' | b'`' | b'|' | b'*'
+        )
+    }) || text
+        .windows(2)
+        .any(|w| w == b"--" || w == b"/*" || w == b"@@" || w == b"&&")
+    {
+        return true;
+    }
+    text.split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        .skip(1)
+        .take(64)
+        .any(|w| {
+            matches!(
+                w.to_ascii_lowercase().as_slice(),
+                b"select"
+                    | b"from"
+                    | b"union"
+                    | b"table"
+                    | b"into"
+                    | b"values"
+                    | b"null"
+                    | b"sleep"
+                    | b"benchmark"
+                    | b"waitfor"
+                    | b"exec"
+                    | b"having"
+                    | b"version"
+                    | b"database"
+                    | b"user"
+                    | b"or"
+                    | b"and"
+            )
+        })
+}
+
 /// Start positions for libinjection (each run costs about a microsecond, so only where
 /// an injection can begin): the value's start when it begins like one (a quote, a number,
 /// a parenthesis, an SQL word), each quote that SQL follows, and `union`/`;` further in.
@@ -223,8 +264,9 @@ fn starts(text: &[u8]) -> Vec<usize> {
         .take_while(|c| c.is_ascii_alphabetic() || **c == b'_')
         .map(u8::to_ascii_lowercase)
         .collect();
+    // A leading quote is covered below (a start at each quote that SQL follows).
     let begins_like_sql = match text.get(lead) {
-        Some(b'\'' | b'"' | b'`' | b'(' | b')' | b'-' | b'@' | b';' | b'|' | b'&') => true,
+        Some(b'(' | b')' | b'-' | b'@' | b';' | b'|' | b'&') => true,
         Some(c) if c.is_ascii_digit() => true,
         Some(_) => {
             sql_word(&first_word)
@@ -234,7 +276,7 @@ fn starts(text: &[u8]) -> Vec<usize> {
         }
         None => false,
     };
-    if begins_like_sql {
+    if begins_like_sql && sql_shape(text) {
         out.push(0);
     }
     let word_at = |i: usize, w: &[u8]| {
@@ -250,7 +292,7 @@ fn starts(text: &[u8]) -> Vec<usize> {
             break;
         }
         match b {
-            b'\'' | b'"' | b'`' if i > 0 && sql_follows(text, i + 1) => out.push(i),
+            b'\'' | b'"' | b'`' if sql_follows(text, i + 1) => out.push(i),
             b'u' | b'U' if i > 0 && word_at(i, b"union") => out.push(i),
             b';' if i > 0
                 && sql_follows(text, i + 1)
