@@ -104,6 +104,8 @@ const DEFAULT: &[Threat] = &[
     Threat::Php,
     Threat::RestrictedExtension,
     Threat::AdminPath,
+    Threat::ExploitablePath,
+    Threat::LinuxFile,
     Threat::BadBot,
     Threat::Ssti,
     Threat::NoSqli,

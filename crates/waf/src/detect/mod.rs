@@ -75,6 +75,12 @@ pub enum Threat {
     RestrictedExtension,
     /// An administration path (AWS `AdminProtection_URIPATH`).
     AdminPath,
+    /// A path into a web application's private files (`WEB-INF`, `.git`, ...) (AWS
+    /// `ExploitablePaths_URIPATH`).
+    ExploitablePath,
+    /// Linux system files (`/etc/passwd`, `/proc/self/environ`), climbed to or named (AWS
+    /// `LFI_*` of the Linux rule group).
+    LinuxFile,
     /// A scanner's or attack tool's User-Agent (AWS `UserAgent_BadBots_HEADER`).
     BadBot,
     /// Server-side template injection.
@@ -97,7 +103,7 @@ pub enum Threat {
 
 impl Threat {
     /// Every threat.
-    pub const ALL: [Threat; 23] = [
+    pub const ALL: [Threat; 25] = [
         Self::Sqli,
         Self::SqliExtended,
         Self::Xss,
@@ -113,6 +119,8 @@ impl Threat {
         Self::Php,
         Self::RestrictedExtension,
         Self::AdminPath,
+        Self::ExploitablePath,
+        Self::LinuxFile,
         Self::BadBot,
         Self::Ssti,
         Self::NoSqli,
@@ -141,6 +149,8 @@ impl Threat {
             Self::Php => "php",
             Self::RestrictedExtension => "restricted-extension",
             Self::AdminPath => "admin-path",
+            Self::ExploitablePath => "exploitable-path",
+            Self::LinuxFile => "linux-file",
             Self::BadBot => "bad-bot",
             Self::Ssti => "ssti",
             Self::NoSqli => "nosqli",
@@ -373,7 +383,10 @@ impl<'a> Subject<'a> {
         if !self.may_nest
             || matches!(
                 threat,
-                Threat::AdminPath | Threat::RestrictedExtension | Threat::BadBot
+                Threat::AdminPath
+                    | Threat::ExploitablePath
+                    | Threat::RestrictedExtension
+                    | Threat::BadBot
             )
         {
             return None;
@@ -398,6 +411,8 @@ impl<'a> Subject<'a> {
             Threat::Lfi => path::lfi(self, s),
             Threat::RestrictedExtension => path::restricted_extension(self, s),
             Threat::AdminPath => path::admin(self, s),
+            Threat::ExploitablePath => path::exploitable(self, s),
+            Threat::LinuxFile => path::linux_file(self, s),
             Threat::UnixCommand => shell::unix(self, s),
             Threat::WindowsCommand => shell::windows(self, s),
             Threat::PowerShell => shell::powershell(self, s),
@@ -416,6 +431,15 @@ impl<'a> Subject<'a> {
             Threat::Crlf => misc::crlf(self, s),
             Threat::Xxe => misc::xxe(self, s),
         }
+    }
+
+    /// Every one of `threats` found in the value, in the order given (what a managed rule
+    /// group caches per value: each rule then looks its threat up).
+    pub fn scan(&self, threats: &[Threat], sensitivity: Sensitivity) -> Vec<Finding> {
+        threats
+            .iter()
+            .filter_map(|t| self.detect(*t, sensitivity))
+            .collect()
     }
 
     /// The first of `threats` found in the value.

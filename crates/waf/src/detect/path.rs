@@ -367,6 +367,93 @@ pub fn admin(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     None
 }
 
+/// Path segments of a web application's private files.
+const PRIVATE_SEGMENTS: &[&[u8]] = &[
+    b"web-inf",
+    b"meta-inf",
+    b".git",
+    b".svn",
+    b".hg",
+    b".bzr",
+    b"_darcs",
+    b".ds_store",
+    b".idea",
+    b".aws",
+    b".ssh",
+    b".docker",
+    b".kube",
+    b"eval-stdin.php",
+    b"_ignition",
+    b".env.local",
+    b".env.production",
+];
+
+/// The `ExploitablePaths_URIPATH` detector: a path segment into a web application's or
+/// its repository's private files (`/WEB-INF/web.xml`, `/.git/config`).
+pub fn exploitable(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
+    if s.place() != Place::UriPath {
+        return None;
+    }
+    let path = s.lower();
+    let path = path
+        .split(|b| *b == b'?' || *b == b'#' || *b == b';')
+        .next()
+        .unwrap_or(&[]);
+    path.split(|b| *b == b'/' || *b == b'\\')
+        .any(|seg| PRIVATE_SEGMENTS.contains(&seg))
+        .then(|| {
+            Finding::new(
+                Threat::ExploitablePath,
+                "private-path",
+                Form::Decoded,
+                "path into private application files",
+            )
+        })
+}
+
+/// The Linux rule group's `LFI_*` detector: a Linux system file, named by an absolute
+/// path or climbed to.
+pub fn linux_file(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
+    let found = lfi(s, sensitivity)?;
+    if !matches!(
+        found.rule,
+        "sensitive-file" | "system-path" | "log-path" | "traversal"
+    ) {
+        return None;
+    }
+    let text = s.lower();
+    let linux = [
+        &b"etc/"[..],
+        b"proc/",
+        b"/var/",
+        b"/usr/",
+        b"/root",
+        b"/home/",
+        b".ssh",
+        b"_history",
+        b"/dev/",
+        b"/sys/",
+        b"/boot",
+        b".bashrc",
+        b".profile",
+        b".htpasswd",
+        b"/bin/",
+        b"/opt/",
+        b"/tmp/",
+        b"logs/",
+    ]
+    .iter()
+    .any(|p| text.windows(p.len()).any(|w| w == *p));
+    linux.then(|| {
+        Finding::new(
+            Threat::LinuxFile,
+            found.rule,
+            found.form,
+            "Linux system file",
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ const fn bit(t: Threat) -> u32 {
 
 const SQL: u32 = bit(Threat::Sqli) | bit(Threat::SqliExtended);
 const XSS: u32 = bit(Threat::Xss);
-const LFI: u32 = bit(Threat::Lfi);
+const LFI: u32 = bit(Threat::Lfi) | bit(Threat::LinuxFile);
 const RFI: u32 = bit(Threat::Rfi);
 const SSRF: u32 = bit(Threat::SsrfMetadata) | bit(Threat::Ssrf);
 const LOG4J: u32 = bit(Threat::Log4j);
@@ -727,6 +727,7 @@ pub fn scan_raw(raw: &[u8]) -> u32 {
 /// shape rather than at any literal).
 pub fn always(threat: Threat, place: Place) -> bool {
     match threat {
+        Threat::ExploitablePath => place == Place::UriPath,
         Threat::RestrictedExtension => {
             matches!(place, Place::UriPath | Place::QueryArg | Place::QueryString)
         }

@@ -481,6 +481,14 @@ fn paths_bots_redirects_crlf_xxe() {
     assert!(path("/config.php.bak", Threat::RestrictedExtension));
     assert!(!path("/openapi.yaml", Threat::RestrictedExtension));
     assert!(!path("/docs/guide.html", Threat::RestrictedExtension));
+    assert!(path("/WEB-INF/web.xml", Threat::ExploitablePath));
+    assert!(path("/app/.git/config", Threat::ExploitablePath));
+    assert!(!path("/api/v1/git/commits", Threat::ExploitablePath));
+    let q = |v: &str, t| detect(t, v.as_bytes(), Place::QueryArg, Sensitivity::Low).is_some();
+    assert!(q("..%2F..%2F..%2Fetc%2Fpasswd", Threat::LinuxFile));
+    assert!(q("/proc/self/environ", Threat::LinuxFile));
+    assert!(!q("..\\..\\windows\\win.ini", Threat::LinuxFile));
+    assert!(!q("/account/settings", Threat::LinuxFile));
     assert!(path("/wp-admin/", Threat::AdminPath));
     assert!(path("/phpmyadmin/index.php", Threat::AdminPath));
     assert!(!path("/api/administrators-guide", Threat::AdminPath));
