@@ -113,6 +113,7 @@ const DEFAULT: &[Threat] = &[
     Threat::PrototypePollution,
     Threat::Crlf,
     Threat::Xxe,
+    Threat::OpenRedirect,
 ];
 
 fn pct(s: &[u8], keep: &[u8]) -> String {
@@ -281,6 +282,76 @@ fn main() {
     } else {
         Sensitivity::Low
     };
+
+    // Attack requests as `bench/waf/attacks.py --out FILE` writes them (every payload in
+    // every location with the benchmark's encodings), development split only.
+    if let Some(file) = args
+        .iter()
+        .position(|a| a == "--requests")
+        .and_then(|i| args.get(i + 1))
+    {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut by_class: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut by_loc: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut by_enc: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut missed: Vec<String> = Vec::new();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["split"].as_str() != Some("dev") {
+                continue;
+            }
+            let class = v["class"].as_str().unwrap_or("").to_owned();
+            if only_class.as_deref().is_some_and(|c| c != class) {
+                continue;
+            }
+            let hit = legit_values(&v).iter().any(|(place, raw)| {
+                let subj = Subject::new(raw, *place);
+                DEFAULT.iter().any(|t| subj.detect(*t, sens).is_some())
+            });
+            for (map, key) in [
+                (&mut by_class, class.clone()),
+                (
+                    &mut by_loc,
+                    format!("{class}/{}", v["location"].as_str().unwrap_or("")),
+                ),
+                (&mut by_enc, v["encoding"].as_str().unwrap_or("").to_owned()),
+            ] {
+                let e = map.entry(key).or_default();
+                e.0 += usize::from(hit);
+                e.1 += 1;
+            }
+            if !hit {
+                missed.push(format!(
+                    "{} [{}] {}",
+                    v["id"].as_str().unwrap_or(""),
+                    v["encoding"].as_str().unwrap_or(""),
+                    show(line.as_bytes())
+                ));
+            }
+        }
+        let (mut h, mut t) = (0, 0);
+        println!("== attack requests detected (dev split), {sens:?}");
+        for (k, (a, b)) in &by_class {
+            println!("{k:16} {:6.3}  ({a}/{b})", *a as f64 / *b as f64);
+            h += a;
+            t += b;
+        }
+        println!("{:16} {:6.3}  ({h}/{t})", "ALL", h as f64 / t.max(1) as f64);
+        println!("== by encoding");
+        for (k, (a, b)) in &by_enc {
+            println!("{k:16} {:6.3}  ({a}/{b})", *a as f64 / *b as f64);
+        }
+        println!("== class/location below 0.9");
+        for (k, (a, b)) in &by_loc {
+            if (*a as f64) < 0.9 * *b as f64 {
+                println!("{k:24} {:6.3}  ({a}/{b})", *a as f64 / *b as f64);
+            }
+        }
+        for m in missed.iter().take(show_n) {
+            println!("   {m}");
+        }
+        return;
+    }
 
     // Attacks, development split.
     let mut seen = std::collections::HashSet::new();

@@ -340,6 +340,66 @@ pub fn percent_once(raw: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
+/// The values of an XML document: each element's text, CDATA section and attribute value
+/// (raw, entities still encoded), at most 64 of them. Comments, processing instructions
+/// and markup declarations are skipped.
+pub fn xml_values(xml: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let push = |v: &[u8], out: &mut Vec<Vec<u8>>| {
+        let v = v.trim_ascii();
+        if !v.is_empty() && out.len() < 64 {
+            out.push(v.to_vec());
+        }
+    };
+    while let Some(rest) = xml.get(i..) {
+        if rest.is_empty() || out.len() >= 64 {
+            break;
+        }
+        let Some(lt) = rest.iter().position(|b| *b == b'<') else {
+            push(rest, &mut out);
+            break;
+        };
+        push(rest.get(..lt).unwrap_or(&[]), &mut out);
+        let tag = rest.get(lt..).unwrap_or(&[]);
+        let (skip, body): (usize, Option<&[u8]>) = if let Some(c) = tag.strip_prefix(b"<![CDATA[") {
+            let end = c.windows(3).position(|w| w == b"]]>").unwrap_or(c.len());
+            (9 + end + 3, c.get(..end))
+        } else if let Some(c) = tag.strip_prefix(b"<!--") {
+            let end = c.windows(3).position(|w| w == b"-->").unwrap_or(c.len());
+            (4 + end + 3, None)
+        } else {
+            let end = tag.iter().position(|b| *b == b'>').unwrap_or(tag.len());
+            let inside = tag.get(..end).unwrap_or(&[]);
+            if !inside.starts_with(b"<?") && !inside.starts_with(b"<!") {
+                // Attribute values: what follows `="` or `='` up to the same quote.
+                let mut k = 0;
+                while let Some(p) = inside
+                    .get(k..)
+                    .and_then(|r| r.iter().position(|b| *b == b'='))
+                {
+                    let at = k + p + 1;
+                    let q = inside.get(at).copied();
+                    if let Some(q @ (b'"' | b'\'')) = q {
+                        let val = inside.get(at + 1..).unwrap_or(&[]);
+                        let close = val.iter().position(|b| *b == q).unwrap_or(val.len());
+                        push(val.get(..close).unwrap_or(&[]), &mut out);
+                        k = at + 1 + close + 1;
+                    } else {
+                        k = at;
+                    }
+                }
+            }
+            (end + 1, None)
+        };
+        if let Some(b) = body {
+            push(b, &mut out);
+        }
+        i += lt + skip;
+    }
+    out
+}
+
 /// The cheap half of [`base64_text`]: one token of the base64 alphabets, 12 bytes or more.
 pub fn base64_shaped(value: &[u8]) -> bool {
     let v = value.trim_ascii();
@@ -498,6 +558,16 @@ mod tests {
         assert_eq!(c("a\0b", Wire::Percent), "ab");
         assert_eq!(c("Crème brûlée 50%", Wire::Percent), "Crème brûlée 50%");
         assert_eq!(c("日本語", Wire::Percent), "日本語");
+    }
+
+    #[test]
+    fn xml_values_are_extracted() {
+        let v = xml_values(b"<?xml version=\"1.0\"?>\n<o id=\"7\" n='x y'><!-- c --><q>a &lt;b</q><![CDATA[<svg/onload=1>]]><e/></o>");
+        let v: Vec<String> = v
+            .iter()
+            .map(|x| String::from_utf8_lossy(x).into_owned())
+            .collect();
+        assert_eq!(v, ["7", "x y", "a &lt;b", "<svg/onload=1>"]);
     }
 
     #[test]

@@ -237,6 +237,8 @@ pub enum Form {
     PathSegment,
     /// A base64 value, decoded.
     Base64,
+    /// An XML element's text, CDATA section or attribute value, decoded.
+    XmlValue,
 }
 
 /// Why a value was flagged: the threat, the detector rule, the decoded form it matched
@@ -321,7 +323,9 @@ impl<'a> Subject<'a> {
         }
         let document = place.is_text() && is_document(&canon);
         let may_nest = !nested
-            && ((place == Place::UriPath && raw.contains(&b'%')) || decode::base64_shaped(&canon));
+            && ((place == Place::UriPath && raw.contains(&b'%'))
+                || (place == Place::BodyRaw && raw.trim_ascii_start().first() == Some(&b'<'))
+                || decode::base64_shaped(&canon));
         Subject {
             place,
             raw,
@@ -355,6 +359,14 @@ impl<'a> Subject<'a> {
                     out.push((
                         Form::PathSegment,
                         Subject::build(Cow::Owned(decoded), Place::QueryArg, true),
+                    ));
+                }
+            }
+            if self.place == Place::BodyRaw {
+                for value in decode::xml_values(&self.raw) {
+                    out.push((
+                        Form::XmlValue,
+                        Subject::build(Cow::Owned(value), Place::JsonString, true),
                     ));
                 }
             }
