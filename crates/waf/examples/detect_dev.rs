@@ -283,6 +283,28 @@ fn main() {
         Sensitivity::Low
     };
 
+    // One value: `--probe PLACE VALUE` prints every finding.
+    if let Some(i) = args.iter().position(|a| a == "--probe") {
+        let place = match args.get(i + 1).map(String::as_str) {
+            Some("path") => Place::UriPath,
+            Some("query") => Place::QueryArg,
+            Some("qs") => Place::QueryString,
+            Some("header") => Place::Header,
+            Some("ua") => Place::UserAgent,
+            Some("cookie") => Place::Cookie,
+            Some("form") => Place::FormValue,
+            Some("json") => Place::JsonString,
+            Some("key") => Place::JsonKey,
+            _ => Place::BodyRaw,
+        };
+        let value = args.get(i + 2).cloned().unwrap_or_default();
+        let subj = Subject::new(value.as_bytes(), place);
+        for f in subj.scan(&Threat::ALL, sens) {
+            println!("{f} [{:?}]", f.form);
+        }
+        return;
+    }
+
     // Attack requests as `bench/waf/attacks.py --out FILE` writes them (every payload in
     // every location with the benchmark's encodings), development split only.
     if let Some(file) = args

@@ -857,6 +857,9 @@ fn odd_host(lower: &[u8]) -> bool {
 /// before an `@`, numeric hosts in odd notations, a URL climbing back out of its path. A
 /// plain absolute or scheme-relative URL is not flagged (at HIGH a leading `//` is).
 pub fn open_redirect(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
+    if s.place() == Place::UriPath {
+        return redirect_in_path(s.lower());
+    }
     let original = s.lower();
     let lower: Vec<u8> = original
         .iter()
@@ -913,6 +916,55 @@ pub fn open_redirect(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Findin
             "scheme-relative",
             "scheme-relative redirect target",
         );
+    }
+    None
+}
+
+/// A redirect target smuggled into a request path: an empty segment or a backslash where a
+/// scheme-relative URL starts (`/items///evil.com/`, `/x/\\evil.com`), a domain before an
+/// `@` behind it, a URL with a scheme as a segment followed by those tricks.
+fn redirect_in_path(lower: &[u8]) -> Option<Finding> {
+    let path = lower
+        .split(|b| *b == b'?' || *b == b'#')
+        .next()
+        .unwrap_or(&[]);
+    let mut starts = Vec::new();
+    for (i, w) in path.windows(2).enumerate() {
+        if matches!(w, b"//" | b"/\\" | b"\\/" | b"\\\\") && starts.last().is_none_or(|l| i > l + 1)
+        {
+            starts.push(i);
+        }
+        if w == b"/h"
+            && path
+                .get(i + 1..)
+                .is_some_and(|r| r.starts_with(b"http:") || r.starts_with(b"https:"))
+        {
+            starts.push(i + 1);
+        }
+    }
+    for at in starts.into_iter().take(8) {
+        let tail: Vec<u8> = path
+            .get(at..)
+            .unwrap_or(&[])
+            .iter()
+            .copied()
+            .filter(|b| !matches!(b, b'\t' | b'\n' | b'\r'))
+            .collect();
+        let triple =
+            tail.starts_with(b"///") || tail.starts_with(b"/\\") || tail.starts_with(b"\\");
+        let userinfo = REDIRECT
+            .get("userinfo-spoof")
+            .is_some_and(|r| r.is_match(&tail));
+        let tricks = REDIRECT
+            .first(&tail)
+            .is_some_and(|rule| rule != "bogus-host" && rule != "slashes");
+        if triple || userinfo || tricks {
+            return found(
+                Threat::OpenRedirect,
+                "path-redirect",
+                "redirect target in a path",
+            );
+        }
     }
     None
 }

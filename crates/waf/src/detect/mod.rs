@@ -355,10 +355,10 @@ impl<'a> Subject<'a> {
                     .filter(|s| s.contains(&b'%'))
                     .take(8)
                 {
-                    let decoded = decode::canonical(seg, Wire::Percent).into_owned();
                     out.push((
                         Form::PathSegment,
-                        Subject::build(Cow::Owned(decoded), Place::QueryArg, true),
+                        // A value in a path: percent-encoded, `+` is itself.
+                        Subject::build(Cow::Owned(seg.to_vec()), Place::Cookie, true),
                     ));
                 }
             }

@@ -353,7 +353,8 @@ const PATTERNS: &[(&str, u32)] = &[
     // Commands.
     ("$(", UNIX),
     ("${", UNIX | LOG4J | SSTI | PHP),
-    ("$ifs", UNIX),
+    ("$ifs", UNIX | WIN),
+    ("{ifs}", UNIX | WIN),
     ("() {", UNIX),
     ("whoami", UNIX | WIN),
     ("uname", UNIX),

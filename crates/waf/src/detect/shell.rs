@@ -209,6 +209,29 @@ fn unix_form(lower: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// `$IFS`, `${IFS}`, `$IFS$9` made spaces (probes write them into any command).
+fn ifs_spaces(text: &[u8]) -> Cow<'_, [u8]> {
+    if !text.windows(4).any(|w| w == b"$ifs" || w == b"{ifs") {
+        return Cow::Borrowed(text);
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        let rest = text.get(i..).unwrap_or(&[]);
+        if let Some(p) = [&b"${ifs}"[..], b"$ifs$9", b"$ifs"]
+            .iter()
+            .find(|p| rest.starts_with(p))
+        {
+            out.push(b' ');
+            i += p.len();
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// `text` without the bytes `drop` picks (what a shell ignores), borrowed when there are
 /// none.
 fn without(text: &[u8], drop: impl Fn(u8) -> bool) -> Cow<'_, [u8]> {
@@ -482,7 +505,8 @@ static WINDOWS: LazyLock<Rules> = LazyLock::new(|| {
 
 /// The `WindowsShellCommands_*` detector.
 pub fn windows(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
-    let form = without(s.lower(), |b| matches!(b, b'^' | b'"'));
+    let spaced = ifs_spaces(s.lower());
+    let form = without(&spaced, |b| matches!(b, b'^' | b'"'));
     WINDOWS.first(&form).map(|rule| {
         Finding::new(
             Threat::WindowsCommand,

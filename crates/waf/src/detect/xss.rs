@@ -113,19 +113,11 @@ fn lone_angle_probe(raw: &[u8], canon: &[u8], sensitivity: Sensitivity) -> bool 
     if sensitivity == Sensitivity::High {
         return true;
     }
-    let lower = raw.to_ascii_lowercase();
-    let odd_entity = lower.starts_with(b"&#")
-        && (!lower.ends_with(b";")
-            || lower
-                .get(2..)
-                .is_some_and(|d| d.starts_with(b"0") || d.starts_with(b"x0")));
-    let no_semicolon_named = lower == b"&lt" || raw.starts_with(b"&LT") || raw.starts_with(b"&Lt");
-    let canon_lower = canon.trim_ascii().to_ascii_lowercase();
-    let escape = lower.starts_with(b"\\")
-        || lower.starts_with(b"%u")
-        || lower.starts_with(b"%5c")
-        || canon_lower.starts_with(b"\\");
-    odd_entity || no_semicolon_named || escape
+    // The ways a browser or form encodes a typed `<`; anything else is a probe's choice.
+    !matches!(
+        raw,
+        b"%3C" | b"%3c" | b"&lt;" | b"&#60;" | b"&#x3c;" | b"&#x3C;"
+    )
 }
 
 /// `\x3c`, `\u003c`: the byte a lone JavaScript escape stands for.
