@@ -422,6 +422,17 @@ pub fn log4j(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     if (sensitivity == Sensitivity::High || nested) && LOOKUPS.first(&squeezed).is_some() {
         return found(Threat::Log4j, "leaking-lookup", "Log4j lookup");
     }
+    // Lookups only Log4j has (`${sys:...}`, `${java:...}`), and `${env:...}` of a secret;
+    // `${env:HOME}` alone is also other tools' syntax.
+    static LOG4J_ONLY: LazyLock<Rules> = LazyLock::new(|| {
+        Rules::new(&[(
+            "leaking-lookup",
+            r"\$\{(sys|java|ctx|main|bundle|k8s|docker|spring|log4j|web|jvmrunargs|sd|marker|event):[^}]*\}|\$\{env:[^}]*(aws|secret|token|passw|key|credential|private)[^}]*\}",
+        )])
+    });
+    if LOG4J_ONLY.first(&squeezed).is_some() {
+        return found(Threat::Log4j, "leaking-lookup", "Log4j lookup");
+    }
     None
 }
 
@@ -431,7 +442,7 @@ static JAVA: LazyLock<Rules> = LazyLock::new(|| {
         ("serialized-hex", r"\baced0005[0-9a-f]{4}"),
         (
             "gadget-class",
-            r"\b(org\.apache\.commons\.collections\d?\.(functors|keyvalue|map)\.|org\.apache\.xalan|com\.sun\.org\.apache\.xalan\.internal\.xsltc\.trax\.templatesimpl|com\.sun\.rowset\.jdbcrowsetimpl|java\.lang\.(runtime|processbuilder|reflect\.proxy)|javax\.management\.badattributevalueexpexception|java\.rmi\.|javax\.naming\.|java\.beans\.xmldecoder|org\.springframework\.(beans\.factory\.objectfactory|core\.serializabletypewrapper|context\.support\.classpathxmlapplicationcontext)|bsh\.interpreter|groovy\.util\.expando|org\.codehaus\.groovy\.runtime|com\.mchange\.v2\.c3p0|ysoserial|invokertransformer|chainedtransformer|constanttransformer|lazymap|org\.hibernate\.(tuple|engine)\.|com\.sun\.jndi\.|sun\.reflect\.annotation|ch\.qos\.logback\.core\.db\.|com\.zaxxer\.hikari|org\.apache\.tomcat\.dbcp|org\.apache\.xbean|oracle\.jdbc\.|com\.mysql\.cj\.jdbc|javax\.script\.scriptenginemanager|java\.net\.urlclassloader)",
+            r"\b(org\.apache\.commons\.collections\d?\.(functors|keyvalue|map)\.|org\.apache\.xalan|com\.sun\.org\.apache\.xalan\.internal\.xsltc\.trax\.templatesimpl|com\.sun\.rowset\.jdbcrowsetimpl|java\.lang\.(runtime|processbuilder|reflect\.proxy)|javax\.management\.badattributevalueexpexception|java\.rmi\.|javax\.naming\.|java\.beans\.xmldecoder|org\.springframework\.(beans\.factory\.objectfactory|core\.serializabletypewrapper|context\.support\.classpathxmlapplicationcontext)|bsh\.interpreter|groovy\.util\.expando|org\.codehaus\.groovy\.runtime|com\.mchange\.v2\.c3p0|ysoserial|invokertransformer|chainedtransformer|constanttransformer|lazymap|org\.hibernate\.(tuple|engine)\.|com\.sun\.jndi\.|sun\.reflect\.annotation|ch\.qos\.logback\.core\.db\.|com\.zaxxer\.hikari|org\.apache\.tomcat\.dbcp|org\.apache\.xbean|oracle\.jdbc\.|com\.mysql\.(cj\.)?jdbc\.|java\.lang\.autocloseable|javax\.script\.scriptenginemanager|java\.net\.urlclassloader)",
         ),
         (
             "fastjson-type",
@@ -699,6 +710,20 @@ const MONGO_OPS: &[&[u8]] = &[
     b"all",
     b"mod",
     b"text",
+    b"search",
+    b"match",
+    b"project",
+    b"lookup",
+    b"group",
+    b"unwind",
+    b"facet",
+    b"addfields",
+    b"replaceroot",
+    b"graphlookup",
+    b"out",
+    b"merge",
+    b"sample",
+    b"jsonschema",
 ];
 
 static NOSQL: LazyLock<Rules> = LazyLock::new(|| {
@@ -709,7 +734,7 @@ static NOSQL: LazyLock<Rules> = LazyLock::new(|| {
         ),
         (
             "operator",
-            r"[{,]\s*['\x22]?[$&](where|ne|eq|gt|gte|lt|lte|regex|or|and|nin|in|exists|expr|function|accumulator|elemmatch|not|nor|comment)['\x22]?\s*:",
+            r"[{,]\s*['\x22]?[$&](where|ne|eq|gt|gte|lt|lte|regex|or|and|nin|in|exists|expr|function|accumulator|elemmatch|not|nor|comment|match|project|lookup|text|search|group|unwind|facet|addfields|replaceroot|graphlookup|out|merge|sample)['\x22]?\s*:",
         ),
         (
             "operator",
@@ -735,7 +760,9 @@ static NOSQL: LazyLock<Rules> = LazyLock::new(|| {
 pub fn nosqli(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     let lower = s.lower();
     if s.place() == Place::JsonKey
-        && let Some(op) = lower.strip_prefix(b"$")
+        && let Some(op) = lower
+            .strip_prefix(b"$")
+            .or_else(|| lower.strip_prefix(b"&"))
         && MONGO_OPS.contains(&op)
     {
         return found(Threat::NoSqli, "operator-key", "MongoDB operator as a key");
@@ -781,7 +808,11 @@ static PROTO: LazyLock<Rules> = LazyLock::new(|| {
         ("proto", r"__proto__"),
         (
             "constructor-prototype",
-            r"constructor\s*(\.|\[\s*['\x22]?|\]\s*\[\s*['\x22]?|['\x22]\s*\]\s*\[\s*['\x22])\s*prototype\b|constructor['\x22]?\s*\]?\s*\[\s*['\x22]?prototype",
+            r"constructor\s*(\.|\[\s*['\x22]?|\]\s*\[\s*['\x22]?|['\x22]\s*\]\s*\[\s*['\x22])\s*prototype\b|constructor['\x22]?\s*\]?\s*\[\s*['\x22]?prototype|constructor['\x22]?\s*[:=]\s*\{\s*['\x22]?prototype\b",
+        ),
+        (
+            "prototype-assignment",
+            r"\bobject\.prototype\.\w+\s*=[^=]|\bobject\.(assign|defineproperty|setprototypeof)\s*\(\s*object\.prototype\b|__(define|lookup)(getter|setter)__",
         ),
     ])
 });
@@ -793,9 +824,10 @@ pub fn prototype(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     if let Some(rule) = PROTO.first(lower) {
         return found(Threat::PrototypePollution, rule, "prototype pollution");
     }
+    // A key `prototype` (under a `constructor` key, which one key cannot show); a key
+    // `constructor` alone is an ordinary word, flagged at HIGH only.
     if s.place().is_key()
-        && sensitivity == Sensitivity::High
-        && (lower == b"prototype" || lower == b"constructor")
+        && (lower == b"prototype" || (sensitivity == Sensitivity::High && lower == b"constructor"))
     {
         return found(
             Threat::PrototypePollution,

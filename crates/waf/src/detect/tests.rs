@@ -612,3 +612,26 @@ fn long_hostile_values_are_bounded() {
     v.push_str(&"../".repeat(3000));
     check_all(v.as_bytes());
 }
+
+#[test]
+fn raw_json_operator_keys() {
+    let key = |k: &str, t| detect(t, k.as_bytes(), Place::JsonKey, Sensitivity::Low).is_some();
+    assert!(key("prototype", Threat::PrototypePollution));
+    assert!(!key("constructor", Threat::PrototypePollution));
+    assert!(key("$lookup", Threat::NoSqli));
+    assert!(key("$where", Threat::NoSqli));
+    assert!(!key("$schema", Threat::NoSqli));
+    assert!(!key("$id", Threat::NoSqli));
+    let json = |v: &str, t| detect(t, v.as_bytes(), Place::JsonString, Sensitivity::Low).is_some();
+    assert!(json("${sys:user.home}", Threat::Log4j));
+    assert!(json("${env:AWS_SECRET_ACCESS_KEY}", Threat::Log4j));
+    assert!(!json("${env:HOME}/bin", Threat::Log4j));
+    assert!(json(
+        "Object.prototype.isAdmin = true",
+        Threat::PrototypePollution
+    ));
+    assert!(!json(
+        "Use Object.prototype.hasOwnProperty.call(obj, key) instead",
+        Threat::PrototypePollution
+    ));
+}
