@@ -312,6 +312,9 @@ pub fn canonical(raw: &[u8], wire: Wire) -> Cow<'_, [u8]> {
     }
     let mut value: Cow<'_, [u8]> = Cow::Borrowed(raw);
     for round in 0..MAX_ROUNDS {
+        if round > 0 && !value.iter().any(|b| matches!(b, b'%' | b'&' | 0 | 0xc0..)) {
+            break;
+        }
         let mut changed = false;
         if let Some(v) = percent_round(&value, wire == Wire::Form && round == 0) {
             value = Cow::Owned(v);
@@ -407,6 +410,8 @@ pub fn base64_shaped(value: &[u8]) -> bool {
         && v.len() <= MAX_INSPECT
         && v.iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+        && v.iter().any(u8::is_ascii_uppercase)
+        && v.iter().any(u8::is_ascii_lowercase)
 }
 
 /// A value that is one base64 token (standard or URL alphabet, at least 12 characters),

@@ -893,6 +893,23 @@ pub fn open_redirect(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Findin
         return redirect_in_path(s.lower());
     }
     let original = s.lower();
+    // A redirect target starts with a slash, a backslash, a scheme or markup.
+    let head = original.trim_ascii_start();
+    let plausible = matches!(head.first(), Some(b'/' | b'\\' | b'<' | b'\t'))
+        || [
+            &b"http"[..],
+            b"ftp",
+            b"javascript",
+            b"vbscript",
+            b"data:",
+            b"//",
+        ]
+        .iter()
+        .any(|p| head.starts_with(p))
+        || head.iter().take(12).any(|b| *b == b':');
+    if !plausible {
+        return None;
+    }
     let lower: Vec<u8> = original
         .iter()
         .copied()

@@ -302,6 +302,8 @@ pub struct Subject<'a> {
     nested: bool,
     /// Whether there can be values inside this one (see [`Subject::inner`]).
     may_nest: bool,
+    /// The LFI verdict at LOW and at HIGH, shared by the Linux-file detector.
+    lfi: [OnceCell<Option<Finding>>; 2],
 }
 
 impl<'a> Subject<'a> {
@@ -336,6 +338,7 @@ impl<'a> Subject<'a> {
             document,
             inner: OnceCell::new(),
             may_nest,
+            lfi: [OnceCell::new(), OnceCell::new()],
             nested,
         }
     }
@@ -420,7 +423,7 @@ impl<'a> Subject<'a> {
             Threat::Sqli => sql::libinjection(self, s),
             Threat::SqliExtended => sql::extended(self, s),
             Threat::Xss => xss::detect(self, s),
-            Threat::Lfi => path::lfi(self, s),
+            Threat::Lfi => self.lfi(s),
             Threat::RestrictedExtension => path::restricted_extension(self, s),
             Threat::AdminPath => path::admin(self, s),
             Threat::ExploitablePath => path::exploitable(self, s),
@@ -462,6 +465,15 @@ impl<'a> Subject<'a> {
     /// The place the value sits in.
     pub fn place(&self) -> Place {
         self.place
+    }
+
+    /// The LFI detector's verdict, computed once per sensitivity.
+    fn lfi(&self, sensitivity: Sensitivity) -> Option<Finding> {
+        let slot = match sensitivity {
+            Sensitivity::Low => &self.lfi[0],
+            Sensitivity::High => &self.lfi[1],
+        };
+        slot.get_or_init(|| path::lfi(self, sensitivity)).clone()
     }
 
     /// Whether the value is a document: several lines, or long prose, in a free-text place.

@@ -414,7 +414,7 @@ pub fn exploitable(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding
 /// The Linux rule group's `LFI_*` detector: a Linux system file, named by an absolute
 /// path or climbed to.
 pub fn linux_file(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
-    let found = lfi(s, sensitivity)?;
+    let found = s.lfi(sensitivity)?;
     if !matches!(
         found.rule,
         "sensitive-file" | "system-path" | "log-path" | "traversal"

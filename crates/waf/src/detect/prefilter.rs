@@ -66,7 +66,10 @@ const PATTERNS: &[(&str, u32)] = &[
     ("create", SQL),
     ("alter", SQL),
     ("truncate", SQL),
-    ("exec", SQL | PHP),
+    ("exec", SQL),
+    ("exec(", PHP),
+    ("exec (", PHP),
+    ("exec'", PHP),
     ("declare", SQL),
     ("sleep", SQL | UNIX | NOSQL),
     ("benchmark", SQL),
@@ -97,7 +100,12 @@ const PATTERNS: &[(&str, u32)] = &[
     ("\")", NOSQL | PHP),
     ("('", PHP),
     ("(\"", PHP),
-    ("print", PHP),
+    ("print(", PHP | XSS),
+    ("print (", PHP | XSS),
+    ("print '", PHP),
+    ("print \"", PHP),
+    ("print $", PHP),
+    ("print_r", PHP),
     ("var_dump", PHP),
     ("die(", PHP),
     ("putenv", PHP),
@@ -184,13 +192,18 @@ const PATTERNS: &[(&str, u32)] = &[
     ("settimeout", XSS),
     ("setinterval", XSS),
     ("execscript", XSS),
-    ("function", XSS),
+    ("function(", XSS),
+    ("function (", XSS),
     ("atob", XSS),
     ("unescape", XSS),
     ("decodeuri", XSS),
-    ("print", XSS),
-    ("write", XSS),
-    ("location", XSS),
+    ("write(", XSS),
+    ("write (", XSS),
+    ("writeln", XSS),
+    ("location.", XSS),
+    ("location=", XSS),
+    ("location =", XSS),
+    (".location", XSS),
     ("innerhtml", XSS),
     ("top[", XSS),
     ("self[", XSS),
@@ -311,7 +324,7 @@ const PATTERNS: &[(&str, u32)] = &[
     (".conf", LFI),
     (".cnf", LFI),
     ("/.", LFI),
-    ("config", LFI),
+    ("config.", LFI),
     (".php", LFI),
     (".asp", LFI),
     (".pass", LFI),
@@ -373,7 +386,24 @@ const PATTERNS: &[(&str, u32)] = &[
     ("cat ", UNIX),
     (" ls ", UNIX),
     ("\tls ", UNIX),
-    ("ping", UNIX | WIN),
+    (" ping", UNIX | WIN),
+    ("ping -", UNIX | WIN),
+    ("ping 0", UNIX | WIN),
+    ("ping 1", UNIX | WIN),
+    ("ping 2", UNIX | WIN),
+    ("ping 3", UNIX | WIN),
+    ("ping 4", UNIX | WIN),
+    ("ping 5", UNIX | WIN),
+    ("ping 6", UNIX | WIN),
+    ("ping 7", UNIX | WIN),
+    ("ping 8", UNIX | WIN),
+    ("ping 9", UNIX | WIN),
+    (";ping", UNIX | WIN),
+    ("|ping", UNIX | WIN),
+    ("&ping", UNIX | WIN),
+    ("\nping", UNIX | WIN),
+    ("`ping", UNIX | WIN),
+    ("(ping", UNIX | WIN),
     ("which ", UNIX),
     ("echo", UNIX | WIN),
     ("chmod", UNIX),
@@ -421,7 +451,11 @@ const PATTERNS: &[(&str, u32)] = &[
     ("attrib ", WIN),
     ("\\\\", WIN),
     ("..\\", WIN),
-    ("dir", WIN),
+    ("dir ", WIN),
+    ("dir\t", WIN),
+    (";dir", WIN),
+    ("|dir", WIN),
+    ("&dir", WIN),
     ("powershell", PS | WIN),
     ("pwsh", PS),
     ("iex", PS),
@@ -442,7 +476,10 @@ const PATTERNS: &[(&str, u32)] = &[
     ("<?", PHP),
     ("$_", PHP),
     ("$globals", PHP),
-    ("system", PHP | JAVA),
+    ("system(", PHP),
+    ("system (", PHP),
+    ("system'", PHP),
+    ("system)", PHP),
     ("passthru", PHP),
     ("popen", PHP),
     ("proc_open", PHP),
@@ -453,8 +490,18 @@ const PATTERNS: &[(&str, u32)] = &[
     ("file_put_contents", PHP),
     ("fopen", PHP),
     ("fwrite", PHP),
-    ("include", PHP),
-    ("require", PHP),
+    ("include(", PHP),
+    ("include (", PHP),
+    ("include '", PHP),
+    ("include \"", PHP),
+    ("include $", PHP),
+    ("include_once", PHP),
+    ("require(", PHP),
+    ("require (", PHP),
+    ("require '", PHP),
+    ("require \"", PHP),
+    ("require $", PHP),
+    ("require_once", PHP),
     ("create_function", PHP),
     ("call_user_func", PHP),
     ("preg_replace", PHP),
@@ -482,7 +529,9 @@ const PATTERNS: &[(&str, u32)] = &[
     ("0251", SSRF),
     ("2852039166", SSRF),
     ("169.", SSRF),
-    ("metadata", SSRF),
+    ("metadata.", SSRF),
+    ("metadata/", SSRF),
+    ("/metadata", SSRF),
     ("meta-data", SSRF),
     ("user-data", SSRF),
     ("instance-data", SSRF),
@@ -589,7 +638,9 @@ const PATTERNS: &[(&str, u32)] = &[
     ("__lookup", PROTO),
     ("db.", NOSQL),
     ("this.", NOSQL),
-    ("return", NOSQL),
+    (";return", NOSQL),
+    ("; return", NOSQL),
+    (";\treturn", NOSQL),
     ("==", NOSQL),
     ("*)", LDAP),
     (")(", LDAP),
@@ -725,18 +776,22 @@ pub fn scan(value: &[u8]) -> u32 {
 /// What only the raw form of a value shows: encoded separators and NULs.
 pub fn scan_raw(raw: &[u8]) -> u32 {
     let mut hits = 0;
-    let has = |n: &[u8]| raw.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
-    if raw.contains(&0) || has(b"%00") {
-        hits |= LFI | RFI;
-    }
-    if has(b"%2f") || has(b"%5c") {
-        hits |= LFI | REDIR;
-    }
-    if has(b"%0d") || has(b"%0a") {
-        hits |= CRLF | UNIX;
-    }
-    if has(b"\xac\xed") {
-        hits |= JAVA;
+    for (i, b) in raw.iter().enumerate() {
+        match b {
+            0 => hits |= LFI | RFI,
+            0xac if raw.get(i + 1) == Some(&0xed) => hits |= JAVA,
+            b'%' => {
+                let hi = raw.get(i + 1).copied();
+                let lo = raw.get(i + 2).map(u8::to_ascii_lowercase);
+                hits |= match (hi, lo) {
+                    (Some(b'0'), Some(b'0')) => LFI | RFI,
+                    (Some(b'2'), Some(b'f')) | (Some(b'5'), Some(b'c')) => LFI | REDIR,
+                    (Some(b'0'), Some(b'd' | b'a')) => CRLF | UNIX,
+                    _ => 0,
+                };
+            }
+            _ => {}
+        }
     }
     hits
 }
