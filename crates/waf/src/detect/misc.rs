@@ -225,7 +225,11 @@ pub fn ssrf_internal(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Findin
         // Loopback in an odd notation, or a loopback port of an internal service.
         let odd = !(h == b"localhost" || plain_dotted(h) || h == b"::1");
         let service = port.is_some_and(|p| INTERNAL_PORTS.contains(&p));
-        if odd || service || sensitivity == Sensitivity::High {
+        // At HIGH any loopback URL, except in headers (Origin and Referer of a local
+        // development setup carry them).
+        let high = sensitivity == Sensitivity::High
+            && !matches!(s.place(), Place::Header | Place::UserAgent);
+        if odd || service || high {
             return found(Threat::Ssrf, "loopback-url", "request to the server itself");
         }
     }

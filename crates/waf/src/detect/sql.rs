@@ -559,10 +559,13 @@ fn extended_scan(form: &[u8], sensitivity: Sensitivity, document: bool) -> Optio
             Rules::new(&[
                 (
                     "keyword-pair",
-                    r"\b(select|insert|update|delete|drop|union|exec)\b.*\b(from|into|set|table|select|where)\b",
+                    r"\b(select\b.*\bfrom|insert\s+into|delete\s+from|drop\s+table|union\b.*\bselect|exec(ute)?\s+\w+)\b",
                 ),
-                ("quote-operator", r"['\x22`]\s*(or|and|\|\||&&|=|<|>|;)"),
-                ("sql-comment", r"(--|#)\s*$"),
+                (
+                    "quote-operator",
+                    r"['\x22`]\s*\)*\s*(or|and|\|\||&&)\s+['\x22`\d(]",
+                ),
+                ("sql-comment", r"['\x22`\d]\s*\)*\s*(--|#)\s*$"),
             ])
         });
         return HIGH.first(form);

@@ -229,7 +229,11 @@ pub fn detect(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
             "cross-site scripting",
         ))
     };
-    if let Some(rule) = check(s.canon(), s.lower(), sensitivity) {
+    // An XML document's values are inspected one by one; as a whole it is markup, and
+    // libinjection at HIGH would take any of it for an injection.
+    let xml = s.place() == Place::BodyRaw && s.raw().trim_ascii_start().starts_with(b"<");
+    let whole = if xml { Sensitivity::Low } else { sensitivity };
+    if let Some(rule) = check(s.canon(), s.lower(), whole) {
         return mk(rule, Form::Decoded);
     }
     if let Some(u) = s.unescaped()
