@@ -14,9 +14,10 @@
 //! - [`field`] extracts the request components (`FieldToMatch`), [`transform`] applies AWS
 //!   WAF's text transformations to them.
 //! - [`managed`] holds the built-in managed rule groups, named and labelled as AWS names
-//!   them.
+//!   them; [`detect`] is the attack detection engine behind them.
 
 pub mod acl;
+pub mod detect;
 pub mod field;
 pub mod firewall;
 pub mod geo;
