@@ -143,8 +143,9 @@ pub enum Statement {
     RateBased(Box<RateBased>),
     /// `RuleGroupReferenceStatement` or `ManagedRuleGroupStatement` (a rule's top statement only).
     Group(Box<GroupRef>),
-    /// One of the built-in detectors of the managed rule groups, on a request component.
-    Detect(Target, Threat),
+    /// The built-in detectors of the managed rule groups, on a request component: a value
+    /// with any of these threats matches.
+    Detect(Target, &'static [Threat]),
 }
 
 impl Statement {
@@ -194,14 +195,8 @@ pub enum Position {
     ContainsWord,
 }
 
-/// `SensitivityLevel`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sensitivity {
-    /// `LOW` (the default): fewer false positives.
-    Low,
-    /// `HIGH`: catches more.
-    High,
-}
+/// `SensitivityLevel`: `Low` (the default) or `High`.
+pub use crate::detect::Sensitivity;
 
 /// `ComparisonOperator`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -595,15 +590,15 @@ impl<'r> Run<'r, '_> {
             Statement::RegexSet(i, set) => self.inspect(i, &mut |v| set.is_match(v)),
             Statement::Sqli(i, sensitivity) => {
                 let s = *sensitivity;
-                self.inspect(i, &mut |v| crate::matching::sqli(v, s))
+                self.inspect(i, &mut |v| crate::detect::sqli(v, s))
             }
-            Statement::Xss(i) => self.inspect(i, &mut crate::matching::xss),
-            Statement::Detect(target, threat) => {
-                let (target, threat) = (*target, *threat);
+            Statement::Xss(i) => self.inspect(i, &mut crate::detect::xss),
+            Statement::Detect(target, threats) => {
+                let (target, threats) = (*target, *threats);
                 let hit = self
                     .findings(target)
                     .iter()
-                    .find(|(_, t, _)| *t == threat)
+                    .find(|(_, t, _)| threats.contains(t))
                     .map(|(loc, _, why)| (*loc, *why));
                 match hit {
                     Some((loc, why)) => {

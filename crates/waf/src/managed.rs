@@ -110,8 +110,8 @@ impl G {
     }
 }
 
-fn detect(target: Target, threat: Threat) -> Statement {
-    Statement::Detect(target, threat)
+fn detect(target: Target, threats: &'static [Threat]) -> Statement {
+    Statement::Detect(target, threats)
 }
 
 fn larger(field: Field, size: u64) -> Statement {
@@ -144,7 +144,7 @@ fn common() -> RuleGroup {
         .rule(
             "UserAgent_BadBots_HEADER",
             "BadBots_Header",
-            detect(Target::UserAgent, Threat::BadBot),
+            detect(Target::UserAgent, &[Threat::BadBot]),
         )
         .rule(
             "SizeRestrictions_QUERYSTRING",
@@ -169,92 +169,146 @@ fn common() -> RuleGroup {
         .rule(
             "EC2MetaDataSSRF_BODY",
             "EC2MetaDataSSRF_Body",
-            detect(Target::Body, Threat::SsrfMetadata),
+            detect(Target::Body, &[Threat::SsrfMetadata]),
         )
         .rule(
             "EC2MetaDataSSRF_COOKIE",
             "EC2MetaDataSSRF_Cookie",
-            detect(Target::Cookies, Threat::SsrfMetadata),
+            detect(Target::Cookies, &[Threat::SsrfMetadata]),
         )
         .rule(
             "EC2MetaDataSSRF_URIPATH",
             "EC2MetaDataSSRF_URIPath",
-            detect(Target::UriPath, Threat::SsrfMetadata),
+            detect(Target::UriPath, &[Threat::SsrfMetadata]),
         )
         .rule(
             "EC2MetaDataSSRF_QUERYARGUMENTS",
             "EC2MetaDataSSRF_QueryArguments",
-            detect(Target::QueryArguments, Threat::SsrfMetadata),
+            detect(Target::QueryArguments, &[Threat::SsrfMetadata]),
         )
         .rule(
             "GenericLFI_QUERYARGUMENTS",
             "GenericLFI_QueryArguments",
-            detect(Target::QueryArguments, Threat::Lfi),
+            detect(Target::QueryArguments, &[Threat::Lfi]),
         )
         .rule(
             "GenericLFI_URIPATH",
             "GenericLFI_URIPath",
-            detect(Target::UriPath, Threat::Lfi),
+            detect(Target::UriPath, &[Threat::Lfi]),
         )
         .rule(
             "GenericLFI_BODY",
             "GenericLFI_Body",
-            detect(Target::Body, Threat::Lfi),
+            detect(Target::Body, &[Threat::Lfi]),
         )
         .rule(
             "RestrictedExtensions_URIPATH",
             "RestrictedExtensions_URIPath",
-            detect(Target::UriPath, Threat::RestrictedExtension),
+            detect(Target::UriPath, &[Threat::RestrictedExtension]),
         )
         .rule(
             "RestrictedExtensions_QUERYARGUMENTS",
             "RestrictedExtensions_QueryArguments",
-            detect(Target::QueryArguments, Threat::RestrictedExtension),
+            detect(Target::QueryArguments, &[Threat::RestrictedExtension]),
         )
         .rule(
             "GenericRFI_QUERYARGUMENTS",
             "GenericRFI_QueryArguments",
-            detect(Target::QueryArguments, Threat::Rfi),
+            detect(Target::QueryArguments, &[Threat::Rfi]),
         )
         .rule(
             "GenericRFI_BODY",
             "GenericRFI_Body",
-            detect(Target::Body, Threat::Rfi),
+            detect(Target::Body, &[Threat::Rfi]),
         )
         .rule(
             "GenericRFI_URIPATH",
             "GenericRFI_URIPath",
-            detect(Target::UriPath, Threat::Rfi),
+            detect(Target::UriPath, &[Threat::Rfi]),
         )
         .rule(
             "CrossSiteScripting_COOKIE",
             "CrossSiteScripting_Cookie",
-            detect(Target::Cookies, Threat::Xss),
+            detect(Target::Cookies, &[Threat::Xss]),
         )
         .rule(
             "CrossSiteScripting_QUERYARGUMENTS",
             "CrossSiteScripting_QueryArguments",
-            detect(Target::QueryArguments, Threat::Xss),
+            detect(Target::QueryArguments, &[Threat::Xss]),
         )
         .rule(
             "CrossSiteScripting_BODY",
             "CrossSiteScripting_Body",
-            detect(Target::Body, Threat::Xss),
+            detect(Target::Body, &[Threat::Xss]),
         )
         .rule(
             "CrossSiteScripting_URIPATH",
             "CrossSiteScripting_URIPath",
-            detect(Target::UriPath, Threat::Xss),
+            detect(Target::UriPath, &[Threat::Xss]),
+        )
+        // Portcullis's own rules, after AWS's: the threats no AWS rule of any group looks
+        // for in each component (template, NoSQL and LDAP injection, prototype pollution,
+        // CRLF, XXE, internal SSRF, open redirects, and in headers and cookies the common
+        // injections AWS inspects elsewhere only).
+        .rule(
+            "GenericInjection_URIPATH",
+            "GenericInjection_URIPath",
+            detect(Target::UriPath, GENERIC_PATH),
+        )
+        .rule(
+            "GenericInjection_QUERYARGUMENTS",
+            "GenericInjection_QueryArguments",
+            detect(Target::QueryArguments, GENERIC_ARGS),
+        )
+        .rule(
+            "GenericInjection_BODY",
+            "GenericInjection_Body",
+            detect(Target::Body, GENERIC_BODY),
+        )
+        .rule(
+            "GenericInjection_COOKIE",
+            "GenericInjection_Cookie",
+            detect(Target::Cookies, GENERIC_COOKIE),
+        )
+        .rule(
+            "GenericInjection_HEADER",
+            "GenericInjection_Header",
+            detect(Target::Headers, GENERIC_HEADER),
         )
         .done("AWSManagedRulesCommonRuleSet")
 }
+
+/// Threats in no AWS group's rules anywhere.
+macro_rules! beyond_aws {
+    ($($extra:ident),*) => {
+        &[
+            $(Threat::$extra,)*
+            Threat::Ssti,
+            Threat::NoSqli,
+            Threat::Ldap,
+            Threat::PrototypePollution,
+            Threat::OpenRedirect,
+            Threat::Crlf,
+            Threat::Xxe,
+            Threat::Ssrf,
+        ]
+    };
+}
+
+/// What the Common rule set's `GenericInjection_*` rules look for, per component.
+const GENERIC_PATH: &[Threat] = beyond_aws!(SqliExtended, UnixCommand, WindowsCommand, PowerShell);
+const GENERIC_ARGS: &[Threat] = beyond_aws!();
+const GENERIC_BODY: &[Threat] = beyond_aws!(LinuxFile);
+const GENERIC_COOKIE: &[Threat] =
+    beyond_aws!(Lfi, Rfi, UnixCommand, Log4j, JavaDeserialization, Php);
+const GENERIC_HEADER: &[Threat] = beyond_aws!(Xss, Sqli, Lfi, Rfi, SsrfMetadata, PowerShell);
 
 fn admin() -> RuleGroup {
     G::new("admin-protection")
         .rule(
             "AdminProtection_URIPATH",
             "AdminProtection_URIPath",
-            detect(Target::UriPath, Threat::AdminPath),
+            detect(Target::UriPath, &[Threat::AdminPath]),
         )
         .done("AWSManagedRulesAdminProtectionRuleSet")
 }
@@ -279,49 +333,49 @@ fn known_bad_inputs() -> RuleGroup {
         .rule(
             "JavaDeserializationRCE_HEADER",
             "JavaDeserializationRCE_Header",
-            detect(Target::Headers, Threat::JavaDeserialization),
+            detect(Target::Headers, &[Threat::JavaDeserialization]),
         )
         .rule(
             "JavaDeserializationRCE_BODY",
             "JavaDeserializationRCE_Body",
-            detect(Target::Body, Threat::JavaDeserialization),
+            detect(Target::Body, &[Threat::JavaDeserialization]),
         )
         .rule(
             "JavaDeserializationRCE_URIPATH",
             "JavaDeserializationRCE_URIPath",
-            detect(Target::UriPath, Threat::JavaDeserialization),
+            detect(Target::UriPath, &[Threat::JavaDeserialization]),
         )
         .rule(
             "JavaDeserializationRCE_QUERYSTRING",
             "JavaDeserializationRCE_QueryString",
-            detect(Target::QueryString, Threat::JavaDeserialization),
+            detect(Target::QueryString, &[Threat::JavaDeserialization]),
         )
         .rule("Host_localhost_HEADER", "Host_Localhost_Header", host)
         .rule("PROPFIND_METHOD", "Propfind_Method", propfind)
         .rule(
             "ExploitablePaths_URIPATH",
             "ExploitablePaths_URIPath",
-            detect(Target::UriPath, Threat::ExploitablePath),
+            detect(Target::UriPath, &[Threat::ExploitablePath]),
         )
         .rule(
             "Log4JRCE_HEADER",
             "Log4JRCE_Header",
-            detect(Target::Headers, Threat::Log4j),
+            detect(Target::Headers, &[Threat::Log4j]),
         )
         .rule(
             "Log4JRCE_QUERYSTRING",
             "Log4JRCE_QueryString",
-            detect(Target::QueryString, Threat::Log4j),
+            detect(Target::QueryString, &[Threat::Log4j]),
         )
         .rule(
             "Log4JRCE_BODY",
             "Log4JRCE_Body",
-            detect(Target::Body, Threat::Log4j),
+            detect(Target::Body, &[Threat::Log4j]),
         )
         .rule(
             "Log4JRCE_URIPATH",
             "Log4JRCE_URIPath",
-            detect(Target::UriPath, Threat::Log4j),
+            detect(Target::UriPath, &[Threat::Log4j]),
         )
         .done("AWSManagedRulesKnownBadInputsRuleSet")
 }
@@ -343,33 +397,37 @@ fn sqli() -> RuleGroup {
         .rule(
             "SQLi_QUERYARGUMENTS",
             "SQLi_QueryArguments",
-            detect(Target::QueryArguments, Threat::Sqli),
+            detect(Target::QueryArguments, &[Threat::Sqli]),
         )
         .rule(
             "SQLiExtendedPatterns_QUERYARGUMENTS",
             "SQLiExtendedPatterns_QueryArguments",
-            detect(Target::QueryArguments, Threat::SqliExtended),
+            detect(Target::QueryArguments, &[Threat::SqliExtended]),
         )
-        .rule("SQLi_BODY", "SQLi_Body", detect(Target::Body, Threat::Sqli))
+        .rule(
+            "SQLi_BODY",
+            "SQLi_Body",
+            detect(Target::Body, &[Threat::Sqli]),
+        )
         .rule(
             "SQLiExtendedPatterns_BODY",
             "SQLiExtendedPatterns_Body",
-            detect(Target::Body, Threat::SqliExtended),
+            detect(Target::Body, &[Threat::SqliExtended]),
         )
         .rule(
             "SQLiExtendedPatterns_HEADER",
             "SQLiExtendedPatterns_Header",
-            detect(Target::Headers, Threat::SqliExtended),
+            detect(Target::Headers, &[Threat::SqliExtended]),
         )
         .rule(
             "SQLi_COOKIE",
             "SQLi_Cookie",
-            detect(Target::Cookies, Threat::Sqli),
+            detect(Target::Cookies, &[Threat::Sqli]),
         )
         .rule(
             "SQLi_URIPATH",
             "SQLi_URIPath",
-            detect(Target::UriPath, Threat::Sqli),
+            detect(Target::UriPath, &[Threat::Sqli]),
         )
         .done("AWSManagedRulesSQLiRuleSet")
 }
@@ -379,17 +437,17 @@ fn linux() -> RuleGroup {
         .rule(
             "LFI_URIPATH",
             "LFI_URIPath",
-            detect(Target::UriPath, Threat::LinuxFile),
+            detect(Target::UriPath, &[Threat::LinuxFile]),
         )
         .rule(
             "LFI_QUERYSTRING",
             "LFI_QueryString",
-            detect(Target::QueryString, Threat::LinuxFile),
+            detect(Target::QueryString, &[Threat::LinuxFile]),
         )
         .rule(
             "LFI_HEADER",
             "LFI_Header",
-            detect(Target::Headers, Threat::LinuxFile),
+            detect(Target::Headers, &[Threat::LinuxFile]),
         )
         .done("AWSManagedRulesLinuxRuleSet")
 }
@@ -399,17 +457,17 @@ fn unix() -> RuleGroup {
         .rule(
             "UNIXShellCommandsVariables_QUERYSTRING",
             "UNIXShellCommandsVariables_QueryString",
-            detect(Target::QueryString, Threat::UnixCommand),
+            detect(Target::QueryString, &[Threat::UnixCommand]),
         )
         .rule(
             "UNIXShellCommandsVariables_BODY",
             "UNIXShellCommandsVariables_Body",
-            detect(Target::Body, Threat::UnixCommand),
+            detect(Target::Body, &[Threat::UnixCommand]),
         )
         .rule(
             "UNIXShellCommandsVariables_HEADER",
             "UNIXShellCommandsVariables_Header",
-            detect(Target::Headers, Threat::UnixCommand),
+            detect(Target::Headers, &[Threat::UnixCommand]),
         )
         .done("AWSManagedRulesUnixRuleSet")
 }
@@ -419,37 +477,37 @@ fn windows() -> RuleGroup {
         .rule(
             "WindowsShellCommands_COOKIE",
             "WindowsShellCommands_Cookie",
-            detect(Target::Cookies, Threat::WindowsCommand),
+            detect(Target::Cookies, &[Threat::WindowsCommand]),
         )
         .rule(
             "WindowsShellCommands_QUERYARGUMENTS",
             "WindowsShellCommands_QueryArguments",
-            detect(Target::QueryArguments, Threat::WindowsCommand),
+            detect(Target::QueryArguments, &[Threat::WindowsCommand]),
         )
         .rule(
             "WindowsShellCommands_BODY",
             "WindowsShellCommands_Body",
-            detect(Target::Body, Threat::WindowsCommand),
+            detect(Target::Body, &[Threat::WindowsCommand]),
         )
         .rule(
             "WindowsShellCommands_HEADER",
             "WindowsShellCommands_Header",
-            detect(Target::Headers, Threat::WindowsCommand),
+            detect(Target::Headers, &[Threat::WindowsCommand]),
         )
         .rule(
             "PowerShellCommands_COOKIE",
             "PowerShellCommands_Cookie",
-            detect(Target::Cookies, Threat::PowerShell),
+            detect(Target::Cookies, &[Threat::PowerShell]),
         )
         .rule(
             "PowerShellCommands_QUERYARGUMENTS",
             "PowerShellCommands_QueryArguments",
-            detect(Target::QueryArguments, Threat::PowerShell),
+            detect(Target::QueryArguments, &[Threat::PowerShell]),
         )
         .rule(
             "PowerShellCommands_BODY",
             "PowerShellCommands_Body",
-            detect(Target::Body, Threat::PowerShell),
+            detect(Target::Body, &[Threat::PowerShell]),
         )
         .done("AWSManagedRulesWindowsRuleSet")
 }
@@ -459,22 +517,22 @@ fn php() -> RuleGroup {
         .rule(
             "PHPHighRiskMethodsVariables_HEADER",
             "PHPHighRiskMethodsVariables_Header",
-            detect(Target::Headers, Threat::Php),
+            detect(Target::Headers, &[Threat::Php]),
         )
         .rule(
             "PHPHighRiskMethodsVariables_QUERYSTRING",
             "PHPHighRiskMethodsVariables_QueryString",
-            detect(Target::QueryString, Threat::Php),
+            detect(Target::QueryString, &[Threat::Php]),
         )
         .rule(
             "PHPHighRiskMethodsVariables_BODY",
             "PHPHighRiskMethodsVariables_Body",
-            detect(Target::Body, Threat::Php),
+            detect(Target::Body, &[Threat::Php]),
         )
         .rule(
             "PHPHighRiskMethodsVariables_URIPATH",
             "PHPHighRiskMethodsVariables_URIPath",
-            detect(Target::UriPath, Threat::Php),
+            detect(Target::UriPath, &[Threat::Php]),
         )
         .done("AWSManagedRulesPHPRuleSet")
 }

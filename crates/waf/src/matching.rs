@@ -2,139 +2,16 @@
 //! groups' own statements, and how a managed rule hands a request's values to them: each
 //! value with the place it sits in (a JSON string, a form field, a header, ...).
 
-use crate::acl::Sensitivity;
+use crate::detect::Subject;
+pub use crate::detect::{Place, Sensitivity, Threat};
 use crate::field::Loc;
 use crate::json;
 use crate::request::{HEADERS_BYTES, HEADERS_COUNT, Request};
-use crate::transform::Transformation;
 
-/// Values longer than this are inspected in their first this-many bytes by the tokenizers
-/// (their cost is linear, this bounds it per value).
-const TOKENIZE_MAX: usize = 64 * 1024;
-
-/// SQL injection in an already transformed value (`SqliMatchStatement`).
-pub fn sqli(value: &[u8], sensitivity: Sensitivity) -> bool {
-    let value = value.get(..TOKENIZE_MAX).unwrap_or(value);
-    if libinjectionrs::detect_sqli(value).is_injection() {
-        return true;
-    }
-    sensitivity == Sensitivity::High
-        && (value.contains(&b'/') || value.contains(&b'#') || value.contains(&b'-'))
-        && libinjectionrs::detect_sqli(&Transformation::REPLACE_COMMENTS.apply(value))
-            .is_injection()
-}
-
-/// Cross-site scripting in an already transformed value (`XssMatchStatement`).
-pub fn xss(value: &[u8]) -> bool {
-    let value = value.get(..TOKENIZE_MAX).unwrap_or(value);
-    libinjectionrs::detect_xss(value).is_injection()
-}
-
-/// What a managed rule looks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Threat {
-    /// SQL injection (the built-in statement's detection).
-    Sqli,
-    /// SQL injection patterns beyond it.
-    SqliExtended,
-    /// Cross-site scripting.
-    Xss,
-    /// Path traversal and local file inclusion.
-    Lfi,
-    /// Remote file inclusion.
-    Rfi,
-    /// Server-side request forgery to instance metadata.
-    SsrfMetadata,
-    /// Log4j lookups.
-    Log4j,
-    /// Java deserialization and expression-language RCE.
-    JavaDeserialization,
-    /// Unix shell commands and variables.
-    UnixCommand,
-    /// Windows shell commands.
-    WindowsCommand,
-    /// PowerShell.
-    PowerShell,
-    /// PHP high-risk functions and variables.
-    Php,
-    /// System file extensions.
-    RestrictedExtension,
-    /// Administration paths.
-    AdminPath,
-    /// Scanners' and bad bots' user agents.
-    BadBot,
-    /// Paths of exploitable application files.
-    ExploitablePath,
-    /// Linux system files.
-    LinuxFile,
-}
-
-/// Where a value sits in the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
-    /// The path.
-    UriPath,
-    /// The whole query string.
-    QueryString,
-    /// A query argument's value.
-    QueryArg,
-    /// A header's value.
-    Header,
-    /// The `User-Agent` header.
-    UserAgent,
-    /// A cookie's value.
-    Cookie,
-    /// A form field's value (`application/x-www-form-urlencoded`).
-    FormValue,
-    /// A JSON string value (unescaped).
-    JsonString,
-    /// A JSON key (unescaped).
-    JsonKey,
-    /// Any other body (text, XML, a multipart part).
-    BodyRaw,
-}
-
-/// Every threat in one value, each reported with its reason.
+/// Every threat in one value (decoded once), each reported with its reason.
 pub fn scan(raw: &[u8], place: Place, found: &mut dyn FnMut(Threat, &'static str)) {
-    for threat in ALL_THREATS {
-        if let Some(why) = detect(threat, raw, place) {
-            found(threat, why);
-        }
-    }
-}
-
-const ALL_THREATS: [Threat; 17] = [
-    Threat::Sqli,
-    Threat::SqliExtended,
-    Threat::Xss,
-    Threat::Lfi,
-    Threat::Rfi,
-    Threat::SsrfMetadata,
-    Threat::Log4j,
-    Threat::JavaDeserialization,
-    Threat::UnixCommand,
-    Threat::WindowsCommand,
-    Threat::PowerShell,
-    Threat::Php,
-    Threat::RestrictedExtension,
-    Threat::AdminPath,
-    Threat::BadBot,
-    Threat::ExploitablePath,
-    Threat::LinuxFile,
-];
-
-/// A managed rule's detector on one value: why it matched, or `None`.
-pub fn detect(threat: Threat, raw: &[u8], place: Place) -> Option<&'static str> {
-    let decoded = Transformation::HTML_ENTITY_DECODE
-        .apply(&Transformation::URL_DECODE_UNI.apply(raw))
-        .into_owned();
-    match threat {
-        Threat::Sqli => sqli(&decoded, Sensitivity::Low).then_some("SQL injection"),
-        Threat::Xss => xss(&decoded).then_some("cross-site scripting"),
-        _ => {
-            let _ = place;
-            None
-        }
+    for f in Subject::new(raw, place).scan(&Threat::ALL, Sensitivity::Low) {
+        found(f.threat, f.reason);
     }
 }
 

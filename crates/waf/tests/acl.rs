@@ -836,10 +836,16 @@ fn managed_groups_with_excluded_rules_and_scope_down() {
         &*v.labels[0],
         "awswaf:managed:aws:sql-database:SQLi_QueryArguments"
     );
-    let excluded = acl(managed(
-        json!({"ExcludedRules": [{"Name": "SQLi_QUERYARGUMENTS"}]}),
-    ));
-    assert!(eval(&excluded, &attack).allowed());
+    let excluded = acl(managed(json!({"ExcludedRules": [
+        {"Name": "SQLi_QUERYARGUMENTS"},
+        {"Name": "SQLiExtendedPatterns_QUERYARGUMENTS"}
+    ]})));
+    let v = eval(&excluded, &attack);
+    assert!(v.allowed(), "{v:?}");
+    assert!(
+        !v.matches.is_empty() && v.matches.iter().all(|m| m.action == "COUNT"),
+        "excluded rules count: {v:?}"
+    );
     let scoped = acl(managed(
         json!({"ScopeDownStatement": byte("/admin", json!({"UriPath": {}}), "STARTS_WITH", &[])}),
     ));
