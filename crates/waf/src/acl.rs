@@ -29,6 +29,9 @@ pub struct WebAcl {
     pub metric_name: Arc<str>,
     /// Whether any statement reads the body.
     pub reads_body: bool,
+    /// The threats the managed rules look for, per component (what a request is scanned
+    /// for, once).
+    pub wanted: [Vec<Threat>; crate::matching::TARGETS],
     /// The rules' string matches and regexes, scanned for in one pass.
     pub prefilter: crate::prefilter::Prefilter,
 }
@@ -149,6 +152,35 @@ pub enum Statement {
 }
 
 impl Statement {
+    /// Adds the threats its managed detectors look for, per component.
+    pub fn wanted(&self, out: &mut [Vec<Threat>; crate::matching::TARGETS]) {
+        match self {
+            Statement::Detect(target, threats) => {
+                if let Some(list) = out.get_mut(*target as usize) {
+                    for t in *threats {
+                        if !list.contains(t) {
+                            list.push(*t);
+                        }
+                    }
+                }
+            }
+            Statement::And(all) | Statement::Or(all) => all.iter().for_each(|s| s.wanted(out)),
+            Statement::Not(inner) => inner.wanted(out),
+            Statement::RateBased(r) => {
+                if let Some(s) = &r.scope_down {
+                    s.wanted(out);
+                }
+            }
+            Statement::Group(g) => {
+                if let Some(s) = &g.scope_down {
+                    s.wanted(out);
+                }
+                g.group.rules.iter().for_each(|r| r.statement.wanted(out));
+            }
+            _ => {}
+        }
+    }
+
     /// Whether evaluating it may read the body (the gateway reads the body only then).
     pub fn reads_body(&self) -> bool {
         match self {
@@ -370,6 +402,8 @@ pub struct Env<'e> {
 struct Run<'r, 'e> {
     req: &'r Request<'r>,
     env: Env<'e>,
+    /// The threats some rule looks for, per managed-rule component.
+    wanted: &'e [Vec<Threat>; crate::matching::TARGETS],
     body_limit: usize,
     labels: Vec<Arc<str>>,
     matches: Vec<RuleMatch>,
@@ -397,6 +431,7 @@ impl WebAcl {
         let mut run = Run {
             req,
             env,
+            wanted: &self.wanted,
             body_limit: self.body_limit,
             labels: Vec::new(),
             matches: Vec::new(),
@@ -451,10 +486,10 @@ impl<'r> Run<'r, '_> {
         let Some(found) = found else {
             return self.rules(&acl.rules, None, false, &[]);
         };
-        for (i, rule) in acl.rules.iter().enumerate() {
-            if !acl.prefilter.may_match(i, found) {
+        for i in acl.prefilter.candidates(found) {
+            let Some(rule) = acl.rules.get(i) else {
                 continue;
-            }
+            };
             if let Some(stop) = self.rules(std::slice::from_ref(rule), None, false, &[]) {
                 return Some(stop);
             }
@@ -561,8 +596,11 @@ impl<'r> Run<'r, '_> {
         if self.found.get(slot).is_some_and(Option::is_none) {
             let mut list = Vec::new();
             let req = self.req;
+            let wanted = self.wanted.get(slot).map_or(&[][..], Vec::as_slice);
             crate::matching::each_value(req, target, self.body_limit, &mut |v, place, loc| {
-                crate::matching::scan(v, place, &mut |threat, why| list.push((loc, threat, why)));
+                crate::matching::scan(v, place, wanted, &mut |threat, why| {
+                    list.push((loc, threat, why));
+                });
                 false
             });
             if let Some(s) = self.found.get_mut(slot) {

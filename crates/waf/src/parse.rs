@@ -555,7 +555,11 @@ impl<'c> Cx<'c> {
         let metric_name = self.visibility(o, path).unwrap_or_else(|| Arc::from(name));
         let reads_body = rules.iter().any(|r| r.statement.reads_body());
         let prefilter = crate::prefilter::Prefilter::build(&rules);
+        let mut wanted: [Vec<crate::matching::Threat>; crate::matching::TARGETS] =
+            Default::default();
+        rules.iter().for_each(|r| r.statement.wanted(&mut wanted));
         Some(WebAcl {
+            wanted,
             prefilter,
             name: Arc::from(name),
             default_action: default_action?,

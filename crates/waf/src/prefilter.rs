@@ -34,6 +34,10 @@ pub struct Prefilter {
     scans: Vec<Scan>,
     /// For each top-level rule, the slot it cannot match without.
     requires: Vec<Option<usize>>,
+    /// For each slot, the rule that requires it.
+    rule_of: Vec<usize>,
+    /// The rules without a requirement.
+    always: Vec<usize>,
     slots: usize,
 }
 
@@ -95,6 +99,17 @@ impl Prefilter {
                 *r = None;
             }
         }
+        p.rule_of = vec![usize::MAX; p.slots];
+        for (i, r) in p.requires.iter().enumerate() {
+            match r {
+                Some(slot) => {
+                    if let Some(x) = p.rule_of.get_mut(*slot) {
+                        *x = i;
+                    }
+                }
+                None => p.always.push(i),
+            }
+        }
         p
     }
 
@@ -134,6 +149,26 @@ impl Prefilter {
             Some(Some(slot)) => found.has(*slot),
             _ => true,
         }
+    }
+
+    /// The top-level rules that may match, in evaluation order: those without a
+    /// requirement and those whose needle or regex was found. The cost depends on what was
+    /// found, not on the number of rules.
+    pub fn candidates(&self, found: &Found) -> Vec<usize> {
+        let mut out = self.always.clone();
+        for (w, word) in found.0.iter().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let slot = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(rule) = self.rule_of.get(slot) {
+                    out.push(*rule);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The slot of a conjunct `s` cannot match without, registered in its scan.
