@@ -156,7 +156,9 @@ static SSRF_PATHS: LazyLock<Rules> = LazyLock::new(|| {
 /// octal, hex, IPv4-mapped IPv6, `nip.io`-style names), or a metadata path.
 pub fn ssrf(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     let lower = s.lower();
-    if SSRF_PATHS.first(lower).is_some() {
+    let has = |n: &[u8]| lower.windows(n.len()).any(|w| w == n);
+    let path_like = has(b"data") || has(b"metadata") || has(b"/opc/v") || has(b"openstack");
+    if path_like && SSRF_PATHS.first(lower).is_some() {
         return found(Threat::SsrfMetadata, "metadata-path", "cloud metadata path");
     }
     let url_context = lower.windows(2).any(|w| w == b"//")
@@ -197,7 +199,33 @@ pub fn ssrf_internal(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Findin
         ])
     });
     let lower = s.lower();
-    if let Some(rule) = SCHEMES.first(lower) {
+    let head = lower.trim_ascii_start();
+    let schemeish = [
+        &b"gopher"[..],
+        b"dict",
+        b"netdoc",
+        b"tftp",
+        b"jar:",
+        b"ldap",
+        b"sftp",
+        b"expect",
+        b"phar",
+        b"file",
+    ]
+    .iter()
+    .any(|p| head.starts_with(p))
+        || [
+            &b"localtest.me"[..],
+            b"lvh.me",
+            b"vcap.me",
+            b"localhost.direct",
+            b"nip.io",
+            b"xip.io",
+            b"sslip.io",
+        ]
+        .iter()
+        .any(|n| lower.windows(n.len()).any(|w| w == *n));
+    if schemeish && let Some(rule) = SCHEMES.first(lower) {
         return found(Threat::Ssrf, rule, "request to an internal service");
     }
     for (host, port) in url_hosts_ports(lower) {
@@ -337,7 +365,8 @@ pub fn rfi(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     });
     let raw = s.raw();
     let nul = raw.contains(&0) || raw.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"));
-    if CUT.first(lower).is_some() || (nul && lower.starts_with(b"http")) {
+    let cut = lower.trim_ascii_end().ends_with(b"?") && CUT.first(lower).is_some();
+    if cut || (nul && lower.starts_with(b"http")) {
         return found(
             Threat::Rfi,
             "cut-off-url",

@@ -28,6 +28,7 @@ const WIN: u32 = bit(Threat::WindowsCommand);
 const PS: u32 = bit(Threat::PowerShell);
 const PHP: u32 = bit(Threat::Php);
 const ADMIN: u32 = bit(Threat::AdminPath);
+const EXPLOIT: u32 = bit(Threat::ExploitablePath);
 const BOT: u32 = bit(Threat::BadBot);
 const SSTI: u32 = bit(Threat::Ssti);
 const NOSQL: u32 = bit(Threat::NoSqli);
@@ -36,7 +37,6 @@ const PROTO: u32 = bit(Threat::PrototypePollution);
 const REDIR: u32 = bit(Threat::OpenRedirect);
 const CRLF: u32 = bit(Threat::Crlf);
 const XXE: u32 = bit(Threat::Xxe);
-const SHELL: u32 = UNIX | WIN | PS;
 
 /// Literal triggers (matched ASCII case-insensitively) and the detectors they wake.
 const PATTERNS: &[(&str, u32)] = &[
@@ -46,9 +46,9 @@ const PATTERNS: &[(&str, u32)] = &[
     ("`", SQL | UNIX),
     ("/**/", SQL),
     ("/*!", SQL),
-    (";", SHELL),
-    ("|", SHELL),
-    ("&", SHELL),
+    (";", UNIX),
+    ("|", UNIX),
+    ("&", UNIX),
     ("\n", UNIX | CRLF),
     ("\r", CRLF),
     ("<", XSS),
@@ -656,6 +656,23 @@ const PATTERNS: &[(&str, u32)] = &[
     ("<!entity", XXE),
     ("<!doctype", XXE),
     ("xinclude", XXE),
+    // Private application files.
+    ("web-inf", EXPLOIT),
+    ("meta-inf", EXPLOIT),
+    ("/.git", EXPLOIT),
+    ("/.svn", EXPLOIT),
+    ("/.hg", EXPLOIT),
+    ("/.bzr", EXPLOIT),
+    ("_darcs", EXPLOIT),
+    (".ds_store", EXPLOIT),
+    ("/.idea", EXPLOIT),
+    ("/.aws", EXPLOIT),
+    ("/.ssh", EXPLOIT),
+    ("/.docker", EXPLOIT),
+    ("/.kube", EXPLOIT),
+    ("eval-stdin", EXPLOIT),
+    ("_ignition", EXPLOIT),
+    ("/.env", EXPLOIT),
     // Administration paths.
     ("admin", ADMIN),
     ("manager/html", ADMIN),
@@ -800,7 +817,6 @@ pub fn scan_raw(raw: &[u8]) -> u32 {
 /// shape rather than at any literal).
 pub fn always(threat: Threat, place: Place) -> bool {
     match threat {
-        Threat::ExploitablePath => place == Place::UriPath,
         Threat::RestrictedExtension => {
             matches!(place, Place::UriPath | Place::QueryArg | Place::QueryString)
         }
