@@ -386,12 +386,22 @@ impl<'a> Subject<'a> {
     }
 
     /// Whether the prefilter saw anything that `threat`'s detector looks at.
+    #[inline]
     pub fn suspicious(&self, threat: Threat) -> bool {
         self.hits & threat.bit() != 0 || prefilter::always(threat, self.place)
     }
 
     /// Looks for `threat` in the value.
+    #[inline]
     pub fn detect(&self, threat: Threat, sensitivity: Sensitivity) -> Option<Finding> {
+        // Most values have nothing for most detectors: answered without a call.
+        if !self.may_nest && !self.suspicious(threat) {
+            return None;
+        }
+        self.detect_nested(threat, sensitivity)
+    }
+
+    fn detect_nested(&self, threat: Threat, sensitivity: Sensitivity) -> Option<Finding> {
         if let Some(f) = self.detect_here(threat, sensitivity) {
             return Some(f);
         }

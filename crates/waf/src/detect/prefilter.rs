@@ -815,6 +815,7 @@ pub fn scan_raw(raw: &[u8]) -> u32 {
 
 /// Detectors that run whatever the prefilter saw (they are cheap, or look at the value's
 /// shape rather than at any literal).
+#[inline]
 pub fn always(threat: Threat, place: Place) -> bool {
     match threat {
         Threat::RestrictedExtension => {
