@@ -532,7 +532,7 @@ static PHP: LazyLock<Rules> = LazyLock::new(|| {
         ),
         (
             "complex-syntax",
-            r"\$\{\s*@?(print|system|eval|exec|phpinfo|passthru|\$?_)",
+            r"\$\{\s*@?(print|system|eval|exec|phpinfo|passthru|\$?_)|\{\$\{\s*@?\w+\s*\(",
         ),
         (
             "include-statement",

@@ -519,7 +519,7 @@ impl<'a> Subject<'a> {
 fn is_document(text: &[u8]) -> bool {
     let lines = text.iter().filter(|b| **b == b'\n').count();
     let spaces = text.iter().filter(|b| **b == b' ').count();
-    lines >= 2 || (text.len() > 160 && spaces * 12 > text.len())
+    (lines >= 2 && text.len() > 60) || (text.len() > 160 && spaces * 12 > text.len())
 }
 
 /// Looks for `threat` in `raw`, a value exactly as it sits in `place` of the request (a

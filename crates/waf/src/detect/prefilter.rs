@@ -370,6 +370,7 @@ const PATTERNS: &[(&str, u32)] = &[
     ("{ifs}", UNIX | WIN),
     ("() {", UNIX),
     ("whoami", UNIX | WIN),
+    ("sysinfo", UNIX),
     ("uname", UNIX),
     ("ifconfig", UNIX),
     ("netstat", UNIX | WIN),
