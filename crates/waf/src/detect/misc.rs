@@ -889,6 +889,11 @@ static REDIRECT: LazyLock<Rules> = LazyLock::new(|| {
             r"^\s*((https?|ftp)\s*:)?//[^/\s]+/.*(/\.\.|\.\./)",
         ),
         ("script-scheme", r"^[\s/\\]*(javascript|vbscript|data)\s*:"),
+        ("markup-prefix", r"^\s*<>\s*[/\\]{2}"),
+        (
+            "ampersand-authority",
+            r"^\s*((https?|ftp)\s*:)?//[^/?#\s@]*&[^/?#\s]*\.",
+        ),
         (
             "bogus-host",
             r"^\s*((https?|ftp)\s*:)?//([^/?#\s]*@)?\d+(\.\d+){3}([/:?#]|$)",
@@ -907,6 +912,10 @@ fn odd_host(lower: &[u8]) -> bool {
         }))
         .any(|h| {
             let h = h.rsplit(|b| *b == b'@').next().unwrap_or(&[]);
+            // `[::216.58.214.206]`: an IPv4 address written as IPv6.
+            if h.first() == Some(&b'[') && h.contains(&b'.') {
+                return true;
+            }
             let h = h.split(|b| *b == b':').next().unwrap_or(&[]);
             !h.is_empty()
                 && h.iter()
@@ -926,6 +935,33 @@ pub fn open_redirect(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Findin
         return redirect_in_path(s.lower());
     }
     let original = s.lower();
+    // Look-alikes of a slash or dash before a domain (`〱evil.com`, `/ーevil.com`), and a
+    // NUL inside a host (`//evil%00.com`).
+    let shown = super::decode::percent_once(s.raw().trim_ascii());
+    let after_slash = shown.strip_prefix(b"/").unwrap_or(&shown);
+    let lookalike = [
+        "\u{3031}",
+        "\u{3035}",
+        "\u{309d}",
+        "\u{30fc}",
+        "\u{2215}",
+        "\u{ff0f}",
+    ]
+    .iter()
+    .any(|c| {
+        after_slash
+            .strip_prefix(c.as_bytes())
+            .is_some_and(|r| r.first().is_some_and(u8::is_ascii_alphanumeric) && r.contains(&b'.'))
+    });
+    let nul_host = (original.starts_with(b"//") || original.starts_with(b"http"))
+        && (s.raw().contains(&0) || s.raw().windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")));
+    if lookalike || nul_host {
+        return found(
+            Threat::OpenRedirect,
+            "lookalike-target",
+            "obfuscated redirect target",
+        );
+    }
     // A redirect target starts with a slash, a backslash, a scheme or markup.
     let head = original.trim_ascii_start();
     let plausible = matches!(head.first(), Some(b'/' | b'\\' | b'<' | b'\t'))

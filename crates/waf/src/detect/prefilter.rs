@@ -557,6 +557,14 @@ const PATTERNS: &[(&str, u32)] = &[
     ("fd00:ec2", SSRF),
     ("//", RFI | SSRF | REDIR),
     ("@", REDIR),
+    ("/\t", REDIR),
+    ("\t/", REDIR),
+    ("/\n", REDIR),
+    ("<>", REDIR),
+    ("\u{309d}", REDIR),
+    ("\u{30fc}", REDIR),
+    ("\u{2215}", REDIR),
+    ("\u{ff0f}", REDIR),
     ("http", RFI | REDIR),
     ("ftp", RFI),
     // Log4Shell.
@@ -798,6 +806,12 @@ pub fn scan_raw(raw: &[u8]) -> u32 {
         match b {
             0 => hits |= LFI | RFI,
             0xac if raw.get(i + 1) == Some(&0xed) => hits |= JAVA,
+            // U+3031 and U+3035, which canonical decoding reads as slashes.
+            0xe3 if raw.get(i + 1) == Some(&0x80)
+                && matches!(raw.get(i + 2), Some(0xb1 | 0xb5)) =>
+            {
+                hits |= REDIR;
+            }
             b'%' => {
                 let hi = raw.get(i + 1).copied();
                 let lo = raw.get(i + 2).map(u8::to_ascii_lowercase);
@@ -805,6 +819,16 @@ pub fn scan_raw(raw: &[u8]) -> u32 {
                     (Some(b'0'), Some(b'0')) => LFI | RFI,
                     (Some(b'2'), Some(b'f')) | (Some(b'5'), Some(b'c')) => LFI | REDIR,
                     (Some(b'0'), Some(b'd' | b'a')) => CRLF | UNIX,
+                    (Some(b'e' | b'E'), Some(b'3')) => {
+                        let rest = raw.get(i + 3..i + 9).unwrap_or(&[]);
+                        if rest.eq_ignore_ascii_case(b"%80%b1")
+                            || rest.eq_ignore_ascii_case(b"%80%b5")
+                        {
+                            REDIR
+                        } else {
+                            0
+                        }
+                    }
                     _ => 0,
                 };
             }
