@@ -940,12 +940,7 @@ pub fn open_redirect(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Findin
     let shown = super::decode::percent_once(s.raw().trim_ascii());
     let after_slash = shown.strip_prefix(b"/").unwrap_or(&shown);
     let lookalike = [
-        "\u{3031}",
-        "\u{3035}",
-        "\u{309d}",
-        "\u{30fc}",
-        "\u{2215}",
-        "\u{ff0f}",
+        "\u{3031}", "\u{3035}", "\u{309d}", "\u{30fc}", "\u{2215}", "\u{ff0f}",
     ]
     .iter()
     .any(|c| {
