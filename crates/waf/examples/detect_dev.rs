@@ -1,13 +1,23 @@
 //! Development harness for the detection engine, on the development split only.
 //!
 //! ```text
-//! cargo run --release -p portcullis-waf --example detect_dev -- [DATA_DIR] [--show N] [--class C]
+//! cargo run --release -p portcullis-waf --example detect_dev -- [DATA_DIR] [options]
+//!   (no option)            every payload placed by this harness in nine places, and the
+//!                          legitimate requests: detection per class and place, false
+//!                          positives per place, cost per value
+//!   --requests FILE        the benchmark's attack requests instead
+//!                          (python3 bench/waf/attacks.py --out FILE)
+//!   --probe PLACE VALUE    every finding for one value
+//!   --class C  --show N  --high  --strict  --no-timing  --rounds N --rounds-only
+//!   --slow THREAT          the values that cost that detector most
 //! ```
 //!
 //! `DATA_DIR` holds `attacks/`, `attacks-own/` and `legit.jsonl` (default
 //! `tests/data/waf`). Payloads and requests of the held-out split (`fnv1a64 % 3 == 0`) are
-//! skipped before anything reads them. Prints detection per class and place, false
-//! positives per place with the values that caused them, and the per-value cost.
+//! skipped before anything reads them; attack requests are taken where their `split` is
+//! `dev`. A payload counts as detected when any detector of the default set matches (a
+//! request is stopped by whichever rule matches); `--strict` counts only the class's own
+//! detectors.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -326,9 +336,15 @@ fn main() {
             if only_class.as_deref().is_some_and(|c| c != class) {
                 continue;
             }
+            // `--no-redirect`: without the open-redirect detector, as the AWS-named
+            // managed rule groups alone would run.
+            let skip_redirect = args.iter().any(|a| a == "--no-redirect");
             let hit = legit_values(&v).iter().any(|(place, raw)| {
                 let subj = Subject::new(raw, *place);
-                DEFAULT.iter().any(|t| subj.detect(*t, sens).is_some())
+                DEFAULT
+                    .iter()
+                    .filter(|t| !(skip_redirect && **t == Threat::OpenRedirect))
+                    .any(|t| subj.detect(*t, sens).is_some())
             });
             for (map, key) in [
                 (&mut by_class, class.clone()),

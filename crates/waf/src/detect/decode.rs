@@ -223,14 +223,31 @@ fn entity_round(input: &[u8]) -> Option<Vec<u8>> {
 /// Overlong and look-alike encodings: `C0 AE` (an overlong `.`), `C0 AF` (`/`), `E0 80 AE`,
 /// a stray `C0`/`C1` before an ASCII byte (`%c0%2e`), full-width and other look-alike
 /// characters of `. / \` and ASCII, and NUL bytes (removed).
+/// Whether [`fold_round`] would change `input` (a scan that allocates nothing: most text
+/// with these lead bytes is ordinary UTF-8).
+fn would_fold(input: &[u8]) -> bool {
+    input.iter().enumerate().any(|(i, &b)| {
+        let c = input.get(i + 1).copied();
+        let d = input.get(i + 2).copied();
+        let cont = |x: Option<u8>| x.is_some_and(|x| (0x80..0xc0).contains(&x));
+        match b {
+            0 => true,
+            0xc0 | 0xc1 => c.is_some(),
+            0xc4 => matches!(c, Some(0x8a | 0x8d)),
+            0xe0 => c.is_some_and(|c| (0x80..0xa0).contains(&c)) && cont(d),
+            0xe2 | 0xe3 | 0xe5 | 0xee | 0xef if cont(c) && cont(d) => {
+                let code = u32::from(b & 0x0f) << 12
+                    | u32::from(c.unwrap_or(0) & 0x3f) << 6
+                    | u32::from(d.unwrap_or(0) & 0x3f);
+                fold_char(code).is_some()
+            }
+            _ => false,
+        }
+    })
+}
+
 fn fold_round(input: &[u8]) -> Option<Vec<u8>> {
-    let suspicious = input.iter().any(|b| {
-        matches!(
-            b,
-            0 | 0xc0 | 0xc1 | 0xc4 | 0xe0 | 0xe2 | 0xe3 | 0xe5 | 0xee | 0xef
-        )
-    });
-    if !suspicious {
+    if !would_fold(input) {
         return None;
     }
     let mut out = Vec::with_capacity(input.len());
@@ -290,6 +307,30 @@ fn fold_round(input: &[u8]) -> Option<Vec<u8>> {
     changed.then_some(out)
 }
 
+/// Bytes that start something [`canonical`] may decode: `%`, `&`, NUL, the lead bytes of
+/// overlong and look-alike UTF-8 sequences.
+const ENCODED: [bool; 256] = encoded_table(false);
+/// The same, with `+` (a space in form encoding).
+const ENCODED_FORM: [bool; 256] = encoded_table(true);
+
+#[allow(
+    clippy::indexing_slicing,
+    reason = "const fn over fixed indexes below 256; `get_mut` is not const-callable here"
+)]
+const fn encoded_table(plus: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let bytes: [u8; 12] = [
+        b'%', b'&', 0, 0xc0, 0xc1, 0xc4, 0xe0, 0xe2, 0xe3, 0xe5, 0xee, 0xef,
+    ];
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t[b'+' as usize] = plus;
+    t
+}
+
 /// How a place's raw value is encoded on the wire.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Wire {
@@ -304,15 +345,15 @@ pub enum Wire {
 pub fn canonical(raw: &[u8], wire: Wire) -> Cow<'_, [u8]> {
     let raw = raw.get(..MAX_INSPECT).unwrap_or(raw);
     let plus = wire == Wire::Form;
-    if !raw
-        .iter()
-        .any(|b| matches!(b, b'%' | b'&' | 0 | 0xc0..) || (plus && *b == b'+'))
-    {
+    let table = if plus { &ENCODED_FORM } else { &ENCODED };
+    let encoded =
+        |v: &[u8], t: &[bool; 256]| v.iter().any(|b| t.get(usize::from(*b)) == Some(&true));
+    if !encoded(raw, table) {
         return Cow::Borrowed(raw);
     }
     let mut value: Cow<'_, [u8]> = Cow::Borrowed(raw);
     for round in 0..MAX_ROUNDS {
-        if round > 0 && !value.iter().any(|b| matches!(b, b'%' | b'&' | 0 | 0xc0..)) {
+        if round > 0 && !encoded(&value, &ENCODED) {
             break;
         }
         let mut changed = false;

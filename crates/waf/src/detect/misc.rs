@@ -156,7 +156,9 @@ static SSRF_PATHS: LazyLock<Rules> = LazyLock::new(|| {
 /// octal, hex, IPv4-mapped IPv6, `nip.io`-style names), or a metadata path.
 pub fn ssrf(s: &Subject<'_>, _sensitivity: Sensitivity) -> Option<Finding> {
     let lower = s.lower();
-    if SSRF_PATHS.first(lower).is_some() {
+    let has = |n: &[u8]| lower.windows(n.len()).any(|w| w == n);
+    let path_like = has(b"data") || has(b"metadata") || has(b"/opc/v") || has(b"openstack");
+    if path_like && SSRF_PATHS.first(lower).is_some() {
         return found(Threat::SsrfMetadata, "metadata-path", "cloud metadata path");
     }
     let url_context = lower.windows(2).any(|w| w == b"//")
@@ -197,7 +199,33 @@ pub fn ssrf_internal(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Findin
         ])
     });
     let lower = s.lower();
-    if let Some(rule) = SCHEMES.first(lower) {
+    let head = lower.trim_ascii_start();
+    let schemeish = [
+        &b"gopher"[..],
+        b"dict",
+        b"netdoc",
+        b"tftp",
+        b"jar:",
+        b"ldap",
+        b"sftp",
+        b"expect",
+        b"phar",
+        b"file",
+    ]
+    .iter()
+    .any(|p| head.starts_with(p))
+        || [
+            &b"localtest.me"[..],
+            b"lvh.me",
+            b"vcap.me",
+            b"localhost.direct",
+            b"nip.io",
+            b"xip.io",
+            b"sslip.io",
+        ]
+        .iter()
+        .any(|n| lower.windows(n.len()).any(|w| w == *n));
+    if schemeish && let Some(rule) = SCHEMES.first(lower) {
         return found(Threat::Ssrf, rule, "request to an internal service");
     }
     for (host, port) in url_hosts_ports(lower) {
@@ -337,7 +365,8 @@ pub fn rfi(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Finding> {
     });
     let raw = s.raw();
     let nul = raw.contains(&0) || raw.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"));
-    if CUT.first(lower).is_some() || (nul && lower.starts_with(b"http")) {
+    let cut = lower.trim_ascii_end().ends_with(b"?") && CUT.first(lower).is_some();
+    if cut || (nul && lower.starts_with(b"http")) {
         return found(
             Threat::Rfi,
             "cut-off-url",
@@ -503,7 +532,7 @@ static PHP: LazyLock<Rules> = LazyLock::new(|| {
         ),
         (
             "complex-syntax",
-            r"\$\{\s*@?(print|system|eval|exec|phpinfo|passthru|\$?_)",
+            r"\$\{\s*@?(print|system|eval|exec|phpinfo|passthru|\$?_)|\{\$\{\s*@?\w+\s*\(",
         ),
         (
             "include-statement",
@@ -860,6 +889,11 @@ static REDIRECT: LazyLock<Rules> = LazyLock::new(|| {
             r"^\s*((https?|ftp)\s*:)?//[^/\s]+/.*(/\.\.|\.\./)",
         ),
         ("script-scheme", r"^[\s/\\]*(javascript|vbscript|data)\s*:"),
+        ("markup-prefix", r"^\s*<>\s*[/\\]{2}"),
+        (
+            "ampersand-authority",
+            r"^\s*((https?|ftp)\s*:)?//[^/?#\s@]*&[^/?#\s]*\.",
+        ),
         (
             "bogus-host",
             r"^\s*((https?|ftp)\s*:)?//([^/?#\s]*@)?\d+(\.\d+){3}([/:?#]|$)",
@@ -878,6 +912,10 @@ fn odd_host(lower: &[u8]) -> bool {
         }))
         .any(|h| {
             let h = h.rsplit(|b| *b == b'@').next().unwrap_or(&[]);
+            // `[::216.58.214.206]`: an IPv4 address written as IPv6.
+            if h.first() == Some(&b'[') && h.contains(&b'.') {
+                return true;
+            }
             let h = h.split(|b| *b == b':').next().unwrap_or(&[]);
             !h.is_empty()
                 && h.iter()
@@ -897,6 +935,28 @@ pub fn open_redirect(s: &Subject<'_>, sensitivity: Sensitivity) -> Option<Findin
         return redirect_in_path(s.lower());
     }
     let original = s.lower();
+    // Look-alikes of a slash or dash before a domain (`〱evil.com`, `/ーevil.com`), and a
+    // NUL inside a host (`//evil%00.com`).
+    let shown = super::decode::percent_once(s.raw().trim_ascii());
+    let after_slash = shown.strip_prefix(b"/").unwrap_or(&shown);
+    let lookalike = [
+        "\u{3031}", "\u{3035}", "\u{309d}", "\u{30fc}", "\u{2215}", "\u{ff0f}",
+    ]
+    .iter()
+    .any(|c| {
+        after_slash
+            .strip_prefix(c.as_bytes())
+            .is_some_and(|r| r.first().is_some_and(u8::is_ascii_alphanumeric) && r.contains(&b'.'))
+    });
+    let nul_host = (original.starts_with(b"//") || original.starts_with(b"http"))
+        && (s.raw().contains(&0) || s.raw().windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")));
+    if lookalike || nul_host {
+        return found(
+            Threat::OpenRedirect,
+            "lookalike-target",
+            "obfuscated redirect target",
+        );
+    }
     // A redirect target starts with a slash, a backslash, a scheme or markup.
     let head = original.trim_ascii_start();
     let plausible = matches!(head.first(), Some(b'/' | b'\\' | b'<' | b'\t'))

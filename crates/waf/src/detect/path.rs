@@ -238,6 +238,9 @@ pub fn restricted_extension(s: &Subject<'_>, _sensitivity: Sensitivity) -> Optio
         ))
     };
     let text = s.canon();
+    if !text.contains(&b'.') {
+        return None;
+    }
     match s.place() {
         Place::UriPath => {
             let path = text

@@ -28,6 +28,7 @@ const WIN: u32 = bit(Threat::WindowsCommand);
 const PS: u32 = bit(Threat::PowerShell);
 const PHP: u32 = bit(Threat::Php);
 const ADMIN: u32 = bit(Threat::AdminPath);
+const EXPLOIT: u32 = bit(Threat::ExploitablePath);
 const BOT: u32 = bit(Threat::BadBot);
 const SSTI: u32 = bit(Threat::Ssti);
 const NOSQL: u32 = bit(Threat::NoSqli);
@@ -36,7 +37,6 @@ const PROTO: u32 = bit(Threat::PrototypePollution);
 const REDIR: u32 = bit(Threat::OpenRedirect);
 const CRLF: u32 = bit(Threat::Crlf);
 const XXE: u32 = bit(Threat::Xxe);
-const SHELL: u32 = UNIX | WIN | PS;
 
 /// Literal triggers (matched ASCII case-insensitively) and the detectors they wake.
 const PATTERNS: &[(&str, u32)] = &[
@@ -46,9 +46,9 @@ const PATTERNS: &[(&str, u32)] = &[
     ("`", SQL | UNIX),
     ("/**/", SQL),
     ("/*!", SQL),
-    (";", SHELL),
-    ("|", SHELL),
-    ("&", SHELL),
+    (";", UNIX),
+    ("|", UNIX),
+    ("&", UNIX),
     ("\n", UNIX | CRLF),
     ("\r", CRLF),
     ("<", XSS),
@@ -370,6 +370,7 @@ const PATTERNS: &[(&str, u32)] = &[
     ("{ifs}", UNIX | WIN),
     ("() {", UNIX),
     ("whoami", UNIX | WIN),
+    ("sysinfo", UNIX),
     ("uname", UNIX),
     ("ifconfig", UNIX),
     ("netstat", UNIX | WIN),
@@ -556,6 +557,14 @@ const PATTERNS: &[(&str, u32)] = &[
     ("fd00:ec2", SSRF),
     ("//", RFI | SSRF | REDIR),
     ("@", REDIR),
+    ("/\t", REDIR),
+    ("\t/", REDIR),
+    ("/\n", REDIR),
+    ("<>", REDIR),
+    ("\u{309d}", REDIR),
+    ("\u{30fc}", REDIR),
+    ("\u{2215}", REDIR),
+    ("\u{ff0f}", REDIR),
     ("http", RFI | REDIR),
     ("ftp", RFI),
     // Log4Shell.
@@ -656,6 +665,23 @@ const PATTERNS: &[(&str, u32)] = &[
     ("<!entity", XXE),
     ("<!doctype", XXE),
     ("xinclude", XXE),
+    // Private application files.
+    ("web-inf", EXPLOIT),
+    ("meta-inf", EXPLOIT),
+    ("/.git", EXPLOIT),
+    ("/.svn", EXPLOIT),
+    ("/.hg", EXPLOIT),
+    ("/.bzr", EXPLOIT),
+    ("_darcs", EXPLOIT),
+    (".ds_store", EXPLOIT),
+    ("/.idea", EXPLOIT),
+    ("/.aws", EXPLOIT),
+    ("/.ssh", EXPLOIT),
+    ("/.docker", EXPLOIT),
+    ("/.kube", EXPLOIT),
+    ("eval-stdin", EXPLOIT),
+    ("_ignition", EXPLOIT),
+    ("/.env", EXPLOIT),
     // Administration paths.
     ("admin", ADMIN),
     ("manager/html", ADMIN),
@@ -780,6 +806,12 @@ pub fn scan_raw(raw: &[u8]) -> u32 {
         match b {
             0 => hits |= LFI | RFI,
             0xac if raw.get(i + 1) == Some(&0xed) => hits |= JAVA,
+            // U+3031 and U+3035, which canonical decoding reads as slashes.
+            0xe3 if raw.get(i + 1) == Some(&0x80)
+                && matches!(raw.get(i + 2), Some(0xb1 | 0xb5)) =>
+            {
+                hits |= REDIR;
+            }
             b'%' => {
                 let hi = raw.get(i + 1).copied();
                 let lo = raw.get(i + 2).map(u8::to_ascii_lowercase);
@@ -787,6 +819,16 @@ pub fn scan_raw(raw: &[u8]) -> u32 {
                     (Some(b'0'), Some(b'0')) => LFI | RFI,
                     (Some(b'2'), Some(b'f')) | (Some(b'5'), Some(b'c')) => LFI | REDIR,
                     (Some(b'0'), Some(b'd' | b'a')) => CRLF | UNIX,
+                    (Some(b'e' | b'E'), Some(b'3')) => {
+                        let rest = raw.get(i + 3..i + 9).unwrap_or(&[]);
+                        if rest.eq_ignore_ascii_case(b"%80%b1")
+                            || rest.eq_ignore_ascii_case(b"%80%b5")
+                        {
+                            REDIR
+                        } else {
+                            0
+                        }
+                    }
                     _ => 0,
                 };
             }
@@ -798,9 +840,9 @@ pub fn scan_raw(raw: &[u8]) -> u32 {
 
 /// Detectors that run whatever the prefilter saw (they are cheap, or look at the value's
 /// shape rather than at any literal).
+#[inline]
 pub fn always(threat: Threat, place: Place) -> bool {
     match threat {
-        Threat::ExploitablePath => place == Place::UriPath,
         Threat::RestrictedExtension => {
             matches!(place, Place::UriPath | Place::QueryArg | Place::QueryString)
         }

@@ -74,6 +74,7 @@ const STRONG: &[&[u8]] = &[
     b"sysctl",
     b"dmesg",
     b"lsb_release",
+    b"sysinfo",
     b"whereis",
     b"ls",
     b"systeminfo",
@@ -293,6 +294,7 @@ const BARE: &[&[u8]] = &[
     b"uptime",
     b"dmesg",
     b"lsb_release",
+    b"sysinfo",
 ];
 
 /// Whether `word` at a command position, followed by `args` (up to the next separator),

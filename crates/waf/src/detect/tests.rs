@@ -635,3 +635,37 @@ fn raw_json_operator_keys() {
         Threat::PrototypePollution
     ));
 }
+
+#[test]
+fn redirect_obfuscations() {
+    let q = |v: &str| {
+        let raw = pct(v);
+        detect(
+            Threat::OpenRedirect,
+            raw.as_bytes(),
+            Place::QueryArg,
+            Sensitivity::Low,
+        )
+        .is_some()
+    };
+    assert!(q("<>//evil.example"));
+    assert!(q("http://trusted.example&evil.example"));
+    assert!(q("http://x@[::203.0.113.9]"));
+    assert!(q("\u{3031}evil.example"));
+    assert!(q("/\u{30fc}evil.example"));
+    assert!(q("/\t/evil.example"));
+    assert!(!q("\u{30c7}\u{30fc}\u{30bf}"));
+    assert!(!q("https://app.example.com/welcome?lang=ja"));
+    let path = |p: &str| {
+        detect(
+            Threat::OpenRedirect,
+            p.as_bytes(),
+            Place::UriPath,
+            Sensitivity::Low,
+        )
+        .is_some()
+    };
+    assert!(path("/login///evil.example/"));
+    assert!(path("/go/https:%2F%2Ftrusted.example@evil.example"));
+    assert!(!path("/api//users"));
+}
