@@ -521,10 +521,10 @@ impl<'r> Run<'r, '_> {
                     continue;
                 };
                 let before = self.matches.len();
-                let name = full_name(&rule.name);
+                // Groups never nest: the group rule's own name prefixes its rules' names.
                 let stop = self.rules(
                     &g.group.rules,
-                    Some(&name),
+                    Some(&rule.name),
                     count_all || count,
                     &g.overrides,
                 );
