@@ -83,6 +83,14 @@ impl G {
         self.with_action(name, label, statement, Action::Block(None))
     }
 
+    /// Rules that block on a detector's finding: `(name, label, component, threats)`.
+    fn detects(&mut self, rules: &[(&str, &str, Target, &'static [Threat])]) -> &mut Self {
+        for (name, label, target, threats) in rules {
+            self.rule(name, label, detect(*target, threats));
+        }
+        self
+    }
+
     fn with_action(
         &mut self,
         name: &str,
@@ -125,6 +133,7 @@ fn larger(field: Field, size: u64) -> Statement {
     )
 }
 
+#[rustfmt::skip]
 fn common() -> RuleGroup {
     let user_agent = Field::SingleHeader("user-agent".to_owned());
     let any_size = Statement::Size(
@@ -141,11 +150,12 @@ fn common() -> RuleGroup {
             "NoUserAgent_Header",
             Statement::Not(Box::new(any_size)),
         )
-        .rule(
+        .detects(&[(
             "UserAgent_BadBots_HEADER",
             "BadBots_Header",
-            detect(Target::UserAgent, &[Threat::BadBot]),
-        )
+            Target::UserAgent,
+            &[Threat::BadBot],
+        )])
         .rule(
             "SizeRestrictions_QUERYSTRING",
             "SizeRestrictions_QueryString",
@@ -166,115 +176,35 @@ fn common() -> RuleGroup {
             "SizeRestrictions_URIPath",
             larger(Field::UriPath, 1024),
         )
-        .rule(
-            "EC2MetaDataSSRF_BODY",
-            "EC2MetaDataSSRF_Body",
-            detect(Target::Body, &[Threat::SsrfMetadata]),
-        )
-        .rule(
-            "EC2MetaDataSSRF_COOKIE",
-            "EC2MetaDataSSRF_Cookie",
-            detect(Target::Cookies, &[Threat::SsrfMetadata]),
-        )
-        .rule(
-            "EC2MetaDataSSRF_URIPATH",
-            "EC2MetaDataSSRF_URIPath",
-            detect(Target::UriPath, &[Threat::SsrfMetadata]),
-        )
-        .rule(
-            "EC2MetaDataSSRF_QUERYARGUMENTS",
-            "EC2MetaDataSSRF_QueryArguments",
-            detect(Target::QueryArguments, &[Threat::SsrfMetadata]),
-        )
-        .rule(
-            "GenericLFI_QUERYARGUMENTS",
-            "GenericLFI_QueryArguments",
-            detect(Target::QueryArguments, &[Threat::Lfi]),
-        )
-        .rule(
-            "GenericLFI_URIPATH",
-            "GenericLFI_URIPath",
-            detect(Target::UriPath, &[Threat::Lfi]),
-        )
-        .rule(
-            "GenericLFI_BODY",
-            "GenericLFI_Body",
-            detect(Target::Body, &[Threat::Lfi]),
-        )
-        .rule(
-            "RestrictedExtensions_URIPATH",
-            "RestrictedExtensions_URIPath",
-            detect(Target::UriPath, &[Threat::RestrictedExtension]),
-        )
-        .rule(
-            "RestrictedExtensions_QUERYARGUMENTS",
-            "RestrictedExtensions_QueryArguments",
-            detect(Target::QueryArguments, &[Threat::RestrictedExtension]),
-        )
-        .rule(
-            "GenericRFI_QUERYARGUMENTS",
-            "GenericRFI_QueryArguments",
-            detect(Target::QueryArguments, &[Threat::Rfi]),
-        )
-        .rule(
-            "GenericRFI_BODY",
-            "GenericRFI_Body",
-            detect(Target::Body, &[Threat::Rfi]),
-        )
-        .rule(
-            "GenericRFI_URIPATH",
-            "GenericRFI_URIPath",
-            detect(Target::UriPath, &[Threat::Rfi]),
-        )
-        .rule(
-            "CrossSiteScripting_COOKIE",
-            "CrossSiteScripting_Cookie",
-            detect(Target::Cookies, &[Threat::Xss]),
-        )
-        .rule(
-            "CrossSiteScripting_QUERYARGUMENTS",
-            "CrossSiteScripting_QueryArguments",
-            detect(Target::QueryArguments, &[Threat::Xss]),
-        )
-        .rule(
-            "CrossSiteScripting_BODY",
-            "CrossSiteScripting_Body",
-            detect(Target::Body, &[Threat::Xss]),
-        )
-        .rule(
-            "CrossSiteScripting_URIPATH",
-            "CrossSiteScripting_URIPath",
-            detect(Target::UriPath, &[Threat::Xss]),
-        )
+        .detects(&[
+            ("EC2MetaDataSSRF_BODY", "EC2MetaDataSSRF_Body", Target::Body, &[Threat::SsrfMetadata]),
+            ("EC2MetaDataSSRF_COOKIE", "EC2MetaDataSSRF_Cookie", Target::Cookies, &[Threat::SsrfMetadata]),
+            ("EC2MetaDataSSRF_URIPATH", "EC2MetaDataSSRF_URIPath", Target::UriPath, &[Threat::SsrfMetadata]),
+            ("EC2MetaDataSSRF_QUERYARGUMENTS", "EC2MetaDataSSRF_QueryArguments", Target::QueryArguments, &[Threat::SsrfMetadata]),
+            ("GenericLFI_QUERYARGUMENTS", "GenericLFI_QueryArguments", Target::QueryArguments, &[Threat::Lfi]),
+            ("GenericLFI_URIPATH", "GenericLFI_URIPath", Target::UriPath, &[Threat::Lfi]),
+            ("GenericLFI_BODY", "GenericLFI_Body", Target::Body, &[Threat::Lfi]),
+            ("RestrictedExtensions_URIPATH", "RestrictedExtensions_URIPath", Target::UriPath, &[Threat::RestrictedExtension]),
+            ("RestrictedExtensions_QUERYARGUMENTS", "RestrictedExtensions_QueryArguments", Target::QueryArguments, &[Threat::RestrictedExtension]),
+            ("GenericRFI_QUERYARGUMENTS", "GenericRFI_QueryArguments", Target::QueryArguments, &[Threat::Rfi]),
+            ("GenericRFI_BODY", "GenericRFI_Body", Target::Body, &[Threat::Rfi]),
+            ("GenericRFI_URIPATH", "GenericRFI_URIPath", Target::UriPath, &[Threat::Rfi]),
+            ("CrossSiteScripting_COOKIE", "CrossSiteScripting_Cookie", Target::Cookies, &[Threat::Xss]),
+            ("CrossSiteScripting_QUERYARGUMENTS", "CrossSiteScripting_QueryArguments", Target::QueryArguments, &[Threat::Xss]),
+            ("CrossSiteScripting_BODY", "CrossSiteScripting_Body", Target::Body, &[Threat::Xss]),
+            ("CrossSiteScripting_URIPATH", "CrossSiteScripting_URIPath", Target::UriPath, &[Threat::Xss]),
+        ])
         // Portcullis's own rules, after AWS's: the threats no AWS rule of any group looks
         // for in each component (template, NoSQL and LDAP injection, prototype pollution,
         // CRLF, XXE, internal SSRF, open redirects, and in headers and cookies the common
         // injections AWS inspects elsewhere only).
-        .rule(
-            "GenericInjection_URIPATH",
-            "GenericInjection_URIPath",
-            detect(Target::UriPath, GENERIC_PATH),
-        )
-        .rule(
-            "GenericInjection_QUERYARGUMENTS",
-            "GenericInjection_QueryArguments",
-            detect(Target::QueryArguments, GENERIC_ARGS),
-        )
-        .rule(
-            "GenericInjection_BODY",
-            "GenericInjection_Body",
-            detect(Target::Body, GENERIC_BODY),
-        )
-        .rule(
-            "GenericInjection_COOKIE",
-            "GenericInjection_Cookie",
-            detect(Target::Cookies, GENERIC_COOKIE),
-        )
-        .rule(
-            "GenericInjection_HEADER",
-            "GenericInjection_Header",
-            detect(Target::Headers, GENERIC_HEADER),
-        )
+        .detects(&[
+            ("GenericInjection_URIPATH", "GenericInjection_URIPath", Target::UriPath, GENERIC_PATH),
+            ("GenericInjection_QUERYARGUMENTS", "GenericInjection_QueryArguments", Target::QueryArguments, GENERIC_ARGS),
+            ("GenericInjection_BODY", "GenericInjection_Body", Target::Body, GENERIC_BODY),
+            ("GenericInjection_COOKIE", "GenericInjection_Cookie", Target::Cookies, GENERIC_COOKIE),
+            ("GenericInjection_HEADER", "GenericInjection_Header", Target::Headers, GENERIC_HEADER),
+        ])
         .done("AWSManagedRulesCommonRuleSet")
 }
 
@@ -303,16 +233,19 @@ const GENERIC_COOKIE: &[Threat] =
     beyond_aws!(Lfi, Rfi, UnixCommand, Log4j, JavaDeserialization, Php);
 const GENERIC_HEADER: &[Threat] = beyond_aws!(Xss, Sqli, Lfi, Rfi, SsrfMetadata, PowerShell);
 
+#[rustfmt::skip]
 fn admin() -> RuleGroup {
     G::new("admin-protection")
-        .rule(
+        .detects(&[(
             "AdminProtection_URIPATH",
             "AdminProtection_URIPath",
-            detect(Target::UriPath, &[Threat::AdminPath]),
-        )
+            Target::UriPath,
+            &[Threat::AdminPath],
+        )])
         .done("AWSManagedRulesAdminProtectionRuleSet")
 }
 
+#[rustfmt::skip]
 fn known_bad_inputs() -> RuleGroup {
     let host = Statement::Regex(
         Box::new(Inspect {
@@ -330,53 +263,21 @@ fn known_bad_inputs() -> RuleGroup {
         Position::Exactly,
     );
     G::new("known-bad-inputs")
-        .rule(
-            "JavaDeserializationRCE_HEADER",
-            "JavaDeserializationRCE_Header",
-            detect(Target::Headers, &[Threat::JavaDeserialization]),
-        )
-        .rule(
-            "JavaDeserializationRCE_BODY",
-            "JavaDeserializationRCE_Body",
-            detect(Target::Body, &[Threat::JavaDeserialization]),
-        )
-        .rule(
-            "JavaDeserializationRCE_URIPATH",
-            "JavaDeserializationRCE_URIPath",
-            detect(Target::UriPath, &[Threat::JavaDeserialization]),
-        )
-        .rule(
-            "JavaDeserializationRCE_QUERYSTRING",
-            "JavaDeserializationRCE_QueryString",
-            detect(Target::QueryString, &[Threat::JavaDeserialization]),
-        )
+        .detects(&[
+            ("JavaDeserializationRCE_HEADER", "JavaDeserializationRCE_Header", Target::Headers, &[Threat::JavaDeserialization]),
+            ("JavaDeserializationRCE_BODY", "JavaDeserializationRCE_Body", Target::Body, &[Threat::JavaDeserialization]),
+            ("JavaDeserializationRCE_URIPATH", "JavaDeserializationRCE_URIPath", Target::UriPath, &[Threat::JavaDeserialization]),
+            ("JavaDeserializationRCE_QUERYSTRING", "JavaDeserializationRCE_QueryString", Target::QueryString, &[Threat::JavaDeserialization]),
+        ])
         .rule("Host_localhost_HEADER", "Host_Localhost_Header", host)
         .rule("PROPFIND_METHOD", "Propfind_Method", propfind)
-        .rule(
-            "ExploitablePaths_URIPATH",
-            "ExploitablePaths_URIPath",
-            detect(Target::UriPath, &[Threat::ExploitablePath]),
-        )
-        .rule(
-            "Log4JRCE_HEADER",
-            "Log4JRCE_Header",
-            detect(Target::Headers, &[Threat::Log4j]),
-        )
-        .rule(
-            "Log4JRCE_QUERYSTRING",
-            "Log4JRCE_QueryString",
-            detect(Target::QueryString, &[Threat::Log4j]),
-        )
-        .rule(
-            "Log4JRCE_BODY",
-            "Log4JRCE_Body",
-            detect(Target::Body, &[Threat::Log4j]),
-        )
-        .rule(
-            "Log4JRCE_URIPATH",
-            "Log4JRCE_URIPath",
-            detect(Target::UriPath, &[Threat::Log4j]),
-        )
+        .detects(&[
+            ("ExploitablePaths_URIPATH", "ExploitablePaths_URIPath", Target::UriPath, &[Threat::ExploitablePath]),
+            ("Log4JRCE_HEADER", "Log4JRCE_Header", Target::Headers, &[Threat::Log4j]),
+            ("Log4JRCE_QUERYSTRING", "Log4JRCE_QueryString", Target::QueryString, &[Threat::Log4j]),
+            ("Log4JRCE_BODY", "Log4JRCE_Body", Target::Body, &[Threat::Log4j]),
+            ("Log4JRCE_URIPATH", "Log4JRCE_URIPath", Target::UriPath, &[Threat::Log4j]),
+        ])
         .done("AWSManagedRulesKnownBadInputsRuleSet")
 }
 
@@ -392,148 +293,67 @@ fn localhost() -> regex::bytes::Regex {
     .unwrap()
 }
 
+#[rustfmt::skip]
 fn sqli() -> RuleGroup {
     G::new("sql-database")
-        .rule(
-            "SQLi_QUERYARGUMENTS",
-            "SQLi_QueryArguments",
-            detect(Target::QueryArguments, &[Threat::Sqli]),
-        )
-        .rule(
-            "SQLiExtendedPatterns_QUERYARGUMENTS",
-            "SQLiExtendedPatterns_QueryArguments",
-            detect(Target::QueryArguments, &[Threat::SqliExtended]),
-        )
-        .rule(
-            "SQLi_BODY",
-            "SQLi_Body",
-            detect(Target::Body, &[Threat::Sqli]),
-        )
-        .rule(
-            "SQLiExtendedPatterns_BODY",
-            "SQLiExtendedPatterns_Body",
-            detect(Target::Body, &[Threat::SqliExtended]),
-        )
-        .rule(
-            "SQLiExtendedPatterns_HEADER",
-            "SQLiExtendedPatterns_Header",
-            detect(Target::Headers, &[Threat::SqliExtended]),
-        )
-        .rule(
-            "SQLi_COOKIE",
-            "SQLi_Cookie",
-            detect(Target::Cookies, &[Threat::Sqli]),
-        )
-        .rule(
-            "SQLi_URIPATH",
-            "SQLi_URIPath",
-            detect(Target::UriPath, &[Threat::Sqli]),
-        )
+        .detects(&[
+            ("SQLi_QUERYARGUMENTS", "SQLi_QueryArguments", Target::QueryArguments, &[Threat::Sqli]),
+            ("SQLiExtendedPatterns_QUERYARGUMENTS", "SQLiExtendedPatterns_QueryArguments", Target::QueryArguments, &[Threat::SqliExtended]),
+            ("SQLi_BODY", "SQLi_Body", Target::Body, &[Threat::Sqli]),
+            ("SQLiExtendedPatterns_BODY", "SQLiExtendedPatterns_Body", Target::Body, &[Threat::SqliExtended]),
+            ("SQLiExtendedPatterns_HEADER", "SQLiExtendedPatterns_Header", Target::Headers, &[Threat::SqliExtended]),
+            ("SQLi_COOKIE", "SQLi_Cookie", Target::Cookies, &[Threat::Sqli]),
+            ("SQLi_URIPATH", "SQLi_URIPath", Target::UriPath, &[Threat::Sqli]),
+        ])
         .done("AWSManagedRulesSQLiRuleSet")
 }
 
+#[rustfmt::skip]
 fn linux() -> RuleGroup {
     G::new("linux-os")
-        .rule(
-            "LFI_URIPATH",
-            "LFI_URIPath",
-            detect(Target::UriPath, &[Threat::LinuxFile]),
-        )
-        .rule(
-            "LFI_QUERYSTRING",
-            "LFI_QueryString",
-            detect(Target::QueryString, &[Threat::LinuxFile]),
-        )
-        .rule(
-            "LFI_HEADER",
-            "LFI_Header",
-            detect(Target::Headers, &[Threat::LinuxFile]),
-        )
+        .detects(&[
+            ("LFI_URIPATH", "LFI_URIPath", Target::UriPath, &[Threat::LinuxFile]),
+            ("LFI_QUERYSTRING", "LFI_QueryString", Target::QueryString, &[Threat::LinuxFile]),
+            ("LFI_HEADER", "LFI_Header", Target::Headers, &[Threat::LinuxFile]),
+        ])
         .done("AWSManagedRulesLinuxRuleSet")
 }
 
+#[rustfmt::skip]
 fn unix() -> RuleGroup {
     G::new("posix-os")
-        .rule(
-            "UNIXShellCommandsVariables_QUERYSTRING",
-            "UNIXShellCommandsVariables_QueryString",
-            detect(Target::QueryString, &[Threat::UnixCommand]),
-        )
-        .rule(
-            "UNIXShellCommandsVariables_BODY",
-            "UNIXShellCommandsVariables_Body",
-            detect(Target::Body, &[Threat::UnixCommand]),
-        )
-        .rule(
-            "UNIXShellCommandsVariables_HEADER",
-            "UNIXShellCommandsVariables_Header",
-            detect(Target::Headers, &[Threat::UnixCommand]),
-        )
+        .detects(&[
+            ("UNIXShellCommandsVariables_QUERYSTRING", "UNIXShellCommandsVariables_QueryString", Target::QueryString, &[Threat::UnixCommand]),
+            ("UNIXShellCommandsVariables_BODY", "UNIXShellCommandsVariables_Body", Target::Body, &[Threat::UnixCommand]),
+            ("UNIXShellCommandsVariables_HEADER", "UNIXShellCommandsVariables_Header", Target::Headers, &[Threat::UnixCommand]),
+        ])
         .done("AWSManagedRulesUnixRuleSet")
 }
 
+#[rustfmt::skip]
 fn windows() -> RuleGroup {
     G::new("windows-os")
-        .rule(
-            "WindowsShellCommands_COOKIE",
-            "WindowsShellCommands_Cookie",
-            detect(Target::Cookies, &[Threat::WindowsCommand]),
-        )
-        .rule(
-            "WindowsShellCommands_QUERYARGUMENTS",
-            "WindowsShellCommands_QueryArguments",
-            detect(Target::QueryArguments, &[Threat::WindowsCommand]),
-        )
-        .rule(
-            "WindowsShellCommands_BODY",
-            "WindowsShellCommands_Body",
-            detect(Target::Body, &[Threat::WindowsCommand]),
-        )
-        .rule(
-            "WindowsShellCommands_HEADER",
-            "WindowsShellCommands_Header",
-            detect(Target::Headers, &[Threat::WindowsCommand]),
-        )
-        .rule(
-            "PowerShellCommands_COOKIE",
-            "PowerShellCommands_Cookie",
-            detect(Target::Cookies, &[Threat::PowerShell]),
-        )
-        .rule(
-            "PowerShellCommands_QUERYARGUMENTS",
-            "PowerShellCommands_QueryArguments",
-            detect(Target::QueryArguments, &[Threat::PowerShell]),
-        )
-        .rule(
-            "PowerShellCommands_BODY",
-            "PowerShellCommands_Body",
-            detect(Target::Body, &[Threat::PowerShell]),
-        )
+        .detects(&[
+            ("WindowsShellCommands_COOKIE", "WindowsShellCommands_Cookie", Target::Cookies, &[Threat::WindowsCommand]),
+            ("WindowsShellCommands_QUERYARGUMENTS", "WindowsShellCommands_QueryArguments", Target::QueryArguments, &[Threat::WindowsCommand]),
+            ("WindowsShellCommands_BODY", "WindowsShellCommands_Body", Target::Body, &[Threat::WindowsCommand]),
+            ("WindowsShellCommands_HEADER", "WindowsShellCommands_Header", Target::Headers, &[Threat::WindowsCommand]),
+            ("PowerShellCommands_COOKIE", "PowerShellCommands_Cookie", Target::Cookies, &[Threat::PowerShell]),
+            ("PowerShellCommands_QUERYARGUMENTS", "PowerShellCommands_QueryArguments", Target::QueryArguments, &[Threat::PowerShell]),
+            ("PowerShellCommands_BODY", "PowerShellCommands_Body", Target::Body, &[Threat::PowerShell]),
+        ])
         .done("AWSManagedRulesWindowsRuleSet")
 }
 
+#[rustfmt::skip]
 fn php() -> RuleGroup {
     G::new("php-app")
-        .rule(
-            "PHPHighRiskMethodsVariables_HEADER",
-            "PHPHighRiskMethodsVariables_Header",
-            detect(Target::Headers, &[Threat::Php]),
-        )
-        .rule(
-            "PHPHighRiskMethodsVariables_QUERYSTRING",
-            "PHPHighRiskMethodsVariables_QueryString",
-            detect(Target::QueryString, &[Threat::Php]),
-        )
-        .rule(
-            "PHPHighRiskMethodsVariables_BODY",
-            "PHPHighRiskMethodsVariables_Body",
-            detect(Target::Body, &[Threat::Php]),
-        )
-        .rule(
-            "PHPHighRiskMethodsVariables_URIPATH",
-            "PHPHighRiskMethodsVariables_URIPath",
-            detect(Target::UriPath, &[Threat::Php]),
-        )
+        .detects(&[
+            ("PHPHighRiskMethodsVariables_HEADER", "PHPHighRiskMethodsVariables_Header", Target::Headers, &[Threat::Php]),
+            ("PHPHighRiskMethodsVariables_QUERYSTRING", "PHPHighRiskMethodsVariables_QueryString", Target::QueryString, &[Threat::Php]),
+            ("PHPHighRiskMethodsVariables_BODY", "PHPHighRiskMethodsVariables_Body", Target::Body, &[Threat::Php]),
+            ("PHPHighRiskMethodsVariables_URIPATH", "PHPHighRiskMethodsVariables_URIPath", Target::UriPath, &[Threat::Php]),
+        ])
         .done("AWSManagedRulesPHPRuleSet")
 }
 

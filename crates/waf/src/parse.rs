@@ -334,6 +334,31 @@ impl<'c> Cx<'c> {
         self.object(v, path, &[]);
     }
 
+    /// The required list under `key`, with `min` to `max` items (`what` names them).
+    fn list<'v>(
+        &mut self,
+        o: &'v Map<String, Value>,
+        path: &Path<'_>,
+        key: &str,
+        (min, max): (usize, usize),
+        what: &str,
+    ) -> &'v [Value] {
+        let Some(v) = self.required(o, path, key) else {
+            return &[];
+        };
+        let lp = path.key(key);
+        let list = self.array(v, &lp);
+        if list.len() < min || list.len() > max {
+            let bound = match (min, max) {
+                (_, usize::MAX) => format!("at least {min}"),
+                (0, _) => format!("at most {max}"),
+                _ => format!("{min} to {max}"),
+            };
+            self.problem(&lp, format!("needs {bound} {what}"));
+        }
+        list
+    }
+
     fn array<'v>(&mut self, v: &'v Value, path: &Path<'_>) -> &'v [Value] {
         match v.as_array() {
             Some(a) => a,
@@ -367,13 +392,7 @@ impl<'c> Cx<'c> {
             )
         });
         let ap = path.key("Addresses");
-        let list = self
-            .required(o, path, "Addresses")
-            .map(|v| self.array(v, &ap))
-            .unwrap_or_default();
-        if list.len() > 10_000 {
-            self.problem(&ap, "an IP set holds at most 10,000 addresses");
-        }
+        let list = self.list(o, path, "Addresses", (0, 10_000), "addresses");
         let mut cidrs = Vec::new();
         for (i, a) in list.iter().enumerate() {
             let Some(text) = self.string(a, &ap.index(i)) else {
@@ -402,13 +421,13 @@ impl<'c> Cx<'c> {
             &["Name", "Id", "ARN", "Description", "RegularExpressionList"],
         )?;
         let lp = path.key("RegularExpressionList");
-        let list = self
-            .required(o, path, "RegularExpressionList")
-            .map(|v| self.array(v, &lp))
-            .unwrap_or_default();
-        if list.is_empty() || list.len() > 10 {
-            self.problem(&lp, "must hold 1 to 10 regular expressions");
-        }
+        let list = self.list(
+            o,
+            path,
+            "RegularExpressionList",
+            (1, 10),
+            "regular expressions",
+        );
         let mut patterns = Vec::new();
         for (i, e) in list.iter().enumerate() {
             let ep = lp.index(i);
@@ -889,10 +908,7 @@ impl<'c> Cx<'c> {
     fn request_handling(&mut self, v: &Value, path: &Path<'_>) -> Option<Vec<(String, String)>> {
         let o = self.object(v, path, &["InsertHeaders"])?;
         let hp = path.key("InsertHeaders");
-        let list = self
-            .required(o, path, "InsertHeaders")
-            .map(|l| self.array(l, &hp))
-            .unwrap_or_default();
+        let list = self.list(o, path, "InsertHeaders", (0, usize::MAX), "headers");
         Some(self.name_values(list, &hp))
     }
 
@@ -1145,13 +1161,7 @@ impl<'c> Cx<'c> {
                 let o = self.object(inner, sp, &["CountryCodes", "ForwardedIPConfig"])?;
                 let cp = sp.key("CountryCodes");
                 let mut countries = Vec::new();
-                let list = self
-                    .required(o, sp, "CountryCodes")
-                    .map(|l| self.array(l, &cp))
-                    .unwrap_or_default();
-                if list.is_empty() {
-                    self.problem(&cp, "needs at least one country code");
-                }
+                let list = self.list(o, sp, "CountryCodes", (1, usize::MAX), "country codes");
                 for (i, c) in list.iter().enumerate() {
                     match self.string(c, &cp.index(i)).map(str::as_bytes) {
                         Some(&[a, b]) if a.is_ascii_uppercase() && b.is_ascii_uppercase() => {
@@ -1200,13 +1210,7 @@ impl<'c> Cx<'c> {
             "AndStatement" | "OrStatement" => {
                 let o = self.object(inner, sp, &["Statements"])?;
                 let lp = sp.key("Statements");
-                let list = self
-                    .required(o, sp, "Statements")
-                    .map(|l| self.array(l, &lp))
-                    .unwrap_or_default();
-                if list.len() < 2 {
-                    self.problem(&lp, "needs at least two statements");
-                }
+                let list = self.list(o, sp, "Statements", (2, usize::MAX), "statements");
                 let mut out = Vec::new();
                 for (i, s) in list.iter().enumerate() {
                     if let Some(s) = self.statement(s, &lp.index(i), false, depth + 1, owner) {
@@ -1641,13 +1645,7 @@ impl<'c> Cx<'c> {
             },
             _ => {
                 let kp = path.key("CustomKeys");
-                let list = self
-                    .required(o, path, "CustomKeys")
-                    .map(|l| self.array(l, &kp))
-                    .unwrap_or_default();
-                if list.is_empty() || list.len() > 5 {
-                    self.problem(&kp, "1 to 5 custom keys");
-                }
+                let list = self.list(o, path, "CustomKeys", (1, 5), "custom keys");
                 let mut keys = Vec::new();
                 for (i, k) in list.iter().enumerate() {
                     if let Some(key) = self.custom_key(k, &kp.index(i), forwarded.as_ref()) {
