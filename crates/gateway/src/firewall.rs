@@ -138,9 +138,23 @@ pub async fn inspect(
     body: &mut Inbound,
     ctx: &mut RequestCtx,
 ) -> Result<Judged, GatewayError> {
-    let (bytes, complete) = if acl.reads_body {
+    let now_ms = u64::try_from(EPOCH.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let judge = |body: &[u8], body_complete: bool| {
+        let view = Request {
+            method: head.method.as_str(),
+            path: head.uri.path(),
+            query: head.uri.query().unwrap_or(""),
+            headers: &head.headers,
+            client_ip: ctx.source_ip,
+            body,
+            body_complete,
+        };
+        acl.evaluate(&view, Env { geo, now_ms })
+    };
+    // The body is inspected where it was buffered (no copy); it stays there for the route.
+    let verdict = if acl.reads_body {
         match body.buffer(acl.body_limit, max_body).await {
-            Ok(b) => (Bytes::copy_from_slice(b.bytes), b.complete),
+            Ok(b) => judge(b.bytes, b.complete),
             Err(BufferError::TooLarge) => {
                 return Err(GatewayError::new(
                     ErrorKind::BodyTooLarge,
@@ -155,19 +169,8 @@ pub async fn inspect(
             }
         }
     } else {
-        (Bytes::new(), true)
+        judge(&[], true)
     };
-    let view = Request {
-        method: head.method.as_str(),
-        path: head.uri.path(),
-        query: head.uri.query().unwrap_or(""),
-        headers: &head.headers,
-        client_ip: ctx.source_ip,
-        body: &bytes,
-        body_complete: complete,
-    };
-    let now_ms = u64::try_from(EPOCH.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let verdict = acl.evaluate(&view, Env { geo, now_ms });
     record(acl, &verdict, samples, ctx);
     for (name, value) in &verdict.insert_headers {
         if let (Ok(n), Ok(v)) = (
