@@ -3,13 +3,12 @@
 //! added by a rule are seen by the rules after it, and the default action when nothing
 //! terminated.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::field::{Field, Loc};
 use crate::ipset::IpSet;
-use crate::matching::{Target, Threat};
+use crate::matching::{Place, Target, Threat};
 use crate::rate::RateCounters;
 use crate::request::Request;
 use crate::transform::Transformation;
@@ -408,12 +407,28 @@ struct Run<'r, 'e> {
     labels: Vec<Arc<str>>,
     matches: Vec<RuleMatch>,
     headers: Vec<(String, String)>,
-    /// Where the last matching leaf statement found its value.
-    hit: Option<String>,
+    /// Where the last matching leaf statement found its value (put into words only when
+    /// the rule matches: most leaf matches sit under a `Not` or an `And` that fails).
+    hit: Option<Hit<'r>>,
     reason: Option<&'static str>,
     /// What the managed detectors found in each component, scanned once per request on
     /// first use: every value's threats, found with one decoding of the value.
     found: [Option<Vec<Finding<'r>>>; crate::matching::TARGETS],
+}
+
+/// Where a leaf statement matched.
+enum Hit<'r> {
+    At(Loc<'r>),
+    Text(String),
+}
+
+impl std::fmt::Display for Hit<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hit::At(loc) => loc.fmt(f),
+            Hit::Text(t) => f.write_str(t),
+        }
+    }
 }
 
 /// A threat found in one value of a component.
@@ -482,7 +497,7 @@ impl<'r> Run<'r, '_> {
     }
 
     /// Runs the web ACL's rules, skipping those the prefilter's scan rules out.
-    fn top(&mut self, acl: &WebAcl, found: Option<&crate::prefilter::Found>) -> Option<Stop> {
+    fn top(&mut self, acl: &'r WebAcl, found: Option<&crate::prefilter::Found>) -> Option<Stop> {
         let Some(found) = found else {
             return self.rules(&acl.rules, None, false, &[]);
         };
@@ -501,7 +516,7 @@ impl<'r> Run<'r, '_> {
     /// its `OverrideAction: Count`, `overrides` its per-rule overrides.
     fn rules(
         &mut self,
-        rules: &[Rule],
+        rules: &'r [Rule],
         group: Option<&str>,
         count_all: bool,
         overrides: &[(Arc<str>, Action)],
@@ -555,7 +570,7 @@ impl<'r> Run<'r, '_> {
             self.matches.push(RuleMatch {
                 rule: full_name(&rule.name),
                 action: action.name(),
-                field: self.hit.take(),
+                field: self.hit.take().map(|h| h.to_string()),
                 reason: self.reason.take(),
             });
             self.labels.extend(rule.labels.iter().cloned());
@@ -580,7 +595,7 @@ impl<'r> Run<'r, '_> {
         None
     }
 
-    fn inspect(&mut self, i: &Inspect, test: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    fn inspect(&mut self, i: &'r Inspect, test: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         match i.field.matches(self.req, &i.chain, self.body_limit, test) {
             Some(loc) => {
                 self.note(loc);
@@ -593,6 +608,11 @@ impl<'r> Run<'r, '_> {
     /// Every threat in every value of `target`, scanned on first use.
     fn findings(&mut self, target: Target) -> &[Finding<'r>] {
         let slot = target as usize;
+        if matches!(target, Target::Headers | Target::UserAgent)
+            && self.found.get(slot).is_some_and(Option::is_none)
+        {
+            self.scan_headers_and_agent();
+        }
         if self.found.get(slot).is_some_and(Option::is_none) {
             let mut list = Vec::new();
             let req = self.req;
@@ -613,13 +633,66 @@ impl<'r> Run<'r, '_> {
             .unwrap_or_default()
     }
 
-    fn note(&mut self, loc: Loc<'_>) {
-        let mut s = String::new();
-        let _ = write!(s, "{loc}");
-        self.hit = Some(s);
+    /// The `Headers` and `UserAgent` components in one pass when rules want both: the
+    /// User-Agent is a header too, and is decoded and scanned once for both lists. Each
+    /// list comes out as a pass of its own would make it. Leaves `UserAgent` to its own
+    /// pass when a User-Agent lies beyond the headers' inspection limits.
+    fn scan_headers_and_agent(&mut self) {
+        let (h, u) = (Target::Headers as usize, Target::UserAgent as usize);
+        let (Some(in_headers), Some(in_agent)) = (self.wanted.get(h), self.wanted.get(u)) else {
+            return;
+        };
+        if in_headers.is_empty() || in_agent.is_empty() {
+            return;
+        }
+        let mut both = in_agent.clone();
+        both.extend(in_headers.iter().filter(|t| !in_agent.contains(t)));
+        let (mut headers, mut agent, mut agents) = (Vec::new(), Vec::new(), 0usize);
+        crate::matching::each_value(
+            self.req,
+            Target::Headers,
+            self.body_limit,
+            &mut |v, place, loc| {
+                if place != Place::UserAgent {
+                    crate::matching::scan(v, place, in_headers, &mut |threat, why| {
+                        headers.push((loc, threat, why));
+                    });
+                    return false;
+                }
+                agents += 1;
+                let mut seen = Vec::new();
+                crate::matching::scan(v, place, &both, &mut |threat, why| seen.push((threat, why)));
+                for (wanted, out) in [(in_headers, &mut headers), (in_agent, &mut agent)] {
+                    for t in wanted {
+                        if let Some((threat, why)) = seen.iter().find(|(s, _)| s == t) {
+                            out.push((loc, *threat, *why));
+                        }
+                    }
+                }
+                false
+            },
+        );
+        let all_agents = self
+            .req
+            .headers
+            .get_all(http::header::USER_AGENT)
+            .iter()
+            .count();
+        if let Some(slot) = self.found.get_mut(h) {
+            *slot = Some(headers);
+        }
+        if agents == all_agents
+            && let Some(slot) = self.found.get_mut(u)
+        {
+            *slot = Some(agent);
+        }
     }
 
-    fn statement(&mut self, s: &Statement) -> bool {
+    fn note(&mut self, loc: Loc<'r>) {
+        self.hit = Some(Hit::At(loc));
+    }
+
+    fn statement(&mut self, s: &'r Statement) -> bool {
         match s {
             Statement::ByteMatch(i, needle, pos) => {
                 self.inspect(i, &mut |v| byte_match(v, needle, *pos))
@@ -683,7 +756,7 @@ impl<'r> Run<'r, '_> {
             IpPosition::Any => ips.iter().rev().take(10).any(|ip| test(*ip)),
         };
         if hit {
-            self.hit = Some(format!("header {}", fwd.header));
+            self.hit = Some(Hit::Text(format!("header {}", fwd.header)));
         }
         hit
     }
@@ -709,7 +782,7 @@ impl<'r> Run<'r, '_> {
         g.countries.contains(&country)
     }
 
-    fn rate(&mut self, r: &RateBased) -> bool {
+    fn rate(&mut self, r: &'r RateBased) -> bool {
         if let Some(scope) = &r.scope_down
             && !self.statement(scope)
         {
@@ -726,7 +799,7 @@ impl<'r> Run<'r, '_> {
         let count = r.counters.hit(&key, self.env.now_ms);
         let over = count > r.limit;
         if over {
-            self.hit = Some("rate".to_owned());
+            self.hit = Some(Hit::Text("rate".to_owned()));
         }
         over
     }

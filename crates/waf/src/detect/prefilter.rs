@@ -4,7 +4,6 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 /// The lazy DFA cache of each rule set.
@@ -756,17 +755,130 @@ const PATTERNS: &[(&str, u32)] = &[
     ("dirsearch", BOT),
 ];
 
-/// The multi-byte patterns, in one automaton, and their bits.
-static AUTOMATON: LazyLock<Option<(AhoCorasick, Vec<u32>)>> = LazyLock::new(|| {
-    let multi: Vec<&(&str, u32)> = PATTERNS.iter().filter(|(p, _)| p.len() > 1).collect();
-    let ac = AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(multi.iter().map(|(p, _)| p.as_bytes()))
-        .ok()?;
-    Some((ac, multi.iter().map(|(_, b)| *b).collect()))
-});
+/// The multi-byte patterns, found by their first bytes. Every position of a value is
+/// hashed by the (lower-cased) two and four bytes that start there; a hit in a small bit
+/// table, which stays in the L1 cache, is confirmed by comparing the patterns that start
+/// with those bytes. The answer is exactly what a case-insensitive Aho-Corasick automaton
+/// over all occurrences gives (a test compares them), at a fraction of the cost: an
+/// automaton of some 4,700 states walks a table too big for the cache, one dependent load
+/// per byte.
+struct Grams {
+    short: Table,
+    long: Table,
+}
+
+/// Patterns by a key of their first bytes: a bit per bucket (small enough for the L1
+/// cache) and, per bucket, the range of its patterns.
+struct Table {
+    seen: Box<[u64]>,
+    starts: Box<[u32]>,
+    /// (key, lower-cased pattern, bits), in bucket order.
+    patterns: Vec<(u32, Vec<u8>, u32)>,
+    shift: u32,
+}
+
+impl Table {
+    fn new(bits: u32, mut patterns: Vec<(u32, Vec<u8>, u32)>) -> Self {
+        let shift = 32 - bits;
+        let buckets = 1usize << bits;
+        patterns.sort_by_key(|(k, _, _)| Self::bucket_of(*k, shift));
+        let mut seen = vec![0u64; buckets / 64].into_boxed_slice();
+        let mut starts = vec![0u32; buckets + 1].into_boxed_slice();
+        for (k, _, _) in &patterns {
+            let b = Self::bucket_of(*k, shift);
+            if let Some(w) = seen.get_mut(b / 64) {
+                *w |= 1 << (b % 64);
+            }
+            // Counted into the next slot, summed below.
+            if let Some(n) = starts.get_mut(b + 1) {
+                *n += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            let prev = starts.get(i - 1).copied().unwrap_or(0);
+            if let Some(n) = starts.get_mut(i) {
+                *n += prev;
+            }
+        }
+        Table {
+            seen,
+            starts,
+            patterns,
+            shift,
+        }
+    }
+
+    #[inline]
+    fn bucket_of(key: u32, shift: u32) -> usize {
+        (key.wrapping_mul(0x9e37_79b1) >> shift) as usize
+    }
+
+    /// The bits of the patterns keyed `key` that start at `value[at..]`, OR-ed into
+    /// `hits`.
+    #[inline(always)]
+    fn probe(&self, key: u32, value: &[u8], at: usize, hits: &mut u32) {
+        let b = Self::bucket_of(key, self.shift);
+        if self
+            .seen
+            .get(b / 64)
+            .is_some_and(|w| w & (1 << (b % 64)) != 0)
+        {
+            self.confirm(b, key, value.get(at..).unwrap_or(&[]), hits);
+        }
+    }
+
+    #[inline(never)]
+    fn confirm(&self, b: usize, key: u32, at: &[u8], hits: &mut u32) {
+        let from = self.starts.get(b).map_or(0, |n| *n as usize);
+        let to = self.starts.get(b + 1).map_or(0, |n| *n as usize);
+        for (k, p, bits) in self.patterns.get(from..to).unwrap_or(&[]) {
+            if *k == key
+                && bits & !*hits != 0
+                && at.get(..p.len()).is_some_and(|a| a.eq_ignore_ascii_case(p))
+            {
+                *hits |= bits;
+            }
+        }
+    }
+}
+
+impl Grams {
+    fn new(patterns: &'static [(&'static str, u32)]) -> Self {
+        let mut short = Vec::new();
+        let mut long = Vec::new();
+        for (p, bits) in patterns {
+            let lower = p.as_bytes().to_ascii_lowercase();
+            match lower.as_slice() {
+                [a, b] | [a, b, _] => {
+                    short.push((u32::from(u16::from_be_bytes([*a, *b])), lower, *bits));
+                }
+                [a, b, c, d, ..] => {
+                    long.push((u32::from_be_bytes([*a, *b, *c, *d]), lower, *bits));
+                }
+                _ => {}
+            }
+        }
+        Grams {
+            short: Table::new(12, short),
+            long: Table::new(14, long),
+        }
+    }
+
+    /// The bits of every pattern found in `value`, OR-ed into `hits`.
+    fn scan(&self, value: &[u8], mut hits: u32) -> u32 {
+        let mut window = 0u32;
+        for (i, b) in value.iter().enumerate() {
+            window = (window << 8) | u32::from(b.to_ascii_lowercase());
+            // The window's first byte is zero until four bytes are in: no pattern's key.
+            self.short
+                .probe(window & 0xffff, value, i.wrapping_sub(1), &mut hits);
+            self.long.probe(window, value, i.wrapping_sub(3), &mut hits);
+        }
+        hits
+    }
+}
+
+static GRAMS: LazyLock<Grams> = LazyLock::new(|| Grams::new(PATTERNS));
 
 /// The one-byte patterns, as a table.
 static BYTES: LazyLock<[u32; 256]> = LazyLock::new(|| {
@@ -786,17 +898,10 @@ static BYTES: LazyLock<[u32; 256]> = LazyLock::new(|| {
 /// The detectors that have something to look at in `value`, as a bit set.
 pub fn scan(value: &[u8]) -> u32 {
     let table = &*BYTES;
-    let mut hits = value.iter().fold(0u32, |acc, b| {
+    let hits = value.iter().fold(0u32, |acc, b| {
         acc | table.get(usize::from(*b)).copied().unwrap_or(0)
     });
-    let Some((ac, bits)) = AUTOMATON.as_ref() else {
-        // Unreachable (the patterns are fixed and tested); fail open to every detector.
-        return u32::MAX;
-    };
-    for m in ac.find_overlapping_iter(value) {
-        hits |= bits.get(m.pattern().as_usize()).copied().unwrap_or(0);
-    }
-    hits
+    GRAMS.scan(value, hits)
 }
 
 /// What only the raw form of a value shows: encoded separators and NULs.
@@ -924,11 +1029,61 @@ impl Rules {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
     use super::*;
 
+    /// What a case-insensitive Aho-Corasick automaton over every occurrence finds.
+    fn oracle(value: &[u8]) -> u32 {
+        use aho_corasick::{AhoCorasick, MatchKind};
+        static AC: LazyLock<(AhoCorasick, Vec<&(&str, u32)>)> = LazyLock::new(|| {
+            let multi: Vec<&(&str, u32)> = PATTERNS.iter().filter(|(p, _)| p.len() > 1).collect();
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(multi.iter().map(|(p, _)| p.as_bytes()))
+                .unwrap();
+            (ac, multi)
+        });
+        let (ac, multi) = &*AC;
+        let mut hits = value
+            .iter()
+            .fold(0u32, |acc, b| acc | BYTES[usize::from(*b)]);
+        for m in ac.find_overlapping_iter(value) {
+            hits |= multi[m.pattern().as_usize()].1;
+        }
+        hits
+    }
+
     #[test]
-    fn automaton_builds_and_scans() {
-        assert!(AUTOMATON.is_some());
+    fn grams_find_what_an_automaton_finds() {
+        // Every pattern alone, inside text, at both ends, in mixed case, and overlapping.
+        let mut values: Vec<Vec<u8>> = Vec::new();
+        for (p, _) in PATTERNS {
+            let upper = p.to_ascii_uppercase();
+            values.push(p.as_bytes().to_vec());
+            values.push(format!("x{p}y").into_bytes());
+            values.push(format!("ab {upper}").into_bytes());
+            values.push(format!("{p}{p}{upper}").into_bytes());
+        }
+        let all: Vec<u8> = PATTERNS.iter().flat_map(|(p, _)| p.bytes()).collect();
+        values.push(all);
+        for v in &values {
+            assert_eq!(scan(v), oracle(v), "{:?}", String::from_utf8_lossy(v));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn grams_match_the_automaton_on_any_input(
+            v in proptest::collection::vec(proptest::sample::select(
+                b"selctunio rdby'\"<>;|&0x/*!@-_(){}$%.:\\etcpaswdUNIOSELCT\n\r\t".to_vec()), 0..64)
+        ) {
+            proptest::prop_assert_eq!(scan(&v), oracle(&v));
+        }
+    }
+
+    #[test]
+    fn patterns_scan() {
         assert_eq!(scan(b"hello world") & SQL, 0);
         assert_ne!(scan(b"1 UNION SELECT") & SQL, 0);
         assert_ne!(scan(b"${jndi:ldap://x}") & LOG4J, 0);

@@ -7,6 +7,7 @@
 //! that shape; at the start of a value, without a separator before it, every command does.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use super::prefilter::Rules;
@@ -299,9 +300,15 @@ const BARE: &[&[u8]] = &[
 
 /// Whether `word` at a command position, followed by `args` (up to the next separator),
 /// is a command. `after_sep`: there was a separator before it.
+/// [`STRONG`], [`WORDY`] and [`BARE`] as sets: every word of a value at a command
+/// position is looked up.
+static SETS: LazyLock<[HashSet<&'static [u8]>; 3]> =
+    LazyLock::new(|| [STRONG, WORDY, BARE].map(|l| l.iter().copied().collect()));
+
 fn is_command(word: &[u8], path: bool, args: &[u8], after_sep: bool) -> bool {
-    let strong = STRONG.contains(&word);
-    let wordy = WORDY.contains(&word);
+    let [strong_set, wordy_set, bare_set] = &*SETS;
+    let strong = strong_set.contains(word);
+    let wordy = wordy_set.contains(word);
     if !strong && !wordy {
         return false;
     }
@@ -316,14 +323,14 @@ fn is_command(word: &[u8], path: bool, args: &[u8], after_sep: bool) -> bool {
             .split(|b| *b == b' ')
             .next()
             .unwrap_or(&[]);
-        return STRONG.contains(&next) || matches!(next, b"gcc" | b"cc" | b"make");
+        return strong_set.contains(next) || matches!(next, b"gcc" | b"cc" | b"make");
     }
     if word == b"echo" {
         // `echo` proves nothing unless its output goes somewhere or runs something.
         return args.contains(&b'>') || args.windows(2).any(|w| w == b"$(") || args.contains(&b'`');
     }
     if after_sep {
-        return shell_args(word, args) || (bare && BARE.contains(&word));
+        return shell_args(word, args) || (bare && bare_set.contains(word));
     }
     shell_args(word, args)
         || (bare

@@ -293,7 +293,9 @@ fn starts(text: &[u8]) -> Vec<usize> {
         }
         match b {
             b'\'' | b'"' | b'`' if sql_follows(text, i + 1) => out.push(i),
-            b'u' | b'U' if i > 0 && word_at(i, b"union") => out.push(i),
+            b'u' | b'U' if i > 0 && word_at(i, b"union") && union_operand(text, i + 5) => {
+                out.push(i)
+            }
             b';' if i > 0
                 && sql_follows(text, i + 1)
                 && text.get(i + 1..).is_some_and(|r| {
@@ -308,6 +310,19 @@ fn starts(text: &[u8]) -> Vec<usize> {
         }
     }
     out
+}
+
+/// Whether what follows a `union` further in can be its second query: SQL's UNION takes
+/// a SELECT (MySQL also VALUES or TABLE), possibly in parentheses. Prose that merely has
+/// the word (`the union members' desk`) is not run through libinjection again; a value
+/// that starts with `union` still is, from its start.
+fn union_operand(text: &[u8], from: usize) -> bool {
+    let rest = text.get(from..).unwrap_or(&[]);
+    rest.contains(&b'(')
+        || rest
+            .windows(6)
+            .any(|w| w.eq_ignore_ascii_case(b"select") || w.eq_ignore_ascii_case(b"values"))
+        || rest.windows(5).any(|w| w.eq_ignore_ascii_case(b"table"))
 }
 
 /// libinjection over the value from each start; the first confirmed (LOW) or any (HIGH)

@@ -88,6 +88,8 @@ fn sql_injection() {
             "bob'/**/oR/**/'z'='z",
             "-3 UnIoN/**/aLl/**/SeLeCt 1,@@version,3#",
             "name' || pg_sleep(4) --",
+            "widget 1 UNION SELECT username, password FROM users",
+            "report 9 union(select 1,2,3)",
         ],
         &EVERY_PLACE,
     );
@@ -98,6 +100,7 @@ fn sql_injection() {
             "D'Angelo & Sons",
             "select the best plan for your team",
             "union members meet on Friday",
+            "Please leave it with the union members' desk if I'm out.",
             "drop-off at 5",
             "Rock 'n' roll and blues",
             "It's 5 o'clock -- time for tea",
