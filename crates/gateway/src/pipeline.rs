@@ -259,7 +259,21 @@ pub async fn chain<'p, R: Recorder>(
     ctx: &mut RequestCtx,
     rec: &mut R,
 ) -> Result<Next<'p>, GatewayError> {
-    let admitted = admit(plan, head)?;
+    admit_head(plan, head)?;
+    let admitted = match admit_path(head) {
+        Ok(admitted) => admitted,
+        Err(refused) => {
+            // A path that cannot be canonicalised (a `..` above the root, an encoded
+            // slash) reaches no API, but AWS WAF judges every request before API Gateway
+            // does: the default web ACL sees it first, and a block is its answer.
+            if let Some(acl) = plan.waf.default.as_deref()
+                && let Some(answer) = firewall(plan, acl, head, body, ctx, rec).await?
+            {
+                return Ok(Next::Answer(answer));
+            }
+            return Err(refused);
+        }
+    };
     let target = select(plan, pool, head, &admitted, ctx);
     // The stage's web ACL; the default one for the user pool's endpoints and for requests
     // that reach no API.
@@ -267,21 +281,10 @@ pub async fn chain<'p, R: Recorder>(
         Ok(Target::Api(s)) => s.stage.web_acl.as_deref(),
         _ => plan.waf.default.as_deref(),
     };
-    if let Some(acl) = acl {
-        let judged = crate::firewall::inspect(
-            acl,
-            plan.waf.geo.as_deref(),
-            plan.limits.max_body_size,
-            &plan.waf.samples,
-            head,
-            body,
-            ctx,
-        )
-        .await;
-        rec.firewalled(&acl.name, ctx.waf.as_deref(), judged.as_ref().map(|_| ()));
-        if let crate::firewall::Judged::Answer(r) = judged? {
-            return Ok(Next::Answer(r));
-        }
+    if let Some(acl) = acl
+        && let Some(answer) = firewall(plan, acl, head, body, ctx, rec).await?
+    {
+        return Ok(Next::Answer(answer));
     }
     let selected = match target? {
         Target::UserPool(identity, endpoint) => return Ok(Next::UserPool(identity, endpoint)),
@@ -309,6 +312,33 @@ pub async fn chain<'p, R: Recorder>(
     })
 }
 
+/// The web ACL's verdict: the response that ends the request (a block, a CAPTCHA), or
+/// `None` to go on.
+async fn firewall<R: Recorder>(
+    plan: &Plan,
+    acl: &portcullis_waf::WebAcl,
+    head: &Parts,
+    body: &mut Inbound,
+    ctx: &mut RequestCtx,
+    rec: &mut R,
+) -> Result<Option<Box<Response<ResponseBody>>>, GatewayError> {
+    let judged = crate::firewall::inspect(
+        acl,
+        plan.waf.geo.as_deref(),
+        plan.limits.max_body_size,
+        &plan.waf.samples,
+        head,
+        body,
+        ctx,
+    )
+    .await;
+    rec.firewalled(&acl.name, ctx.waf.as_deref(), judged.as_ref().map(|_| ()));
+    match judged? {
+        crate::firewall::Judged::Answer(r) => Ok(Some(r)),
+        crate::firewall::Judged::Pass => Ok(None),
+    }
+}
+
 /// A request whose head passed the checks, with the canonical path every later stage sees.
 #[derive(Debug)]
 pub struct Admitted<'h> {
@@ -320,6 +350,12 @@ pub struct Admitted<'h> {
 /// declared body over the limit, refused before it is read). Then the canonical path, decided
 /// here, once, before any stage reads the path.
 pub fn admit<'h>(plan: &Plan, head: &'h Parts) -> Result<Admitted<'h>, GatewayError> {
+    admit_head(plan, head)?;
+    admit_path(head)
+}
+
+/// The head's checks: one reading of Host, body framing and credentials.
+fn admit_head(plan: &Plan, head: &Parts) -> Result<(), GatewayError> {
     crate::head::check(head.version, &head.headers, plan.limits.max_body_size)?;
     // An absolute-form target (or HTTP/2's `:authority`) and a Host header that name two
     // hosts: a proxy in front may have routed by one, API selection would use the other.
@@ -331,6 +367,11 @@ pub fn admit<'h>(plan: &Plan, head: &'h Parts) -> Result<Admitted<'h>, GatewayEr
             "the Host header and the request target name different hosts",
         ));
     }
+    Ok(())
+}
+
+/// The canonical path, decided once, before any stage reads the path.
+fn admit_path(head: &Parts) -> Result<Admitted<'_>, GatewayError> {
     let path = CanonicalPath::parse(head.uri.path())
         .map_err(|e| GatewayError::new(ErrorKind::MalformedRequest, e.to_string()))?;
     Ok(Admitted { path })

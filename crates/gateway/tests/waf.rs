@@ -162,6 +162,67 @@ waf:
     );
 }
 
+/// A path the gateway refuses (a `..` segment, an encoded slash) reaches no API, but the
+/// default web ACL judges it first, as AWS WAF judges every request before API Gateway: an
+/// attack is answered 403 by the WAF, with its log line; anything else the 400 it was.
+#[tokio::test]
+async fn refused_paths_meet_the_default_web_acl_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let yaml = format!(
+        r#"
+listener: {{address: 127.0.0.1:0}}
+api: {{id: shop, stage: prod, region: us-east-1, account: "123456789012"}}
+access_log: {{target: {log}}}
+resources:
+  /health:
+    GET:
+      integration: {{type: mock, body: ok}}
+waf:
+  web_acl: default
+  web_acls:
+    default:
+      DefaultAction: {{Allow: {{}}}}
+      VisibilityConfig: {{SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: default}}
+      Rules:
+{rules}"#,
+        log = log.display(),
+        rules = managed(&[
+            "AWSManagedRulesCommonRuleSet",
+            "AWSManagedRulesLinuxRuleSet"
+        ])
+    );
+    let gw = gateway(&yaml).await;
+    let raw = |target: &str| {
+        format!(
+            "GET {target} HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: waf-test/1.0\r\nConnection: close\r\n\r\n"
+        )
+    };
+    for attack in [
+        "/health/../../../../etc/passwd",
+        "/health/..%2f..%2f..%2fetc%2fpasswd",
+        "/health/%2e%2e/%2e%2e/%2e%2e/etc/shadow",
+    ] {
+        let (status, text) = raw_request(gw.addr(), &raw(attack)).await;
+        assert_eq!(status, 403, "{attack}: {text}");
+        assert!(text.ends_with(FORBIDDEN), "{attack}: {text}");
+    }
+    for refused in ["/health/./x", "/health/%zz"] {
+        let (status, text) = raw_request(gw.addr(), &raw(refused)).await;
+        assert_eq!(status, 400, "{refused}: {text}");
+    }
+    let text = wait_for(&log, 5).await;
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["status"], 403);
+    assert_eq!(first["waf"]["action"], "BLOCK", "{text}");
+    assert!(
+        first["waf"]["terminating_rule"]
+            .as_str()
+            .is_some_and(|r| r.contains("LFI") || r.contains("Traversal")),
+        "{text}"
+    );
+}
+
 async fn wait_for(log: &std::path::Path, lines: usize) -> String {
     for _ in 0..100 {
         let text = std::fs::read_to_string(log).unwrap_or_default();
