@@ -810,6 +810,10 @@ impl Table {
 
     #[inline]
     fn bucket_of(key: u32, shift: u32) -> usize {
+        if shift == 16 {
+            // Two-byte keys: a bucket per key, no hashing.
+            return (key & 0xffff) as usize;
+        }
         (key.wrapping_mul(0x9e37_79b1) >> shift) as usize
     }
 
@@ -864,10 +868,12 @@ impl Grams {
         }
     }
 
-    /// The bits of every pattern found in `value`, OR-ed into `hits`.
-    fn scan(&self, value: &[u8], mut hits: u32) -> u32 {
+    /// The bits of every pattern (one byte long or more) found in `value`.
+    fn scan(&self, value: &[u8], bytes: &[u32; 256]) -> u32 {
+        let mut hits = 0;
         let mut window = 0u32;
         for (i, b) in value.iter().enumerate() {
+            hits |= bytes.get(usize::from(*b)).copied().unwrap_or(0);
             window = (window << 8) | u32::from(b.to_ascii_lowercase());
             // The window's first byte is zero until four bytes are in: no pattern's key.
             self.short
@@ -897,11 +903,7 @@ static BYTES: LazyLock<[u32; 256]> = LazyLock::new(|| {
 
 /// The detectors that have something to look at in `value`, as a bit set.
 pub fn scan(value: &[u8]) -> u32 {
-    let table = &*BYTES;
-    let hits = value.iter().fold(0u32, |acc, b| {
-        acc | table.get(usize::from(*b)).copied().unwrap_or(0)
-    });
-    GRAMS.scan(value, hits)
+    GRAMS.scan(value, &BYTES)
 }
 
 /// What only the raw form of a value shows: encoded separators and NULs.
@@ -947,11 +949,15 @@ pub fn scan_raw(raw: &[u8]) -> u32 {
 /// shape rather than at any literal).
 #[inline]
 pub fn always(threat: Threat, place: Place) -> bool {
-    match threat {
-        Threat::RestrictedExtension => {
-            matches!(place, Place::UriPath | Place::QueryArg | Place::QueryString)
-        }
-        _ => false,
+    always_mask(place) & bit(threat) != 0
+}
+
+/// The bits of the detectors that run in `place` whatever the prefilter saw.
+#[inline]
+pub fn always_mask(place: Place) -> u32 {
+    match place {
+        Place::UriPath | Place::QueryArg | Place::QueryString => bit(Threat::RestrictedExtension),
+        _ => 0,
     }
 }
 
