@@ -135,6 +135,8 @@ pub struct Carry {
     pub rates: portcullis_waf::rate::RateRegistry,
     /// The web ACLs' sampled requests.
     pub samples: Arc<crate::firewall::Samples>,
+    /// Every user's bucket and quota count (a reload keeps them).
+    pub usage: Arc<crate::limits::Usage>,
 }
 
 impl Carry {

@@ -33,6 +33,7 @@ pub mod identity_endpoints;
 pub mod integration;
 pub mod keep_alive;
 pub mod lambda;
+pub mod limits;
 pub mod pipeline;
 pub mod plan;
 pub mod principal;

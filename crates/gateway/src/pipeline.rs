@@ -302,7 +302,7 @@ pub async fn chain<'p, R: Recorder>(
     let caller = authenticate(&routed, &guard, head, ctx).await;
     rec.authenticated(caller.as_ref());
     let permit = authorize(&routed, &guard, caller?, head, ctx, rec)?;
-    let metered = throttle(plan, &routed, permit)?;
+    let metered = throttle(plan, &routed, permit, ctx)?;
     let valid = validate(plan, &routed, metered, head, body, ctx).await;
     rec.validated(valid.as_ref());
     valid?;
@@ -605,13 +605,25 @@ pub fn authorize<R: Recorder>(
 #[derive(Debug)]
 pub struct Metered(());
 
-/// Usage plans, method throttling and the caller's own limits. No limits yet: every request
-/// passes.
+/// The caller's own limits: on a route that authenticates with the built-in pool, the
+/// user's `portcullis:limits` (rate, burst, quota), per `sub` (see [`crate::limits`]).
+/// A claim that is there but unreadable refuses the request.
 pub fn throttle(
-    _plan: &Plan,
-    _routed: &Routed<'_, '_>,
+    plan: &Plan,
+    routed: &Routed<'_, '_>,
     _permit: Permit,
+    ctx: &RequestCtx,
 ) -> Result<Metered, GatewayError> {
+    if let Some(RouteAuthorizer::Jwt(a)) = &routed.route.authorizer
+        && a.is_pool()
+        && let Some(p) = &ctx.authorizer
+    {
+        let limits = crate::limits::UserLimits::from_claims(&p.claims)
+            .map_err(|why| GatewayError::new(ErrorKind::Response(ResponseType::THROTTLED), why))?;
+        if let Some(limits) = limits {
+            plan.usage.check_user(&p.sub, &limits)?;
+        }
+    }
     Ok(Metered(()))
 }
 

@@ -173,6 +173,8 @@ pub struct Plan {
     pub config: Config,
     /// The web ACLs (the stages hold their own) and what they share.
     pub waf: crate::firewall::WafPlan,
+    /// Every user's bucket and quota count, shared with the plans before and after.
+    pub usage: Arc<crate::limits::Usage>,
 }
 
 /// Reports one problem found while compiling.
@@ -346,6 +348,7 @@ impl Plan {
         };
         Ok(Plan {
             waf,
+            usage: carry.usage.clone(),
             generation,
             any_cors: apis.iter().any(|a| a.cors.is_some()),
             select,

@@ -132,6 +132,13 @@ pub struct JwtAuthorizer {
     roles: Arc<RoleResolver>,
 }
 
+impl JwtAuthorizer {
+    /// Whether it verifies the built-in pool's tokens (which carry the users' limits).
+    pub fn is_pool(&self) -> bool {
+        matches!(self.keys, KeySource::Builtin(_))
+    }
+}
+
 impl std::fmt::Debug for JwtAuthorizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtAuthorizer")

@@ -1,0 +1,151 @@
+//! The limits in the user's token, enforced through the real listener: the pool writes a
+//! user's limits into `portcullis:limits`, and every route that authenticates with the pool
+//! holds the user to them, with API Gateway's 429 answers and `Retry-After`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "tests"
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use http::Request;
+use portcullis_identity::{Limits, NewUser, QuotaPeriod};
+
+async fn pool_gateway(dir: &std::path::Path) -> portcullis_gateway::Gateway {
+    let db = dir.join("identity.db").display().to_string();
+    let yaml = format!(
+        "{api}listener:\n  address: 127.0.0.1:0\naccess_log:\n  enabled: false\nresources:\n  /pets:\n    GET:\n      integration:\n        type: mock\n        body: pets\n  /toys:\n    GET:\n      integration:\n        type: mock\n        body: toys\n  /open:\n    GET:\n      authorizer: NONE\n      integration:\n        type: mock\n        body: open\nidentity:\n  database: {db}\n  issuer: http://gateway.test\n  password_hashing:\n    memory: 64KiB\n    iterations: 1\nauthorizers:\n  pool:\n    type: jwt\n    issuer: builtin\n    token_use: access\nauthorization:\n  default_authorizer: pool\n",
+        api = api_header(),
+    );
+    let gw = gateway_in(&yaml, dir).await;
+    let svc = gw.shared().identity.as_ref().unwrap().service().clone();
+    let hash = svc.hasher().hash("correct horse battery").await.unwrap();
+    for name in ["alice", "bob", "carol"] {
+        svc.store()
+            .create_user(&NewUser {
+                username: name.into(),
+                password_hash: hash.clone(),
+                email: None,
+                attributes: BTreeMap::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let limits = |rate, burst, quota: Option<u64>| Limits {
+        rate,
+        burst,
+        quota,
+        quota_period: quota.map(|_| QuotaPeriod::Day),
+    };
+    svc.store()
+        .set_limits("alice", &limits(1.0, 2, None))
+        .await
+        .unwrap();
+    svc.store()
+        .set_limits("bob", &limits(1000.0, 1000, Some(3)))
+        .await
+        .unwrap();
+    gw
+}
+
+async fn login(gw: &portcullis_gateway::Gateway, user: &str) -> String {
+    let req = Request::post(format!("http://{}/auth/login", gw.addr()))
+        .header("content-type", "application/json")
+        .body(body(format!(
+            r#"{{"username":"{user}","password":"correct horse battery"}}"#
+        )))
+        .unwrap();
+    let (s, _, b) = send(&client(), req).await;
+    assert_eq!(s.as_u16(), 200, "{b}");
+    let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+    v["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn call(
+    gw: &portcullis_gateway::Gateway,
+    path: &str,
+    token: &str,
+) -> (u16, http::HeaderMap, String) {
+    let req = Request::get(format!("http://{}{path}", gw.addr()))
+        .header("authorization", format!("Bearer {token}"))
+        .body(empty())
+        .unwrap();
+    let (s, h, b) = send(&client(), req).await;
+    (s.as_u16(), h, b)
+}
+
+#[tokio::test]
+async fn the_limits_in_the_token_hold_per_user_across_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = pool_gateway(dir.path()).await;
+
+    // alice: rate 1, burst 2. Two quick calls use the bucket, on any route; a quick
+    // fourth is throttled (the third too, unless a second has passed).
+    let alice = login(&gw, "alice").await;
+    assert_eq!(call(&gw, "/pets", &alice).await.0, 200);
+    assert_eq!(call(&gw, "/toys", &alice).await.0, 200);
+    call(&gw, "/pets", &alice).await;
+    let (s, h, b) = call(&gw, "/pets", &alice).await;
+    assert_eq!((s, b.as_str()), (429, r#"{"message":"Too Many Requests"}"#));
+    assert_eq!(h["retry-after"], "1");
+    // Public routes and other users are not held to alice's bucket.
+    let open = send(
+        &client(),
+        Request::get(format!("http://{}/open", gw.addr()))
+            .body(empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(open.0.as_u16(), 200);
+    let carol = login(&gw, "carol").await;
+    for _ in 0..5 {
+        assert_eq!(
+            call(&gw, "/pets", &carol).await.0,
+            200,
+            "carol has no limits"
+        );
+    }
+    // The bucket refills at the rate.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(call(&gw, "/pets", &alice).await.0, 200);
+
+    // bob: a quota of 3 a day. The fourth call is over it, whatever the rate allows.
+    let bob = login(&gw, "bob").await;
+    for _ in 0..3 {
+        assert_eq!(call(&gw, "/toys", &bob).await.0, 200);
+    }
+    let (s, h, b) = call(&gw, "/pets", &bob).await;
+    assert_eq!((s, b.as_str()), (429, r#"{"message":"Limit Exceeded"}"#));
+    let wait: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(
+        (1..=86_400).contains(&wait),
+        "until the next UTC day: {wait}"
+    );
+}
+
+/// Many concurrent requests on one user's bucket: exactly the burst gets through.
+#[tokio::test]
+async fn concurrent_requests_share_one_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = pool_gateway(dir.path()).await;
+    let alice = login(&gw, "alice").await;
+    let calls = (0..40).map(|_| call(&gw, "/pets", &alice));
+    let statuses: Vec<u16> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|(s, _, _)| s)
+        .collect();
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    assert!(
+        (2..=3).contains(&ok),
+        "burst 2 (a third if a second passed): {statuses:?}"
+    );
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 429));
+}
