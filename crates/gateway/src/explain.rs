@@ -187,6 +187,10 @@ impl Recorder for Report {
         true
     }
 
+    fn dry_run(&self) -> bool {
+        true
+    }
+
     fn firewalled(
         &mut self,
         acl: &str,
@@ -326,6 +330,26 @@ impl Recorder for Report {
         }
     }
 
+    fn metered(
+        &mut self,
+        sub: &str,
+        limits: &crate::limits::UserLimits,
+        result: Result<(), &GatewayError>,
+    ) {
+        self.map.insert(
+            "limits".into(),
+            json!({
+                "user": sub,
+                "rate": limits.throttle.rate(),
+                "burst": limits.throttle.burst(),
+                "quota": limits.quota.map(|q| q.limit),
+                "period": limits.quota.map(|q| q.period.name()),
+                "result": if result.is_ok() { "within" } else { "refused" },
+                "why": result.err().map(|e| e.detail.to_string()),
+            }),
+        );
+    }
+
     fn validated(&mut self, result: Result<&Valid, &GatewayError>) {
         if let Err(e) = result {
             self.map.insert(
@@ -456,6 +480,22 @@ pub fn render(report: &Value) -> String {
                 );
             }
         }
+    }
+    if let Some(l) = report.get("limits") {
+        let mut line = format!(
+            "limits     user {}: rate {} burst {}",
+            s(at(l, "user")),
+            s(at(l, "rate")),
+            s(at(l, "burst"))
+        );
+        if let Some(q) = l.get("quota").filter(|v| !v.is_null()) {
+            let _ = write!(line, ", quota {} per {}", s(q), s(at(l, "period")));
+        }
+        let _ = write!(line, " ({}", s(at(l, "result")));
+        if let Some(w) = l.get("why").filter(|v| !v.is_null()) {
+            let _ = write!(line, ": {}", s(w));
+        }
+        let _ = writeln!(out, "{line})");
     }
     if let Some(d) = report.get("decision") {
         let mut line = format!("decision   {}", s(at(d, "result")));

@@ -101,29 +101,38 @@ impl UserLimits {
 }
 
 impl Usage {
-    /// Takes one request from `sub`'s bucket, then from their quota.
-    pub fn check_user(&self, sub: &str, limits: &UserLimits) -> Result<(), GatewayError> {
+    /// Takes one request from `sub`'s bucket, then from their quota. With `take` false it
+    /// only says what would happen, and takes nothing (`explain`).
+    pub fn check_user(
+        &self,
+        sub: &str,
+        limits: &UserLimits,
+        take: bool,
+    ) -> Result<(), GatewayError> {
+        let key = sub.as_bytes();
         let now = now_ns();
-        let decision = self
-            .buckets
-            .with(
-                sub.as_bytes(),
-                |b| b.is_full(now),
-                |b| b.check(&limits.throttle, now),
+        let t = &limits.throttle;
+        let decision = if take {
+            self.buckets
+                .with(key, |b| b.is_full(now), |b| b.check(t, now))
+        } else {
+            Some(self.buckets.peek(key, |b| {
+                b.map_or_else(|| Bucket::new().check(t, now), |b| b.peek(t, now))
+            }))
+        }
+        .ok_or_else(|| {
+            GatewayError::new(
+                ErrorKind::Response(ResponseType::THROTTLED),
+                "user limits: too many users to track; refused",
             )
-            .ok_or_else(|| {
-                GatewayError::new(
-                    ErrorKind::Response(ResponseType::THROTTLED),
-                    "user limits: too many users to track; refused",
-                )
-            })?;
+        })?;
         if !decision.allowed() {
             let mut e = GatewayError::new(
                 ErrorKind::Response(ResponseType::THROTTLED),
                 format!(
                     "user throttle limit exceeded: rate {} burst {}",
-                    limits.throttle.rate(),
-                    limits.throttle.burst()
+                    t.rate(),
+                    t.burst()
                 ),
             );
             if let Some(s) = decision.retry_after_secs() {
@@ -135,19 +144,23 @@ impl Usage {
             return Ok(());
         };
         let secs = unix_secs();
-        let spent = self
-            .quotas
-            .with(
-                sub.as_bytes(),
-                |c| c.is_idle(quota, secs),
-                |c| c.take(quota, secs),
-            )
-            .ok_or_else(|| {
-                GatewayError::new(
-                    ErrorKind::Response(ResponseType::QUOTA_EXCEEDED),
-                    "user limits: too many users to track; refused",
+        let spent = if take {
+            self.quotas
+                .with(key, |c| c.is_idle(quota, secs), |c| c.take(quota, secs))
+        } else {
+            Some(self.quotas.peek(key, |c| {
+                c.map_or_else(
+                    || QuotaCounter::new().peek(quota, secs),
+                    |c| c.peek(quota, secs),
                 )
-            })?;
+            }))
+        }
+        .ok_or_else(|| {
+            GatewayError::new(
+                ErrorKind::Response(ResponseType::QUOTA_EXCEEDED),
+                "user limits: too many users to track; refused",
+            )
+        })?;
         match spent {
             Spent::Left(_) => Ok(()),
             Spent::Exhausted { reset_in } => Err(GatewayError::new(
@@ -203,22 +216,33 @@ mod tests {
             throttle: Throttle::new(1.0, 2).unwrap(),
             quota: None,
         };
-        assert!(usage.check_user("alice", &l).is_ok());
-        assert!(usage.check_user("alice", &l).is_ok());
-        let e = usage.check_user("alice", &l).unwrap_err();
+        assert!(usage.check_user("alice", &l, true).is_ok());
+        assert!(usage.check_user("alice", &l, true).is_ok());
+        assert!(
+            usage.check_user("alice", &l, false).is_err(),
+            "a peek sees it"
+        );
+        let e = usage.check_user("alice", &l, true).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Response(ResponseType::THROTTLED));
         assert_eq!(e.retry_after, Some(1));
         assert!(
-            usage.check_user("bob", &l).is_ok(),
+            usage.check_user("bob", &l, true).is_ok(),
             "each user has a bucket"
         );
         let q = UserLimits {
             throttle: Throttle::new(1000.0, 1000).unwrap(),
             quota: Some(Quota::new(2, Period::Day).unwrap()),
         };
-        assert!(usage.check_user("carol", &q).is_ok());
-        assert!(usage.check_user("carol", &q).is_ok());
-        let e = usage.check_user("carol", &q).unwrap_err();
+        for _ in 0..5 {
+            assert!(
+                usage.check_user("carol", &q, false).is_ok(),
+                "peeks take nothing"
+            );
+        }
+        assert!(usage.check_user("carol", &q, true).is_ok());
+        assert!(usage.check_user("carol", &q, true).is_ok());
+        assert!(usage.check_user("carol", &q, false).is_err());
+        let e = usage.check_user("carol", &q, true).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Response(ResponseType::QUOTA_EXCEEDED));
         assert!(e.retry_after.is_some_and(|s| (1..=86_400).contains(&s)));
     }

@@ -225,6 +225,10 @@ pub trait Recorder {
     fn wants_summary(&self) -> bool {
         false
     }
+    /// Whether the request is only being explained: limits are looked at, not spent.
+    fn dry_run(&self) -> bool {
+        false
+    }
     /// The web ACL ran (`acl`: its name; the record is set when a rule matched).
     fn firewalled(
         &mut self,
@@ -245,6 +249,14 @@ pub trait Recorder {
     fn authorizing(&mut self, _api: &ApiPlan, _arn: &str, _keys: &RequestKeys<'_>) {}
     /// Authorization decided.
     fn authorized(&mut self, _result: Result<&Verdict, &GatewayError>) {}
+    /// The caller's own limits were checked: whose, which, and the outcome.
+    fn metered(
+        &mut self,
+        _sub: &str,
+        _limits: &crate::limits::UserLimits,
+        _result: Result<(), &GatewayError>,
+    ) {
+    }
     /// Validation ended.
     fn validated(&mut self, _result: Result<&Valid, &GatewayError>) {}
 }
@@ -302,7 +314,7 @@ pub async fn chain<'p, R: Recorder>(
     let caller = authenticate(&routed, &guard, head, ctx).await;
     rec.authenticated(caller.as_ref());
     let permit = authorize(&routed, &guard, caller?, head, ctx, rec)?;
-    let metered = throttle(plan, &routed, permit, ctx)?;
+    let metered = throttle(plan, &routed, permit, ctx, rec)?;
     let valid = validate(plan, &routed, metered, head, body, ctx).await;
     rec.validated(valid.as_ref());
     valid?;
@@ -608,11 +620,12 @@ pub struct Metered(());
 /// The caller's own limits: on a route that authenticates with the built-in pool, the
 /// user's `portcullis:limits` (rate, burst, quota), per `sub` (see [`crate::limits`]).
 /// A claim that is there but unreadable refuses the request.
-pub fn throttle(
+pub fn throttle<R: Recorder>(
     plan: &Plan,
     routed: &Routed<'_, '_>,
     _permit: Permit,
     ctx: &RequestCtx,
+    rec: &mut R,
 ) -> Result<Metered, GatewayError> {
     if let Some(RouteAuthorizer::Jwt(a)) = &routed.route.authorizer
         && a.is_pool()
@@ -621,7 +634,10 @@ pub fn throttle(
         let limits = crate::limits::UserLimits::from_claims(&p.claims)
             .map_err(|why| GatewayError::new(ErrorKind::Response(ResponseType::THROTTLED), why))?;
         if let Some(limits) = limits {
-            plan.usage.check_user(&p.sub, &limits)?;
+            // An explanation says what would happen and takes nothing.
+            let checked = plan.usage.check_user(&p.sub, &limits, !rec.dry_run());
+            rec.metered(&p.sub, &limits, checked.as_ref().map(|_| ()));
+            checked?;
         }
     }
     Ok(Metered(()))

@@ -95,6 +95,26 @@ async fn the_limits_in_the_token_hold_per_user_across_routes() {
     let (s, h, b) = call(&gw, "/pets", &alice).await;
     assert_eq!((s, b.as_str()), (429, r#"{"message":"Too Many Requests"}"#));
     assert_eq!(h["retry-after"], "1");
+    // `explain` says which limit applied, and spends nothing.
+    let explain = |token: &str| {
+        let plan = gw.shared().plan.load_full();
+        let q = portcullis_gateway::explain::Question {
+            method: "GET".into(),
+            path: "/pets".into(),
+            token: Some(token.to_owned()),
+            source_ip: None,
+            headers: vec![],
+            body: None,
+        };
+        async move {
+            portcullis_gateway::explain::explain(&plan, &q, portcullis_identity::store::now()).await
+        }
+    };
+    let report = explain(&alice).await;
+    assert_eq!(report["limits"]["burst"], 2, "{report}");
+    assert_eq!(report["limits"]["result"], "refused", "{report}");
+    let text = portcullis_gateway::explain::render(&report);
+    assert!(text.contains("limits     user "), "{text}");
     // Public routes and other users are not held to alice's bucket.
     let open = send(
         &client(),
@@ -118,6 +138,9 @@ async fn the_limits_in_the_token_hold_per_user_across_routes() {
 
     // bob: a quota of 3 a day. The fourth call is over it, whatever the rate allows.
     let bob = login(&gw, "bob").await;
+    for _ in 0..5 {
+        assert_eq!(explain(&bob).await["limits"]["result"], "within");
+    }
     for _ in 0..3 {
         assert_eq!(call(&gw, "/toys", &bob).await.0, 200);
     }

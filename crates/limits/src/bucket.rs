@@ -144,6 +144,14 @@ impl Bucket {
         }
     }
 
+    /// What [`Bucket::check`] would say at `now_ns`, taking nothing (for explanations).
+    pub fn peek(&self, throttle: &Throttle, now_ns: u64) -> Decision {
+        Bucket {
+            tat: AtomicU64::new(self.tat.load(Ordering::Relaxed)),
+        }
+        .check(throttle, now_ns)
+    }
+
     /// Whether the bucket is full at `now_ns` (it then holds nothing worth keeping: a new
     /// bucket behaves the same).
     pub fn is_full(&self, now_ns: u64) -> bool {
@@ -198,6 +206,17 @@ mod tests {
         );
         assert_eq!(d.retry_after_secs(), Some(2));
         assert!(b.check(&t, 3 * SEC).allowed());
+    }
+
+    #[test]
+    fn peeking_takes_nothing() {
+        let t = Throttle::new(1.0, 1).unwrap();
+        let b = Bucket::new();
+        for _ in 0..3 {
+            assert!(b.peek(&t, SEC).allowed());
+        }
+        assert!(b.check(&t, SEC).allowed());
+        assert!(!b.peek(&t, SEC).allowed());
     }
 
     #[test]

@@ -53,6 +53,15 @@ impl<V: Default> Keyed<V> {
         Some(f(v))
     }
 
+    /// Runs `f` on `key`'s state if there is one, creating nothing (for explanations).
+    pub fn peek<R>(&self, key: &[u8], f: impl FnOnce(Option<&V>) -> R) -> R {
+        let i = usize::try_from(self.hasher.hash_one(key)).unwrap_or(0) % SHARDS;
+        match self.shards.get(i) {
+            Some(shard) => f(read(shard).get(key)),
+            None => f(None),
+        }
+    }
+
     /// How many keys are held.
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| read(s).len()).sum()

@@ -151,6 +151,18 @@ impl QuotaCounter {
         Spent::Left(quota.limit - state.1)
     }
 
+    /// What [`QuotaCounter::take`] would say at `unix_secs`, counting nothing.
+    pub fn peek(&self, quota: &Quota, unix_secs: u64) -> Spent {
+        let used = self.used(quota, unix_secs);
+        if used >= quota.limit {
+            Spent::Exhausted {
+                reset_in: quota.period.bounds(unix_secs).1 - unix_secs,
+            }
+        } else {
+            Spent::Left(quota.limit - used - 1)
+        }
+    }
+
     /// The requests counted in the period that holds `unix_secs`.
     pub fn used(&self, quota: &Quota, unix_secs: u64) -> u64 {
         let (start, _) = quota.period.bounds(unix_secs);
