@@ -522,6 +522,7 @@ const SINGLE_API_KEYS: &[&str] = &[
     "authorizers",
     "authorization",
     "stage_variables",
+    "throttle",
     "models",
     "request_validators",
     "request_validator",
@@ -1369,6 +1370,7 @@ fn read_method(
             "the method would be served without its key, so it is refused: remove `api_key_required` (in OpenAPI, the API key from the operation's `security`), or protect the method with an authorizer",
         );
     }
+    let throttle = m.take("throttle").map(|(n, p)| read_throttle(cx, n, &p));
     let validator = m.take("request_validator");
     let params = m.take("request_parameters");
     let models = m.take("request_models");
@@ -1384,20 +1386,73 @@ fn read_method(
         ));
     }
     match (integration, auth) {
-        (Some(integration), Some((auth, _, scopes))) if validation_ok => Some(MethodConfig {
-            method: method.to_owned(),
-            at: mpath.to_owned(),
-            integration,
-            auth,
-            scopes,
-            // Filled in once validators and models are read.
-            validation: None,
-        }),
+        (Some(integration), Some((auth, _, scopes))) if validation_ok && throttle != Some(None) => {
+            Some(MethodConfig {
+                method: method.to_owned(),
+                at: mpath.to_owned(),
+                integration,
+                auth,
+                scopes,
+                throttle: throttle.flatten(),
+                // Filled in once validators and models are read.
+                validation: None,
+            })
+        }
         _ => None,
     }
 }
 
+/// `throttle: {rate: 50, burst: 100}`: API Gateway's `rateLimit` (steady requests per
+/// second) and `burstLimit` (the bucket's size).
+fn read_throttle(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<ThrottleConfig> {
+    let mut m = cx.map(node, path)?;
+    let rate = m
+        .required(
+            cx,
+            "rate",
+            "add `rate:`, the steady requests per second, e.g. `rate: 50`",
+        )
+        .and_then(|(n, p)| {
+            let v = match n.value {
+                Value::Int(i) => i64_to_f64(i),
+                Value::Float(f) => Some(f),
+                _ => None,
+            };
+            match v {
+                Some(v) if v.is_finite() && (0.0..=1e9).contains(&v) => Some(v),
+                _ => {
+                    cx.error(
+                        n.loc,
+                        &p,
+                        "`rate` is requests per second, from 0 to 1000000000",
+                        "write a number such as `50` or `0.5`",
+                    );
+                    None
+                }
+            }
+        });
+    let burst = m
+        .required(
+            cx,
+            "burst",
+            "add `burst:`, the bucket's size, e.g. `burst: 100`",
+        )
+        .and_then(|(n, p)| cx.integer(n, &p, 0, i64::from(u32::MAX)))
+        .and_then(|i| u32::try_from(i).ok());
+    m.finish(cx, &["rate", "burst"]);
+    Some(ThrottleConfig {
+        rate: rate?,
+        burst: burst?,
+    })
+}
+
+/// `i` as a float when it is exact (every rate worth writing is).
+fn i64_to_f64(i: i64) -> Option<f64> {
+    i32::try_from(i).ok().map(f64::from)
+}
+
 const METHOD_KEYS: &[&str] = &[
+    "throttle",
     "api_key_required",
     "integration",
     "authorizer",

@@ -83,7 +83,28 @@ pub struct StageConfig {
     pub name: String,
     /// Its variables (`stageVariables`).
     pub variables: Vec<(String, String)>,
+    /// The default throttle of each of its methods (API Gateway's stage-level method
+    /// throttling); a method's own `throttle` replaces it.
+    pub throttle: Option<ThrottleConfig>,
 }
+
+/// A throttle, as API Gateway's `rateLimit` and `burstLimit`: a token bucket of `burst`
+/// requests that refills at `rate` requests a second.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleConfig {
+    /// Steady requests per second (0 to 1e9).
+    pub rate: f64,
+    /// The bucket's size.
+    pub burst: u32,
+}
+
+impl PartialEq for ThrottleConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.rate.to_bits() == other.rate.to_bits() && self.burst == other.burst
+    }
+}
+
+impl Eq for ThrottleConfig {}
 
 /// An HTTP API's stage that is served without a `/{stage}` prefix.
 pub const DEFAULT_STAGE: &str = "$default";
@@ -693,6 +714,8 @@ pub struct MethodConfig {
     /// Request validation (validator, required parameters, models by content type); `None`
     /// when no validator applies or it has nothing to check for this method.
     pub validation: Option<Arc<portcullis_validate::MethodValidation>>,
+    /// The method's own throttle, which replaces its stage's.
+    pub throttle: Option<ThrottleConfig>,
 }
 
 /// What serves a method.

@@ -137,9 +137,27 @@ pub struct Carry {
     pub samples: Arc<crate::firewall::Samples>,
     /// Every user's bucket and quota count (a reload keeps them).
     pub usage: Arc<crate::limits::Usage>,
+    /// Stage and method buckets, by API, stage, method and resource: a reload that keeps
+    /// a method keeps its bucket.
+    buckets: Mutex<HashMap<String, std::sync::Weak<portcullis_limits::Bucket>>>,
 }
 
 impl Carry {
+    /// The bucket of `key` (API, stage, method, resource): the earlier plan's if it is
+    /// still alive, or a full one.
+    pub fn bucket(&self, key: String) -> Arc<portcullis_limits::Bucket> {
+        let Ok(mut map) = self.buckets.lock() else {
+            return Arc::default();
+        };
+        map.retain(|_, w| w.strong_count() > 0);
+        if let Some(b) = map.get(&key).and_then(std::sync::Weak::upgrade) {
+            return b;
+        }
+        let b = Arc::new(portcullis_limits::Bucket::new());
+        map.insert(key, Arc::downgrade(&b));
+        b
+    }
+
     /// The JWT authorizer `cfg` defines under the role mapping of `authz`: an earlier plan's,
     /// or the one `build` makes.
     pub fn jwt(

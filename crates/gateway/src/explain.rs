@@ -350,6 +350,23 @@ impl Recorder for Report {
         );
     }
 
+    fn throttled(
+        &mut self,
+        throttle: &portcullis_limits::Throttle,
+        own: bool,
+        result: Result<(), &GatewayError>,
+    ) {
+        self.map.insert(
+            "throttle".into(),
+            json!({
+                "scope": if own { "method" } else { "stage" },
+                "rate": throttle.rate(),
+                "burst": throttle.burst(),
+                "result": if result.is_ok() { "within" } else { "refused" },
+            }),
+        );
+    }
+
     fn validated(&mut self, result: Result<&Valid, &GatewayError>) {
         if let Err(e) = result {
             self.map.insert(
@@ -496,6 +513,16 @@ pub fn render(report: &Value) -> String {
             let _ = write!(line, ": {}", s(w));
         }
         let _ = writeln!(out, "{line})");
+    }
+    if let Some(t) = report.get("throttle") {
+        let _ = writeln!(
+            out,
+            "throttle   {}: rate {} burst {} ({})",
+            s(at(t, "scope")),
+            s(at(t, "rate")),
+            s(at(t, "burst")),
+            s(at(t, "result"))
+        );
     }
     if let Some(d) = report.get("decision") {
         let mut line = format!("decision   {}", s(at(d, "result")));

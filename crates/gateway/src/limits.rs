@@ -26,7 +26,8 @@ const MAX_USERS: usize = 1_000_000;
 /// The buckets' clock: nanoseconds since the process started.
 static START: LazyLock<Instant> = LazyLock::new(Instant::now);
 
-fn now_ns() -> u64 {
+/// Now, on the buckets' clock.
+pub fn now_ns() -> u64 {
     u64::try_from(START.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 

@@ -257,6 +257,15 @@ pub trait Recorder {
         _result: Result<(), &GatewayError>,
     ) {
     }
+    /// The method's throttle on its stage was checked (`own`: the method's, not the stage's
+    /// default).
+    fn throttled(
+        &mut self,
+        _throttle: &portcullis_limits::Throttle,
+        _own: bool,
+        _result: Result<(), &GatewayError>,
+    ) {
+    }
     /// Validation ended.
     fn validated(&mut self, _result: Result<&Valid, &GatewayError>) {}
 }
@@ -617,9 +626,10 @@ pub fn authorize<R: Recorder>(
 #[derive(Debug)]
 pub struct Metered(());
 
-/// The caller's own limits: on a route that authenticates with the built-in pool, the
-/// user's `portcullis:limits` (rate, burst, quota), per `sub` (see [`crate::limits`]).
-/// A claim that is there but unreadable refuses the request.
+/// The caller's own limits first: on a route that authenticates with the built-in pool,
+/// the user's `portcullis:limits` (rate, burst, quota), per `sub` (see [`crate::limits`]);
+/// a claim that is there but unreadable refuses the request. Then the method's throttle on
+/// its stage (the method's own `throttle`, or the stage's), one bucket for every caller.
 pub fn throttle<R: Recorder>(
     plan: &Plan,
     routed: &Routed<'_, '_>,
@@ -639,6 +649,48 @@ pub fn throttle<R: Recorder>(
             rec.metered(&p.sub, &limits, checked.as_ref().map(|_| ()));
             checked?;
         }
+    }
+    // Then the method's throttle on this stage (its own, or the stage's default), shared by
+    // every caller.
+    let stage = routed
+        .api
+        .stages
+        .iter()
+        .position(|s| std::ptr::eq(s, routed.stage));
+    if let Some(Some((t, bucket))) = stage.and_then(|i| routed.route.buckets.get(i)) {
+        let now = crate::limits::now_ns();
+        let decision = if rec.dry_run() {
+            bucket.peek(t, now)
+        } else {
+            bucket.check(t, now)
+        };
+        let checked = if decision.allowed() {
+            Ok(())
+        } else {
+            let mut e = GatewayError::new(
+                ErrorKind::Response(ResponseType::THROTTLED),
+                format!(
+                    "{} throttle limit exceeded: rate {} burst {}",
+                    if routed.route.throttle.is_some() {
+                        "method"
+                    } else {
+                        "stage"
+                    },
+                    t.rate(),
+                    t.burst()
+                ),
+            );
+            if let Some(s) = decision.retry_after_secs() {
+                e = e.with_retry_after(s);
+            }
+            Err(e)
+        };
+        rec.throttled(
+            t,
+            routed.route.throttle.is_some(),
+            checked.as_ref().map(|_| ()),
+        );
+        checked?;
     }
     Ok(Metered(()))
 }

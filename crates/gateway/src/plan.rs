@@ -77,6 +77,10 @@ pub struct Route {
     pub metrics: Arc<RouteMetrics>,
     /// What serves it.
     pub integration: Integration,
+    /// Its own throttle, which replaces its stage's.
+    pub throttle: Option<portcullis_limits::Throttle>,
+    /// Its bucket on each stage (in the API's stage order), when a throttle applies there.
+    pub buckets: Vec<Option<(portcullis_limits::Throttle, Arc<portcullis_limits::Bucket>)>>,
 }
 
 /// Listener limits that apply per connection and per request.
@@ -576,6 +580,25 @@ impl ApiCompile<'_> {
                     }
                 },
             };
+            let throttle = method
+                .throttle
+                .and_then(|t| portcullis_limits::Throttle::new(t.rate, t.burst).ok());
+            // Each stage's bucket for this method: its own throttle, or its stage's.
+            let buckets = api
+                .stages
+                .iter()
+                .map(|s| {
+                    let t = throttle.or_else(|| {
+                        s.throttle
+                            .and_then(|t| portcullis_limits::Throttle::new(t.rate, t.burst).ok())
+                    })?;
+                    let key = format!(
+                        "{}\0{}\0{}\0{}",
+                        api.api.api_id, s.name, method.method, resource
+                    );
+                    Some((t, self.carry.bucket(key)))
+                })
+                .collect();
             Some(Route {
                 authorizer,
                 scopes: method.scopes.clone(),
@@ -584,6 +607,8 @@ impl ApiCompile<'_> {
                 method: Arc::from(method.method.as_str()),
                 metrics: metrics.clone(),
                 integration,
+                throttle,
+                buckets,
             })
         };
         for resource in &api.resources {
@@ -631,6 +656,9 @@ impl ApiCompile<'_> {
                     identity,
                     variables: s.variables.clone(),
                     web_acl: self.web_acl_for(&api.api.api_id, &s.name),
+                    throttle: s
+                        .throttle
+                        .and_then(|t| portcullis_limits::Throttle::new(t.rate, t.burst).ok()),
                 }
             })
             .collect();

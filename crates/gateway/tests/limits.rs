@@ -172,3 +172,90 @@ async fn concurrent_requests_share_one_bucket() {
     );
     assert!(statuses.iter().all(|s| *s == 200 || *s == 429));
 }
+
+/// A stage's default throttle holds each of its methods; a method's own throttle replaces
+/// it; the buckets are shared by every caller and survive a reload.
+#[tokio::test]
+async fn stage_and_method_throttles_hold_every_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gw.yaml");
+    let config = |body: &str| {
+        format!(
+            r#"
+listener: {{address: 127.0.0.1:0}}
+api: {{id: shop, stage: prod, region: us-east-1, account: "123456789012"}}
+throttle: {{rate: 1, burst: 2}}
+resources:
+  /pets:
+    GET:
+      integration: {{type: mock, body: {body}}}
+  /toys:
+    GET:
+      throttle: {{rate: 1000, burst: 1000}}
+      integration: {{type: mock, body: toys}}
+  /closed:
+    GET:
+      throttle: {{rate: 0, burst: 0}}
+      integration: {{type: mock, body: never}}
+"#
+        )
+    };
+    std::fs::write(&file, config("one")).unwrap();
+    let gw = gateway_from_file(&file).await;
+    let get = |path: &'static str| {
+        let req = Request::get(format!("http://{}{path}", gw.addr()))
+            .body(empty())
+            .unwrap();
+        async move {
+            let (s, h, b) = send(&client(), req).await;
+            (s.as_u16(), h, b)
+        }
+    };
+    assert_eq!(get("/pets").await.0, 200);
+    // A reload that keeps the method keeps its bucket: one token is left, not two.
+    std::fs::write(&file, config("two")).unwrap();
+    gw.reload().await.unwrap();
+    let (s, _, b) = get("/pets").await;
+    assert_eq!((s, b.as_str()), (200, "two"));
+    let (s, h, b) = get("/pets").await;
+    assert_eq!((s, b.as_str()), (429, r#"{"message":"Too Many Requests"}"#));
+    assert_eq!(h["retry-after"], "1");
+    // Its own throttle, not the stage's.
+    for _ in 0..10 {
+        assert_eq!(get("/toys").await.0, 200);
+    }
+    // A rate of zero lets nothing through, and there is no time to wait for.
+    let (s, h, _) = get("/closed").await;
+    assert_eq!(s, 429);
+    assert!(h.get("retry-after").is_none());
+}
+
+#[test]
+fn throttle_settings_are_checked_at_their_line() {
+    let yaml = "listener: {address: 127.0.0.1:0}\napi: {id: shop, stage: prod, region: us-east-1, account: \"123456789012\"}\nresources:\n  /pets:\n    GET:\n      throttle: {rate: -1, burst: 2}\n      integration: {type: mock}\n  /toys:\n    GET:\n      throttle: {rate: 5}\n      integration: {type: mock}\n";
+    let env = |_: &str| None;
+    let err = portcullis_config::load_str("gw.yaml", yaml, std::path::Path::new("."), &env)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("gw.yaml:6:"), "{err}");
+    assert!(err.contains("`rate` is requests per second"), "{err}");
+    assert!(err.contains("gw.yaml:10:"), "{err}");
+    assert!(err.contains("burst"), "{err}");
+}
+
+/// With several APIs, each stage carries its own default throttle; an HTTP API's route
+/// takes one too.
+#[test]
+fn stages_of_many_apis_carry_their_throttles() {
+    let yaml = "listener: {address: 127.0.0.1:0}\naws: {region: us-east-1, account: \"123456789012\"}\napis:\n  shop:\n    stages: {prod: {throttle: {rate: 50, burst: 100}}, dev: {}}\n    resources:\n      /pets:\n        GET:\n          integration: {type: mock}\n  web:\n    type: HTTP\n    stages: {$default: {}}\n    routes:\n      GET /x:\n        throttle: {rate: 2.5, burst: 5}\n        integration: {type: mock}\n";
+    let env = |_: &str| None;
+    let config =
+        portcullis_config::load_str("gw.yaml", yaml, std::path::Path::new("."), &env).unwrap();
+    let shop = &config.apis[0];
+    let prod = shop.stages[0].throttle.unwrap();
+    assert_eq!((prod.rate, prod.burst), (50.0, 100));
+    assert!(shop.stages[1].throttle.is_none());
+    let route = &config.apis[1].resources[0].methods[0];
+    let t = route.throttle.unwrap();
+    assert_eq!((t.rate, t.burst), (2.5, 5));
+}

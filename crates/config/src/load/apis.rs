@@ -98,6 +98,10 @@ pub(super) fn read_single(
         Some((n, p)) => lambda::read_stage_variables(cx, n, &p),
         None => Some(Vec::new()),
     };
+    // The single API's stage: its default method throttle.
+    let throttle = m
+        .take("throttle")
+        .map(|(n, p)| super::read_throttle(cx, n, &p));
     let parts = read_parts(cx, root, m, "", api.as_ref(), Some(ApiKind::Rest), shared);
     let Some(api) = api else {
         return (None, None, None);
@@ -118,6 +122,7 @@ pub(super) fn read_single(
             vec![StageConfig {
                 name: api.stage.clone(),
                 variables,
+                throttle: throttle.flatten(),
             }],
             true,
             String::new(),
@@ -295,10 +300,17 @@ fn read_stages(
                 Some((n, p)) => lambda::read_stage_variables(cx, n, &p),
                 None => Some(Vec::new()),
             };
-            m.finish(cx, &["variables"]);
+            let throttle = m
+                .take("throttle")
+                .map(|(n, p)| super::read_throttle(cx, n, &p));
+            m.finish(cx, &["variables", "throttle"]);
             Some(StageConfig {
                 name: name.to_owned(),
                 variables: variables?,
+                throttle: match throttle {
+                    None => None,
+                    Some(t) => Some(t?),
+                },
             })
         },
     )?;
@@ -1028,7 +1040,13 @@ pub(super) fn read_http_mapping(
 }
 
 /// Keys of an HTTP API's route.
-const ROUTE_KEYS: &[&str] = &["integration", "authorizer", "scopes", "api_key_required"];
+const ROUTE_KEYS: &[&str] = &[
+    "integration",
+    "authorizer",
+    "scopes",
+    "api_key_required",
+    "throttle",
+];
 
 /// An HTTP API's `routes`: `"GET /pets"`, `"ANY /pets/{id}"`, `$default`. Routes of one path
 /// become one resource; `$default` is returned apart.
