@@ -12,8 +12,7 @@
 //! sampled requests the admin API serves.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -35,9 +34,6 @@ pub const LABELS: &str = "portcullis_waf_labels_total";
 
 /// Sampled requests kept per gateway (the newest replace the oldest).
 pub const SAMPLES: usize = 500;
-
-/// The time base of rate-based rules (their windows survive reloads with the process).
-static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
 
 /// What the web ACL said about a request, for the access log and the sampled requests.
 #[derive(Debug, Clone, Serialize)]
@@ -138,7 +134,8 @@ pub async fn inspect(
     body: &mut Inbound,
     ctx: &mut RequestCtx,
 ) -> Result<Judged, GatewayError> {
-    let now_ms = u64::try_from(EPOCH.elapsed().as_millis()).unwrap_or(u64::MAX);
+    // Rate-based rules count on the same process clock as the throttles.
+    let now_ms = crate::limits::now_ns() / 1_000_000;
     let judge = |body: &[u8], body_complete: bool| {
         let view = Request {
             method: head.method.as_str(),

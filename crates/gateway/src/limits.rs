@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use portcullis_core::{ErrorKind, GatewayError, ResponseType};
-use portcullis_limits::{Bucket, Keyed, Period, Quota, QuotaCounter, Spent, Throttle};
+use portcullis_limits::{Bucket, Decision, Keyed, Period, Quota, QuotaCounter, Spent, Throttle};
 use serde_json::Value;
 
 /// The claim the pool writes a user's limits into.
@@ -35,6 +35,57 @@ fn unix_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// A method's throttle on one stage, with its bucket (shared by every caller, and by the
+/// plans before and after a reload).
+#[derive(Debug)]
+pub struct MethodBucket {
+    /// The throttle that applies.
+    pub throttle: Throttle,
+    /// Whether it is the method's own, not its stage's default.
+    pub own: bool,
+    /// The bucket.
+    pub bucket: std::sync::Arc<Bucket>,
+}
+
+impl MethodBucket {
+    /// Takes a token (or, with `take` false, only looks: `explain`).
+    pub fn check(&self, take: bool) -> Result<(), GatewayError> {
+        let now = now_ns();
+        let d = if take {
+            self.bucket.check(&self.throttle, now)
+        } else {
+            self.bucket.peek(&self.throttle, now)
+        };
+        let scope = if self.own { "method" } else { "stage" };
+        refuse_if_throttled(d, scope, &self.throttle)
+    }
+}
+
+/// A configured throttle, compiled (the loader has checked its values).
+pub fn compile(t: Option<portcullis_config::ThrottleConfig>) -> Option<Throttle> {
+    t.and_then(|t| Throttle::new(t.rate, t.burst).ok())
+}
+
+/// `429 Too Many Requests` (with `Retry-After` when the wait is known) unless `d` allowed
+/// the request; `scope` says whose throttle, for the log.
+fn refuse_if_throttled(d: Decision, scope: &str, t: &Throttle) -> Result<(), GatewayError> {
+    if d.allowed() {
+        return Ok(());
+    }
+    let mut e = GatewayError::new(
+        ErrorKind::Response(ResponseType::THROTTLED),
+        format!(
+            "{scope} throttle limit exceeded: rate {} burst {}",
+            t.rate(),
+            t.burst()
+        ),
+    );
+    if let Some(s) = d.retry_after_secs() {
+        e = e.with_retry_after(s);
+    }
+    Err(e)
 }
 
 /// Every user's bucket and quota count, kept across reloads.
@@ -127,20 +178,7 @@ impl Usage {
                 "user limits: too many users to track; refused",
             )
         })?;
-        if !decision.allowed() {
-            let mut e = GatewayError::new(
-                ErrorKind::Response(ResponseType::THROTTLED),
-                format!(
-                    "user throttle limit exceeded: rate {} burst {}",
-                    t.rate(),
-                    t.burst()
-                ),
-            );
-            if let Some(s) = decision.retry_after_secs() {
-                e = e.with_retry_after(s);
-            }
-            return Err(e);
-        }
+        refuse_if_throttled(decision, "user", t)?;
         let Some(quota) = &limits.quota else {
             return Ok(());
         };

@@ -12,8 +12,8 @@
 //! [`Caller`], [`Permit`], [`Metered`], [`Valid`]) or a [`GatewayError`]; the next stage takes
 //! the previous one's output, so the order is enforced by types. The web ACL runs once the
 //! API and stage are known (a web ACL is associated with a stage, as in AWS), before the
-//! route is looked up; `throttle` passes every request for now: it is where the limits
-//! will go.
+//! route is looked up; `throttle` holds the caller to their own limits, then the method to
+//! its throttle (see [`crate::limits`]).
 //!
 //! Errors from any stage go to [`Responses::render`](crate::respond::Responses::render), the
 //! only place that picks a status code. Every response gets `x-amzn-RequestId`, and its body
@@ -657,39 +657,9 @@ pub fn throttle<R: Recorder>(
         .stages
         .iter()
         .position(|s| std::ptr::eq(s, routed.stage));
-    if let Some(Some((t, bucket))) = stage.and_then(|i| routed.route.buckets.get(i)) {
-        let now = crate::limits::now_ns();
-        let decision = if rec.dry_run() {
-            bucket.peek(t, now)
-        } else {
-            bucket.check(t, now)
-        };
-        let checked = if decision.allowed() {
-            Ok(())
-        } else {
-            let mut e = GatewayError::new(
-                ErrorKind::Response(ResponseType::THROTTLED),
-                format!(
-                    "{} throttle limit exceeded: rate {} burst {}",
-                    if routed.route.throttle.is_some() {
-                        "method"
-                    } else {
-                        "stage"
-                    },
-                    t.rate(),
-                    t.burst()
-                ),
-            );
-            if let Some(s) = decision.retry_after_secs() {
-                e = e.with_retry_after(s);
-            }
-            Err(e)
-        };
-        rec.throttled(
-            t,
-            routed.route.throttle.is_some(),
-            checked.as_ref().map(|_| ()),
-        );
+    if let Some(Some(m)) = stage.and_then(|i| routed.route.buckets.get(i)) {
+        let checked = m.check(!rec.dry_run());
+        rec.throttled(&m.throttle, m.own, checked.as_ref().map(|_| ()));
         checked?;
     }
     Ok(Metered(()))

@@ -77,10 +77,9 @@ pub struct Route {
     pub metrics: Arc<RouteMetrics>,
     /// What serves it.
     pub integration: Integration,
-    /// Its own throttle, which replaces its stage's.
-    pub throttle: Option<portcullis_limits::Throttle>,
-    /// Its bucket on each stage (in the API's stage order), when a throttle applies there.
-    pub buckets: Vec<Option<(portcullis_limits::Throttle, Arc<portcullis_limits::Bucket>)>>,
+    /// Its bucket on each stage (in the API's stage order), when a throttle applies there:
+    /// its own, or the stage's.
+    pub buckets: Vec<Option<crate::limits::MethodBucket>>,
 }
 
 /// Listener limits that apply per connection and per request.
@@ -523,6 +522,11 @@ impl ApiCompile<'_> {
         let mut lambda_integrations = Vec::new();
         let binary_media_types: Arc<[String]> = api.binary_media_types.clone().into();
         // One method's route, or `None` after reporting why it cannot be built.
+        let stage_throttles: Vec<_> = api
+            .stages
+            .iter()
+            .map(|s| crate::limits::compile(s.throttle))
+            .collect();
         let mut compile_route = |resource: &str,
                                  segments: &[Segment],
                                  loc: Loc,
@@ -580,23 +584,23 @@ impl ApiCompile<'_> {
                     }
                 },
             };
-            let throttle = method
-                .throttle
-                .and_then(|t| portcullis_limits::Throttle::new(t.rate, t.burst).ok());
+            let own = crate::limits::compile(method.throttle);
             // Each stage's bucket for this method: its own throttle, or its stage's.
             let buckets = api
                 .stages
                 .iter()
-                .map(|s| {
-                    let t = throttle.or_else(|| {
-                        s.throttle
-                            .and_then(|t| portcullis_limits::Throttle::new(t.rate, t.burst).ok())
-                    })?;
+                .zip(&stage_throttles)
+                .map(|(s, stage_throttle)| {
+                    let throttle = own.or(*stage_throttle)?;
                     let key = format!(
                         "{}\0{}\0{}\0{}",
                         api.api.api_id, s.name, method.method, resource
                     );
-                    Some((t, self.carry.bucket(key)))
+                    Some(crate::limits::MethodBucket {
+                        throttle,
+                        own: own.is_some(),
+                        bucket: self.carry.bucket(key),
+                    })
                 })
                 .collect();
             Some(Route {
@@ -607,7 +611,6 @@ impl ApiCompile<'_> {
                 method: Arc::from(method.method.as_str()),
                 metrics: metrics.clone(),
                 integration,
-                throttle,
                 buckets,
             })
         };
@@ -656,9 +659,6 @@ impl ApiCompile<'_> {
                     identity,
                     variables: s.variables.clone(),
                     web_acl: self.web_acl_for(&api.api.api_id, &s.name),
-                    throttle: s
-                        .throttle
-                        .and_then(|t| portcullis_limits::Throttle::new(t.rate, t.burst).ok()),
                 }
             })
             .collect();

@@ -14,8 +14,6 @@ pub struct Stage {
     pub variables: Vec<(String, String)>,
     /// The web ACL that guards it (its own, its API's, or the gateway's default).
     pub web_acl: Option<std::sync::Arc<portcullis_waf::WebAcl>>,
-    /// The default throttle of each of its methods.
-    pub throttle: Option<portcullis_limits::Throttle>,
 }
 
 impl Stage {

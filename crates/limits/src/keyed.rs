@@ -37,8 +37,7 @@ impl<V: Default> Keyed<V> {
         idle: impl Fn(&V) -> bool,
         f: impl FnOnce(&V) -> R,
     ) -> Option<R> {
-        let i = usize::try_from(self.hasher.hash_one(key)).unwrap_or(0) % SHARDS;
-        let shard = self.shards.get(i)?;
+        let shard = self.shard(key)?;
         if let Some(v) = read(shard).get(key) {
             return Some(f(v));
         }
@@ -55,11 +54,15 @@ impl<V: Default> Keyed<V> {
 
     /// Runs `f` on `key`'s state if there is one, creating nothing (for explanations).
     pub fn peek<R>(&self, key: &[u8], f: impl FnOnce(Option<&V>) -> R) -> R {
-        let i = usize::try_from(self.hasher.hash_one(key)).unwrap_or(0) % SHARDS;
-        match self.shards.get(i) {
+        match self.shard(key) {
             Some(shard) => f(read(shard).get(key)),
             None => f(None),
         }
+    }
+
+    fn shard(&self, key: &[u8]) -> Option<&Shard<V>> {
+        let i = usize::try_from(self.hasher.hash_one(key)).unwrap_or(0) % SHARDS;
+        self.shards.get(i)
     }
 
     /// How many keys are held.
