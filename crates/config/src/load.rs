@@ -19,6 +19,7 @@ use crate::yaml::{self, Key, Loc, Node, Value};
 mod apis;
 mod auth;
 mod lambda;
+mod usage_plans;
 mod validation;
 mod waf;
 
@@ -56,6 +57,7 @@ pub fn load_str(
         auth_timeouts: Vec::new(),
         auth_refs: Vec::new(),
         function_refs: Vec::new(),
+        api_key_methods: Vec::new(),
         validation_refs: Vec::new(),
         other_sources: Vec::new(),
         file,
@@ -120,6 +122,9 @@ struct Cx<'a> {
     /// Functions named by `aws_proxy` integrations (location, key path, name), checked
     /// against `functions:` with the API's other references.
     function_refs: Vec<(Loc, String, String)>,
+    /// Methods that require an API key (location of the flag, the method's key path),
+    /// checked against the APIs and usage plans once everything is read.
+    api_key_methods: Vec<(Loc, String)>,
     /// Methods' validation choices, resolved against validators and models at the end.
     validation_refs: Vec<validation::MethodValidationRef>,
     /// Texts of other files (policy files) that diagnostics point into.
@@ -512,6 +517,7 @@ const SHARED_KEYS: &[&str] = &[
     "validation",
     "domains",
     "waf",
+    "usage_plans",
 ];
 
 /// Keys of the single-API shape: the API's own sections at the top level.
@@ -564,6 +570,7 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         identity: identity.as_ref().and_then(Option::as_ref),
         has_identity: identity.is_some(),
     };
+    let shared_has_identity = shared.has_identity;
     let many = m.take("apis").is_some();
     let (account, apis, implicit) = if many {
         apis::read_many(cx, &mut m, &shared)
@@ -576,6 +583,14 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         Some((n, p)) => waf::read_waf(cx, n, &p, account.as_ref(), &known).map(Some),
         None => Some(None),
     };
+    let usage_plans = match m.take("usage_plans") {
+        Some((n, p)) => usage_plans::read(cx, n, &p, apis.as_deref()),
+        None => Some(Vec::new()),
+    };
+    if let (Some(apis), Some(plans)) = (&apis, &usage_plans) {
+        let required = std::mem::take(&mut cx.api_key_methods);
+        usage_plans::check_key_methods(cx, &required, apis, plans, shared_has_identity);
+    }
     let allowed: Vec<&str> = if many {
         SHARED_KEYS.iter().chain(MANY_API_KEYS).copied().collect()
     } else {
@@ -658,6 +673,7 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         domains: domains?,
         validation: validation_limits?,
         waf: waf?,
+        usage_plans: usage_plans?,
         warnings: Vec::new(),
     })
 }
@@ -1360,16 +1376,16 @@ fn read_method(
     let authorizer = m.take("authorizer");
     let scopes = m.take("scopes");
     let auth = auth::read_method_auth(cx, authorizer, scopes);
-    if let Some((n, p)) = m.take("api_key_required")
-        && cx.boolean(n, &p) == Some(true)
-    {
-        cx.error(
-            n.loc,
-            &p,
-            "API keys are not checked by this version",
-            "the method would be served without its key, so it is refused: remove `api_key_required` (in OpenAPI, the API key from the operation's `security`), or protect the method with an authorizer",
-        );
-    }
+    let api_key_required = match m.take("api_key_required") {
+        Some((n, p)) => match cx.boolean(n, &p) {
+            Some(true) => {
+                cx.api_key_methods.push((n.loc, mpath.to_owned()));
+                Some(true)
+            }
+            other => other,
+        },
+        None => Some(false),
+    };
     let throttle = m.take("throttle").map(|(n, p)| read_throttle(cx, n, &p));
     let validator = m.take("request_validator");
     let params = m.take("request_parameters");
@@ -1386,7 +1402,9 @@ fn read_method(
         ));
     }
     match (integration, auth) {
-        (Some(integration), Some((auth, _, scopes))) if validation_ok && throttle != Some(None) => {
+        (Some(integration), Some((auth, _, scopes)))
+            if validation_ok && throttle != Some(None) && api_key_required.is_some() =>
+        {
             Some(MethodConfig {
                 method: method.to_owned(),
                 at: mpath.to_owned(),
@@ -1394,6 +1412,7 @@ fn read_method(
                 auth,
                 scopes,
                 throttle: throttle.flatten(),
+                api_key_required: api_key_required.unwrap_or(false),
                 // Filled in once validators and models are read.
                 validation: None,
             })

@@ -38,6 +38,8 @@ pub struct Config {
     pub validation: ValidationConfig,
     /// Web ACLs and what they guard (`waf:`); `None` when the section is absent.
     pub waf: Option<WafConfig>,
+    /// Usage plans (`usage_plans:`): throttles and quotas per API key, in file order.
+    pub usage_plans: Vec<UsagePlanConfig>,
     /// Problems that do not stop the config from loading (an authorizer that accepts any
     /// audience, ...): shown by `portcullis check` and logged when the config is applied.
     pub warnings: Vec<crate::Diagnostic>,
@@ -105,6 +107,47 @@ impl PartialEq for ThrottleConfig {
 }
 
 impl Eq for ThrottleConfig {}
+
+/// A usage plan, as API Gateway's: a throttle and a quota per API key, over the API
+/// stages it lists, with per-method throttles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsagePlanConfig {
+    /// Its name: API keys are attached to it by name (`portcullis apikeys attach`).
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Each key's bucket in the plan (all its stages together).
+    pub throttle: Option<ThrottleConfig>,
+    /// Each key's requests per period in the plan (all its stages together).
+    pub quota: Option<QuotaConfig>,
+    /// The API stages it applies to.
+    pub stages: Vec<PlanStageConfig>,
+    /// Where the plan is in the file.
+    pub loc: Loc,
+}
+
+/// A usage plan's quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaConfig {
+    /// Requests per period.
+    pub limit: u64,
+    /// `DAY`, `WEEK` or `MONTH`, in UTC.
+    pub period: portcullis_limits::Period,
+    /// Requests taken off the limit in a key's first period in the plan.
+    pub offset: u64,
+}
+
+/// An API stage in a usage plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanStageConfig {
+    /// The API's id.
+    pub api: String,
+    /// The stage.
+    pub stage: String,
+    /// Per-method throttles, which replace the plan's for that method: (resource path,
+    /// method, throttle), from keys written as API Gateway's `/pets/GET`.
+    pub methods: Vec<(String, String, ThrottleConfig)>,
+}
 
 /// An HTTP API's stage that is served without a `/{stage}` prefix.
 pub const DEFAULT_STAGE: &str = "$default";
@@ -716,6 +759,8 @@ pub struct MethodConfig {
     pub validation: Option<Arc<portcullis_validate::MethodValidation>>,
     /// The method's own throttle, which replaces its stage's.
     pub throttle: Option<ThrottleConfig>,
+    /// Whether a request needs an API key (REST APIs): a usage plan of the key's meters it.
+    pub api_key_required: bool,
 }
 
 /// What serves a method.

@@ -79,8 +79,9 @@ pub async fn open_service(cfg: &IdentityConfig) -> Result<IdentityService, Strin
         .map_err(|e| format!("identity service: {e}"))
 }
 
-/// Keeps the key ring and the revocations current while the gateway runs: every 5 seconds
-/// re-reads the revocations (made by `portcullis` commands or other gateway nodes); every 30
+/// Keeps the key ring, the revocations and the API keys current while the gateway runs:
+/// every 5 seconds re-reads the revocations and the API keys (changed by `portcullis`
+/// commands or other gateway nodes); every 30
 /// seconds picks up keys rotated or retired by `portcullis keys` (another process), retires
 /// keys no token can still need, and purges expired refresh tokens and revocations.
 /// Failures are logged and retried; the previous state keeps serving.
@@ -94,6 +95,9 @@ pub async fn maintain(service: Arc<IdentityService>) {
         n += 1;
         if let Err(e) = service.reload_revocations().await {
             tracing::warn!(error = %e, "identity: revocations not reloaded");
+        }
+        if let Err(e) = service.reload_api_keys().await {
+            tracing::warn!(error = %e, "identity: API keys not reloaded");
         }
         if !n.is_multiple_of(6) {
             continue;

@@ -274,7 +274,7 @@ async fn problems_point_into_the_document() {
 }
 
 #[tokio::test]
-async fn methods_that_require_an_api_key_are_refused_not_served_open() {
+async fn methods_that_require_an_api_key_need_the_user_pool_not_served_open() {
     let dir = tempfile::tempdir().unwrap();
     let doc = "openapi: 3.0.1\ninfo: {title: keyed, version: '1'}\nx-amazon-apigateway-api-key-source: HEADER\ncomponents:\n  securitySchemes:\n    key: {type: apiKey, name: x-api-key, in: header}\npaths:\n  /a:\n    get:\n      security: [{key: []}]\n      x-amazon-apigateway-integration: {type: mock, requestTemplates: {application/json: '{\"statusCode\": 200}'}, responses: {default: {statusCode: '200'}}}\n";
     std::fs::write(dir.path().join("keyed.yaml"), doc).unwrap();
@@ -285,7 +285,7 @@ async fn methods_that_require_an_api_key_are_refused_not_served_open() {
     };
     let rendered = d.render();
     assert!(
-        rendered.contains("API keys are not checked by this version"),
+        rendered.contains("API keys are kept in the user pool's database"),
         "{rendered}"
     );
 }

@@ -5,7 +5,8 @@
 //! migrations, and [`password`] hashing with Argon2id on a bounded blocking pool so that a
 //! login flood cannot starve proxied traffic; signing [`keys`] (RS256 by default, ES256 and
 //! EdDSA selectable) with the JWKS they publish; and [`tokens`]: Cognito-shaped ID and
-//! access JWTs carrying the user's role and limits, and opaque refresh tokens stored hashed.
+//! access JWTs carrying the user's role and limits, and opaque refresh tokens stored hashed;
+//! [`api_keys`], stored as digests and held in memory for the gateway's lookups.
 //! On these sit the pool's own HTTP endpoints ([`http`]): JSON login, the Cognito-compatible
 //! API, OAuth 2.0 and OIDC, the JWKS and discovery documents.
 #![cfg_attr(
@@ -19,6 +20,7 @@
     )
 )]
 
+pub mod api_keys;
 pub mod breaker;
 pub mod http;
 pub mod keys;

@@ -160,6 +160,7 @@ pub struct Session {
 pub struct IdentityService {
     store: Store,
     revocations: RwLock<Arc<crate::model::RevocationSnapshot>>,
+    api_keys: arc_swap::ArcSwap<crate::api_keys::ApiKeyRing>,
     secrets_key: Option<Arc<SecretsKey>>,
     hasher: PasswordHasherPool,
     keys: RwLock<Arc<KeyRing>>,
@@ -249,8 +250,10 @@ impl IdentityService {
             _ => hasher,
         };
         let revocations = store.revocation_snapshot(crate::store::now()).await?;
+        let api_keys = crate::api_keys::ApiKeyRing::new(store.api_keys_with_digests().await?);
         Ok(Self {
             revocations: RwLock::new(Arc::new(revocations)),
+            api_keys: arc_swap::ArcSwap::from_pointee(api_keys),
             store,
             secrets_key,
             hasher,
@@ -298,6 +301,22 @@ impl IdentityService {
             .write()
             .map_err(|_| AuthError::Internal("revocations lock poisoned".into()))?;
         *guard = Arc::new(snap);
+        Ok(())
+    }
+
+    /// Every API key, as last read from the store (see [`IdentityService::reload_api_keys`]).
+    /// Lock-free: the gateway reads it on each request that needs a key.
+    pub fn api_keys(&self) -> arc_swap::Guard<Arc<crate::api_keys::ApiKeyRing>> {
+        self.api_keys.load()
+    }
+
+    /// Re-reads the API keys from the store: periodically, for keys created, disabled,
+    /// rotated or deleted by `portcullis apikeys` or through another gateway node. On failure
+    /// the keys read last keep serving.
+    pub async fn reload_api_keys(&self) -> Result<(), AuthError> {
+        let keys = self.store.api_keys_with_digests().await?;
+        self.api_keys
+            .store(Arc::new(crate::api_keys::ApiKeyRing::new(keys)));
         Ok(())
     }
 

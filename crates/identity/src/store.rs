@@ -16,6 +16,9 @@
 //! once when another writer got there first); a write that still meets contention (SQLite
 //! busy or locked, a PostgreSQL serialization failure or deadlock) is retried a few times.
 
+mod api_keys;
+pub use api_keys::NewApiKey;
+
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -56,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_client_secret_sealed.sql"),
         include_str!("../migrations/postgres/0002_client_secret_sealed.sql"),
     ),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_api_keys.sql"),
+        include_str!("../migrations/postgres/0003_api_keys.sql"),
+    ),
 ];
 
 /// The longest lifetime of an ID or access token (Cognito's maximum, one day): revocations
@@ -75,7 +83,7 @@ const RETRY_WINDOW: Duration = Duration::from_secs(1);
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Store errors.
 #[derive(Debug, thiserror::Error)]

@@ -275,6 +275,94 @@ async fn scenario(store: &Store) {
     ));
 }
 
+/// API keys: created with a value kept only as its digest, found by id or name, attached
+/// to plans, enabled and disabled, rotated, deleted.
+async fn api_key_scenario(store: &Store) {
+    use portcullis_identity::api_keys::{ApiKeyRing, generate_value, value_digest};
+    use portcullis_identity::store::NewApiKey;
+    let value = generate_value();
+    let key = store
+        .create_api_key(&NewApiKey {
+            name: "partner-a",
+            description: "Partner A",
+            value: &value,
+            enabled: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(key.id.len(), 10);
+    assert_eq!(key.hint, value[..4]);
+    assert!(key.enabled && key.plans.is_empty());
+    // names and values are unique
+    for (name, v) in [("partner-a", generate_value()), ("partner-b", value.clone())] {
+        assert!(matches!(
+            store
+                .create_api_key(&NewApiKey { name: &name, description: "", value: &v, enabled: true })
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+    }
+    let other = generate_value();
+    store
+        .create_api_key(&NewApiKey { name: "partner-b", description: "", value: &other, enabled: false })
+        .await
+        .unwrap();
+    // by id or by name
+    assert_eq!(store.api_key(&key.id).await.unwrap().unwrap().name, "partner-a");
+    assert_eq!(store.api_key("partner-a").await.unwrap().unwrap().id, key.id);
+    assert!(store.api_key("nobody").await.unwrap().is_none());
+
+    store.attach_api_key("partner-a", "basic").await.unwrap();
+    store.attach_api_key(&key.id, "gold").await.unwrap();
+    assert!(matches!(
+        store.attach_api_key("partner-a", "basic").await,
+        Err(StoreError::Conflict(_))
+    ));
+    let k = store.api_key("partner-a").await.unwrap().unwrap();
+    assert_eq!(
+        k.plans.iter().map(|p| p.plan.as_str()).collect::<Vec<_>>(),
+        ["basic", "gold"]
+    );
+    assert!(k.attached_to("basic").is_some_and(|t| t >= key.created_at));
+    store.detach_api_key("partner-a", "gold").await.unwrap();
+    assert!(matches!(
+        store.detach_api_key("partner-a", "gold").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // the ring finds keys by value, and only by value
+    let all = store.api_keys_with_digests().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].0, value_digest(&value));
+    let ring = ApiKeyRing::new(all);
+    let found = ring.find(&value).unwrap();
+    assert_eq!((found.name.as_str(), found.plans.len()), ("partner-a", 1));
+    assert!(!ring.find(&other).unwrap().enabled);
+    assert!(ring.find(&generate_value()).is_none());
+
+    // rotation: the new value is found, the old one is not
+    store.set_api_key_enabled("partner-b", true).await.unwrap();
+    let rotated = generate_value();
+    store.rotate_api_key("partner-a", &rotated).await.unwrap();
+    let ring = ApiKeyRing::new(store.api_keys_with_digests().await.unwrap());
+    assert!(ring.find(&value).is_none());
+    assert_eq!(ring.find(&rotated).unwrap().id, key.id);
+    assert!(ring.find(&other).unwrap().enabled);
+    assert!(matches!(
+        store.rotate_api_key("partner-a", &other).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // deleting a key takes its plan memberships along
+    store.delete_api_key(&key.id).await.unwrap();
+    assert!(store.api_key("partner-a").await.unwrap().is_none());
+    assert!(matches!(
+        store.delete_api_key("partner-a").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.list_api_keys().await.unwrap().len(), 1);
+}
+
 async fn newer_schema_is_refused(url: &str) {
     let store = Store::connect(url).await.unwrap();
     sqlx::any::install_default_drivers();
@@ -349,6 +437,7 @@ async fn sqlite_store() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the database holds key material: owner only");
     scenario(&store).await;
+    api_key_scenario(&store).await;
     // reopening migrates nothing and keeps the data
     drop(store);
     let again = Store::open_sqlite(&path).await.unwrap();
@@ -364,6 +453,7 @@ async fn postgres_store() {
     let store = Store::connect(&url).await.unwrap();
     assert_eq!(store.backend(), Backend::Postgres);
     scenario(&store).await;
+    api_key_scenario(&store).await;
     drop(store);
     newer_schema_is_refused(&url).await;
 }

@@ -1,0 +1,398 @@
+//! `usage_plans:`: API Gateway's usage plans (a throttle and a quota per API key over the
+//! API stages listed, with per-method throttles), and the checks of the methods that
+//! require an API key.
+
+use super::{Cx, METHODS, join, named, read_throttle};
+use crate::model::*;
+use crate::yaml::{Loc, Node, Value};
+
+const PLAN_KEYS: &[&str] = &["description", "throttle", "quota", "stages"];
+const QUOTA_KEYS: &[&str] = &["limit", "period", "offset"];
+const STAGE_KEYS: &[&str] = &["api", "stage", "methods"];
+
+/// Whether `name` can name a plan: 1 to 64 letters, digits, `.`, `_` and `-`.
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Reads `usage_plans:` against the APIs that loaded (`None` when they did not: stages are
+/// then not checked, and nothing is returned).
+pub(super) fn read(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    apis: Option<&[ApiConfig]>,
+) -> Option<Vec<UsagePlanConfig>> {
+    named(
+        cx,
+        node,
+        path,
+        ("a mapping of plan names", "write `usage_plans: {basic: {throttle: {rate: 5, burst: 10}, stages: [{stage: prod}]}}`"),
+        ("is not a valid plan name", "plan names have 1 to 64 letters, digits, `.`, `_` and `-`"),
+        valid_name,
+        |cx, name, loc, value, ppath| read_plan(cx, name, loc, value, ppath, apis),
+    )
+}
+
+fn read_plan(
+    cx: &mut Cx<'_>,
+    name: &str,
+    loc: Loc,
+    node: &Node,
+    path: &str,
+    apis: Option<&[ApiConfig]>,
+) -> Option<UsagePlanConfig> {
+    let mut m = cx.map(node, path)?;
+    let description = match m.take("description") {
+        Some((n, p)) => cx.string(n, &p),
+        None => Some(String::new()),
+    };
+    let throttle = m.take("throttle").map(|(n, p)| read_throttle(cx, n, &p));
+    let quota = m.take("quota").map(|(n, p)| read_quota(cx, n, &p));
+    let stages = m
+        .required(
+            cx,
+            "stages",
+            "list the API stages the plan meters, e.g. `stages: [{stage: prod}]`",
+        )
+        .and_then(|(n, p)| read_stages(cx, n, &p, apis));
+    m.finish(cx, PLAN_KEYS);
+    if throttle == Some(None) || quota == Some(None) {
+        return None;
+    }
+    Some(UsagePlanConfig {
+        name: name.to_owned(),
+        description: description?,
+        throttle: throttle.flatten(),
+        quota: quota.flatten(),
+        stages: stages?,
+        loc,
+    })
+}
+
+fn read_quota(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<QuotaConfig> {
+    let mut m = cx.map(node, path)?;
+    let limit = m
+        .required(
+            cx,
+            "limit",
+            "add `limit:`, the requests each key may make in a period, e.g. `limit: 1000`",
+        )
+        .and_then(|(n, p)| cx.integer(n, &p, 0, i64::MAX))
+        .and_then(|i| u64::try_from(i).ok());
+    let period = m
+        .required(cx, "period", "add `period: DAY`, `WEEK` or `MONTH`")
+        .and_then(|(n, p)| {
+            let s = cx.string(n, &p)?;
+            let period = portcullis_limits::Period::parse(&s);
+            if period.is_none() {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("`{s}` is not a quota period"),
+                    "write `DAY`, `WEEK` or `MONTH` (UTC: from midnight, from Sunday midnight, from the 1st)",
+                );
+            }
+            period
+        });
+    let offset = match m.take("offset") {
+        Some((n, p)) => cx
+            .integer(n, &p, 0, i64::MAX)
+            .and_then(|i| u64::try_from(i).ok())
+            .map(|o| (o, n.loc, p)),
+        None => Some((0, node.loc, join(path, "offset"))),
+    };
+    m.finish(cx, QUOTA_KEYS);
+    let (limit, period, (offset, oloc, opath)) = (limit?, period?, offset?);
+    if offset > limit {
+        cx.error(
+            oloc,
+            &opath,
+            format!("the offset {offset} is more than the limit {limit}"),
+            "`offset` is taken off the limit in a key's first period; keep it at most the limit",
+        );
+        return None;
+    }
+    Some(QuotaConfig {
+        limit,
+        period,
+        offset,
+    })
+}
+
+fn read_stages(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    apis: Option<&[ApiConfig]>,
+) -> Option<Vec<PlanStageConfig>> {
+    let Value::Seq(items) = &node.value else {
+        cx.expected(
+            node,
+            path,
+            "a list",
+            "write `- {stage: prod}` (and `api: ID` when the config has several APIs)",
+        );
+        return None;
+    };
+    if items.is_empty() {
+        cx.error(
+            node.loc,
+            path,
+            "the plan lists no stage",
+            "a plan meters the API stages it lists: add `- {stage: prod}`",
+        );
+        return None;
+    }
+    let mut out: Vec<PlanStageConfig> = Vec::new();
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let ipath = format!("{path}[{i}]");
+        match read_stage(cx, item, &ipath, apis) {
+            Some(s) if out.iter().any(|o| o.api == s.api && o.stage == s.stage) => {
+                cx.error(
+                    item.loc,
+                    &ipath,
+                    format!("stage `{}` of API `{}` is listed twice", s.stage, s.api),
+                    "list each API stage once; put its method throttles together",
+                );
+                ok = false;
+            }
+            Some(s) => out.push(s),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn read_stage(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    apis: Option<&[ApiConfig]>,
+) -> Option<PlanStageConfig> {
+    let mut m = cx.map(node, path)?;
+    let api_node = m.take("api");
+    let stage = m
+        .required(cx, "stage", "name the stage, e.g. `stage: prod`")
+        .and_then(|(n, p)| Some((cx.string(n, &p)?, n.loc, p)));
+    let methods = m.take("methods");
+    m.finish(cx, STAGE_KEYS);
+    let apis = apis?;
+    let api = match api_node {
+        Some((n, p)) => {
+            let id = cx.string(n, &p)?;
+            let Some(api) = apis.iter().find(|a| a.api.api_id == id) else {
+                let ids: Vec<&str> = apis.iter().map(|a| a.api.api_id.as_str()).collect();
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("no API with id `{id}`"),
+                    format!("the APIs: {}", ids.join(", ")),
+                );
+                return None;
+            };
+            api
+        }
+        None => match apis {
+            [only] => only,
+            _ => {
+                cx.error(
+                    node.loc,
+                    path,
+                    "missing key `api`",
+                    "the config has several APIs: name one by its id, e.g. `api: shop`",
+                );
+                return None;
+            }
+        },
+    };
+    let (stage, sloc, spath) = stage?;
+    if api.kind == ApiKind::Http {
+        cx.error(
+            node.loc,
+            path,
+            format!("`{}` is an HTTP API, and HTTP APIs have no usage plans", api.api.api_id),
+            "as on API Gateway, usage plans and API keys are for REST APIs; throttle an HTTP API's routes with `throttle:`",
+        );
+        return None;
+    }
+    if !api.stages.iter().any(|s| s.name == stage) {
+        let names: Vec<&str> = api.stages.iter().map(|s| s.name.as_str()).collect();
+        cx.error(
+            sloc,
+            &spath,
+            format!("API `{}` has no stage `{stage}`", api.api.api_id),
+            format!("its stages: {}", names.join(", ")),
+        );
+        return None;
+    }
+    let methods = match methods {
+        Some((n, p)) => read_method_throttles(cx, n, &p, api)?,
+        None => Vec::new(),
+    };
+    Some(PlanStageConfig {
+        api: api.api.api_id.clone(),
+        stage,
+        methods,
+    })
+}
+
+/// `methods: {/pets/GET: {rate, burst}}`: API Gateway's `/{resource path}/{method}` keys.
+fn read_method_throttles(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    api: &ApiConfig,
+) -> Option<Vec<(String, String, ThrottleConfig)>> {
+    let Value::Map(entries) = &node.value else {
+        cx.expected(
+            node,
+            path,
+            "a mapping",
+            "write `/pets/GET: {rate: 1, burst: 2}`: the resource path, then the method",
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (key, value) in entries {
+        let kpath = join(path, &key.name);
+        let split = key
+            .name
+            .rsplit_once('/')
+            .filter(|(r, m)| r.starts_with('/') && METHODS.contains(m));
+        let Some((resource, method)) = split else {
+            cx.error(
+                key.loc,
+                &kpath,
+                format!("`{}` does not name a method", key.name),
+                "write the resource path, then `/` and the method, as API Gateway does: `/pets/GET`, `/pets/{id}/DELETE`",
+            );
+            ok = false;
+            continue;
+        };
+        let found = api
+            .resources
+            .iter()
+            .find(|r| r.path == resource)
+            .and_then(|r| r.methods.iter().find(|m| m.method == method));
+        match found {
+            None => {
+                cx.error(
+                    key.loc,
+                    &kpath,
+                    format!("API `{}` has no method {method} {resource}", api.api.api_id),
+                    "name a method under the API's `resources:` (an `ANY` method as `/path/ANY`)",
+                );
+                ok = false;
+                continue;
+            }
+            Some(m) if !m.api_key_required => cx.warn(
+                key.loc,
+                &kpath,
+                format!("{method} {resource} does not require an API key, so no plan meters it"),
+                "add `api_key_required: true` to the method, or remove this throttle",
+            ),
+            Some(_) => {}
+        }
+        match read_throttle(cx, value, &kpath) {
+            Some(t) => out.push((resource.to_owned(), method.to_owned(), t)),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// Checks the methods that require an API key (`required`: where each says so, by the
+/// method's key path): the keys live in the user pool's database, an HTTP API has none, a
+/// key from the authorizer needs a Lambda authorizer, and a stage no plan covers refuses
+/// every key (a warning).
+pub(super) fn check_key_methods(
+    cx: &mut Cx<'_>,
+    required: &[(Loc, String)],
+    apis: &[ApiConfig],
+    plans: &[UsagePlanConfig],
+    has_identity: bool,
+) {
+    let loc_of = |at: &str| required.iter().find(|(_, p)| p == at).map(|(l, _)| *l);
+    for api in apis {
+        let methods = api
+            .resources
+            .iter()
+            .flat_map(|r| r.methods.iter().map(move |m| (r.path.as_str(), m)))
+            .chain(api.default_route.iter().map(|m| ("$default", m)));
+        for (resource, method) in methods {
+            if !method.api_key_required {
+                continue;
+            }
+            let loc = loc_of(&method.at).unwrap_or(api.loc);
+            let at = join(&method.at, "api_key_required");
+            if !has_identity {
+                cx.error(
+                    loc,
+                    &at,
+                    "API keys are kept in the user pool's database, and this config has no `identity` section",
+                    "add `identity:` with a database (a SQLite file will do), then create keys with `portcullis apikeys create`",
+                );
+                continue;
+            }
+            if api.kind == ApiKind::Http {
+                cx.error(
+                    loc,
+                    &at,
+                    "HTTP APIs have no API keys",
+                    "as on API Gateway, API keys and usage plans are for REST APIs; protect the route with an authorizer, and throttle it with `throttle:`",
+                );
+                continue;
+            }
+            if api.api_key_source == Some(ApiKeySource::Authorizer) && !has_lambda(api, method) {
+                cx.error(
+                    loc,
+                    &at,
+                    "the API takes its keys from the authorizer (`api_key_source: AUTHORIZER`), and this method has no Lambda authorizer",
+                    "give the method a Lambda authorizer that returns `usageIdentifierKey`, or take the key from the `x-api-key` header (`api_key_source: HEADER`)",
+                );
+                continue;
+            }
+            let uncovered: Vec<&str> = api
+                .stages
+                .iter()
+                .map(|st| st.name.as_str())
+                .filter(|st| {
+                    !plans.iter().any(|p| {
+                        p.stages
+                            .iter()
+                            .any(|s| s.api == api.api.api_id && s.stage == *st)
+                    })
+                })
+                .collect();
+            if !uncovered.is_empty() {
+                cx.warn(
+                    loc,
+                    &at,
+                    format!(
+                        "{} {resource} requires an API key, and no usage plan covers stage {} of API `{}`",
+                        method.method,
+                        uncovered.join(", "),
+                        api.api.api_id
+                    ),
+                    "requests there are refused 403 Forbidden: list the stage in a plan under `usage_plans:`, and attach keys to the plan",
+                );
+            }
+        }
+    }
+}
+
+/// Whether `method`'s authorizer (its own or the API's default) is a Lambda authorizer.
+fn has_lambda(api: &ApiConfig, method: &MethodConfig) -> bool {
+    let name = match &method.auth {
+        MethodAuth::Named(n) => Some(n.as_str()),
+        MethodAuth::Default => api.authorization.default_authorizer.as_deref(),
+        MethodAuth::None => None,
+    };
+    name.is_some_and(|n| api.lambda_authorizers.iter().any(|a| a.name == n))
+}
