@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod admin;
+mod apikeys;
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc: the proxy path allocates and frees many small buffers per request; measured
@@ -93,6 +94,18 @@ enum Command {
         config: Option<PathBuf>,
         #[command(subcommand)]
         command: admin::ClientsCommand,
+    },
+    /// Manage API keys (kept in the user pool's database) and their usage plans.
+    #[command(
+        after_help = "Examples:\n  portcullis apikeys create partner-a --plan basic --config gateway.yaml\n  portcullis apikeys disable partner-a --config gateway.yaml\n  portcullis apikeys usage basic --config gateway.yaml\n\nRunning gateways see a change within 5 seconds."
+    )]
+    Apikeys {
+        /// The YAML config file (its `identity` section names the database, its
+        /// `usage_plans` the plans).
+        #[arg(short, long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: apikeys::ApiKeysCommand,
     },
     /// Manage the user pool's signing keys.
     Keys {
@@ -213,6 +226,7 @@ fn main() -> ExitCode {
         Command::Users { config, command } => with_runtime(|| admin::users(config, command)),
         Command::Groups { config, command } => with_runtime(|| admin::groups(config, command)),
         Command::Keys { config, command } => with_runtime(|| admin::keys(config, command)),
+        Command::Apikeys { config, command } => with_runtime(|| apikeys::run(config, command)),
         Command::Clients { config, command } => with_runtime(|| admin::clients(config, command)),
         Command::Token { config, command } => with_runtime(|| admin::token(config, command)),
         Command::Explain {

@@ -916,3 +916,157 @@ fn import_openapi_names_every_unsupported_extension_and_prints_nothing() {
     );
     assert!(stderr.contains("unsupported.rest.yaml:"), "{stderr}");
 }
+
+/// `portcullis apikeys`: keys created, listed, attached, disabled, rotated and deleted
+/// against the pool's database while a gateway serves, which sees each change; `usage`
+/// asks the gateway's admin listener.
+#[test]
+fn apikeys_commands_against_a_running_gateway() {
+    let dir = TempDir::new("apikeys");
+    let (port, admin) = free_ports();
+    let config = dir.write(
+        "gw.yaml",
+        &format!(
+            "api:\n  id: cli\n  stage: test\n  region: us-east-1\n  account: \"123456789012\"\nlistener:\n  address: 127.0.0.1:{port}\nadmin:\n  address: 127.0.0.1:{admin}\nidentity:\n  database: data/identity.db\nresources:\n  /pets:\n    GET:\n      authorizer: NONE\n      api_key_required: true\n      integration:\n        type: mock\n        body: pets\nusage_plans:\n  basic:\n    quota: {{limit: 100, period: MONTH}}\n    stages: [{{stage: test}}]\n  gold:\n    stages: [{{stage: test}}]\n"
+        ),
+    );
+    let apikeys = |args: &[&str]| {
+        run(portcullis()
+            .arg("apikeys")
+            .args(args)
+            .arg("--config")
+            .arg(&config))
+    };
+    let field = |out: &str, name: &str| -> String {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+            .trim()
+            .to_owned()
+    };
+    let (code, out, err) = apikeys(&["create", "partner", "--plan", "basic"]);
+    assert_eq!(code, 0, "{err}");
+    let (id, value) = (field(&out, "id:"), field(&out, "value:"));
+    assert_eq!((id.len(), value.len()), (10, 40), "{out}");
+
+    // Plans are checked against the config before anything is written.
+    let (code, _, err) = apikeys(&["create", "other", "--plan", "platinum"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no usage plan named `platinum`; the plans: basic, gold"),
+        "{err}"
+    );
+    let (code, _, err) = apikeys(&["attach", "partner", "gold"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("a key has one plan per API stage"), "{err}");
+    let (code, _, err) = run_with_stdin(
+        &["apikeys", "create", "short", "--value-stdin"],
+        &config,
+        "abc\n",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("20 to 128 letters and digits"), "{err}");
+    let imported = "ImportedFromApiGateway0123456789";
+    let (code, _, err) = run_with_stdin(
+        &[
+            "apikeys",
+            "create",
+            "imported",
+            "--value-stdin",
+            "--plan",
+            "gold",
+        ],
+        &config,
+        &format!("{imported}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, _) = apikeys(&["list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("partner") && out.contains("basic") && out.contains(&value[..4]),
+        "{out}"
+    );
+    assert!(
+        !out.contains(&value) && !out.contains(imported),
+        "values are never listed: {out}"
+    );
+
+    let mut child = portcullis()
+        .args(["serve", "--no-watch", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    if !wait_for(|| http_get(admin, "/readyz").is_some_and(|(s, _)| s == 200)) {
+        let _ = child.kill();
+        panic!("gateway did not become ready");
+    }
+    let call = |key: &str| {
+        use std::io::{Read, Write};
+        let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(
+            s,
+            "GET /pets HTTP/1.0\r\nhost: localhost\r\nx-api-key: {key}\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u16>()
+            .unwrap()
+    };
+    assert_eq!(call(&value), 200);
+    assert_eq!(call(&value), 200);
+    assert_eq!(call(imported), 200);
+    assert_eq!(http_get(port, "/pets").unwrap().0, 403);
+
+    let (code, out, err) = apikeys(&["usage", "basic"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("plan basic: MONTH"), "{out}");
+    assert!(
+        out.contains(&id) && out.contains("used        2") && out.contains("remaining 98"),
+        "{out}"
+    );
+    let (code, out, err) = apikeys(&["usage", "basic", "--key", "partner", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["items"][&id], serde_json::json!([[2, 98]]));
+
+    // Changes made here reach the running gateway within its reload interval.
+    let (code, _, err) = apikeys(&["disable", "partner"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_for(|| call(&value) == 403),
+        "a disabled key still passes"
+    );
+    let (code, out, err) = apikeys(&["rotate", &id]);
+    assert_eq!(code, 0, "{err}");
+    let rotated = field(&out, "value:");
+    let (code, _, err) = apikeys(&["enable", "partner"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_for(|| call(&rotated) == 200),
+        "the rotated key is refused"
+    );
+    assert_eq!(call(&value), 403);
+    let (code, _, err) = apikeys(&["delete", "imported"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_for(|| call(imported) == 403),
+        "a deleted key still passes"
+    );
+    let (code, _, err) = apikeys(&["delete", "imported"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("imported"), "{err}");
+
+    signal(child.id(), "-TERM");
+    if !wait_for(|| child.try_wait().unwrap().is_some()) {
+        let _ = child.kill();
+        panic!("gateway did not exit after SIGTERM");
+    }
+}

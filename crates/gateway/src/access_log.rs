@@ -48,6 +48,9 @@ pub struct AccessRecord<'a> {
     /// The web ACL's verdict, when a rule matched or it blocked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waf: Option<&'a crate::firewall::WafRecord>,
+    /// The id of the API key the request was metered by (never its value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_id: Option<&'a str>,
 }
 
 /// Sends formatted lines to the writer task.

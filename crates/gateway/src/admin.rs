@@ -7,6 +7,7 @@
 //! | `GET /readyz` | open: status and every check | open: status and `{"ready"}` only; the checks with the token |
 //! | `GET /metrics` | open | token |
 //! | `POST /explain` | open | token (it can invoke Lambda authorizers) |
+//! | `GET /usage-plans/{name}/usage[?keyId=ID]` | open | token |
 //!
 //! Without a token the config only loads with a loopback address. The token is sent as
 //! `Authorization: Bearer <token>` and compared in constant time (as SHA-256 digests, so
@@ -206,6 +207,21 @@ async fn route(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Res
                 &serde_json::json!({"sampled_requests": serde_json::to_value(list).unwrap_or_default()}),
             )
         }
+        (p, true) if p.starts_with("/usage-plans/") => {
+            if access(shared, &req) == Access::Anonymous {
+                return unauthorized(peer, &path);
+            }
+            let plan_name = p
+                .strip_prefix("/usage-plans/")
+                .and_then(|rest| rest.strip_suffix("/usage"))
+                .unwrap_or("");
+            let key_id = req.uri().query().and_then(|q| {
+                q.split('&')
+                    .find_map(|kv| kv.strip_prefix("keyId="))
+                    .map(str::to_owned)
+            });
+            usage(shared, plan_name, key_id.as_deref())
+        }
         ("/explain", _) if method == Method::POST => {
             if access(shared, &req) == Access::Anonymous {
                 return unauthorized(peer, &path);
@@ -225,6 +241,65 @@ async fn route(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Res
         ),
         _ => text(StatusCode::NOT_FOUND, "not found\n".into(), "text/plain"),
     }
+}
+
+/// API Gateway's `GetUsage` for the current period of plan `name`: `items` maps each key
+/// attached to the plan (or only `key_id`) to `[[used, remaining]]`; `remaining` is null for
+/// a plan without a quota, whose requests are counted per UTC day. Dates are the period's
+/// first and last days (UTC). Counts are this node's (the local store).
+fn usage(shared: &Shared, name: &str, key_id: Option<&str>) -> Response<Full<Bytes>> {
+    let plan = shared.plan.load();
+    let Some(up) = plan.usage_plans.iter().find(|p| &*p.name == name) else {
+        return json(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({"message": format!("no usage plan named `{name}`")}),
+        );
+    };
+    let Some(pool) = &plan.api_keys else {
+        return json(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({"message": "this gateway has no user pool, so no API keys"}),
+        );
+    };
+    let ring = pool.api_keys();
+    let mut keys: Vec<_> = ring
+        .iter()
+        .filter(|k| key_id.is_none_or(|id| k.id == id))
+        .filter_map(|k| Some((k, k.attached_to(name)?)))
+        .collect();
+    keys.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    let mut items = serde_json::Map::new();
+    let mut detail = Vec::new();
+    let mut period = None;
+    for (k, attached_at) in keys {
+        let u = plan.usage.key_usage(up, &k.id, attached_at);
+        period = Some(u.period);
+        items.insert(k.id.clone(), serde_json::json!([[u.used, u.remaining]]));
+        detail.push(serde_json::json!({
+            "id": k.id, "name": k.name, "enabled": k.enabled, "used": u.used, "remaining": u.remaining,
+        }));
+    }
+    let (start, end) = period.unwrap_or_else(|| {
+        let u = plan.usage.key_usage(up, "", 0);
+        u.period
+    });
+    let day = |secs: u64| {
+        let (y, m, d) = portcullis_core::civil_date(secs);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "usagePlanId": name,
+            "startDate": day(start),
+            "endDate": day(end.saturating_sub(1)),
+            "period": up.quota.map_or("DAY", |q| q.period.name()),
+            "limit": up.quota.map(|q| q.limit),
+            "position": null,
+            "items": items,
+            "keys": detail,
+        }),
+    )
 }
 
 #[derive(serde::Deserialize)]

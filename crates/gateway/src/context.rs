@@ -57,6 +57,18 @@ pub struct RequestCtx {
     pub waf: Option<Box<crate::firewall::WafRecord>>,
     /// Headers the web ACL adds to the request for the upstream (`x-amzn-waf-*`).
     pub waf_headers: Vec<(http::HeaderName, HeaderValue)>,
+    /// The API key the request was metered by, once checked (`identity.apiKey` and
+    /// `identity.apiKeyId` for integrations; only the id is logged).
+    pub api_key: Option<Box<ApiKeyUse>>,
+}
+
+/// An API key a request was metered by.
+#[derive(Debug, Clone)]
+pub struct ApiKeyUse {
+    /// The key's id.
+    pub id: String,
+    /// Its value, for the integration (never logged).
+    pub value: String,
 }
 
 impl RequestCtx {
@@ -95,6 +107,7 @@ impl RequestCtx {
             metrics: None,
             waf: None,
             waf_headers: Vec::new(),
+            api_key: None,
         }
     }
 

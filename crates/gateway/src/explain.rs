@@ -330,6 +330,31 @@ impl Recorder for Report {
         }
     }
 
+    fn keyed(
+        &mut self,
+        key: Option<&portcullis_identity::api_keys::ApiKey>,
+        metered: Option<&crate::limits::MeteredBy>,
+        result: Result<(), &GatewayError>,
+    ) {
+        let throttle = metered.and_then(|m| m.method.as_ref().or(m.plan.throttle.as_ref()));
+        let quota = metered.and_then(|m| m.plan.quota);
+        self.map.insert(
+            "api_key".into(),
+            json!({
+                "id": key.map(|k| k.id.as_str()),
+                "name": key.map(|k| k.name.as_str()),
+                "plan": metered.map(|m| &*m.plan.name),
+                "throttle_scope": metered.map(|m| if m.method.is_some() { "method" } else { "plan" }),
+                "rate": throttle.map(portcullis_limits::Throttle::rate),
+                "burst": throttle.map(portcullis_limits::Throttle::burst),
+                "quota": quota.map(|q| q.limit),
+                "period": quota.map(|q| q.period.name()),
+                "result": if result.is_ok() { "within" } else { "refused" },
+                "why": result.err().map(|e| e.detail.to_string()),
+            }),
+        );
+    }
+
     fn metered(
         &mut self,
         sub: &str,
@@ -497,6 +522,32 @@ pub fn render(report: &Value) -> String {
                 );
             }
         }
+    }
+    if let Some(k) = report.get("api_key") {
+        let mut line = match k.get("id").filter(|v| !v.is_null()) {
+            Some(id) => format!("api key    {} ({})", s(id), s(at(k, "name"))),
+            None => "api key    none found".to_owned(),
+        };
+        if let Some(p) = k.get("plan").filter(|v| !v.is_null()) {
+            let _ = write!(line, ", plan {}", s(p));
+            if let Some(r) = k.get("rate").filter(|v| !v.is_null()) {
+                let _ = write!(
+                    line,
+                    ": {} rate {} burst {}",
+                    s(at(k, "throttle_scope")),
+                    s(r),
+                    s(at(k, "burst"))
+                );
+            }
+            if let Some(q) = k.get("quota").filter(|v| !v.is_null()) {
+                let _ = write!(line, ", quota {} per {}", s(q), s(at(k, "period")));
+            }
+        }
+        let _ = write!(line, " ({}", s(at(k, "result")));
+        if let Some(w) = k.get("why").filter(|v| !v.is_null()) {
+            let _ = write!(line, ": {}", s(w));
+        }
+        let _ = writeln!(out, "{line})");
     }
     if let Some(l) = report.get("limits") {
         let mut line = format!(

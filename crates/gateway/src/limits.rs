@@ -7,9 +7,13 @@
 //! user's bucket is empty, `429 {"message":"Limit Exceeded"}` when the period's quota is
 //! spent, each with `Retry-After`.
 //!
+//! And API keys' usage plans: on a method that requires a key, the key's plan for the
+//! stage meters it, per key, with the plan's throttle (or the method's own in the plan) and
+//! quota, the offset taken off a key's first period.
+//!
 //! The state is kept in one process ([`Usage`], carried across reloads).
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use portcullis_core::{ErrorKind, GatewayError, ResponseType};
@@ -152,19 +156,95 @@ impl UserLimits {
     }
 }
 
+/// A usage plan, compiled: each API key's throttle and quota in it.
+#[derive(Debug)]
+pub struct UsagePlan {
+    /// Its name, which keys are attached by.
+    pub name: Arc<str>,
+    /// Each key's bucket over the plan's stages (unless a method has its own).
+    pub throttle: Option<Throttle>,
+    /// Each key's requests per period over the plan's stages.
+    pub quota: Option<Quota>,
+    /// Requests taken off the quota in a key's first period in the plan.
+    pub offset: u64,
+}
+
+impl UsagePlan {
+    /// Compiles a configured plan (the loader has checked its values).
+    pub fn compile(p: &portcullis_config::UsagePlanConfig) -> Self {
+        UsagePlan {
+            name: Arc::from(p.name.as_str()),
+            throttle: compile(p.throttle),
+            quota: p.quota.and_then(|q| Quota::new(q.limit, q.period).ok()),
+            offset: p.quota.map_or(0, |q| q.offset),
+        }
+    }
+
+    /// The quota that holds for a key attached at `attached_at` (Unix seconds), at
+    /// `unix_secs`: the offset comes off the limit in the period the key joined in. A plan
+    /// without a quota still counts each key's requests per UTC day (for `GetUsage`), with
+    /// no limit.
+    pub fn quota_at(&self, attached_at: i64, unix_secs: u64) -> Quota {
+        let Some(q) = self.quota else {
+            return Quota {
+                limit: UNCOUNTED,
+                period: Period::Day,
+            };
+        };
+        let joined = u64::try_from(attached_at).unwrap_or(0);
+        let first = q.period.bounds(joined).0 == q.period.bounds(unix_secs).0;
+        if first {
+            Quota {
+                limit: q.limit.saturating_sub(self.offset),
+                ..q
+            }
+        } else {
+            q
+        }
+    }
+}
+
+/// A usage plan that meters a method on one stage, with the method's own throttle in the
+/// plan, if it has one.
+#[derive(Debug, Clone)]
+pub struct MeteredBy {
+    /// The plan.
+    pub plan: Arc<UsagePlan>,
+    /// The method's throttle in the plan, which replaces the plan's.
+    pub method: Option<Throttle>,
+    /// The method's name in the plan, as API Gateway writes it: `/pets/GET`, with the API
+    /// and stage first (its bucket's key).
+    pub method_key: Arc<str>,
+}
+
+/// The limit of a plan without a quota: its keys' requests are counted, never refused.
+const UNCOUNTED: u64 = i64::MAX as u64;
+
+/// An API key's usage of a plan in the current period, as API Gateway's `GetUsage` gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyUsage {
+    /// Requests counted in the period.
+    pub used: u64,
+    /// Requests left in it (`None`: the plan has no quota).
+    pub remaining: Option<u64>,
+    /// The period's start and end (exclusive), Unix seconds.
+    pub period: (u64, u64),
+}
+
+fn composite(parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for p in parts {
+        key.extend_from_slice(p);
+        key.push(0);
+    }
+    key
+}
+
 impl Usage {
-    /// Takes one request from `sub`'s bucket, then from their quota. With `take` false it
-    /// only says what would happen, and takes nothing (`explain`).
-    pub fn check_user(
-        &self,
-        sub: &str,
-        limits: &UserLimits,
-        take: bool,
-    ) -> Result<(), GatewayError> {
-        let key = sub.as_bytes();
+    /// Takes a token from the bucket at `key` (with `take` false, only looks).
+    fn spend_token(&self, key: &[u8], t: &Throttle, take: bool) -> Option<Decision> {
         let now = now_ns();
-        let t = &limits.throttle;
-        let decision = if take {
+        if take {
             self.buckets
                 .with(key, |b| b.is_full(now), |b| b.check(t, now))
         } else {
@@ -172,18 +252,11 @@ impl Usage {
                 b.map_or_else(|| Bucket::new().check(t, now), |b| b.peek(t, now))
             }))
         }
-        .ok_or_else(|| {
-            GatewayError::new(
-                ErrorKind::Response(ResponseType::THROTTLED),
-                "user limits: too many users to track; refused",
-            )
-        })?;
-        refuse_if_throttled(decision, "user", t)?;
-        let Some(quota) = &limits.quota else {
-            return Ok(());
-        };
-        let secs = unix_secs();
-        let spent = if take {
+    }
+
+    /// Counts a request against the quota at `key` (with `take` false, only looks).
+    fn spend_quota(&self, key: &[u8], quota: &Quota, secs: u64, take: bool) -> Option<Spent> {
+        if take {
             self.quotas
                 .with(key, |c| c.is_idle(quota, secs), |c| c.take(quota, secs))
         } else {
@@ -194,24 +267,134 @@ impl Usage {
                 )
             }))
         }
-        .ok_or_else(|| {
-            GatewayError::new(
-                ErrorKind::Response(ResponseType::QUOTA_EXCEEDED),
-                "user limits: too many users to track; refused",
+    }
+
+    /// Takes one request from `sub`'s bucket, then from their quota. With `take` false it
+    /// only says what would happen, and takes nothing (`explain`).
+    pub fn check_user(
+        &self,
+        sub: &str,
+        limits: &UserLimits,
+        take: bool,
+    ) -> Result<(), GatewayError> {
+        let key = composite(&[b"u", sub.as_bytes()]);
+        let t = &limits.throttle;
+        let decision = self
+            .spend_token(&key, t, take)
+            .ok_or_else(|| too_many(ResponseType::THROTTLED))?;
+        refuse_if_throttled(decision, "user", t)?;
+        let Some(quota) = &limits.quota else {
+            return Ok(());
+        };
+        let spent = self
+            .spend_quota(&key, quota, unix_secs(), take)
+            .ok_or_else(|| too_many(ResponseType::QUOTA_EXCEEDED))?;
+        refuse_if_spent(spent, || {
+            format!(
+                "user quota exhausted: limit {} period {}",
+                quota.limit,
+                quota.period.name()
             )
-        })?;
-        match spent {
-            Spent::Left(_) => Ok(()),
-            Spent::Exhausted { reset_in } => Err(GatewayError::new(
-                ErrorKind::Response(ResponseType::QUOTA_EXCEEDED),
-                format!(
-                    "user quota exhausted: limit {} period {}",
-                    quota.limit,
-                    quota.period.name()
-                ),
-            )
-            .with_retry_after(reset_in.max(1))),
+        })
+    }
+
+    /// Takes one request of API key `key_id` (attached to the plan at `attached_at`) from
+    /// its bucket in the plan (the method's, when the plan gives the method its own), then
+    /// from its quota in the plan. With `take` false it takes nothing.
+    pub fn check_key(
+        &self,
+        key_id: &str,
+        m: &MeteredBy,
+        attached_at: i64,
+        take: bool,
+    ) -> Result<(), GatewayError> {
+        let plan = &m.plan;
+        let throttle = match (&m.method, &plan.throttle) {
+            (Some(t), _) => Some((
+                t,
+                composite(&[
+                    b"k",
+                    plan.name.as_bytes(),
+                    key_id.as_bytes(),
+                    m.method_key.as_bytes(),
+                ]),
+            )),
+            (None, Some(t)) => Some((
+                t,
+                composite(&[b"k", plan.name.as_bytes(), key_id.as_bytes()]),
+            )),
+            (None, None) => None,
+        };
+        if let Some((t, key)) = throttle {
+            let decision = self
+                .spend_token(&key, t, take)
+                .ok_or_else(|| too_many(ResponseType::THROTTLED))?;
+            if !decision.allowed() {
+                let mut e = GatewayError::new(
+                    ErrorKind::Response(ResponseType::THROTTLED),
+                    format!(
+                        "Key throttle limit exceeded for Usage Plan ID {}, Limit: {:.2} Burst: {}",
+                        plan.name,
+                        t.rate(),
+                        t.burst()
+                    ),
+                );
+                if let Some(s) = decision.retry_after_secs() {
+                    e = e.with_retry_after(s);
+                }
+                return Err(e);
+            }
         }
+        let secs = unix_secs();
+        let quota = plan.quota_at(attached_at, secs);
+        let key = composite(&[b"q", plan.name.as_bytes(), key_id.as_bytes()]);
+        let spent = self
+            .spend_quota(&key, &quota, secs, take)
+            .ok_or_else(|| too_many(ResponseType::QUOTA_EXCEEDED))?;
+        refuse_if_spent(spent, || {
+            format!(
+                "Key quota exhausted for Usage Plan ID {}, Limit: {} Period: {}",
+                plan.name,
+                quota.limit,
+                quota.period.name()
+            )
+        })
+    }
+
+    /// API key `key_id`'s usage of `plan` in the current period.
+    pub fn key_usage(&self, plan: &UsagePlan, key_id: &str, attached_at: i64) -> KeyUsage {
+        let secs = unix_secs();
+        let quota = plan.quota_at(attached_at, secs);
+        let key = composite(&[b"q", plan.name.as_bytes(), key_id.as_bytes()]);
+        let used = self
+            .quotas
+            .peek(&key, |c| c.map_or(0, |c| c.used(&quota, secs)));
+        KeyUsage {
+            used,
+            remaining: (quota.limit != UNCOUNTED).then(|| quota.limit.saturating_sub(used)),
+            period: quota.period.bounds(secs),
+        }
+    }
+}
+
+/// The store is full of active entries: the request is refused rather than let through
+/// unmetered.
+fn too_many(t: ResponseType) -> GatewayError {
+    GatewayError::new(
+        ErrorKind::Response(t),
+        "limits: too many callers to track; refused",
+    )
+}
+
+/// `429 Limit Exceeded` with `Retry-After` (the period's end) unless `spent` counted it.
+fn refuse_if_spent(spent: Spent, why: impl FnOnce() -> String) -> Result<(), GatewayError> {
+    match spent {
+        Spent::Left(_) => Ok(()),
+        Spent::Exhausted { reset_in } => Err(GatewayError::new(
+            ErrorKind::Response(ResponseType::QUOTA_EXCEEDED),
+            why(),
+        )
+        .with_retry_after(reset_in.max(1))),
     }
 }
 

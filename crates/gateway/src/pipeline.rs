@@ -249,6 +249,15 @@ pub trait Recorder {
     fn authorizing(&mut self, _api: &ApiPlan, _arn: &str, _keys: &RequestKeys<'_>) {}
     /// Authorization decided.
     fn authorized(&mut self, _result: Result<&Verdict, &GatewayError>) {}
+    /// The API key was checked: the key (when one was found), the plan that metered it
+    /// (when one does), and the outcome.
+    fn keyed(
+        &mut self,
+        _key: Option<&portcullis_identity::api_keys::ApiKey>,
+        _metered: Option<&crate::limits::MeteredBy>,
+        _result: Result<(), &GatewayError>,
+    ) {
+    }
     /// The caller's own limits were checked: whose, which, and the outcome.
     fn metered(
         &mut self,
@@ -323,7 +332,7 @@ pub async fn chain<'p, R: Recorder>(
     let caller = authenticate(&routed, &guard, head, ctx).await;
     rec.authenticated(caller.as_ref());
     let permit = authorize(&routed, &guard, caller?, head, ctx, rec)?;
-    let metered = throttle(plan, &routed, permit, ctx, rec)?;
+    let metered = throttle(plan, &routed, permit, head, ctx, rec)?;
     let valid = validate(plan, &routed, metered, head, body, ctx).await;
     rec.validated(valid.as_ref());
     valid?;
@@ -626,17 +635,28 @@ pub fn authorize<R: Recorder>(
 #[derive(Debug)]
 pub struct Metered(());
 
-/// The caller's own limits first: on a route that authenticates with the built-in pool,
-/// the user's `portcullis:limits` (rate, burst, quota), per `sub` (see [`crate::limits`]);
-/// a claim that is there but unreadable refuses the request. Then the method's throttle on
-/// its stage (the method's own `throttle`, or the stage's), one bucket for every caller.
+/// API Gateway's order: the API key and its usage plan first, on a method that requires a
+/// key (see [`api_key`]). Then the caller's own limits: on a route that authenticates with
+/// the built-in pool, the user's `portcullis:limits` (rate, burst, quota), per `sub` (see
+/// [`crate::limits`]); a claim that is there but unreadable refuses the request. Then the
+/// method's throttle on its stage (the method's own `throttle`, or the stage's), one bucket
+/// for every caller.
 pub fn throttle<R: Recorder>(
     plan: &Plan,
     routed: &Routed<'_, '_>,
     _permit: Permit,
-    ctx: &RequestCtx,
+    head: &Parts,
+    ctx: &mut RequestCtx,
     rec: &mut R,
 ) -> Result<Metered, GatewayError> {
+    let stage = routed
+        .api
+        .stages
+        .iter()
+        .position(|s| std::ptr::eq(s, routed.stage));
+    if routed.route.api_key_required {
+        api_key(plan, routed, stage, head, ctx, rec)?;
+    }
     if let Some(RouteAuthorizer::Jwt(a)) = &routed.route.authorizer
         && a.is_pool()
         && let Some(p) = &ctx.authorizer
@@ -652,17 +672,78 @@ pub fn throttle<R: Recorder>(
     }
     // Then the method's throttle on this stage (its own, or the stage's default), shared by
     // every caller.
-    let stage = routed
-        .api
-        .stages
-        .iter()
-        .position(|s| std::ptr::eq(s, routed.stage));
     if let Some(Some(m)) = stage.and_then(|i| routed.route.buckets.get(i)) {
         let checked = m.check(!rec.dry_run());
         rec.throttled(&m.throttle, m.own, checked.as_ref().map(|_| ()));
         checked?;
     }
     Ok(Metered(()))
+}
+
+/// The API key of a method that requires one: from `x-api-key`, or from the Lambda
+/// authorizer's `usageIdentifierKey` when the API's key source is `AUTHORIZER`. A missing,
+/// unknown or disabled key, or one in no usage plan of this stage, is `403 {"message":
+/// "Forbidden"}`; then the key's plan meters the request (its throttle, or the method's in
+/// the plan; its quota). The key's value is never logged, only its id.
+fn api_key<R: Recorder>(
+    plan: &Plan,
+    routed: &Routed<'_, '_>,
+    stage: Option<usize>,
+    head: &Parts,
+    ctx: &mut RequestCtx,
+    rec: &mut R,
+) -> Result<(), GatewayError> {
+    let forbidden = |why: &'static str| {
+        GatewayError::new(ErrorKind::Response(ResponseType::INVALID_API_KEY), why)
+    };
+    let value = match routed.api.api_key_source {
+        portcullis_config::ApiKeySource::Header => head
+            .headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        portcullis_config::ApiKeySource::Authorizer => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|p| p.usage_identifier_key.clone()),
+    };
+    let Some(value) = value else {
+        let e = forbidden("API key: none sent");
+        rec.keyed(None, None, Err(&e));
+        return Err(e);
+    };
+    let ring = plan.api_keys.as_ref().map(|s| s.api_keys());
+    let Some(key) = ring
+        .as_ref()
+        .and_then(|r| r.find(&value))
+        .filter(|k| k.enabled)
+    else {
+        let e = forbidden("API key: unknown or disabled");
+        rec.keyed(None, None, Err(&e));
+        return Err(e);
+    };
+    let metered = stage
+        .and_then(|i| routed.route.plans.get(i))
+        .and_then(|plans| {
+            plans
+                .iter()
+                .find_map(|m| Some((m, key.attached_to(&m.plan.name)?)))
+        });
+    let Some((m, attached_at)) = metered else {
+        let e = forbidden("API key: in no usage plan of this stage");
+        rec.keyed(Some(key), None, Err(&e));
+        return Err(e);
+    };
+    let checked = plan
+        .usage
+        .check_key(&key.id, m, attached_at, !rec.dry_run());
+    rec.keyed(Some(key), Some(m), checked.as_ref().map(|_| ()));
+    checked?;
+    ctx.api_key = Some(Box::new(crate::context::ApiKeyUse {
+        id: key.id.clone(),
+        value,
+    }));
+    Ok(())
 }
 
 /// A request the method's validator accepted (or that it does not validate).
@@ -846,6 +927,7 @@ impl Completion for Done {
                 user_agent,
                 complete,
                 waf: ctx.waf.as_deref(),
+                api_key_id: ctx.api_key.as_ref().map(|k| k.id.as_str()),
             });
         }
     }

@@ -80,6 +80,11 @@ pub struct Route {
     /// Its bucket on each stage (in the API's stage order), when a throttle applies there:
     /// its own, or the stage's.
     pub buckets: Vec<Option<crate::limits::MethodBucket>>,
+    /// Whether a request needs an API key.
+    pub api_key_required: bool,
+    /// When it does: the usage plans that meter it on each stage (in the API's stage
+    /// order), in config order.
+    pub plans: Vec<Vec<crate::limits::MeteredBy>>,
 }
 
 /// Listener limits that apply per connection and per request.
@@ -129,6 +134,8 @@ pub struct ApiPlan {
     pub default_route: Option<Route>,
     /// An HTTP API's CORS configuration.
     pub cors: Option<Cors>,
+    /// Where its API keys come from.
+    pub api_key_source: portcullis_config::ApiKeySource,
 }
 
 /// The route key of an HTTP API's catch-all route.
@@ -178,6 +185,10 @@ pub struct Plan {
     pub waf: crate::firewall::WafPlan,
     /// Every user's bucket and quota count, shared with the plans before and after.
     pub usage: Arc<crate::limits::Usage>,
+    /// The usage plans, in config order.
+    pub usage_plans: Vec<Arc<crate::limits::UsagePlan>>,
+    /// The user pool, whose API keys methods that require one are checked against.
+    pub api_keys: Option<Arc<IdentityService>>,
 }
 
 /// Reports one problem found while compiling.
@@ -226,6 +237,11 @@ impl Plan {
                 }
             }
         });
+        let usage_plans: Vec<Arc<crate::limits::UsagePlan>> = config
+            .usage_plans
+            .iter()
+            .map(|p| Arc::new(crate::limits::UsagePlan::compile(p)))
+            .collect();
         let mut apis = Vec::with_capacity(config.apis.len());
         for api in &config.apis {
             let cx = ApiCompile {
@@ -237,6 +253,7 @@ impl Plan {
                 pool,
                 problem: &problem,
                 firewall: firewall.as_ref(),
+                usage_plans: &usage_plans,
             };
             let plan = cx.compile(&mut other_sources, &mut cedar_diags, || {
                 !diags.borrow().is_empty()
@@ -352,6 +369,11 @@ impl Plan {
         Ok(Plan {
             waf,
             usage: carry.usage.clone(),
+            usage_plans,
+            api_keys: match pool {
+                PoolHandle::Serving(p) => p.cloned(),
+                PoolHandle::CheckOnly => None,
+            },
             generation,
             any_cors: apis.iter().any(|a| a.cors.is_some()),
             select,
@@ -412,6 +434,8 @@ struct ApiCompile<'a> {
     pool: PoolHandle<'a>,
     problem: Problem<'a>,
     firewall: Option<&'a portcullis_waf::Firewall>,
+    /// The usage plans, compiled, in config order.
+    usage_plans: &'a [Arc<crate::limits::UsagePlan>],
 }
 
 impl ApiCompile<'_> {
@@ -612,6 +636,15 @@ impl ApiCompile<'_> {
                 metrics: metrics.clone(),
                 integration,
                 buckets,
+                api_key_required: method.api_key_required,
+                plans: if method.api_key_required {
+                    api.stages
+                        .iter()
+                        .map(|s| self.metering(&s.name, resource, &method.method))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             })
         };
         for resource in &api.resources {
@@ -674,7 +707,37 @@ impl ApiCompile<'_> {
             lambda_integrations,
             default_route,
             cors: api.cors.as_ref().map(Cors::compile),
+            api_key_source: api
+                .api_key_source
+                .unwrap_or(portcullis_config::ApiKeySource::Header),
         }
+    }
+
+    /// The usage plans that meter `method` of `resource` on `stage`, each with the method's
+    /// own throttle in the plan.
+    fn metering(&self, stage: &str, resource: &str, method: &str) -> Vec<crate::limits::MeteredBy> {
+        let api = &self.api.api.api_id;
+        self.config
+            .usage_plans
+            .iter()
+            .zip(self.usage_plans)
+            .filter_map(|(cfg, plan)| {
+                let s = cfg
+                    .stages
+                    .iter()
+                    .find(|s| s.api == *api && s.stage == stage)?;
+                let own = s
+                    .methods
+                    .iter()
+                    .find(|(r, m, _)| r == resource && m == method)
+                    .and_then(|(_, _, t)| crate::limits::compile(Some(*t)));
+                Some(crate::limits::MeteredBy {
+                    plan: plan.clone(),
+                    method: own,
+                    method_key: Arc::from(format!("{api}\0{stage}\0{resource}/{method}")),
+                })
+            })
+            .collect()
     }
 }
 

@@ -97,6 +97,7 @@ impl<I> Answered<I> {
                 user_agent: None,
                 complete: true,
                 waf: None,
+                api_key_id: None,
             });
         }
         let mut out = head.into_bytes();

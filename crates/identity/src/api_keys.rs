@@ -125,11 +125,14 @@ pub fn new_id() -> String {
     out
 }
 
+/// A key with its value's digest.
+type Entry = ([u8; 32], Arc<ApiKey>);
+
 /// Every key, in memory, found by value.
 #[derive(Debug, Default)]
 pub struct ApiKeyRing {
-    /// By the digest's first eight bytes: (whole digest, key).
-    by_prefix: HashMap<u64, Vec<([u8; 32], Arc<ApiKey>)>>,
+    /// By the digest's first eight bytes.
+    by_prefix: HashMap<u64, Vec<Entry>>,
     len: usize,
 }
 
@@ -165,6 +168,11 @@ impl ApiKeyRing {
             .iter()
             .find(|(stored, _)| verify_slices_are_equal(stored, &d).is_ok())
             .map(|(_, k)| k)
+    }
+
+    /// Every key, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<ApiKey>> {
+        self.by_prefix.values().flatten().map(|(_, k)| k)
     }
 
     /// How many keys it holds.
@@ -205,7 +213,10 @@ mod tests {
         assert_ne!(a, b);
         let id = new_id();
         assert_eq!(id.len(), 10);
-        assert!(id.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert!(
+            id.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
     }
 
     #[test]
@@ -223,7 +234,10 @@ mod tests {
     fn the_ring_finds_keys_by_value_only() {
         let v1 = generate_value();
         let v2 = generate_value();
-        let ring = ApiKeyRing::new([(value_digest(&v1), key("one")), (value_digest(&v2), key("two"))]);
+        let ring = ApiKeyRing::new([
+            (value_digest(&v1), key("one")),
+            (value_digest(&v2), key("two")),
+        ]);
         assert_eq!(ring.len(), 2);
         assert_eq!(ring.find(&v1).unwrap().id, "one");
         assert_eq!(ring.find(&v2).unwrap().id, "two");

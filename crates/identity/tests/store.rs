@@ -294,22 +294,41 @@ async fn api_key_scenario(store: &Store) {
     assert_eq!(key.hint, value[..4]);
     assert!(key.enabled && key.plans.is_empty());
     // names and values are unique
-    for (name, v) in [("partner-a", generate_value()), ("partner-b", value.clone())] {
+    for (name, v) in [
+        ("partner-a", generate_value()),
+        ("partner-b", value.clone()),
+    ] {
         assert!(matches!(
             store
-                .create_api_key(&NewApiKey { name: &name, description: "", value: &v, enabled: true })
+                .create_api_key(&NewApiKey {
+                    name,
+                    description: "",
+                    value: &v,
+                    enabled: true
+                })
                 .await,
             Err(StoreError::Conflict(_))
         ));
     }
     let other = generate_value();
     store
-        .create_api_key(&NewApiKey { name: "partner-b", description: "", value: &other, enabled: false })
+        .create_api_key(&NewApiKey {
+            name: "partner-b",
+            description: "",
+            value: &other,
+            enabled: false,
+        })
         .await
         .unwrap();
     // by id or by name
-    assert_eq!(store.api_key(&key.id).await.unwrap().unwrap().name, "partner-a");
-    assert_eq!(store.api_key("partner-a").await.unwrap().unwrap().id, key.id);
+    assert_eq!(
+        store.api_key(&key.id).await.unwrap().unwrap().name,
+        "partner-a"
+    );
+    assert_eq!(
+        store.api_key("partner-a").await.unwrap().unwrap().id,
+        key.id
+    );
     assert!(store.api_key("nobody").await.unwrap().is_none());
 
     store.attach_api_key("partner-a", "basic").await.unwrap();

@@ -30,8 +30,14 @@ pub(super) fn read(
         cx,
         node,
         path,
-        ("a mapping of plan names", "write `usage_plans: {basic: {throttle: {rate: 5, burst: 10}, stages: [{stage: prod}]}}`"),
-        ("is not a valid plan name", "plan names have 1 to 64 letters, digits, `.`, `_` and `-`"),
+        (
+            "a mapping of plan names",
+            "write `usage_plans: {basic: {throttle: {rate: 5, burst: 10}, stages: [{stage: prod}]}}`",
+        ),
+        (
+            "is not a valid plan name",
+            "plan names have 1 to 64 letters, digits, `.`, `_` and `-`",
+        ),
         valid_name,
         |cx, name, loc, value, ppath| read_plan(cx, name, loc, value, ppath, apis),
     )

@@ -171,6 +171,7 @@ impl LambdaProxy {
             body: read.bytes,
             binary_media_types: &self.binary_media_types,
             authorizer,
+            api_key: ctx.api_key.as_deref(),
         };
         let event = proxy::event(self.format, &input);
         let event = Bytes::from(serde_json::to_vec(&event).map_err(|e| {

@@ -240,6 +240,8 @@ pub struct ProxyInput<'a> {
     pub binary_media_types: &'a [String],
     /// The authorizer's verdict on the caller.
     pub authorizer: AuthorizerData<'a>,
+    /// The API key the request was metered by (REST `identity.apiKey`, `apiKeyId`).
+    pub api_key: Option<&'a crate::context::ApiKeyUse>,
 }
 
 /// Builds the event a proxy integration in `format` sends its function.
@@ -480,6 +482,11 @@ fn event_v1(input: &ProxyInput<'_>, http_api: bool) -> Value {
             "userArn": null,
         }),
     );
+    // A method that required an API key tells the function which (REST APIs).
+    if let (Some(k), Some(Value::Object(identity))) = (input.api_key, context.get_mut("identity")) {
+        identity.insert("apiKey".into(), json!(k.value));
+        identity.insert("apiKeyId".into(), json!(k.id));
+    }
     context.insert("path".into(), json!(input.raw_path));
     context.insert("protocol".into(), json!(input.protocol));
     context.insert("requestId".into(), json!(input.request_id));
@@ -977,6 +984,7 @@ mod tests {
                 body: br#"{"qty":2}"#,
                 binary_media_types: &self.binary,
                 authorizer: AuthorizerData::None,
+                api_key: None,
             }
         }
     }
@@ -1025,6 +1033,29 @@ mod tests {
     }
 
     const SCOPES: &[String] = &[];
+
+    #[test]
+    fn the_api_key_a_request_was_metered_by_is_in_the_rest_identity_only_then() {
+        let key = crate::context::ApiKeyUse {
+            id: "h3k9x0q2mz".into(),
+            value: "5QeFQ0d5m3bE8wQm0kYp2Zr7Wc1Tx9LhJa4NvUo6".into(),
+        };
+        let fx = Fixture::new();
+        let mut i = fx.input();
+        let without = event(PayloadFormat::Rest, &i);
+        assert!(
+            without["requestContext"]["identity"]
+                .get("apiKey")
+                .is_none()
+        );
+        i.api_key = Some(&key);
+        let with = event(PayloadFormat::Rest, &i);
+        assert_eq!(
+            with["requestContext"]["identity"]["apiKey"],
+            key.value.as_str()
+        );
+        assert_eq!(with["requestContext"]["identity"]["apiKeyId"], "h3k9x0q2mz");
+    }
 
     #[test]
     fn rest_event_with_a_lambda_authorizer() {
@@ -1192,6 +1223,7 @@ mod tests {
             body,
             binary_media_types: binary,
             authorizer: AuthorizerData::None,
+            api_key: None,
         };
         let e = event(format, &input);
         (e["body"].clone(), e["isBase64Encoded"].clone())

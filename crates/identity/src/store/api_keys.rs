@@ -109,11 +109,12 @@ impl Store {
     pub async fn api_keys_with_digests(&self) -> Result<Vec<([u8; 32], ApiKey)>> {
         let mut conn = self.conn().await?;
         let rows = sqlx::query(key_select!("ORDER BY name"))
-        .fetch_all(&mut *conn)
-        .await?;
-        let plans = sqlx::query("SELECT key_id, plan, attached_at FROM api_key_plans ORDER BY plan")
             .fetch_all(&mut *conn)
             .await?;
+        let plans =
+            sqlx::query("SELECT key_id, plan, attached_at FROM api_key_plans ORDER BY plan")
+                .fetch_all(&mut *conn)
+                .await?;
         let mut by_id: std::collections::HashMap<String, Vec<PlanMembership>> =
             std::collections::HashMap::new();
         for p in &plans {
@@ -129,7 +130,10 @@ impl Store {
         for r in &rows {
             let mut key = key_from_row(r)?;
             key.plans = by_id.remove(&key.id).unwrap_or_default();
-            out.push((digest_from_hex(&r.try_get::<String, _>("value_hash")?)?, key));
+            out.push((
+                digest_from_hex(&r.try_get::<String, _>("value_hash")?)?,
+                key,
+            ));
         }
         Ok(out)
     }
@@ -167,14 +171,16 @@ impl Store {
     /// Gives a key a new value; the old one stops working at once.
     pub async fn rotate_api_key(&self, id_or_name: &str, value: &str) -> Result<()> {
         let id = self.api_key_id(id_or_name).await?;
-        sqlx::query("UPDATE api_keys SET value_hash = $1, hint = $2, updated_at = $3 WHERE id = $4")
-            .bind(hex(&value_digest(value)))
-            .bind(hint(value))
-            .bind(now())
-            .bind(id)
-            .execute(&mut *self.conn().await?)
-            .await
-            .map_err(|e| map_unique(e, || "an API key with this value".to_owned()))?;
+        sqlx::query(
+            "UPDATE api_keys SET value_hash = $1, hint = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(hex(&value_digest(value)))
+        .bind(hint(value))
+        .bind(now())
+        .bind(id)
+        .execute(&mut *self.conn().await?)
+        .await
+        .map_err(|e| map_unique(e, || "an API key with this value".to_owned()))?;
         Ok(())
     }
 
