@@ -71,9 +71,9 @@ if [ "${PORTCULLIS_FUZZ_SECONDS:-0}" -gt 0 ]; then
   if cargo +nightly --version >/dev/null 2>&1 && cargo fuzz --version >/dev/null 2>&1; then
     # New inputs go to a scratch directory; the checked-in corpus is only read.
     scratch=$(mktemp -d)
-    for target in jwt_verify jwks policy config h1_response lambda_output path; do
+    for target in jwt_verify jwks policy config h1_response lambda_output path caller_limits; do
       features=()
-      case "$target" in h1_response | lambda_output | path) features=(--features gateway) ;; esac
+      case "$target" in h1_response | lambda_output | path | caller_limits) features=(--features gateway) ;; esac
       mkdir -p "$scratch/$target"
       (cd fuzz && cargo +nightly fuzz run "${features[@]}" "$target" "$scratch/$target" "corpus/$target" \
         -- -max_total_time="$PORTCULLIS_FUZZ_SECONDS")

@@ -412,6 +412,21 @@ pub struct AuthorizerConfig {
     pub source: TokenSource,
     /// Verified tokens kept in memory.
     pub cache_entries: u32,
+    /// Where a caller's limits come from: a claim in `portcullis:limits`' shape, or a claim
+    /// that names a usage plan. The built-in pool's authorizers read `portcullis:limits`
+    /// unless told otherwise.
+    pub limits: Option<LimitsFrom>,
+}
+
+/// Where an authorizer finds the caller's own limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitsFrom {
+    /// A claim (JWT) or context key (Lambda) holding `{rate, burst, quota, quota_period}`
+    /// (a Lambda context carries it as JSON text).
+    Limits(String),
+    /// A claim or context key naming a usage plan: the plan's throttle and quota then hold
+    /// per caller (`sub`, or the Lambda's `principalId`) on the stages it covers.
+    Plan(String),
 }
 
 /// The kind of a Lambda authorizer.
@@ -485,6 +500,8 @@ pub struct LambdaAuthorizerConfig {
     pub result_ttl: Duration,
     /// Cached results kept in memory.
     pub cache_entries: u32,
+    /// Where the caller's limits come from in the authorizer's `context`.
+    pub limits: Option<LimitsFrom>,
 }
 
 /// How a local function's worker processes are started.

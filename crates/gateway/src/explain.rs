@@ -358,17 +358,26 @@ impl Recorder for Report {
     fn metered(
         &mut self,
         sub: &str,
-        limits: &crate::limits::UserLimits,
+        limits: crate::limits::CallerLimits<'_>,
         result: Result<(), &GatewayError>,
     ) {
+        let (plan, throttle, quota) = match limits {
+            crate::limits::CallerLimits::Own(l) => (None, Some(l.throttle), l.quota),
+            crate::limits::CallerLimits::Plan(m) => (
+                Some(&*m.plan.name),
+                m.method.or(m.plan.throttle),
+                m.plan.quota,
+            ),
+        };
         self.map.insert(
             "limits".into(),
             json!({
                 "user": sub,
-                "rate": limits.throttle.rate(),
-                "burst": limits.throttle.burst(),
-                "quota": limits.quota.map(|q| q.limit),
-                "period": limits.quota.map(|q| q.period.name()),
+                "plan": plan,
+                "rate": throttle.map(|t| t.rate()),
+                "burst": throttle.map(|t| t.burst()),
+                "quota": quota.map(|q| q.limit),
+                "period": quota.map(|q| q.period.name()),
                 "result": if result.is_ok() { "within" } else { "refused" },
                 "why": result.err().map(|e| e.detail.to_string()),
             }),
@@ -550,12 +559,13 @@ pub fn render(report: &Value) -> String {
         let _ = writeln!(out, "{line})");
     }
     if let Some(l) = report.get("limits") {
-        let mut line = format!(
-            "limits     user {}: rate {} burst {}",
-            s(at(l, "user")),
-            s(at(l, "rate")),
-            s(at(l, "burst"))
-        );
+        let mut line = format!("limits     user {}:", s(at(l, "user")));
+        if let Some(p) = l.get("plan").filter(|v| !v.is_null()) {
+            let _ = write!(line, " plan {}", s(p));
+        }
+        if let Some(r) = l.get("rate").filter(|v| !v.is_null()) {
+            let _ = write!(line, " rate {} burst {}", s(r), s(at(l, "burst")));
+        }
         if let Some(q) = l.get("quota").filter(|v| !v.is_null()) {
             let _ = write!(line, ", quota {} per {}", s(q), s(at(l, "period")));
         }

@@ -21,6 +21,48 @@ use crate::route::Router;
 pub use crate::h1_client::fuzz::check_response as check_h1_response;
 use crate::lambda::output::{MAX_RESOURCE_ARN, Output, parse};
 
+/// A caller's limits as an authorizer carries them. Byte 0 picks the form: even, a claim
+/// (the rest is its JSON value); odd, a Lambda context value (the rest is its text, parsed
+/// as JSON). Properties: nothing panics; accepted limits have a finite, non-negative rate
+/// and a quota only with a period; written back in the claim's shape they read back the
+/// same; a fresh caller with a burst and rate above zero (and a quota above zero) passes
+/// their first request, and a dry run of it spends nothing.
+pub fn check_caller_limits(data: &[u8]) {
+    use crate::limits::{Usage, UserLimits};
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(rest) else {
+        return;
+    };
+    // A Lambda context value is text: only a string is handed over, then parsed.
+    let value = if mode % 2 == 1 {
+        match value.as_str().map(serde_json::from_str::<Value>) {
+            Some(Ok(v)) => v,
+            _ => return,
+        }
+    } else {
+        value
+    };
+    let Ok(Some(limits)) = UserLimits::from_value(Some(&value)) else {
+        return;
+    };
+    let rate = limits.throttle.rate();
+    assert!(rate.is_finite() && rate >= 0.0, "rate {rate}");
+    let back = serde_json::json!({
+        "rate": rate,
+        "burst": limits.throttle.burst(),
+        "quota": limits.quota.map(|q| q.limit),
+        "quota_period": limits.quota.map(|q| q.period.name()),
+    });
+    assert_eq!(UserLimits::from_value(Some(&back)), Ok(Some(limits)));
+    let usage = Usage::default();
+    let open =
+        limits.throttle.burst() >= 1 && rate > 0.0 && limits.quota.is_none_or(|q| q.limit >= 1);
+    assert_eq!(usage.check_user("fuzz", &limits, false).is_ok(), open);
+    assert_eq!(usage.check_user("fuzz", &limits, true).is_ok(), open);
+}
+
 /// A Lambda authorizer's answer. Byte 0 picks the payload format (REST, HTTP 1.0, HTTP 2.0)
 /// and, for 2.0, simple responses; the rest is the function's answer. Properties: nothing
 /// panics; an accepted answer is a JSON object whose `principalId` (IAM form) or
@@ -227,6 +269,44 @@ mod tests {
         let mut n = 0;
         for entry in std::fs::read_dir(&dir).unwrap() {
             check_lambda_output(&std::fs::read(entry.unwrap().path()).unwrap());
+            n += 1;
+        }
+        assert!(n > 0, "empty corpus {}", dir.display());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases(512)))]
+        #[test]
+        fn caller_limits_hold_their_properties(
+            rate in prop_oneof![Just(serde_json::json!(0)), (0.0f64..1e6).prop_map(|r| serde_json::json!(r)), Just(serde_json::json!(-1)), Just(serde_json::json!("5"))],
+            burst in prop_oneof![(0u64..10).prop_map(|b| serde_json::json!(b)), Just(serde_json::json!(u64::MAX)), Just(serde_json::json!(1.5))],
+            quota in prop::option::of(prop_oneof![(0u64..10).prop_map(|q| serde_json::json!(q)), Just(serde_json::json!(-3))]),
+            period in prop::option::of(prop::sample::select(vec!["DAY", "week", "Month", "YEAR", ""])),
+            lambda in any::<bool>(),
+        ) {
+            let mut o = serde_json::Map::new();
+            o.insert("rate".into(), rate);
+            o.insert("burst".into(), burst);
+            if let Some(q) = quota { o.insert("quota".into(), q); }
+            if let Some(p) = period { o.insert("quota_period".into(), p.into()); }
+            let v = serde_json::Value::Object(o);
+            let mut data = vec![u8::from(lambda)];
+            if lambda {
+                data.extend(serde_json::to_vec(&serde_json::Value::String(v.to_string())).unwrap());
+            } else {
+                data.extend(serde_json::to_vec(&v).unwrap());
+            }
+            check_caller_limits(&data);
+        }
+    }
+
+    #[test]
+    fn caller_limits_corpus() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/corpus/caller_limits");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            check_caller_limits(&std::fs::read(entry.unwrap().path()).unwrap());
             n += 1;
         }
         assert!(n > 0, "empty corpus {}", dir.display());

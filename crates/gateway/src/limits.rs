@@ -123,15 +123,21 @@ pub struct UserLimits {
 }
 
 impl UserLimits {
-    /// The limits in `claims`: `None` when the token carries none; an error (the request
-    /// is then refused) when the claim is there but unreadable.
+    /// The limits in `claims` (`portcullis:limits`): `None` when the token carries none; an
+    /// error (the request is then refused) when the claim is there but unreadable.
     pub fn from_claims(
         claims: &serde_json::Map<String, Value>,
     ) -> Result<Option<Self>, &'static str> {
-        let Some(v) = claims.get(LIMITS_CLAIM) else {
+        Self::from_value(claims.get(LIMITS_CLAIM))
+    }
+
+    /// Limits in `portcullis:limits`' shape (a claim, or a Lambda context value parsed from
+    /// its JSON text): `None` when there are none; an error when they are unreadable.
+    pub fn from_value(v: Option<&Value>) -> Result<Option<Self>, &'static str> {
+        let Some(v) = v else {
             return Ok(None);
         };
-        let bad = "the token's portcullis:limits claim is malformed";
+        let bad = "the caller's limits are malformed";
         let o = v.as_object().ok_or(bad)?;
         let rate = o.get("rate").and_then(Value::as_f64).ok_or(bad)?;
         let burst = o
@@ -154,6 +160,16 @@ impl UserLimits {
         };
         Ok(Some(UserLimits { throttle, quota }))
     }
+}
+
+/// A caller's own limits: their own numbers, or a usage plan their authorizer named.
+#[derive(Debug, Clone, Copy)]
+pub enum CallerLimits<'a> {
+    /// Rate, burst and quota of their own (the pool's `portcullis:limits`, or a claim or
+    /// Lambda context value in that shape).
+    Own(&'a UserLimits),
+    /// A usage plan, metered per caller on the stages it covers.
+    Plan(&'a MeteredBy),
 }
 
 /// A usage plan, compiled: each API key's throttle and quota in it.

@@ -262,7 +262,7 @@ pub trait Recorder {
     fn metered(
         &mut self,
         _sub: &str,
-        _limits: &crate::limits::UserLimits,
+        _limits: crate::limits::CallerLimits<'_>,
         _result: Result<(), &GatewayError>,
     ) {
     }
@@ -657,19 +657,7 @@ pub fn throttle<R: Recorder>(
     if routed.route.api_key_required {
         api_key(plan, routed, stage, head, ctx, rec)?;
     }
-    if let Some(RouteAuthorizer::Jwt(a)) = &routed.route.authorizer
-        && a.is_pool()
-        && let Some(p) = &ctx.authorizer
-    {
-        let limits = crate::limits::UserLimits::from_claims(&p.claims)
-            .map_err(|why| GatewayError::new(ErrorKind::Response(ResponseType::THROTTLED), why))?;
-        if let Some(limits) = limits {
-            // An explanation says what would happen and takes nothing.
-            let checked = plan.usage.check_user(&p.sub, &limits, !rec.dry_run());
-            rec.metered(&p.sub, &limits, checked.as_ref().map(|_| ()));
-            checked?;
-        }
-    }
+    caller_limits(plan, routed, stage, ctx, rec)?;
     // Then the method's throttle on this stage (its own, or the stage's default), shared by
     // every caller.
     if let Some(Some(m)) = stage.and_then(|i| routed.route.buckets.get(i)) {
@@ -678,6 +666,89 @@ pub fn throttle<R: Recorder>(
         checked?;
     }
     Ok(Metered(()))
+}
+
+/// The caller's own limits, where their authorizer finds them (`limits_claim`,
+/// `usage_plan_claim`, `limits_context`, `usage_plan_context`; the pool's `portcullis:limits`
+/// by default): their own numbers, per caller (`sub`, or a Lambda's `principalId`), or the
+/// usage plan they name, per caller on the stages it covers. Limits that are there but
+/// unreadable, or a plan that is not configured, refuse the request (429): it fails closed.
+fn caller_limits<R: Recorder>(
+    plan: &Plan,
+    routed: &Routed<'_, '_>,
+    stage: Option<usize>,
+    ctx: &RequestCtx,
+    rec: &mut R,
+) -> Result<(), GatewayError> {
+    use crate::limits::{CallerLimits, UserLimits};
+    use portcullis_config::LimitsFrom;
+    let (Some(p), Some(a)) = (&ctx.authorizer, &routed.route.authorizer) else {
+        return Ok(());
+    };
+    let (from, lambda) = match a {
+        RouteAuthorizer::Jwt(j) => (j.limits_from(), false),
+        RouteAuthorizer::Lambda(l) => (l.config().limits.as_ref(), true),
+    };
+    let refuse = |why: String| GatewayError::new(ErrorKind::Response(ResponseType::THROTTLED), why);
+    // An explanation says what would happen and takes nothing.
+    let take = !rec.dry_run();
+    match from {
+        None => Ok(()),
+        Some(LimitsFrom::Limits(name)) => {
+            let parsed;
+            let value = if lambda {
+                // An empty value is no limits (a context cannot leave a key out per caller).
+                match p.context_value(name).filter(|t| !t.is_empty()) {
+                    None => None,
+                    Some(text) => {
+                        parsed = serde_json::from_str::<serde_json::Value>(text)
+                            .map_err(|_| refuse("the caller's limits are malformed".into()))?;
+                        Some(&parsed)
+                    }
+                }
+            } else {
+                p.claims.get(name)
+            };
+            let Some(limits) = UserLimits::from_value(value).map_err(|w| refuse(w.into()))? else {
+                return Ok(());
+            };
+            let checked = plan.usage.check_user(&p.sub, &limits, take);
+            rec.metered(
+                &p.sub,
+                CallerLimits::Own(&limits),
+                checked.as_ref().map(|_| ()),
+            );
+            checked
+        }
+        Some(LimitsFrom::Plan(name)) => {
+            let named = if lambda {
+                p.context_value(name).filter(|t| !t.is_empty())
+            } else {
+                p.claims.get(name).and_then(serde_json::Value::as_str)
+            };
+            let Some(named) = named else {
+                return Ok(());
+            };
+            if !plan.usage_plans.iter().any(|u| &*u.name == named) {
+                return Err(refuse(format!(
+                    "the caller's usage plan `{}` is not configured",
+                    named.escape_debug()
+                )));
+            }
+            // A plan meters the stages it lists; elsewhere the caller is not held to it.
+            let Some(m) = stage
+                .and_then(|i| routed.route.plans.get(i))
+                .and_then(|ms| ms.iter().find(|m| &*m.plan.name == named))
+            else {
+                return Ok(());
+            };
+            let checked = plan
+                .usage
+                .check_key(&format!("caller:{}", p.sub), m, 0, take);
+            rec.metered(&p.sub, CallerLimits::Plan(m), checked.as_ref().map(|_| ()));
+            checked
+        }
+    }
 }
 
 /// The API key of a method that requires one: from `x-api-key`, or from the Lambda

@@ -82,8 +82,8 @@ pub struct Route {
     pub buckets: Vec<Option<crate::limits::MethodBucket>>,
     /// Whether a request needs an API key.
     pub api_key_required: bool,
-    /// When it does: the usage plans that meter it on each stage (in the API's stage
-    /// order), in config order.
+    /// The usage plans that meter it on each stage (in the API's stage order), in config
+    /// order: an API key's, or one a caller's authorizer names.
     pub plans: Vec<Vec<crate::limits::MeteredBy>>,
 }
 
@@ -637,14 +637,11 @@ impl ApiCompile<'_> {
                 integration,
                 buckets,
                 api_key_required: method.api_key_required,
-                plans: if method.api_key_required {
-                    api.stages
-                        .iter()
-                        .map(|s| self.metering(&s.name, resource, &method.method))
-                        .collect()
-                } else {
-                    Vec::new()
-                },
+                plans: api
+                    .stages
+                    .iter()
+                    .map(|s| self.metering(&s.name, resource, &method.method))
+                    .collect(),
             })
         };
         for resource in &api.resources {

@@ -259,3 +259,115 @@ fn stages_of_many_apis_carry_their_throttles() {
     let t = route.throttle.unwrap();
     assert_eq!((t.rate, t.burst), (2.5, 5));
 }
+
+const SECRET: &str = "an-hmac-secret-of-at-least-32-bytes!";
+
+/// An HS256 token from `hmac-issuer` with these claims, signed by PyJWT.
+fn hs256(claims: serde_json::Value) -> String {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import jwt,sys,time,json; c=json.loads(sys.argv[2]); c.update({'iss':'hmac-issuer','exp':int(time.time())+300}); print(jwt.encode(c, sys.argv[1], algorithm='HS256'))",
+            SECRET,
+            &claims.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A Lambda authorizer over HTTP that allows everyone and puts the token, as given, into
+/// its context as `limits` (API Gateway's context values are strings: JSON text here).
+async fn limits_authorizer() -> std::net::SocketAddr {
+    use http_body_util::BodyExt as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(
+                    |req: Request<hyper::body::Incoming>| async move {
+                        let bytes = req.into_body().collect().await.unwrap().to_bytes();
+                        let event: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                        let token = event["authorizationToken"].as_str().unwrap_or("");
+                        let (principal, limits) = token.split_once(' ').unwrap_or((token, ""));
+                        let answer = serde_json::json!({
+                            "principalId": principal,
+                            "policyDocument": {"Version": "2012-10-17", "Statement": [
+                                {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]},
+                            "context": {"limits": limits},
+                        });
+                        Ok::<_, std::convert::Infallible>(http::Response::new(
+                            http_body_util::Full::new(bytes::Bytes::from(answer.to_string())),
+                        ))
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Other issuers carry limits too: a claim in `portcullis:limits`' shape, a claim that
+/// names a usage plan (metered per `sub` on the plan's stages), or a Lambda authorizer's
+/// context. Unreadable limits and unknown plans fail closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_issuers_and_lambda_authorizers_carry_limits() {
+    let endpoint = limits_authorizer().await;
+    let yaml = format!(
+        "{api}listener:\n  address: 127.0.0.1:0\nauthorizers:\n  partner:\n    type: jwt\n    issuer: hmac-issuer\n    audience: any\n    hmac_secret: \"{SECRET}\"\n    limits_claim: custom:limits\n  tiered:\n    type: jwt\n    issuer: hmac-issuer\n    audience: any\n    hmac_secret: \"{SECRET}\"\n    usage_plan_claim: tier\n  gate:\n    type: token\n    url: http://{endpoint}/\n    result_ttl: 0s\n    limits_context: limits\nresources:\n  /a:\n    GET:\n      authorizer: partner\n      integration: {{type: mock, body: a}}\n  /b:\n    GET:\n      authorizer: tiered\n      integration: {{type: mock, body: b}}\n  /c:\n    GET:\n      authorizer: gate\n      integration: {{type: mock, body: c}}\nusage_plans:\n  gold:\n    throttle: {{rate: 1, burst: 2}}\n    stages: [{{stage: test}}]\n",
+        api = api_header(),
+    );
+    let gw = gateway(&yaml).await;
+    let call = |path: &'static str, auth: String| {
+        let addr = gw.addr();
+        async move {
+            let req = Request::get(format!("http://{addr}{path}"))
+                .header("authorization", auth)
+                .body(empty())
+                .unwrap();
+            let (s, _, b) = send(&client(), req).await;
+            (s.as_u16(), b)
+        }
+    };
+    let throttled = (429, r#"{"message":"Too Many Requests"}"#.to_owned());
+    // A claim in portcullis:limits' shape.
+    let own = hs256(serde_json::json!({"sub": "p1", "custom:limits": {"rate": 1, "burst": 1}}));
+    assert_eq!(call("/a", format!("Bearer {own}")).await.0, 200);
+    assert_eq!(call("/a", format!("Bearer {own}")).await, throttled);
+    let none = hs256(serde_json::json!({"sub": "p2"}));
+    for _ in 0..3 {
+        assert_eq!(call("/a", format!("Bearer {none}")).await.0, 200);
+    }
+    let bad = hs256(serde_json::json!({"sub": "p3", "custom:limits": {"rate": "fast"}}));
+    assert_eq!(call("/a", format!("Bearer {bad}")).await, throttled);
+
+    // A claim that names a plan: its throttle per sub.
+    for sub in ["t1", "t2"] {
+        let gold = hs256(serde_json::json!({"sub": sub, "tier": "gold"}));
+        assert_eq!(call("/b", format!("Bearer {gold}")).await.0, 200);
+        assert_eq!(call("/b", format!("Bearer {gold}")).await.0, 200);
+        assert_eq!(call("/b", format!("Bearer {gold}")).await, throttled);
+    }
+    let unknown = hs256(serde_json::json!({"sub": "t3", "tier": "platinum"}));
+    assert_eq!(call("/b", format!("Bearer {unknown}")).await, throttled);
+
+    // A Lambda authorizer's context, as JSON text.
+    let lambda = r#"l1 {"rate":1,"burst":1}"#.to_owned();
+    assert_eq!(call("/c", lambda.clone()).await.0, 200);
+    assert_eq!(call("/c", lambda).await, throttled);
+    assert_eq!(call("/c", "l2 not-json".into()).await, throttled);
+    assert_eq!(
+        call("/c", "l3".into()).await.0,
+        200,
+        "an empty value is not limits"
+    );
+}

@@ -30,6 +30,8 @@ const AUTHORIZER_KEYS: &[&str] = &[
     "leeway",
     "identity_source",
     "cache_entries",
+    "limits_claim",
+    "usage_plan_claim",
 ];
 
 const AUTHORIZATION_KEYS: &[&str] = &[
@@ -524,6 +526,7 @@ fn read_authorizer(
             .and_then(|i| u32::try_from(i).ok()),
         None => Some(100_000),
     };
+    let limits = read_limits_from(cx, &mut m, path, ("limits_claim", "usage_plan_claim"));
     m.finish(cx, AUTHORIZER_KEYS);
     // Keys that only mean something for a JWKS issuer are an error elsewhere, not ignored.
     if let (
@@ -543,6 +546,12 @@ fn read_authorizer(
         }
     }
     kind?;
+    let limits = match limits? {
+        None if matches!(issuer, Some(IssuerConfig::Builtin)) => {
+            Some(LimitsFrom::Limits("portcullis:limits".to_owned()))
+        }
+        other => other,
+    };
     Some(AuthorizerConfig {
         name: name.to_owned(),
         loc: node.loc,
@@ -553,7 +562,34 @@ fn read_authorizer(
         leeway: leeway?,
         source: source?,
         cache_entries: cache_entries?,
+        limits,
     })
+}
+
+/// Where an authorizer's callers' limits come from: `limits_key` names a claim (or context
+/// key) in `portcullis:limits`' shape, `plan_key` one that names a usage plan; at most one.
+pub(super) fn read_limits_from(
+    cx: &mut Cx<'_>,
+    m: &mut super::Map<'_>,
+    path: &str,
+    (limits_key, plan_key): (&str, &str),
+) -> Option<Option<LimitsFrom>> {
+    let limits = m.take(limits_key).map(|(n, p)| cx.string(n, &p));
+    let plan = m.take(plan_key).map(|(n, p)| (cx.string(n, &p), n.loc));
+    match (limits, plan) {
+        (Some(_), Some((_, loc))) => {
+            cx.error(
+                loc,
+                &join(path, plan_key),
+                format!("`{limits_key}` and `{plan_key}` are both set"),
+                "a caller's limits come from one place: their own limits, or a usage plan's",
+            );
+            None
+        }
+        (Some(l), None) => Some(Some(LimitsFrom::Limits(l?))),
+        (None, Some((p, _))) => Some(Some(LimitsFrom::Plan(p?))),
+        (None, None) => Some(None),
+    }
 }
 
 /// Converts the config's YAML tree into the policy engine's input tree.

@@ -19,6 +19,8 @@ const LAMBDA_KEYS: &[&str] = &[
     "cache_entries",
     "payload",
     "simple_responses",
+    "limits_context",
+    "usage_plan_context",
 ];
 
 const FUNCTION_KEYS: &[&str] = &[
@@ -269,6 +271,8 @@ pub(super) fn read_lambda_authorizer(
             .and_then(|i| u32::try_from(i).ok()),
         None => Some(10_000),
     };
+    let limits =
+        super::auth::read_limits_from(cx, &mut m, path, ("limits_context", "usage_plan_context"));
     m.finish(cx, LAMBDA_KEYS);
     Some(LambdaAuthorizerConfig {
         name: name.to_owned(),
@@ -281,6 +285,7 @@ pub(super) fn read_lambda_authorizer(
         validation_expression: validation?,
         result_ttl: ttl?,
         cache_entries: cache_entries?,
+        limits: limits?,
     })
 }
 

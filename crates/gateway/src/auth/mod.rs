@@ -130,12 +130,18 @@ pub struct JwtAuthorizer {
     cache: cache::TokenCache,
     refused: cache::ShardedCache<Refusal>,
     roles: Arc<RoleResolver>,
+    limits: Option<portcullis_config::LimitsFrom>,
 }
 
 impl JwtAuthorizer {
-    /// Whether it verifies the built-in pool's tokens (which carry the users' limits).
+    /// Whether it verifies the built-in pool's tokens.
     pub fn is_pool(&self) -> bool {
         matches!(self.keys, KeySource::Builtin(_))
+    }
+
+    /// Where its callers' own limits are (the pool's: `portcullis:limits`).
+    pub fn limits_from(&self) -> Option<&portcullis_config::LimitsFrom> {
+        self.limits.as_ref()
     }
 }
 
@@ -269,6 +275,7 @@ impl JwtAuthorizer {
             cache: cache::TokenCache::new(usize::try_from(cfg.cache_entries).unwrap_or(0)),
             refused: cache::ShardedCache::new(usize::try_from(cfg.cache_entries / 4).unwrap_or(0)),
             roles,
+            limits: cfg.limits.clone(),
         })
     }
 

@@ -820,6 +820,7 @@ mod tests {
     fn authorizer() -> LambdaAuthorizer {
         LambdaAuthorizer::new(
             LambdaAuthorizerConfig {
+                limits: None,
                 name: "t".into(),
                 loc: portcullis_config::Loc::default(),
                 kind: LambdaKind::Token,
