@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole Portcullis test suite on a fresh Debian machine with a Rust toolchain.
-# Installs what the tests need (curl, CA certificates, Node.js; PyJWT, boto3, Authlib, awslambdaric and the
+# Installs what the tests need (curl, CA certificates, Node.js, Redis; PyJWT, boto3, Authlib, awslambdaric and the
 # jose npm package for the compatibility tests; a
 # PostgreSQL server started on 127.0.0.1 for the identity store's tests), then: formatting check, clippy (warnings are
 # errors), unit, property, golden and integration tests, and `portcullis check` on every
@@ -14,6 +14,10 @@ command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 # nginx is the real upstream of the path-canonicalisation differential test.
 [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+# Redis: the shared-limits tests start their own servers on loopback (one server, and a
+# three-node Redis Cluster made with redis-cli), and stop and restart them.
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)
 # aws-lambda-ric (AWS's Node.js runtime interface client) compiles its native part with these.
 for tool in cmake autoconf automake libtoolize make g++; do

@@ -518,6 +518,7 @@ const SHARED_KEYS: &[&str] = &[
     "domains",
     "waf",
     "usage_plans",
+    "limits",
 ];
 
 /// Keys of the single-API shape: the API's own sections at the top level.
@@ -582,6 +583,10 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
     let waf = match m.take("waf") {
         Some((n, p)) => waf::read_waf(cx, n, &p, account.as_ref(), &known).map(Some),
         None => Some(None),
+    };
+    let limits = match m.take("limits") {
+        Some((n, p)) => usage_plans::read_limits(cx, n, &p),
+        None => Some(LimitsConfig::default()),
     };
     let usage_plans = match m.take("usage_plans") {
         Some((n, p)) => usage_plans::read(cx, n, &p, apis.as_deref()),
@@ -674,6 +679,7 @@ fn read_config(cx: &mut Cx<'_>, root: &Node) -> Option<Config> {
         validation: validation_limits?,
         waf: waf?,
         usage_plans: usage_plans?,
+        limits: limits?,
         warnings: Vec::new(),
     })
 }

@@ -40,6 +40,8 @@ pub struct Config {
     pub waf: Option<WafConfig>,
     /// Usage plans (`usage_plans:`): throttles and quotas per API key, in file order.
     pub usage_plans: Vec<UsagePlanConfig>,
+    /// Where rate and quota counters live (`limits:`).
+    pub limits: LimitsConfig,
     /// Problems that do not stop the config from loading (an authorizer that accepts any
     /// audience, ...): shown by `portcullis check` and logged when the config is applied.
     pub warnings: Vec<crate::Diagnostic>,
@@ -122,8 +124,71 @@ pub struct UsagePlanConfig {
     pub quota: Option<QuotaConfig>,
     /// The API stages it applies to.
     pub stages: Vec<PlanStageConfig>,
+    /// What its limits do while the shared store is unreachable (`None`: `limits.on_failure`).
+    pub on_store_failure: Option<OnStoreFailure>,
     /// Where the plan is in the file.
     pub loc: Loc,
+}
+
+/// `limits:`: where the counters of every throttle and quota live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// In this process (the default), or shared through Redis.
+    pub store: LimitsStore,
+    /// Longest wait for one Redis call; past it the call counts as failed.
+    pub timeout: Duration,
+    /// How long tokens taken from Redis in a batch may be spent locally before they
+    /// lapse: the bound on how far a fleet can run over a rate.
+    pub lease: Duration,
+    /// What limits do while Redis is unreachable, unless a plan says otherwise.
+    pub on_failure: OnStoreFailure,
+    /// Prefix of every Redis key (fleets sharing one Redis keep their counts apart).
+    pub key_prefix: String,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            store: LimitsStore::Local,
+            timeout: Duration::from_millis(50),
+            lease: Duration::from_millis(100),
+            on_failure: OnStoreFailure::Local,
+            key_prefix: "portcullis".to_owned(),
+        }
+    }
+}
+
+/// Where counters live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitsStore {
+    /// In the gateway process.
+    Local,
+    /// One Redis server: `redis://[user:password@]host:port[/db]`.
+    Redis(String),
+    /// A Redis Cluster: its seed nodes (`redis://host:port` each).
+    RedisCluster(Vec<String>),
+}
+
+/// What a limit does while its shared store cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnStoreFailure {
+    /// Enforce it in this process alone (each node its own count) until Redis is back.
+    Local,
+    /// Let requests through unmetered.
+    Open,
+    /// Refuse requests (429, `Retry-After: 1`).
+    Closed,
+}
+
+impl OnStoreFailure {
+    /// The name in the config.
+    pub fn name(self) -> &'static str {
+        match self {
+            OnStoreFailure::Local => "local",
+            OnStoreFailure::Open => "open",
+            OnStoreFailure::Closed => "closed",
+        }
+    }
 }
 
 /// A usage plan's quota.

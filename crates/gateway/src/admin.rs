@@ -220,7 +220,7 @@ async fn route(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Res
                     .find_map(|kv| kv.strip_prefix("keyId="))
                     .map(str::to_owned)
             });
-            usage(shared, plan_name, key_id.as_deref())
+            usage(shared, plan_name, key_id.as_deref()).await
         }
         ("/explain", _) if method == Method::POST => {
             if access(shared, &req) == Access::Anonymous {
@@ -247,8 +247,8 @@ async fn route(shared: &Shared, req: Request<Incoming>, peer: SocketAddr) -> Res
 /// attached to the plan (or only `key_id`) to `[[used, remaining]]`; `remaining` is null for
 /// a plan without a quota, whose requests are counted per UTC day. Dates are the period's
 /// first and last days (UTC). Counts are this node's (the local store).
-fn usage(shared: &Shared, name: &str, key_id: Option<&str>) -> Response<Full<Bytes>> {
-    let plan = shared.plan.load();
+async fn usage(shared: &Shared, name: &str, key_id: Option<&str>) -> Response<Full<Bytes>> {
+    let plan = shared.plan.load_full();
     let Some(up) = plan.usage_plans.iter().find(|p| &*p.name == name) else {
         return json(
             StatusCode::NOT_FOUND,
@@ -261,18 +261,18 @@ fn usage(shared: &Shared, name: &str, key_id: Option<&str>) -> Response<Full<Byt
             &serde_json::json!({"message": "this gateway has no user pool, so no API keys"}),
         );
     };
-    let ring = pool.api_keys();
-    let mut keys: Vec<_> = ring
+    let mut keys: Vec<_> = pool
+        .api_keys()
         .iter()
         .filter(|k| key_id.is_none_or(|id| k.id == id))
-        .filter_map(|k| Some((k, k.attached_to(name)?)))
+        .filter_map(|k| Some((k.clone(), k.attached_to(name)?)))
         .collect();
     keys.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     let mut items = serde_json::Map::new();
     let mut detail = Vec::new();
     let mut period = None;
     for (k, attached_at) in keys {
-        let u = plan.usage.key_usage(up, &k.id, attached_at);
+        let u = plan.limiter.key_usage(up, &k.id, attached_at).await;
         period = Some(u.period);
         items.insert(k.id.clone(), serde_json::json!([[u.used, u.remaining]]));
         detail.push(serde_json::json!({
@@ -280,8 +280,10 @@ fn usage(shared: &Shared, name: &str, key_id: Option<&str>) -> Response<Full<Byt
         }));
     }
     let (start, end) = period.unwrap_or_else(|| {
-        let u = plan.usage.key_usage(up, "", 0);
-        u.period
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        up.quota_at(0, secs).period.bounds(secs)
     });
     let day = |secs: u64| {
         let (y, m, d) = portcullis_core::civil_date(secs);

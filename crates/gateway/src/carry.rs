@@ -140,9 +140,30 @@ pub struct Carry {
     /// Stage and method buckets, by API, stage, method and resource: a reload that keeps
     /// a method keeps its bucket.
     buckets: Mutex<HashMap<String, std::sync::Weak<portcullis_limits::Bucket>>>,
+    /// The shared limits store (kept while `limits` is unchanged, with its leases).
+    shared_limits: Mutex<Option<Arc<crate::limits::shared::SharedStore>>>,
 }
 
 impl Carry {
+    /// The shared limits store `cfg` names (`None` for the local store): the earlier plan's
+    /// when the settings are the same.
+    pub fn shared_limits(
+        &self,
+        cfg: &portcullis_config::LimitsConfig,
+    ) -> Result<Option<Arc<crate::limits::shared::SharedStore>>, String> {
+        let Ok(mut kept) = self.shared_limits.lock() else {
+            return Err("limits store registry poisoned".into());
+        };
+        if let Some(s) = kept.as_ref()
+            && s.settings == *cfg
+        {
+            return Ok(Some(s.clone()));
+        }
+        let store = crate::limits::shared::SharedStore::new(cfg)?.map(Arc::new);
+        kept.clone_from(&store);
+        Ok(store)
+    }
+
     /// The bucket of `key` (API, stage, method, resource): the earlier plan's if it is
     /// still alive, or a full one.
     pub fn bucket(&self, key: String) -> Arc<portcullis_limits::Bucket> {

@@ -332,7 +332,7 @@ pub async fn chain<'p, R: Recorder>(
     let caller = authenticate(&routed, &guard, head, ctx).await;
     rec.authenticated(caller.as_ref());
     let permit = authorize(&routed, &guard, caller?, head, ctx, rec)?;
-    let metered = throttle(plan, &routed, permit, head, ctx, rec)?;
+    let metered = throttle(plan, &routed, permit, head, ctx, rec).await?;
     let valid = validate(plan, &routed, metered, head, body, ctx).await;
     rec.validated(valid.as_ref());
     valid?;
@@ -641,7 +641,7 @@ pub struct Metered(());
 /// [`crate::limits`]); a claim that is there but unreadable refuses the request. Then the
 /// method's throttle on its stage (the method's own `throttle`, or the stage's), one bucket
 /// for every caller.
-pub fn throttle<R: Recorder>(
+pub async fn throttle<R: Recorder>(
     plan: &Plan,
     routed: &Routed<'_, '_>,
     _permit: Permit,
@@ -655,13 +655,13 @@ pub fn throttle<R: Recorder>(
         .iter()
         .position(|s| std::ptr::eq(s, routed.stage));
     if routed.route.api_key_required {
-        api_key(plan, routed, stage, head, ctx, rec)?;
+        api_key(plan, routed, stage, head, ctx, rec).await?;
     }
-    caller_limits(plan, routed, stage, ctx, rec)?;
+    caller_limits(plan, routed, stage, ctx, rec).await?;
     // Then the method's throttle on this stage (its own, or the stage's default), shared by
     // every caller.
     if let Some(Some(m)) = stage.and_then(|i| routed.route.buckets.get(i)) {
-        let checked = m.check(!rec.dry_run());
+        let checked = plan.limiter.check_method(m, !rec.dry_run()).await;
         rec.throttled(&m.throttle, m.own, checked.as_ref().map(|_| ()));
         checked?;
     }
@@ -673,7 +673,7 @@ pub fn throttle<R: Recorder>(
 /// by default): their own numbers, per caller (`sub`, or a Lambda's `principalId`), or the
 /// usage plan they name, per caller on the stages it covers. Limits that are there but
 /// unreadable, or a plan that is not configured, refuse the request (429): it fails closed.
-fn caller_limits<R: Recorder>(
+async fn caller_limits<R: Recorder>(
     plan: &Plan,
     routed: &Routed<'_, '_>,
     stage: Option<usize>,
@@ -712,7 +712,7 @@ fn caller_limits<R: Recorder>(
             let Some(limits) = UserLimits::from_value(value).map_err(|w| refuse(w.into()))? else {
                 return Ok(());
             };
-            let checked = plan.usage.check_user(&p.sub, &limits, take);
+            let checked = plan.limiter.check_user(&p.sub, &limits, take).await;
             rec.metered(
                 &p.sub,
                 CallerLimits::Own(&limits),
@@ -743,8 +743,9 @@ fn caller_limits<R: Recorder>(
                 return Ok(());
             };
             let checked = plan
-                .usage
-                .check_key(&format!("caller:{}", p.sub), m, 0, take);
+                .limiter
+                .check_key(&format!("caller:{}", p.sub), m, 0, take)
+                .await;
             rec.metered(&p.sub, CallerLimits::Plan(m), checked.as_ref().map(|_| ()));
             checked
         }
@@ -756,7 +757,7 @@ fn caller_limits<R: Recorder>(
 /// unknown or disabled key, or one in no usage plan of this stage, is `403 {"message":
 /// "Forbidden"}`; then the key's plan meters the request (its throttle, or the method's in
 /// the plan; its quota). The key's value is never logged, only its id.
-fn api_key<R: Recorder>(
+async fn api_key<R: Recorder>(
     plan: &Plan,
     routed: &Routed<'_, '_>,
     stage: Option<usize>,
@@ -783,12 +784,13 @@ fn api_key<R: Recorder>(
         rec.keyed(None, None, Err(&e));
         return Err(e);
     };
-    let ring = plan.api_keys.as_ref().map(|s| s.api_keys());
-    let Some(key) = ring
+    // The key is taken out of the ring: nothing holds the ring across the store's await.
+    let key = plan
+        .api_keys
         .as_ref()
-        .and_then(|r| r.find(&value))
-        .filter(|k| k.enabled)
-    else {
+        .and_then(|s| s.api_keys().find(&value).cloned())
+        .filter(|k| k.enabled);
+    let Some(key) = key else {
         let e = forbidden("API key: unknown or disabled");
         rec.keyed(None, None, Err(&e));
         return Err(e);
@@ -802,13 +804,14 @@ fn api_key<R: Recorder>(
         });
     let Some((m, attached_at)) = metered else {
         let e = forbidden("API key: in no usage plan of this stage");
-        rec.keyed(Some(key), None, Err(&e));
+        rec.keyed(Some(&key), None, Err(&e));
         return Err(e);
     };
     let checked = plan
-        .usage
-        .check_key(&key.id, m, attached_at, !rec.dry_run());
-    rec.keyed(Some(key), Some(m), checked.as_ref().map(|_| ()));
+        .limiter
+        .check_key(&key.id, m, attached_at, !rec.dry_run())
+        .await;
+    rec.keyed(Some(&key), Some(m), checked.as_ref().map(|_| ()));
     checked?;
     ctx.api_key = Some(Box::new(crate::context::ApiKeyUse {
         id: key.id.clone(),

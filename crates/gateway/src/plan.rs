@@ -183,8 +183,9 @@ pub struct Plan {
     pub config: Config,
     /// The web ACLs (the stages hold their own) and what they share.
     pub waf: crate::firewall::WafPlan,
-    /// Every user's bucket and quota count, shared with the plans before and after.
-    pub usage: Arc<crate::limits::Usage>,
+    /// Where every limit is spent: this process's counts (shared with the plans before and
+    /// after) or the shared store.
+    pub limiter: crate::limits::Limiter,
     /// The usage plans, in config order.
     pub usage_plans: Vec<Arc<crate::limits::UsagePlan>>,
     /// The user pool, whose API keys methods that require one are checked against.
@@ -237,6 +238,22 @@ impl Plan {
                 }
             }
         });
+        let limiter = crate::limits::Limiter {
+            local: carry.usage.clone(),
+            shared: match carry.shared_limits(&config.limits) {
+                Ok(s) => s,
+                Err(e) => {
+                    problem(
+                        Loc::default(),
+                        "limits.store".into(),
+                        e,
+                        "write `redis://HOST:PORT[/DB]` or `redis-cluster://HOST:PORT,...`",
+                    );
+                    None
+                }
+            },
+            on_failure: config.limits.on_failure,
+        };
         let usage_plans: Vec<Arc<crate::limits::UsagePlan>> = config
             .usage_plans
             .iter()
@@ -368,7 +385,7 @@ impl Plan {
         };
         Ok(Plan {
             waf,
-            usage: carry.usage.clone(),
+            limiter,
             usage_plans,
             api_keys: match pool {
                 PoolHandle::Serving(p) => p.cloned(),
@@ -623,6 +640,7 @@ impl ApiCompile<'_> {
                     Some(crate::limits::MethodBucket {
                         throttle,
                         own: own.is_some(),
+                        key: Arc::from(format!("m\0{key}").into_bytes().into_boxed_slice()),
                         bucket: self.carry.bucket(key),
                     })
                 })

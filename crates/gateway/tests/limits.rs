@@ -260,26 +260,7 @@ fn stages_of_many_apis_carry_their_throttles() {
     assert_eq!((t.rate, t.burst), (2.5, 5));
 }
 
-const SECRET: &str = "an-hmac-secret-of-at-least-32-bytes!";
-
-/// An HS256 token from `hmac-issuer` with these claims, signed by PyJWT.
-fn hs256(claims: serde_json::Value) -> String {
-    let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import jwt,sys,time,json; c=json.loads(sys.argv[2]); c.update({'iss':'hmac-issuer','exp':int(time.time())+300}); print(jwt.encode(c, sys.argv[1], algorithm='HS256'))",
-            SECRET,
-            &claims.to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+const SECRET: &str = HMAC_SECRET;
 
 /// A Lambda authorizer over HTTP that allows everyone and puts the token, as given, into
 /// its context as `limits` (API Gateway's context values are strings: JSON text here).
@@ -340,24 +321,30 @@ async fn other_issuers_and_lambda_authorizers_carry_limits() {
     };
     let throttled = (429, r#"{"message":"Too Many Requests"}"#.to_owned());
     // A claim in portcullis:limits' shape.
-    let own = hs256(serde_json::json!({"sub": "p1", "custom:limits": {"rate": 1, "burst": 1}}));
+    let own = hs256(
+        SECRET,
+        serde_json::json!({"sub": "p1", "custom:limits": {"rate": 1, "burst": 1}}),
+    );
     assert_eq!(call("/a", format!("Bearer {own}")).await.0, 200);
     assert_eq!(call("/a", format!("Bearer {own}")).await, throttled);
-    let none = hs256(serde_json::json!({"sub": "p2"}));
+    let none = hs256(SECRET, serde_json::json!({"sub": "p2"}));
     for _ in 0..3 {
         assert_eq!(call("/a", format!("Bearer {none}")).await.0, 200);
     }
-    let bad = hs256(serde_json::json!({"sub": "p3", "custom:limits": {"rate": "fast"}}));
+    let bad = hs256(
+        SECRET,
+        serde_json::json!({"sub": "p3", "custom:limits": {"rate": "fast"}}),
+    );
     assert_eq!(call("/a", format!("Bearer {bad}")).await, throttled);
 
     // A claim that names a plan: its throttle per sub.
     for sub in ["t1", "t2"] {
-        let gold = hs256(serde_json::json!({"sub": sub, "tier": "gold"}));
+        let gold = hs256(SECRET, serde_json::json!({"sub": sub, "tier": "gold"}));
         assert_eq!(call("/b", format!("Bearer {gold}")).await.0, 200);
         assert_eq!(call("/b", format!("Bearer {gold}")).await.0, 200);
         assert_eq!(call("/b", format!("Bearer {gold}")).await, throttled);
     }
-    let unknown = hs256(serde_json::json!({"sub": "t3", "tier": "platinum"}));
+    let unknown = hs256(SECRET, serde_json::json!({"sub": "t3", "tier": "platinum"}));
     assert_eq!(call("/b", format!("Bearer {unknown}")).await, throttled);
 
     // A Lambda authorizer's context, as JSON text.

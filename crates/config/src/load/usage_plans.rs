@@ -6,7 +6,14 @@ use super::{Cx, METHODS, join, named, read_throttle};
 use crate::model::*;
 use crate::yaml::{Loc, Node, Value};
 
-const PLAN_KEYS: &[&str] = &["description", "throttle", "quota", "stages"];
+const PLAN_KEYS: &[&str] = &[
+    "description",
+    "throttle",
+    "quota",
+    "stages",
+    "on_store_failure",
+];
+const LIMITS_KEYS: &[&str] = &["store", "timeout", "lease", "on_failure", "key_prefix"];
 const QUOTA_KEYS: &[&str] = &["limit", "period", "offset"];
 const STAGE_KEYS: &[&str] = &["api", "stage", "methods"];
 
@@ -65,6 +72,10 @@ fn read_plan(
             "list the API stages the plan meters, e.g. `stages: [{stage: prod}]`",
         )
         .and_then(|(n, p)| read_stages(cx, n, &p, apis));
+    let on_store_failure = match m.take("on_store_failure") {
+        Some((n, p)) => read_on_failure(cx, n, &p).map(Some),
+        None => Some(None),
+    };
     m.finish(cx, PLAN_KEYS);
     if throttle == Some(None) || quota == Some(None) {
         return None;
@@ -75,8 +86,144 @@ fn read_plan(
         throttle: throttle.flatten(),
         quota: quota.flatten(),
         stages: stages?,
+        on_store_failure: on_store_failure?,
         loc,
     })
+}
+
+fn read_on_failure(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<OnStoreFailure> {
+    let s = cx.string(node, path)?;
+    let v = match s.as_str() {
+        "local" => OnStoreFailure::Local,
+        "open" => OnStoreFailure::Open,
+        "closed" => OnStoreFailure::Closed,
+        _ => {
+            cx.error(
+                node.loc,
+                path,
+                format!("`{s}` is not a failure mode"),
+                "write `local` (each gateway counts alone until Redis is back), `open` (requests pass unmetered) or `closed` (requests are refused 429)",
+            );
+            return None;
+        }
+    };
+    Some(v)
+}
+
+/// Reads `limits:`: the store (`local`, `redis://host:port[/db]`, or
+/// `redis-cluster://host:port,host:port,...`), the Redis call timeout, the lease, the
+/// failure mode and the key prefix.
+pub(super) fn read_limits(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<LimitsConfig> {
+    let mut m = cx.map(node, path)?;
+    let defaults = LimitsConfig::default();
+    let store = match m.take("store") {
+        Some((n, p)) => cx.string(n, &p).and_then(|s| read_store(cx, &s, n.loc, &p)),
+        None => Some(LimitsStore::Local),
+    };
+    let bounded =
+        |cx: &mut Cx<'_>, key: &str, m: &mut super::Map<'_>, def, (lo, hi): (u64, u64)| match m
+            .take(key)
+        {
+            None => Some(def),
+            Some((n, p)) => {
+                let d = cx.duration(n, &p)?;
+                let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+                if (lo..=hi).contains(&ms) {
+                    Some(d)
+                } else {
+                    cx.error(
+                        n.loc,
+                        &p,
+                        format!("`{key}` is {lo} ms to {hi} ms"),
+                        "keep Redis calls short: a request waits for one at most this long",
+                    );
+                    None
+                }
+            }
+        };
+    let timeout = bounded(cx, "timeout", &mut m, defaults.timeout, (1, 5_000));
+    let lease = bounded(cx, "lease", &mut m, defaults.lease, (1, 10_000));
+    let on_failure = match m.take("on_failure") {
+        Some((n, p)) => read_on_failure(cx, n, &p),
+        None => Some(defaults.on_failure),
+    };
+    let key_prefix = match m.take("key_prefix") {
+        Some((n, p)) => cx.string(n, &p).and_then(|s| {
+            let ok = (1..=64).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+            if !ok {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!("`{s}` is not a key prefix"),
+                    "1 to 64 letters, digits, `-`, `_`, `.` and `:`",
+                );
+            }
+            ok.then_some(s)
+        }),
+        None => Some(defaults.key_prefix),
+    };
+    m.finish(cx, LIMITS_KEYS);
+    Some(LimitsConfig {
+        store: store?,
+        timeout: timeout?,
+        lease: lease?,
+        on_failure: on_failure?,
+        key_prefix: key_prefix?,
+    })
+}
+
+/// `host:port` with a host of letters, digits, `.`, `-` or an IPv6 address in brackets.
+fn valid_host_port(s: &str) -> bool {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return false;
+    };
+    let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        inner.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+    };
+    host_ok && port.parse::<u16>().is_ok_and(|p| p > 0)
+}
+
+fn read_store(cx: &mut Cx<'_>, s: &str, loc: Loc, path: &str) -> Option<LimitsStore> {
+    let help = "write `local`, `redis://HOST:PORT[/DB]` (credentials as `redis://USER:PASSWORD@HOST:PORT`) or `redis-cluster://HOST:PORT,HOST:PORT,...`";
+    if s == "local" {
+        return Some(LimitsStore::Local);
+    }
+    if s.starts_with("rediss://") {
+        cx.error(
+            loc,
+            path,
+            "TLS to Redis (`rediss://`) is not supported",
+            "reach Redis over a private network or a local TLS tunnel, and write `redis://`",
+        );
+        return None;
+    }
+    if let Some(rest) = s.strip_prefix("redis://") {
+        let (auth_host, db) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = auth_host.rsplit_once('@').map_or(auth_host, |(_, h)| h);
+        if valid_host_port(host) && (db.is_empty() || db.parse::<u16>().is_ok()) {
+            return Some(LimitsStore::Redis(s.to_owned()));
+        }
+    } else if let Some(rest) = s.strip_prefix("redis-cluster://") {
+        let nodes: Vec<&str> = rest.split(',').collect();
+        if nodes
+            .iter()
+            .all(|n| valid_host_port(n.rsplit_once('@').map_or(n, |(_, h)| h)))
+        {
+            return Some(LimitsStore::RedisCluster(
+                nodes.iter().map(|n| format!("redis://{n}")).collect(),
+            ));
+        }
+    }
+    // The value may hold a password: it is not repeated.
+    cx.error(loc, path, "not a limits store", help);
+    None
 }
 
 fn read_quota(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<QuotaConfig> {

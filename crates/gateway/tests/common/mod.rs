@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 pub mod logwatch;
+pub mod redis;
 
 pub type TestBody = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -71,6 +72,29 @@ pub async fn gateway_from_file(path: &Path) -> Gateway {
     Gateway::start(config, Some(path.to_path_buf()))
         .await
         .unwrap()
+}
+
+/// The shared secret of test configs' `hmac-issuer` authorizers.
+pub const HMAC_SECRET: &str = "an-hmac-secret-of-at-least-32-bytes!";
+
+/// An HS256 token from `hmac-issuer` with these claims (and `exp` in five minutes), signed
+/// by PyJWT.
+pub fn hs256(secret: &str, claims: serde_json::Value) -> String {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import jwt,sys,time,json; c=json.loads(sys.argv[2]); c.update({'iss':'hmac-issuer','exp':int(time.time())+300}); print(jwt.encode(c, sys.argv[1], algorithm='HS256'))",
+            secret,
+            &claims.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 pub fn api_header() -> &'static str {
