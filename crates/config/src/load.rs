@@ -2220,6 +2220,7 @@ fn path_param_help(segments: &[Segment]) -> String {
 const IDENTITY_KEYS: &[&str] = &[
     "database",
     "database_timeout",
+    "refresh_interval",
     "issuer",
     "signing_algorithm",
     "default_client_id",
@@ -2282,6 +2283,25 @@ fn read_identity(
             }
         }),
         None => Some(Duration::from_secs(3)),
+    };
+    let refresh_interval = match m.take("refresh_interval") {
+        Some((n, p)) => cx.duration(n, &p).and_then(|d| {
+            if (Duration::from_secs(1)..=Duration::from_secs(60)).contains(&d) {
+                Some(d)
+            } else {
+                cx.error(
+                    n.loc,
+                    &p,
+                    format!(
+                        "refresh_interval {} is out of range",
+                        crate::units::format_duration(d)
+                    ),
+                    "use 1s to 60s: how soon a revocation or an API key change made elsewhere is seen here",
+                );
+                None
+            }
+        }),
+        None => Some(Duration::from_secs(5)),
     };
     // The key sealing client secrets: next to a SQLite database, under data/ otherwise.
     let secrets_key = match m.take("secrets_key") {
@@ -2605,6 +2625,7 @@ fn read_identity(
         max_concurrent_hashes: hashing.3?,
         max_queued_hashes: hashing.4?,
         database_timeout: database_timeout?,
+        refresh_interval: refresh_interval?,
         login_path: paths.0?,
         refresh_path: paths.1?,
         logout_path: paths.2?,

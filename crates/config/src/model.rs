@@ -692,6 +692,9 @@ pub struct IdentityConfig {
     /// Longest wait for a database connection (PostgreSQL: connecting included); past it
     /// the request fails at once with 500.
     pub database_timeout: Duration,
+    /// How often revocations and API keys are read again from the database (changes made
+    /// by the CLI or other gateway nodes); the key ring every sixth time.
+    pub refresh_interval: Duration,
     /// Fewest characters in a new password.
     pub password_min_length: u32,
     /// New passwords need an upper-case letter, a lower-case letter, a digit, a symbol.

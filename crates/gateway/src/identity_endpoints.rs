@@ -80,13 +80,14 @@ pub async fn open_service(cfg: &IdentityConfig) -> Result<IdentityService, Strin
 }
 
 /// Keeps the key ring, the revocations and the API keys current while the gateway runs:
-/// every 5 seconds re-reads the revocations and the API keys (changed by `portcullis`
-/// commands or other gateway nodes); every 30
-/// seconds picks up keys rotated or retired by `portcullis keys` (another process), retires
+/// every `identity.refresh_interval` (5 s by default) re-reads the revocations and the API
+/// keys (changed by `portcullis` commands or other gateway nodes); every sixth time (30
+/// seconds by default) picks up keys rotated or retired by `portcullis keys` (another
+/// process or node), retires
 /// keys no token can still need, and purges expired refresh tokens and revocations.
 /// Failures are logged and retried; the previous state keeps serving.
-pub async fn maintain(service: Arc<IdentityService>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+pub async fn maintain(service: Arc<IdentityService>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     let mut n: u64 = 0;

@@ -229,7 +229,17 @@ impl Gateway {
         let admin_task =
             admin_listener.map(|l| tokio::spawn(admin::run(shared.clone(), l, phase_rx)));
         if let Some(identity) = &shared.identity {
-            tokio::spawn(identity_endpoints::maintain(identity.service().clone()));
+            let every = shared
+                .plan
+                .load()
+                .config
+                .identity
+                .as_ref()
+                .map_or(std::time::Duration::from_secs(5), |i| i.refresh_interval);
+            tokio::spawn(identity_endpoints::maintain(
+                identity.service().clone(),
+                every,
+            ));
         }
         shared.ready.store(true, Ordering::Release);
         tokio::spawn(readiness::monitor(
