@@ -120,29 +120,42 @@ pub(super) fn read_limits(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Li
         Some((n, p)) => cx.string(n, &p).and_then(|s| read_store(cx, &s, n.loc, &p)),
         None => Some(LimitsStore::Local),
     };
-    let bounded =
-        |cx: &mut Cx<'_>, key: &str, m: &mut super::Map<'_>, def, (lo, hi): (u64, u64)| match m
-            .take(key)
-        {
-            None => Some(def),
-            Some((n, p)) => {
-                let d = cx.duration(n, &p)?;
-                let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-                if (lo..=hi).contains(&ms) {
-                    Some(d)
-                } else {
-                    cx.error(
-                        n.loc,
-                        &p,
-                        format!("`{key}` is {lo} ms to {hi} ms"),
-                        "keep Redis calls short: a request waits for one at most this long",
-                    );
-                    None
-                }
-            }
+    /// A duration from `lo` to `hi` milliseconds at `key`, or `def`.
+    fn bounded(
+        cx: &mut Cx<'_>,
+        m: &mut super::Map<'_>,
+        key: &str,
+        def: std::time::Duration,
+        (lo, hi): (u64, u64),
+        help: &str,
+    ) -> Option<std::time::Duration> {
+        let Some((n, p)) = m.take(key) else {
+            return Some(def);
         };
-    let timeout = bounded(cx, "timeout", &mut m, defaults.timeout, (1, 5_000));
-    let lease = bounded(cx, "lease", &mut m, defaults.lease, (1, 10_000));
+        let d = cx.duration(n, &p)?;
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        if (lo..=hi).contains(&ms) {
+            return Some(d);
+        }
+        cx.error(n.loc, &p, format!("`{key}` is {lo} ms to {hi} ms"), help);
+        None
+    }
+    let timeout = bounded(
+        cx,
+        &mut m,
+        "timeout",
+        defaults.timeout,
+        (1, 5_000),
+        "keep Redis calls short: a request waits for one at most this long",
+    );
+    let lease = bounded(
+        cx,
+        &mut m,
+        "lease",
+        defaults.lease,
+        (1, 10_000),
+        "tokens taken from Redis are spent locally at most this long: it bounds how far a fleet can run over a rate",
+    );
     let on_failure = match m.take("on_failure") {
         Some((n, p)) => read_on_failure(cx, n, &p),
         None => Some(defaults.on_failure),
