@@ -246,18 +246,17 @@ async fn run_inner(config: &Path, cmd: ApiKeysCommand) -> Result<(), String> {
                     attached_at: 0,
                 });
             }
+            let plan_names: Vec<&str> = plans.iter().map(String::as_str).collect();
             let key = store
                 .create_api_key(&NewApiKey {
                     name: &name,
                     description: &description,
                     value: &value,
                     enabled: !disabled,
+                    plans: &plan_names,
                 })
                 .await
                 .map_err(err)?;
-            for p in &plans {
-                store.attach_api_key(&key.id, p).await.map_err(err)?;
-            }
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "id:    {}", key.id);
             let _ = writeln!(out, "name:  {}", key.name);
@@ -330,6 +329,17 @@ async fn usage(
     key: Option<&str>,
     as_json: bool,
 ) -> Result<(), String> {
+    if !cfg.usage_plans.iter().any(|p| p.name == plan) {
+        let names: Vec<&str> = cfg.usage_plans.iter().map(|p| p.name.as_str()).collect();
+        return Err(format!(
+            "no usage plan named `{plan}`; the plans: {}",
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ));
+    }
     let admin = cfg.admin.as_ref().ok_or_else(|| {
         format!(
             "{} has no `admin` listener, which `usage` asks",

@@ -63,12 +63,21 @@ pub struct RequestCtx {
 }
 
 /// An API key a request was metered by.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiKeyUse {
     /// The key's id.
     pub id: String,
     /// Its value, for the integration (never logged).
     pub value: String,
+}
+
+impl std::fmt::Debug for ApiKeyUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyUse")
+            .field("id", &self.id)
+            .field("value", &"***")
+            .finish()
+    }
 }
 
 impl RequestCtx {

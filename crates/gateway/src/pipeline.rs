@@ -724,7 +724,12 @@ async fn caller_limits<R: Recorder>(
             let named = if lambda {
                 p.context_value(name).filter(|t| !t.is_empty())
             } else {
-                p.claims.get(name).and_then(serde_json::Value::as_str)
+                match p.claims.get(name) {
+                    None => None,
+                    Some(v) => Some(v.as_str().ok_or_else(|| {
+                        refuse("the caller's usage plan claim is not a string".into())
+                    })?),
+                }
             };
             let Some(named) = named else {
                 return Ok(());

@@ -47,6 +47,7 @@ async fn key(svc: &IdentityService, name: &str, plans: &[&str], enabled: bool) -
             description: "",
             value: &value,
             enabled,
+            plans: &[],
         })
         .await
         .unwrap();

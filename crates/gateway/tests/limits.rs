@@ -346,6 +346,12 @@ async fn other_issuers_and_lambda_authorizers_carry_limits() {
     }
     let unknown = hs256(SECRET, serde_json::json!({"sub": "t3", "tier": "platinum"}));
     assert_eq!(call("/b", format!("Bearer {unknown}")).await, throttled);
+    let not_a_name = hs256(SECRET, serde_json::json!({"sub": "t4", "tier": 5}));
+    assert_eq!(
+        call("/b", format!("Bearer {not_a_name}")).await,
+        throttled,
+        "a plan claim that is not a string fails closed"
+    );
 
     // A Lambda authorizer's context, as JSON text.
     let lambda = r#"l1 {"rate":1,"burst":1}"#.to_owned();

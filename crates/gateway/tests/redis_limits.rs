@@ -71,6 +71,77 @@ async fn two_gateways_share_one_rate_and_one_quota_through_redis() {
         "{statuses:?}"
     );
     assert!(statuses[7..].iter().all(|s| *s == 429), "{statuses:?}");
+
+    // A closed bucket (rate 0) refuses without asking Redis, and does not take the store
+    // down for everyone else.
+    let closed = hs256(
+        HMAC_SECRET,
+        serde_json::json!({"sub": "closed", "custom:limits": {"rate": 0, "burst": 5}}),
+    );
+    for _ in 0..3 {
+        assert_eq!(call(a.addr(), "/own", Some(&closed)).await.0, 429);
+    }
+    let admin = a.admin_addr().unwrap();
+    assert_eq!(metric(admin, "portcullis_limits_store_up").await, Some(1.0));
+}
+
+/// Tokens leased and not spent go back to Redis: a quota counts what was spent, plus at
+/// most the current lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unspent_leases_are_given_back_to_the_quota() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("identity.db").display().to_string();
+    let yaml = config(
+        &redis.url(),
+        &format!("  metered:\n    throttle: {{rate: 100, burst: 100}}\n    quota: {{limit: 1000, period: DAY}}\n    stages: [{{stage: test}}]\nidentity:\n  database: {db}\n  issuer: http://gateway.test\n"),
+    )
+    .replace("  /own:\n", "  /keyed:\n    GET:\n      authorizer: NONE\n      api_key_required: true\n      integration: {type: mock, body: keyed}\n  /own:\n");
+    let gw = gateway_in(&yaml, dir.path()).await;
+    let svc = gw.shared().identity.as_ref().unwrap().service().clone();
+    let value = portcullis_identity::api_keys::generate_value();
+    let key = svc
+        .store()
+        .create_api_key(&portcullis_identity::store::NewApiKey {
+            name: "sporadic",
+            description: "",
+            value: &value,
+            enabled: true,
+            plans: &["metered"],
+        })
+        .await
+        .unwrap();
+    svc.reload_api_keys().await.unwrap();
+    let keyed = |addr| {
+        let value = value.clone();
+        async move {
+            let req = Request::get(format!("http://{addr}/keyed"))
+                .header("x-api-key", value)
+                .body(empty())
+                .unwrap();
+            send(&client(), req).await.0.as_u16()
+        }
+    };
+    // A quick run grows the batches (1, 2, 4); a pause lets the last one lapse unspent.
+    for _ in 0..5 {
+        assert_eq!(keyed(gw.addr()).await, 200);
+    }
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(keyed(gw.addr()).await, 200);
+    let admin = gw.admin_addr().unwrap();
+    let (_, _, text) = get(
+        admin,
+        &format!("/usage-plans/metered/usage?keyId={}", key.id),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let used = v["items"][&key.id][0][0].as_u64().unwrap();
+    // 6 spent, plus at most the one token left in the current lease (without the
+    // give-back: 9).
+    assert!(
+        (6..=7).contains(&used),
+        "{used} counted for 6 requests: {text}"
+    );
 }
 
 /// A Redis Cluster: each caller's limit lives in one slot, and callers spread over the

@@ -287,6 +287,7 @@ async fn api_key_scenario(store: &Store) {
             description: "Partner A",
             value: &value,
             enabled: true,
+            plans: &[],
         })
         .await
         .unwrap();
@@ -304,7 +305,8 @@ async fn api_key_scenario(store: &Store) {
                     name,
                     description: "",
                     value: &v,
-                    enabled: true
+                    enabled: true,
+                    plans: &[],
                 })
                 .await,
             Err(StoreError::Conflict(_))
@@ -317,9 +319,36 @@ async fn api_key_scenario(store: &Store) {
             description: "",
             value: &other,
             enabled: false,
+            plans: &[],
         })
         .await
         .unwrap();
+    // a name that is another key's id is refused: lookups by id or name stay unambiguous
+    assert!(matches!(
+        store
+            .create_api_key(&NewApiKey {
+                name: &key.id,
+                description: "",
+                value: &generate_value(),
+                enabled: true,
+                plans: &[],
+            })
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // plans given at creation are attached in the same transaction
+    let with_plan = store
+        .create_api_key(&NewApiKey {
+            name: "partner-c",
+            description: "",
+            value: &generate_value(),
+            enabled: true,
+            plans: &["basic"],
+        })
+        .await
+        .unwrap();
+    assert_eq!(with_plan.plans.len(), 1);
+    store.delete_api_key("partner-c").await.unwrap();
     // by id or by name
     assert_eq!(
         store.api_key(&key.id).await.unwrap().unwrap().name,

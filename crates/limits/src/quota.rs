@@ -46,9 +46,10 @@ impl Period {
         match self {
             Period::Day => (day * DAY, (day + 1) * DAY),
             Period::Week => {
-                // 1970-01-01 was a Thursday: day 0 is weekday 4 counting from Sunday.
-                let start = day - (day + 4) % 7;
-                (start * DAY, (start + 7) * DAY)
+                // 1970-01-01 was a Thursday: day 0 is weekday 4 counting from Sunday. The
+                // first days' week started before the epoch: it is cut at 0.
+                let weekday = (day + 4) % 7;
+                (day.saturating_sub(weekday) * DAY, (day + 7 - weekday) * DAY)
             }
             Period::Month => {
                 let (y, m, _) = civil(day);
@@ -187,6 +188,18 @@ mod tests {
     /// Seconds since the epoch of a UTC date and time.
     fn at(y: u64, m: u64, d: u64, h: u64) -> u64 {
         days_from_civil(y, m, d) * DAY + h * 3600
+    }
+
+    #[test]
+    fn the_epochs_first_days_have_periods_too() {
+        for secs in [0, 1, 86_399, 2 * DAY + 5] {
+            let (start, end) = Period::Week.bounds(secs);
+            assert_eq!((start, end), (0, 3 * DAY), "week of {secs}");
+            assert!(
+                Period::Day.bounds(secs).0 <= secs && Period::Month.bounds(secs) == (0, 31 * DAY)
+            );
+        }
+        assert_eq!(Period::Week.bounds(3 * DAY + 5), (3 * DAY, 10 * DAY));
     }
 
     #[test]

@@ -367,9 +367,16 @@ impl Limiter {
         let Some(store) = &self.shared else {
             return local();
         };
+        // A closed bucket (rate or burst 0) refuses everything: no store needs asking.
+        if let Some((_, t)) = limit.bucket
+            && (t.burst() == 0 || t.rate() <= 0.0)
+        {
+            return Verdict::Throttled { retry_after: None };
+        }
         let secs = unix_secs();
         match store.spend(limit, take, secs).await {
             Ok(shared::Answer::Pass) => Verdict::Pass,
+            Ok(shared::Answer::Untracked) => Verdict::Untracked,
             Ok(shared::Answer::Throttled { wait_ms }) => Verdict::Throttled {
                 retry_after: Some(wait_ms.div_ceil(1000).max(1)),
             },

@@ -51,8 +51,9 @@ const BREAKER_MAX: Duration = Duration::from_secs(5);
 
 /// The script: `KEYS[1]` the bucket, `KEYS[2]` the quota counter; `ARGV`: the bucket's
 /// interval in µs (negative: no bucket), its burst, the tokens wanted (0: only look), the
-/// quota's limit (negative: no quota), the counter's lifetime in seconds. Answers
-/// `{granted, wait_ms, quota_spent}`.
+/// quota's limit (negative: no quota), the counter's lifetime in seconds, and the tokens of
+/// this gateway's last lease that lapsed unspent, given back first (to the bucket, never
+/// below now, and to the quota's count). Answers `{granted, wait_ms, quota_spent}`.
 const SCRIPT: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -61,12 +62,13 @@ local burst = tonumber(ARGV[2])
 local want = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
 local ttl = tonumber(ARGV[5])
+local back = tonumber(ARGV[6])
 local grant = want
 if want == 0 then grant = 1 end
 local tat = now
 if interval >= 0 then
   local stored = redis.call('GET', KEYS[1])
-  if stored then tat = math.max(tonumber(stored), now) end
+  if stored then tat = math.max(tonumber(stored) - back * interval, now) end
   local room = math.floor((now + burst * interval - tat) / interval)
   if room < grant then grant = room end
   if grant < 1 then
@@ -75,6 +77,10 @@ if interval >= 0 then
 end
 if limit >= 0 then
   local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if back > 0 and used > 0 then
+    used = math.max(used - back, 0)
+    redis.call('SET', KEYS[2], used, 'EX', ttl)
+  end
   local avail = limit - used
   if avail < grant then grant = avail end
   if grant < 1 then return {0, 0, 1} end
@@ -86,12 +92,14 @@ end
 if want == 0 then return {1, 0, 0} end
 if interval >= 0 then
   tat = tat + grant * interval
-  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+  local px = math.min(math.ceil((tat - now) / 1000) + 1000, 4000000000000)
+  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', px)
 end
 return {grant, 0, 0}
 ";
 
-/// The store could not be asked (unreachable, timed out, breaker open).
+/// The store could not be asked (unreachable, timed out, breaker open, or it answered
+/// with an error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unreachable;
 
@@ -107,6 +115,8 @@ pub enum Answer {
     },
     /// The quota of this period is spent.
     Exhausted,
+    /// Too many limits are leased to hold another: refused, as in this process.
+    Untracked,
 }
 
 enum Connection {
@@ -117,6 +127,8 @@ enum Connection {
         config: redis::aio::ConnectionManagerConfig,
         manager: std::sync::Mutex<Option<redis::aio::ConnectionManager>>,
     },
+    /// A Redis Cluster: one multiplexed connection that follows the slot map, made on
+    /// first use and again after an error.
     Cluster {
         client: redis::cluster::ClusterClient,
         conn: tokio::sync::Mutex<Option<redis::cluster_async::ClusterConnection>>,
@@ -128,7 +140,7 @@ enum Connection {
 struct Lease {
     state: std::sync::Mutex<LeaseState>,
     /// Held while the lease is refilled, so that one request asks Redis and the others wait
-    /// for its tokens.
+    /// for its tokens (or its refusal).
     refill: tokio::sync::Mutex<()>,
 }
 
@@ -140,6 +152,10 @@ struct LeaseState {
     size: u64,
     /// How many the last batch granted.
     granted: u64,
+    /// Redis said the bucket is empty until then (process clock): no need to ask before.
+    throttled_until_ns: u64,
+    /// Redis said this period's quota is spent (a lease is for one period).
+    exhausted: bool,
 }
 
 impl LeaseState {
@@ -152,12 +168,25 @@ impl LeaseState {
         }
     }
 
-    /// The next batch: twice the last when it was spent before it lapsed, else what was
-    /// spent of it (at least one), at most `cap`.
-    fn next_size(&self, cap: u64) -> u64 {
+    /// What Redis said last, while it still holds: a wait, or a spent quota.
+    fn known_refusal(&self, now: u64) -> Option<Answer> {
+        if self.exhausted {
+            Some(Answer::Exhausted)
+        } else if now < self.throttled_until_ns {
+            Some(Answer::Throttled {
+                wait_ms: (self.throttled_until_ns - now).div_ceil(1_000_000),
+            })
+        } else {
+            None
+        }
+    }
+
+    /// The next batch: twice the last when it ran out before it lapsed (the traffic
+    /// outpaces it), else what was spent of it (at least one), at most `cap`.
+    fn next_size(&self, cap: u64, now: u64) -> u64 {
         let next = if self.size == 0 {
             1
-        } else if self.tokens == 0 {
+        } else if self.tokens == 0 && now < self.expires_ns {
             self.size.saturating_mul(2)
         } else {
             (self.granted - self.tokens.min(self.granted)).max(1)
@@ -172,21 +201,44 @@ struct Breaker {
     down_until: AtomicU64,
     pause_ms: AtomicU64,
     probing: AtomicBool,
+    /// When a store error was last logged (process clock), to log at most one a second.
+    logged_ns: AtomicU64,
+}
+
+/// Leave to call the store: always while the breaker is closed; while it is open, the one
+/// probe. Dropping a probe (its request was cancelled while it waited on Redis) lets
+/// another request try.
+struct Probe<'a>(Option<&'a AtomicBool>);
+
+impl Drop for Probe<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self.0 {
+            p.store(false, Ordering::Release);
+        }
+    }
 }
 
 impl Breaker {
-    /// Whether a call may go to the store now: always while closed; while open, one call
-    /// once the pause is over.
-    fn allow(&self, now: u64) -> bool {
+    fn new() -> Self {
+        Breaker {
+            down_until: AtomicU64::new(0),
+            pause_ms: AtomicU64::new(duration_ms(BREAKER_MIN)),
+            probing: AtomicBool::new(false),
+            logged_ns: AtomicU64::new(0),
+        }
+    }
+
+    fn allow(&self, now: u64) -> Option<Probe<'_>> {
         let until = self.down_until.load(Ordering::Acquire);
         if until == 0 {
-            return true;
+            return Some(Probe(None));
         }
-        now >= until
+        (now >= until
             && self
                 .probing
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
+                .is_ok())
+        .then_some(Probe(Some(&self.probing)))
     }
 
     fn success(&self, label: &str) {
@@ -196,18 +248,23 @@ impl Breaker {
         }
         self.pause_ms
             .store(duration_ms(BREAKER_MIN), Ordering::Release);
-        self.probing.store(false, Ordering::Release);
     }
 
-    fn failure(&self, now: u64, label: &str, error: &str) {
-        let pause = self.pause_ms.load(Ordering::Acquire).max(1);
-        let was = self.down_until.swap(
-            now.saturating_add(pause.saturating_mul(1_000_000)),
-            Ordering::AcqRel,
-        );
-        self.pause_ms
-            .store((pause * 2).min(duration_ms(BREAKER_MAX)), Ordering::Release);
-        self.probing.store(false, Ordering::Release);
+    /// A call found the store unreachable: the breaker opens for the pause (counted from
+    /// now), or, after a failed probe, for twice the last pause. Calls that were in flight
+    /// when it opened change nothing.
+    fn failure(&self, probe: &Probe<'_>, label: &str, error: &str) {
+        let was = self.down_until.load(Ordering::Acquire);
+        if was != 0 && probe.0.is_none() {
+            return;
+        }
+        let mut pause = self.pause_ms.load(Ordering::Acquire).max(1);
+        if was != 0 {
+            pause = pause.saturating_mul(2).min(duration_ms(BREAKER_MAX));
+            self.pause_ms.store(pause, Ordering::Release);
+        }
+        let until = super::now_ns().saturating_add(pause.saturating_mul(1_000_000));
+        self.down_until.store(until.max(1), Ordering::Release);
         if was == 0 {
             tracing::warn!(
                 store = label,
@@ -215,6 +272,24 @@ impl Breaker {
                 "limits store unreachable; limits follow their on_store_failure until it answers"
             );
             metrics::gauge!(STORE_UP).set(0.0);
+        }
+    }
+
+    /// Logs a store that answered with an error (at most once a second).
+    fn answered_error(&self, label: &str, error: &str) {
+        let now = super::now_ns();
+        let last = self.logged_ns.load(Ordering::Acquire);
+        if (last == 0 || now.saturating_sub(last) >= 1_000_000_000)
+            && self
+                .logged_ns
+                .compare_exchange(last, now.max(1), Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            tracing::error!(
+                store = label,
+                error,
+                "limits store answered with an error; the request's limits follow their on_store_failure"
+            );
         }
     }
 
@@ -227,10 +302,15 @@ fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Whether an error means the store cannot be reached (as opposed to a store that answered
+/// with an error, such as a script error, which does not open the breaker).
+fn unreachable_error(e: &redis::RedisError) -> bool {
+    !matches!(e.kind(), redis::ErrorKind::Server(_))
+}
+
 /// The shared store and this gateway's leases of it.
 pub struct SharedStore {
     conn: Connection,
-    script: redis::Script,
     timeout: Duration,
     lease_ns: u64,
     prefix: String,
@@ -302,35 +382,23 @@ impl SharedStore {
         metrics::gauge!(STORE_UP).set(1.0);
         Ok(Some(SharedStore {
             conn,
-            script: redis::Script::new(SCRIPT),
             timeout: cfg.timeout,
             lease_ns: u64::try_from(cfg.lease.as_nanos()).unwrap_or(u64::MAX),
             prefix: cfg.key_prefix.clone(),
             leases: Keyed::new(MAX_LEASES),
-            breaker: Breaker {
-                down_until: AtomicU64::new(0),
-                pause_ms: AtomicU64::new(duration_ms(BREAKER_MIN)),
-                probing: AtomicBool::new(false),
-            },
+            breaker: Breaker::new(),
             label,
             settings: cfg.clone(),
         }))
     }
 
     /// The single server's connection manager, made on first use.
-    fn manager(&self) -> redis::RedisResult<redis::aio::ConnectionManager> {
-        let Connection::One {
-            client,
-            config,
-            manager,
-        } = &self.conn
-        else {
-            return Err(redis::RedisError::from((
-                redis::ErrorKind::Client,
-                "not a single-server store",
-            )));
-        };
-        let mut slot = lock(manager);
+    fn manager(
+        client: &redis::Client,
+        config: &redis::aio::ConnectionManagerConfig,
+        slot: &std::sync::Mutex<Option<redis::aio::ConnectionManager>>,
+    ) -> redis::RedisResult<redis::aio::ConnectionManager> {
+        let mut slot = lock(slot);
         if let Some(m) = slot.as_ref() {
             return Ok(m.clone());
         }
@@ -338,6 +406,72 @@ impl SharedStore {
             redis::aio::ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?;
         *slot = Some(m.clone());
         Ok(m)
+    }
+
+    /// The cluster connection, made on first use or after an error.
+    async fn cluster(
+        client: &redis::cluster::ClusterClient,
+        slot: &tokio::sync::Mutex<Option<redis::cluster_async::ClusterConnection>>,
+    ) -> redis::RedisResult<redis::cluster_async::ClusterConnection> {
+        let mut slot = slot.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let c = client.get_async_connection().await?;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Sends `cmd` (a script invocation or a command) on the store's connection.
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        match &self.conn {
+            Connection::One {
+                client,
+                config,
+                manager,
+            } => {
+                let mut m = Self::manager(client, config, manager)?;
+                cmd.query_async(&mut m).await
+            }
+            Connection::Cluster { client, conn } => {
+                let mut c = Self::cluster(client, conn).await?;
+                let r = cmd.query_async(&mut c).await;
+                if r.as_ref().is_err_and(unreachable_error) {
+                    // Connect afresh next time: the topology may have changed.
+                    *conn.lock().await = None;
+                }
+                r
+            }
+        }
+    }
+
+    /// Runs `cmd` under the breaker and the timeout.
+    async fn call<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, Unreachable> {
+        let Some(probe) = self.breaker.allow(super::now_ns()) else {
+            return Err(Unreachable);
+        };
+        match tokio::time::timeout(self.timeout, self.query::<T>(cmd)).await {
+            Ok(Ok(v)) => {
+                metrics::counter!(STORE_CALLS, "result" => "ok").increment(1);
+                self.breaker.success(&self.label);
+                Ok(v)
+            }
+            Ok(Err(e)) => {
+                metrics::counter!(STORE_CALLS, "result" => "error").increment(1);
+                if unreachable_error(&e) {
+                    self.breaker.failure(&probe, &self.label, &e.to_string());
+                } else {
+                    self.breaker.answered_error(&self.label, &e.to_string());
+                }
+                Err(Unreachable)
+            }
+            Err(_) => {
+                metrics::counter!(STORE_CALLS, "result" => "timeout").increment(1);
+                self.breaker
+                    .failure(&probe, &self.label, "no answer within limits.timeout");
+                Err(Unreachable)
+            }
+        }
     }
 
     /// Whether the breaker is open (Redis unreachable).
@@ -369,17 +503,15 @@ impl SharedStore {
         )
     }
 
-    /// Asks Redis for `want` tokens of `limit` (0: only looks), bounded by the timeout.
+    /// Asks Redis for `want` tokens of `limit` (0: only looks), giving `back` unspent ones
+    /// back first.
     async fn ask(
         &self,
         limit: &Limit<'_>,
         want: u64,
+        back: u64,
         unix_secs: u64,
     ) -> Result<(u64, u64, bool), Unreachable> {
-        let now = super::now_ns();
-        if !self.breaker.allow(now) {
-            return Err(Unreachable);
-        }
         let (interval_us, burst) = match limit.bucket {
             Some((_, t)) => (1_000_000.0 / t.rate(), f64::from(t.burst())),
             None => (-1.0, 0.0),
@@ -396,59 +528,19 @@ impl SharedStore {
             None => (-1, 0, 60),
         };
         let (bucket, quota) = self.keys(limit, period_start);
-        let mut invocation = self.script.key(bucket);
-        invocation
-            .key(quota)
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(SCRIPT)
+            .arg(2)
+            .arg(bucket)
+            .arg(quota)
             .arg(interval_us)
             .arg(burst)
             .arg(want)
             .arg(quota_limit)
-            .arg(ttl);
-        let call = async {
-            match &self.conn {
-                Connection::One { .. } => {
-                    let mut m = self.manager()?;
-                    invocation.invoke_async::<(u64, u64, u64)>(&mut m).await
-                }
-                Connection::Cluster { client, conn } => {
-                    let mut c = {
-                        let mut slot = conn.lock().await;
-                        match slot.as_ref() {
-                            Some(c) => c.clone(),
-                            None => {
-                                let c = client.get_async_connection().await?;
-                                *slot = Some(c.clone());
-                                c
-                            }
-                        }
-                    };
-                    let r = invocation.invoke_async::<(u64, u64, u64)>(&mut c).await;
-                    if r.is_err() {
-                        // Connect afresh next time: the topology may have changed.
-                        *conn.lock().await = None;
-                    }
-                    r
-                }
-            }
-        };
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok((granted, wait_ms, spent))) => {
-                metrics::counter!(STORE_CALLS, "result" => "ok").increment(1);
-                self.breaker.success(&self.label);
-                Ok((granted, wait_ms, spent != 0))
-            }
-            Ok(Err(e)) => {
-                metrics::counter!(STORE_CALLS, "result" => "error").increment(1);
-                self.breaker.failure(now, &self.label, &e.to_string());
-                Err(Unreachable)
-            }
-            Err(_) => {
-                metrics::counter!(STORE_CALLS, "result" => "timeout").increment(1);
-                self.breaker
-                    .failure(now, &self.label, "no answer within limits.timeout");
-                Err(Unreachable)
-            }
-        }
+            .arg(ttl)
+            .arg(back);
+        let (granted, wait_ms, spent) = self.call::<(u64, u64, u64)>(&cmd).await?;
+        Ok((granted, wait_ms, spent != 0))
     }
 
     /// The largest batch worth leasing for `limit`.
@@ -470,7 +562,8 @@ impl SharedStore {
     }
 
     /// Spends one request of `limit` (with `take` false only looks, in Redis, spending
-    /// nothing). `unix_secs` places the quota's period.
+    /// nothing). `unix_secs` places the quota's period. A request waits for Redis at most
+    /// `limits.timeout` for its lease's refill and as long again for the call.
     pub async fn spend(
         &self,
         limit: &Limit<'_>,
@@ -487,40 +580,61 @@ impl SharedStore {
             }
         };
         if !take {
-            return self.ask(limit, 0, unix_secs).await.map(answer);
+            return self.ask(limit, 0, 0, unix_secs).await.map(answer);
         }
         let key = leased_key(limit, unix_secs);
-        let lease = self
-            .leases
-            .with(
-                &key,
-                |l| {
-                    l.refill.try_lock().is_ok()
-                        && l.state
-                            .lock()
-                            .map_or(true, |s| s.tokens == 0 || super::now_ns() >= s.expires_ns)
-                },
-                Arc::clone,
-            )
-            .ok_or(Unreachable)?;
-        if lock(&lease.state).take(super::now_ns()) {
-            return Ok(Answer::Pass);
-        }
-        let _refilling = lease.refill.lock().await;
-        // Another request may have refilled it meanwhile.
-        if lock(&lease.state).take(super::now_ns()) {
-            return Ok(Answer::Pass);
-        }
-        let want = lock(&lease.state).next_size(self.lease_cap(limit));
-        let got = self.ask(limit, want, unix_secs).await?;
-        let (granted, _, _) = got;
-        if granted > 0 {
+        let Some(lease) = self.leases.with(
+            &key,
+            |l| {
+                l.refill.try_lock().is_ok()
+                    && l.state.lock().map_or(true, |s| {
+                        !s.exhausted && super::now_ns() >= s.expires_ns.max(s.throttled_until_ns)
+                    })
+            },
+            Arc::clone,
+        ) else {
+            return Ok(Answer::Untracked);
+        };
+        {
             let mut s = lock(&lease.state);
-            s.size = want;
-            s.granted = granted;
-            // One of them is this request's.
-            s.tokens = granted - 1;
-            s.expires_ns = super::now_ns().saturating_add(self.lease_ns);
+            let now = super::now_ns();
+            if s.take(now) {
+                return Ok(Answer::Pass);
+            }
+            if let Some(refused) = s.known_refusal(now) {
+                return Ok(refused);
+            }
+        }
+        let Ok(_refilling) = tokio::time::timeout(self.timeout, lease.refill.lock()).await else {
+            return Err(Unreachable);
+        };
+        let (want, back, now) = {
+            // Another request may have refilled it, or learnt a refusal, meanwhile.
+            let mut s = lock(&lease.state);
+            let now = super::now_ns();
+            if s.take(now) {
+                return Ok(Answer::Pass);
+            }
+            if let Some(refused) = s.known_refusal(now) {
+                return Ok(refused);
+            }
+            let want = s.next_size(self.lease_cap(limit), now);
+            (want, std::mem::take(&mut s.tokens), now)
+        };
+        let got = self.ask(limit, want, back, unix_secs).await?;
+        let mut s = lock(&lease.state);
+        match got {
+            (granted, _, _) if granted > 0 => {
+                s.size = want;
+                s.granted = granted;
+                // One of them is this request's.
+                s.tokens = granted - 1;
+                s.expires_ns = now.saturating_add(self.lease_ns);
+            }
+            (_, wait_ms, false) => {
+                s.throttled_until_ns = now.saturating_add(wait_ms.saturating_mul(1_000_000));
+            }
+            (_, _, true) => s.exhausted = true,
         }
         Ok(answer(got))
     }
@@ -533,28 +647,14 @@ impl SharedStore {
         let (_, key) = self.keys(limit, q.period.bounds(unix_secs).0);
         let mut cmd = redis::cmd("GET");
         cmd.arg(key);
-        let call = async {
-            match &self.conn {
-                Connection::One { .. } => {
-                    let mut m = self.manager()?;
-                    cmd.query_async::<Option<u64>>(&mut m).await
-                }
-                Connection::Cluster { client, .. } => {
-                    let mut c = client.get_async_connection().await?;
-                    cmd.query_async::<Option<u64>>(&mut c).await
-                }
-            }
-        };
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(v)) => Ok(v.unwrap_or(0)),
-            _ => Err(Unreachable),
-        }
+        Ok(self.call::<Option<u64>>(&cmd).await?.unwrap_or(0))
     }
 }
 
-/// A lease is per limit and, for a quota, per period (a new period starts a new lease).
+/// A lease is per limit, per quota limit and per period (a new period, or a changed quota,
+/// starts a new lease).
 fn leased_key(limit: &Limit<'_>, unix_secs: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(limit.who.len() + 24);
+    let mut key = Vec::with_capacity(limit.who.len() + 32);
     key.extend_from_slice(limit.who);
     key.push(0);
     if let Some((suffix, _)) = limit.bucket {
@@ -563,6 +663,7 @@ fn leased_key(limit: &Limit<'_>, unix_secs: u64) -> Vec<u8> {
     key.push(0);
     if let Some(q) = limit.quota {
         key.extend_from_slice(&q.period.bounds(unix_secs).0.to_le_bytes());
+        key.extend_from_slice(&q.limit.to_le_bytes());
     }
     key
 }
@@ -589,17 +690,35 @@ mod tests {
     #[test]
     fn leases_grow_while_spent_and_shrink_to_what_was_used() {
         let mut s = LeaseState::default();
-        assert_eq!(s.next_size(100), 1);
+        assert_eq!(s.next_size(100, 0), 1);
         s.size = 1;
         s.granted = 1;
-        assert_eq!(s.next_size(100), 2, "spent: doubled");
+        s.expires_ns = 1_000;
+        assert_eq!(
+            s.next_size(100, 500),
+            2,
+            "ran out before it lapsed: doubled"
+        );
+        assert_eq!(s.next_size(100, 1_000), 1, "lapsed after one was used: one");
         s.size = 64;
         s.granted = 64;
-        assert_eq!(s.next_size(100), 100, "capped");
+        assert_eq!(s.next_size(100, 500), 100, "capped");
         s.tokens = 60;
-        assert_eq!(s.next_size(100), 4, "lapsed with 60 left: what was used");
+        assert_eq!(
+            s.next_size(100, 2_000),
+            4,
+            "lapsed with 60 left: what was used"
+        );
         s.tokens = 64;
-        assert_eq!(s.next_size(100), 1, "none used: one");
+        assert_eq!(s.next_size(100, 2_000), 1, "none used: one");
+        s.throttled_until_ns = 3_000;
+        assert_eq!(
+            s.known_refusal(2_000),
+            Some(Answer::Throttled { wait_ms: 1 })
+        );
+        assert_eq!(s.known_refusal(3_000), None);
+        s.exhausted = true;
+        assert_eq!(s.known_refusal(9_000), Some(Answer::Exhausted));
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct NewApiKey<'a> {
     pub value: &'a str,
     /// Whether it starts enabled.
     pub enabled: bool,
+    /// The usage plans it is attached to from the start.
+    pub plans: &'a [&'a str],
 }
 
 /// `SELECT` of a key's columns, then `$tail`.
@@ -57,24 +59,59 @@ fn digest_from_hex(s: &str) -> Result<[u8; 32]> {
 }
 
 impl Store {
-    /// Creates a key; names and values are unique.
+    /// Creates a key, attached to `plans`, in one transaction. Names and values are
+    /// unique, and a name is never another key's id (nor an id another key's name), so a
+    /// key found by id or name is always the one meant.
     pub async fn create_api_key(&self, new: &NewApiKey<'_>) -> Result<ApiKey> {
         let t = now();
-        let id = new_id();
-        sqlx::query(
-            "INSERT INTO api_keys (id, name, value_hash, hint, enabled, description, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-        )
-        .bind(&id)
-        .bind(new.name)
-        .bind(hex(&value_digest(new.value)))
-        .bind(hint(new.value))
-        .bind(i64::from(new.enabled))
-        .bind(new.description)
-        .bind(t)
-        .execute(&mut *self.conn().await?)
-        .await
-        .map_err(|e| map_unique(e, || format!("API key `{}` (or its value)", new.name)))?;
+        let id = self
+            .retrying(|| {
+                Box::pin(async move {
+                    let mut tx = self.begin_write().await?;
+                    let taken = |v: &str| {
+                        sqlx::query("SELECT COUNT(*) AS n FROM api_keys WHERE id = $1 OR name = $1")
+                            .bind(v.to_owned())
+                    };
+                    let n: i64 = taken(new.name).fetch_one(&mut *tx).await?.try_get("n")?;
+                    if n > 0 {
+                        return Err(StoreError::Conflict(format!(
+                            "API key `{}` (a key has that name or id)",
+                            new.name
+                        )));
+                    }
+                    let mut id = new_id();
+                    while taken(&id).fetch_one(&mut *tx).await?.try_get::<i64, _>("n")? > 0 {
+                        id = new_id();
+                    }
+                    sqlx::query(
+                        "INSERT INTO api_keys (id, name, value_hash, hint, enabled, description, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                    )
+                    .bind(id.clone())
+                    .bind(new.name)
+                    .bind(hex(&value_digest(new.value)))
+                    .bind(hint(new.value))
+                    .bind(i64::from(new.enabled))
+                    .bind(new.description)
+                    .bind(t)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| map_unique(e, || format!("API key `{}` (or its value)", new.name)))?;
+                    for plan in new.plans {
+                        sqlx::query(
+                            "INSERT INTO api_key_plans (key_id, plan, attached_at) VALUES ($1, $2, $3)",
+                        )
+                        .bind(id.clone())
+                        .bind(*plan)
+                        .bind(t)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(id)
+                })
+            })
+            .await?;
         self.api_key(&id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("API key `{id}`")))
