@@ -2232,6 +2232,32 @@ const IDENTITY_KEYS: &[&str] = &[
     "password_policy",
 ];
 
+/// The duration at `key` of `m`, from `lo` to `hi` (`KEY D is out of range` otherwise, with
+/// `help`), or `default` when absent.
+fn duration_in(
+    cx: &mut Cx<'_>,
+    m: &mut Map<'_>,
+    key: &str,
+    (lo, hi): (Duration, Duration),
+    default: Duration,
+    help: &str,
+) -> Option<Duration> {
+    let Some((n, p)) = m.take(key) else {
+        return Some(default);
+    };
+    let d = cx.duration(n, &p)?;
+    if (lo..=hi).contains(&d) {
+        return Some(d);
+    }
+    cx.error(
+        n.loc,
+        &p,
+        format!("{key} {} is out of range", crate::units::format_duration(d)),
+        help,
+    );
+    None
+}
+
 fn read_identity(
     cx: &mut Cx<'_>,
     node: &Node,
@@ -2265,44 +2291,22 @@ fn read_identity(
         }),
         None => Some(DatabaseLocation::Sqlite(cx.base.join("data/identity.db"))),
     };
-    let database_timeout = match m.take("database_timeout") {
-        Some((n, p)) => cx.duration(n, &p).and_then(|d| {
-            if (Duration::from_millis(100)..=Duration::from_secs(60)).contains(&d) {
-                Some(d)
-            } else {
-                cx.error(
-                    n.loc,
-                    &p,
-                    format!(
-                        "database_timeout {} is out of range",
-                        crate::units::format_duration(d)
-                    ),
-                    "use 100ms to 60s; a login waits this long for the database before failing",
-                );
-                None
-            }
-        }),
-        None => Some(Duration::from_secs(3)),
-    };
-    let refresh_interval = match m.take("refresh_interval") {
-        Some((n, p)) => cx.duration(n, &p).and_then(|d| {
-            if (Duration::from_secs(1)..=Duration::from_secs(60)).contains(&d) {
-                Some(d)
-            } else {
-                cx.error(
-                    n.loc,
-                    &p,
-                    format!(
-                        "refresh_interval {} is out of range",
-                        crate::units::format_duration(d)
-                    ),
-                    "use 1s to 60s: how soon a revocation or an API key change made elsewhere is seen here",
-                );
-                None
-            }
-        }),
-        None => Some(Duration::from_secs(5)),
-    };
+    let database_timeout = duration_in(
+        cx,
+        &mut m,
+        "database_timeout",
+        (Duration::from_millis(100), Duration::from_secs(60)),
+        Duration::from_secs(3),
+        "use 100ms to 60s; a login waits this long for the database before failing",
+    );
+    let refresh_interval = duration_in(
+        cx,
+        &mut m,
+        "refresh_interval",
+        (Duration::from_secs(1), Duration::from_secs(60)),
+        Duration::from_secs(5),
+        "use 1s to 60s: how soon a revocation or an API key change made elsewhere is seen here",
+    );
     // The key sealing client secrets: next to a SQLite database, under data/ otherwise.
     let secrets_key = match m.take("secrets_key") {
         Some((n, p)) => cx.string(n, &p).and_then(|t| {

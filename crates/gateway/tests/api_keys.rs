@@ -14,7 +14,6 @@
 
 mod common;
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use common::*;
@@ -250,41 +249,17 @@ async fn concurrent_requests_with_one_key_share_its_bucket() {
     assert!((10..=10 + refilled).contains(&ok), "{ok} passed");
 }
 
-/// A minimal HTTP Lambda authorizer: allows every token `key:VALUE` and returns `VALUE` as
+/// A Lambda authorizer that allows every token `key:VALUE` and returns `VALUE` as
 /// `usageIdentifierKey`.
 async fn key_authorizer() -> std::net::SocketAddr {
-    use http_body_util::BodyExt as _;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(
-                    |req: Request<hyper::body::Incoming>| async move {
-                        let bytes = req.into_body().collect().await.unwrap().to_bytes();
-                        let event: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-                        let token = event["authorizationToken"].as_str().unwrap_or("");
-                        let answer = serde_json::json!({
-                            "principalId": "client",
-                            "policyDocument": {"Version": "2012-10-17", "Statement": [
-                                {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]},
-                            "usageIdentifierKey": token.strip_prefix("key:"),
-                        });
-                        Ok::<_, Infallible>(http::Response::new(http_body_util::Full::new(
-                            bytes::Bytes::from(answer.to_string()),
-                        )))
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    addr
+    token_authorizer(|token| {
+        serde_json::json!({
+            "principalId": "client",
+            "policyDocument": ALLOW_ALL.clone(),
+            "usageIdentifierKey": token.strip_prefix("key:"),
+        })
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -262,39 +262,18 @@ fn stages_of_many_apis_carry_their_throttles() {
 
 const SECRET: &str = HMAC_SECRET;
 
-/// A Lambda authorizer over HTTP that allows everyone and puts the token, as given, into
-/// its context as `limits` (API Gateway's context values are strings: JSON text here).
+/// A Lambda authorizer that allows everyone and puts the token's text after the first space
+/// into its context as `limits` (API Gateway's context values are strings: JSON text here).
 async fn limits_authorizer() -> std::net::SocketAddr {
-    use http_body_util::BodyExt as _;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(
-                    |req: Request<hyper::body::Incoming>| async move {
-                        let bytes = req.into_body().collect().await.unwrap().to_bytes();
-                        let event: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-                        let token = event["authorizationToken"].as_str().unwrap_or("");
-                        let (principal, limits) = token.split_once(' ').unwrap_or((token, ""));
-                        let answer = serde_json::json!({
-                            "principalId": principal,
-                            "policyDocument": {"Version": "2012-10-17", "Statement": [
-                                {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]},
-                            "context": {"limits": limits},
-                        });
-                        Ok::<_, std::convert::Infallible>(http::Response::new(
-                            http_body_util::Full::new(bytes::Bytes::from(answer.to_string())),
-                        ))
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    addr
+    token_authorizer(|token| {
+        let (principal, limits) = token.split_once(' ').unwrap_or((token, ""));
+        serde_json::json!({
+            "principalId": principal,
+            "policyDocument": ALLOW_ALL.clone(),
+            "context": {"limits": limits},
+        })
+    })
+    .await
 }
 
 /// Other issuers carry limits too: a claim in `portcullis:limits`' shape, a claim that

@@ -97,6 +97,37 @@ pub fn hs256(secret: &str, claims: serde_json::Value) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// A policy document that allows every method.
+pub static ALLOW_ALL: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]})
+});
+
+/// A TOKEN Lambda authorizer over HTTP on loopback (the Invoke API's conventions): each
+/// event's `authorizationToken` goes to `answer`, whose value is the authorizer's answer.
+pub async fn token_authorizer(answer: fn(&str) -> serde_json::Value) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: Request<Incoming>| async move {
+                    let bytes = req.into_body().collect().await.unwrap().to_bytes();
+                    let event: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    let token = event["authorizationToken"].as_str().unwrap_or("");
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(
+                        answer(token).to_string(),
+                    ))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
 pub fn api_header() -> &'static str {
     "api:\n  id: testapi\n  stage: test\n  region: us-east-1\n  account: \"123456789012\"\n"
 }
