@@ -9,18 +9,24 @@
 //!
 //! **Leases.** A gateway does not call Redis for every request. It takes tokens in batches
 //! and spends them locally until they run out or the lease lapses (`limits.lease`, 100 ms
-//! by default). A batch starts at one token and doubles while batches are spent before they
+//! by default). A batch starts at one token and doubles while batches run out before they
 //! lapse, up to the smallest of 1,000, an eighth of the burst, the tokens the rate gives in
-//! one lease, and a hundredth of the quota. Tokens leased and not spent lapse: a fleet can
-//! fall short of a limit, and can exceed it in any window by at most the tokens leased just
-//! before the window, which is `rate × lease` for a bucket. A quota is never exceeded: its
-//! counter is raised in Redis before the tokens are spent.
+//! one lease, and a hundredth of the quota. Tokens that lapse unspent are given back (to the
+//! bucket and the quota) by the gateway's next call for the limit; those still held when
+//! traffic stops are not. A fleet can exceed a bucket in any window by at most the tokens
+//! leased just before the window, `rate × lease`. A quota is never exceeded: its counter is
+//! raised in Redis before the tokens are spent. A refusal (a wait, a spent quota) is
+//! remembered by the lease until it no longer holds, so refused callers do not reach Redis.
+//! A closed bucket (rate or burst 0) is refused without asking Redis.
 //!
-//! **Faults.** Every call is bounded by `limits.timeout`. A failed or timed-out call opens a
-//! breaker: for 250 ms, doubling to 5 s while Redis stays unreachable, no request waits on
+//! **Faults.** Every call, and the wait for another request's call, is bounded by
+//! `limits.timeout`. A call that cannot reach Redis (refused, dropped, timed out) opens a
+//! breaker: for 250 ms, doubling after each failed retry up to 5 s, no request waits on
 //! Redis, and each limit does what its `on_store_failure` says (enforced locally, open, or
-//! closed). After the pause one request tries again; success closes the breaker. Changes of
-//! state are logged once and shown by `portcullis_limits_store_up`.
+//! closed). After the pause one request tries again (a cancelled try lets the next one
+//! try); success closes the breaker. An error Redis answers (a script error) fails that
+//! request's limits the same way but does not open the breaker. Changes of state are logged
+//! once and shown by `portcullis_limits_store_up`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
